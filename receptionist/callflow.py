@@ -1,0 +1,410 @@
+"""The inbound call flow: routing, warm transfer, the AI receptionist's loop, status callbacks, outcomes.
+
+Every function takes the webhook's form parameters and returns TwiML (or JSON for the outcome); the Flask
+blueprint around it only checks signatures and speaks HTTP. Nothing a caller says reaches the logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from . import keys, twiml
+from .callstate import CallStates
+from .conversation.store_tools import StoreTools, queue_callback
+from .conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
+from .phones import normalise_or_none
+from .practice import Location
+from .routing import decide
+from .store import Call, CallEvent, CallTurn, Patient
+from .whisper import whisper_text
+
+log = logging.getLogger(__name__)
+
+TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+MAX_TURNS = 40
+ACCEPTED = {"completed", "answered"}
+
+
+@dataclass(frozen=True)
+class Urls:
+    base: str
+
+    def __call__(self, path: str) -> str:
+        return self.base + path
+
+
+def facts_for(services: Any, location: Location) -> PracticeFacts:
+    return PracticeFacts(practice_name=services.practice.name, location_name=location.name,
+                         address=location.address, hours_text=location.hours.describe(), phone=location.phone,
+                         timezone=location.timezone)
+
+
+class CallFlow:
+    def __init__(self, services: Any, engine: Engine) -> None:
+        self.s = services
+        self.engine = engine
+        self.url = Urls(services.settings.base_url)
+        self.states = CallStates(services.redis, services.store)
+
+    # -- inbound ----------------------------------------------------------------------------------------------
+    def inbound(self, p: dict[str, str]) -> str:
+        sid = p.get("CallSid", "")
+        location = self.s.practice.location_for(normalise_or_none(p.get("To")))
+        if location is None:
+            self._record_call(sid, direction="inbound", location_id=None, caller=None, route="closed",
+                              outcome="unknown number")
+            return twiml.say_and_hangup(
+                f"Sorry, this number is not set up for {self.s.practice.name}. "
+                "Please check the number and call again. Goodbye.")
+        caller = normalise_or_none(p.get("From"))
+        now = self.s.now()
+        is_open = location.is_open(now)
+        try:
+            found = self.s.directory.find(caller) if caller else None
+        except SQLAlchemyError:
+            log.exception("call %s: store unavailable at routing", sid)
+            return self._store_down(location, is_open)
+        decision = decide(tier=found.tier if found else None, known=found is not None, is_open=is_open,
+                          has_staff=bool(location.staff_numbers), recent_ai_calls=self._recent_ai_calls(caller, now))
+        state = {"location_id": location.id, "caller": caller, "patient_id": found.patient_id if found else None,
+                 "tier": found.tier if found else None, "route": decision.kind, "reason": decision.reason,
+                 "engine": {}, "turn": 0, "transfer": None, "facts": {}}
+        try:
+            self._record_call(sid, direction="inbound", location_id=location.id, caller=caller,
+                              patient_id=state["patient_id"], tier=state["tier"],
+                              route="staff" if decision.kind == "staff" else ("ai" if is_open else "closed"))
+        except SQLAlchemyError:
+            log.exception("call %s: store unavailable", sid)
+            return self._store_down(location, is_open)
+        log.info("call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason)
+        if decision.kind == "staff":
+            self.states.save(sid, state)
+            return twiml.transfer(f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
+                                  location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
+                                  action=self.url("/voice/transfer-result"))
+        self._count_ai_call(caller, now)
+        return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours")
+
+    def _start_ai(self, sid: str, location: Location, state: dict, *, reason: str) -> str:
+        ctx = self._context(sid, location, state, reason)
+        tools = self._tools(sid, location, state)
+        reply = self._guard(lambda: self.engine.start(ctx, tools), ctx)
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None)
+
+    # -- the AI loop --------------------------------------------------------------------------------------
+    def gather(self, p: dict[str, str]) -> str:
+        sid = p.get("CallSid", "")
+        state = self.states.load(sid)
+        if state is None:
+            # Expired or unknown call: start over as a fresh inbound call rather than fail.
+            return self.inbound(p)
+        location = self._location(state)
+        heard = Utterance(speech=(p.get("SpeechResult") or "").strip()[:500] or None,
+                          digits=(p.get("Digits") or "").strip()[:20] or None,
+                          confidence=_float(p.get("Confidence")))
+        ctx = self._context(sid, location, state, state.get("reason", "routine"))
+        tools = self._tools(sid, location, state)
+        if state["turn"] >= MAX_TURNS:
+            tools.queue_callback("long call without resolution", "normal")
+            reply = Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
+                          "Goodbye.", state.get("engine", {}), "hangup")
+        else:
+            reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard), ctx)
+        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
+
+    def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
+                    reply: Reply, heard_text: str | None) -> str:
+        state["engine"] = reply.state
+        if tools.patient_id and not state.get("patient_id"):
+            state["patient_id"] = tools.patient_id
+        facts = state.setdefault("facts", {})
+        for event in tools.events:
+            _apply_event(facts, event)
+        seq = state["turn"]
+        state["turn"] = seq + 1
+        route = "emergency" if facts.get("emergency") else None
+        self._save_turn(sid, seq, heard_text or "", reply.say, facts, state.get("patient_id"), route)
+        if reply.action == "transfer":
+            if ctx.is_open and location.staff_numbers:
+                state["transfer_reason"] = "asked_for_person"
+                self.states.save(sid, state)
+                return twiml.transfer(reply.say, location.staff_numbers,
+                                      whisper=self.url(f"/voice/whisper?call={sid}"),
+                                      action=self.url("/voice/transfer-result"))
+            tools.queue_callback("caller asked for a person", "normal")
+            _apply_event(facts, {"action": "callback"})
+            self._save_facts(sid, facts)
+            self.states.save(sid, state, ended=True)
+            return twiml.say_and_hangup("Nobody can come to the phone right now, so I've asked our team to call "
+                                        f"you back. Our hours are {location.hours.describe()}. Goodbye.")
+        if reply.action == "hangup":
+            self.states.save(sid, state, ended=True)
+            return twiml.say_and_hangup(reply.say)
+        self.states.save(sid, state)
+        return twiml.listen(reply.say, action=self.url("/voice/gather"), on_silence=self.url("/voice/gather"))
+
+    # -- warm transfer ------------------------------------------------------------------------------------
+    def whisper(self, p: dict[str, str], parent_sid: str) -> str:
+        state = self.states.load(parent_sid) or {}
+        reason = state.get("transfer_reason") or state.get("reason", "")
+        try:
+            text = whisper_text(self.s.store, state.get("patient_id"), reason, self.s.now().date())
+        except SQLAlchemyError:
+            text = f"A caller is on the line. {twiml_press_one()}"
+        return twiml.whisper(text, action=self.url(f"/voice/whisper/answer?call={parent_sid}"))
+
+    def whisper_answer(self, p: dict[str, str], parent_sid: str) -> str:
+        state = self.states.load(parent_sid)
+        accepted = (p.get("Digits") or "").strip() == "1"
+        if state is not None:
+            state["transfer"] = "accepted" if accepted else "declined"
+            self.states.save(parent_sid, state)
+        if accepted:
+            return twiml.connect()
+        return twiml.say_and_hangup("All right. The assistant will look after the caller.")
+
+    def transfer_result(self, p: dict[str, str]) -> str:
+        sid = p.get("CallSid", "")
+        state = self.states.load(sid)
+        status = (p.get("DialCallStatus") or "").strip()
+        if state is None:
+            return twiml.hangup() if status in ACCEPTED else twiml.say_and_hangup(
+                "I'm sorry, nobody could take your call. Please try again in a few minutes. Goodbye.")
+        location = self._location(state)
+        if status in ACCEPTED and state.get("transfer") != "declined":
+            result = "accepted"
+        elif state.get("transfer") == "declined":
+            result = "declined"
+        else:
+            result = status if status in ("busy", "no-answer") else "no-answer"
+        seconds = _int(p.get("DialCallDuration"))
+        self._update_call(sid, transfer=result, transfer_seconds=seconds)
+        state["transfer"] = result
+        if result == "accepted":
+            self.states.save(sid, state, ended=True)
+            return twiml.hangup()
+        priority = "high" if state.get("tier") == "high" else "normal"
+        queue_callback(self.s.store, call_sid=sid, patient_id=state.get("patient_id"), phone=state.get("caller"),
+                       location_id=location.id, reason=f"transfer {result}", priority=priority)
+        _apply_event(state.setdefault("facts", {}), {"action": "callback", "priority": priority})
+        log.info("call %s: transfer %s, AI takes over", sid, result)
+        state["reason"] = "transfer_failed"
+        return self._start_ai(sid, location, state, reason="transfer_failed")
+
+    # -- status callbacks ---------------------------------------------------------------------------------
+    def status(self, p: dict[str, str]) -> None:
+        leg = p.get("CallSid", "")
+        parent = p.get("ParentCallSid") or leg
+        status = (p.get("CallStatus") or "").strip()
+        sequence = _int(p.get("SequenceNumber"))
+        sequence = sequence if sequence is not None else _STATUS_ORDER.get(status, 0)
+        duration = _int(p.get("CallDuration"))
+        try:
+            with self.s.store.session() as session:
+                session.add(CallEvent(call_sid=parent, leg_sid=leg, status=status, sequence=sequence,
+                                      duration_seconds=duration))
+                session.flush()
+                call = session.get(Call, parent)
+                if call is None:
+                    call = Call(sid=parent, direction=_direction(p.get("Direction")), status=status,
+                                facts={})
+                    session.add(call)
+                if leg == parent and (sequence > call.status_sequence or call.status_sequence < 0):
+                    call.status = status
+                    call.status_sequence = sequence
+                if leg == parent and status in TERMINAL:
+                    call.ended_at = call.ended_at or dt.datetime.now(dt.UTC)
+                    if duration is not None:
+                        call.duration_seconds = duration
+                    if call.outcome is None:
+                        call.outcome = _summary(call.facts or {}, status)
+        except IntegrityError:
+            log.info("call %s: duplicate status callback ignored", parent)
+
+    # -- outcome (the simulator's view) -------------------------------------------------------------------
+    def outcome(self, sid: str) -> dict | None:
+        with self.s.store.sessions() as session:
+            call = session.get(Call, sid)
+            if call is None:
+                return None
+            turns = session.scalars(select(CallTurn).where(CallTurn.call_sid == sid).order_by(CallTurn.seq)).all()
+            facts = dict(call.facts or {})
+            return {
+                "call_sid": sid,
+                "route": call.route,
+                "transfer": call.transfer,
+                "appointment": facts.get("appointment"),
+                "opted_out": bool(facts.get("opted_out")),
+                "message_taken": bool(facts.get("message_taken")),
+                "callback_queued": bool(facts.get("callback_queued")),
+                "emergency": bool(facts.get("emergency")),
+                "turns": [{"caller": t.caller, "receptionist": t.receptionist} for t in turns],
+            }
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _location(self, state: dict) -> Location:
+        for location in self.s.practice.locations:
+            if location.id == state.get("location_id"):
+                return location
+        return self.s.practice.main
+
+    def _context(self, sid: str, location: Location, state: dict, reason: str) -> CallContext:
+        now = self.s.now()
+        first = state.get("first_name")
+        if first is None and state.get("patient_id"):
+            try:
+                with self.s.store.sessions() as session:
+                    patient = session.get(Patient, state["patient_id"])
+                    first = (patient.first_name if patient else "") or ""
+            except SQLAlchemyError:
+                first = ""
+            state["first_name"] = first
+        return CallContext(call_sid=sid, facts=facts_for(self.s, location), now=location.local_time(now),
+                           is_open=location.is_open(now), caller_phone=state.get("caller"),
+                           patient_id=state.get("patient_id"), first_name=first or None, reason=reason)
+
+    def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
+        return StoreTools(self.s.store, location, call_sid=sid, caller_phone=state.get("caller"),
+                          patient_id=state.get("patient_id"), now=self.s.now)
+
+    def _guard(self, produce, ctx: CallContext) -> Reply:  # noqa: ANN001
+        try:
+            return produce()
+        except Exception:  # noqa: BLE001 - the caller always hears something sensible
+            log.exception("call %s: conversation engine failed", ctx.call_sid)
+            if ctx.is_open:
+                return Reply("I'm sorry, I'm having trouble. Let me put you through to our front desk.", {},
+                             "transfer")
+            return Reply("I'm sorry, I'm having trouble right now. Please call again during our opening hours: "
+                         f"{ctx.facts.hours_text}. Goodbye.", {}, "hangup")
+
+    def _store_down(self, location: Location, is_open: bool) -> str:
+        if is_open and location.staff_numbers:
+            return twiml.transfer("Thank you for calling. One moment while I connect you.", location.staff_numbers,
+                                  whisper=self.url("/voice/whisper?call="), action=self.url("/voice/transfer-result"))
+        return twiml.say_and_hangup(
+            f"Thank you for calling {self.s.practice.name}. We can't take your call right now. Our hours are "
+            f"{location.hours.describe()}. Please call again then. Goodbye.")
+
+    def _record_call(self, sid: str, **values: Any) -> None:
+        if not sid:
+            return
+        with self.s.store.session() as session:
+            call = session.get(Call, sid)
+            if call is None:
+                session.add(Call(sid=sid, facts={}, **values))
+            else:  # Twilio retried the webhook: keep one record
+                for key, value in values.items():
+                    setattr(call, key, value)
+
+    def _update_call(self, sid: str, **values: Any) -> None:
+        with self.s.store.session() as session:
+            call = session.get(Call, sid)
+            if call is not None:
+                for key, value in values.items():
+                    setattr(call, key, value)
+
+    def _save_turn(self, sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None,
+                   route: str | None) -> None:
+        try:
+            with self.s.store.session() as session:
+                if session.scalar(select(CallTurn.id).where(CallTurn.call_sid == sid, CallTurn.seq == seq)) is None:
+                    session.add(CallTurn(call_sid=sid, seq=seq, caller=caller, receptionist=said))
+                call = session.get(Call, sid)
+                if call is not None:
+                    call.facts = dict(facts)
+                    if patient_id and not call.patient_id:
+                        call.patient_id = patient_id
+                    if route:
+                        call.route = route
+        except SQLAlchemyError:
+            log.exception("call %s: could not store the turn", sid)
+
+    def _save_facts(self, sid: str, facts: dict) -> None:
+        self._update_call(sid, facts=dict(facts))
+
+    def _recent_ai_calls(self, caller: str | None, now: dt.datetime) -> int:
+        if not caller:
+            return 0
+        try:
+            return int(self.s.redis.get(keys.caller_ai_calls(_hash(caller), now.date().isoformat())) or 0)
+        except (redis.RedisError, OSError):
+            return 0
+
+    def _count_ai_call(self, caller: str | None, now: dt.datetime) -> None:
+        if not caller:
+            return
+        key = keys.caller_ai_calls(_hash(caller), now.date().isoformat())
+        try:
+            pipe = self.s.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, 86400)
+            pipe.execute()
+        except (redis.RedisError, OSError):
+            pass
+
+
+def twiml_press_one() -> str:
+    return "Press 1 to take the call."
+
+
+_STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3, "completed": 4,
+                 "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
+
+
+def _apply_event(facts: dict, event: dict) -> None:
+    action = event.get("action")
+    if action in ("booked", "rescheduled", "cancelled"):
+        facts["appointment"] = {"action": action, "start": event.get("start")}
+    elif action == "opted_out":
+        facts["opted_out"] = True
+    elif action == "message":
+        facts["message_taken"] = True
+    elif action == "callback":
+        facts["callback_queued"] = True
+    elif action == "emergency":
+        facts["emergency"] = True
+        facts["callback_queued"] = True
+
+
+def _summary(facts: dict, status: str) -> str:
+    if facts.get("emergency"):
+        return "emergency"
+    if facts.get("appointment"):
+        return "appointment " + facts["appointment"]["action"]
+    for key, word in (("opted_out", "opted out"), ("message_taken", "message taken"),
+                      ("callback_queued", "callback queued")):
+        if facts.get(key):
+            return word
+    return "answered" if status == "completed" else status
+
+
+def _direction(value: str | None) -> str:
+    return "inbound" if (value or "inbound") == "inbound" else "outbound"
+
+
+def _hash(phone: str) -> str:
+    return hashlib.sha256(phone.encode()).hexdigest()[:16]
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

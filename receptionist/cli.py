@@ -1,0 +1,297 @@
+"""The `receptionist` command line: one console script, subcommands as the contract lists them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import Settings, load_settings
+
+
+class UserError(click.ClickException):
+    """A one-line message, exit status 1, never a traceback."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"receptionist: {self.message}", err=True)
+
+
+def _services(ctx: click.Context):  # noqa: ANN202
+    from .embedded_redis import EmbeddedRedisError
+    from .practice import PracticeFileError
+    from .services import build_services
+
+    settings: Settings = ctx.obj["settings"]
+    if "services" not in ctx.obj:
+        try:
+            ctx.obj["services"] = build_services(settings)
+        except (PracticeFileError, EmbeddedRedisError) as exc:
+            raise UserError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a dead database is a user-facing condition, not a crash
+            if type(exc).__module__.startswith("sqlalchemy"):
+                raise UserError(f"cannot open the store at {_safe_url(settings.store_url)}: "
+                                f"{str(exc).splitlines()[0]}") from None
+            raise
+        ctx.call_on_close(ctx.obj["services"].close)
+    return ctx.obj["services"]
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors (bad options included) are one line and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="receptionist", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"receptionist: {exc.format_message()}{hint}", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("receptionist: aborted", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+@click.group()
+@click.version_option(package_name="receptionist")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """AI phone receptionist for medical and dental practices."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings()
+
+
+@cli.command()
+@click.option("--patients", default=2000, show_default=True, type=click.IntRange(2, 5_000_000))
+@click.option("--years", default=6.0, show_default=True, type=click.FloatRange(1, 30))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--force", is_flag=True, help="Add the demo patients even if the store holds patients.")
+@click.pass_context
+def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool) -> None:
+    """Write a synthetic practice (patients, visits) into the store."""
+    from .demo import StoreNotEmpty, load_demo
+
+    services = _services(ctx)
+    try:
+        report = load_demo(services.store, services.settings.home, patients=patients, years=years, seed=seed,
+                           force=force, practice_file=services.settings.practice_file)
+    except StoreNotEmpty as exc:
+        raise UserError(str(exc)) from None
+    click.echo(report.patients.summary())
+    click.echo(report.visits.summary())
+    click.echo(f"demo exports kept in {report.folder}; next: receptionist score")
+
+
+@cli.group(name="import")
+def import_() -> None:
+    """Load practice-management exports (CSV)."""
+
+
+def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -> None:
+    from .csvfiles import ImportFileError
+    from .importer import import_patients, import_visits
+
+    services = _services(ctx)
+    loader = import_patients if kind == "patients" else import_visits
+    try:
+        report = loader(services.store, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+    except ImportFileError as exc:
+        raise UserError(str(exc)) from None
+    for error in report.invalid:
+        click.echo(error.describe(path.name), err=True)
+    if not report.imported:
+        raise UserError(report.summary())
+    click.echo(report.summary())
+
+
+_skip = click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones.")
+_file = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+
+
+@import_.command()
+@_file
+@_skip
+@click.pass_context
+def patients(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
+    """Import patients.csv."""
+    _run_import(ctx, "patients", file, skip_invalid)
+
+
+@import_.command()
+@_file
+@_skip
+@click.pass_context
+def visits(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
+    """Import visits.csv."""
+    _run_import(ctx, "visits", file, skip_invalid)
+
+
+@cli.command()
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Score as of this day (default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
+    """Score every patient, store the run and publish tiers to the cache."""
+    import redis
+
+    from .scorer import NothingToScore, run_scoring
+
+    services = _services(ctx)
+    try:
+        summary = run_scoring(services.store, services.publish_cache, services.practice,
+                              as_of.date() if as_of else None)
+    except NothingToScore as exc:
+        raise UserError(str(exc)) from None
+    except (redis.RedisError, OSError) as exc:
+        raise UserError(f"scores stored, but the tier cache could not be published ({exc}); "
+                        "run `receptionist score` again when Redis is back") from None
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), indent=2))
+        return
+    t = summary.tiers
+    click.echo(f"run {summary.run_id} as of {summary.as_of}: {summary.patients} patients, "
+               f"high {t['high']}, mid {t['mid']}, low {t['low']}, lapsed {summary.lapsed}; "
+               f"{summary.published} phone numbers published in {summary.seconds:.1f} s")
+
+
+@cli.group()
+def export() -> None:
+    """Write data out as CSV."""
+
+
+@export.command(name="scores")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def export_scores_cmd(ctx: click.Context, out: Path) -> None:
+    """The latest score run, one row a patient."""
+    from .export import NoScoreRun, export_scores
+
+    services = _services(ctx)
+    if not out.parent.exists():
+        raise UserError(f"{out}: the folder {out.parent} does not exist")
+    try:
+        count = export_scores(services.store, out)
+    except NoScoreRun as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"{count} patients written to {out}")
+
+
+@cli.command()
+@click.option("--from", "from_", required=True, help="The caller's number.")
+@click.option("--to", default=None, help="The practice number called (default: the main location's).")
+@click.option("--say", "says", multiple=True, help="What the caller says at the next speech prompt (repeatable).")
+@click.option("--digits", "digits", multiple=True, help="Keys the caller presses at a keypad prompt.")
+@click.option("--staff", type=click.Choice(["accept", "decline", "no-answer", "busy"]), default="accept",
+              show_default=True, help="What staff do when the call is transferred.")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M"]), default=None,
+              help="Place the call at this local time of the location (in process only).")
+@click.option("--url", default=None, help="A running server's base URL (default: the app in process).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_context
+def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], digits: tuple[str, ...],
+         staff: str, at: dt.datetime | None, url: str | None, as_json: bool) -> None:
+    """Place a simulated inbound call exactly as Twilio would, and print the transcript or the outcome."""
+    from .phones import InvalidPhone, to_e164
+    from .simulator import CallSimulator, FlaskTransport, HttpTransport, StaffScript, transcript_text
+
+    try:
+        caller = to_e164(from_)
+        called = to_e164(to) if to else None
+    except InvalidPhone as exc:
+        raise UserError(f"--from/--to: {exc}") from None
+    settings: Settings = ctx.obj["settings"]
+    if url:
+        if at is not None:
+            raise UserError("--at works only in process (without --url)")
+        from .practice import PracticeFileError, load_practice
+
+        try:
+            called = called or load_practice(settings.practice_file).main.phone
+        except PracticeFileError as exc:
+            raise UserError(str(exc)) from None
+        base = url.rstrip("/")
+        transport = HttpTransport()
+    else:
+        from .web import create_app
+
+        services = _services(ctx)
+        called = called or services.practice.main.phone
+        if at is not None:
+            location = services.practice.location_for(called) or services.practice.main
+            start = at.replace(tzinfo=location.zone)
+            began = dt.datetime.now(dt.UTC)
+            services.now = lambda: start + (dt.datetime.now(dt.UTC) - began)
+        base = settings.base_url
+        transport = FlaskTransport(create_app(services=services), base_url=base)
+    simulator = CallSimulator(transport, base_url=base, auth_token=settings.auth_token,
+                              account_sid=settings.account_sid)
+    try:
+        result = simulator.call(from_=caller, to=called, says=list(says), digits=list(digits),
+                                staff=StaffScript(staff))
+    except OSError as exc:
+        raise UserError(f"cannot reach {base}: {exc}") from None
+    if as_json:
+        body = result.outcome or {"call_sid": result.call_sid, "route": None, "transfer": None,
+                                  "appointment": None, "opted_out": False, "message_taken": False,
+                                  "callback_queued": False, "turns": result.turns}
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(transcript_text(result))
+    if result.ended_by == "error":
+        raise UserError("the call failed: " + ", ".join(f"{u} answered {c}" for u, c in result.http_errors))
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run a job worker (with the scheduler) on the configured Redis."""
+    from .worker import run_worker
+
+    services = _services(ctx)
+    run_worker(services, burst=burst)
+
+
+@cli.group()
+def redis() -> None:
+    """The embedded Redis server (only when REDIS_URL is not set)."""
+
+
+@redis.command(name="stop")
+@click.pass_context
+def redis_stop(ctx: click.Context) -> None:
+    """Stop the embedded Redis server, saving its data."""
+    from .embedded_redis import EmbeddedRedis
+
+    settings: Settings = ctx.obj["settings"]
+    stopped = EmbeddedRedis(settings.home).stop()
+    click.echo("embedded Redis stopped" if stopped else "embedded Redis was not running")
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Port of the web server (default $PORT or 8000).")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo practice into an empty store.")
+@click.pass_context
+def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
+    """Run everything on embedded defaults: web server, worker, Redis, store (demo practice when empty)."""
+    from .up import run_up
+
+    run_up(ctx.obj["settings"], port=port, demo=not no_demo, fail=UserError)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Reading practice-management CSV exports: rows with line numbers, validated fields, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (missing, not CSV, missing columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    why: str
+
+    def describe(self, name: str) -> str:
+        return f"{name}:{self.line}: {self.field}: {self.why}"
+
+
+class BadField(ValueError):
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(why)
+        self.field = field
+        self.why = why
+
+
+def read_rows(
+    path: Path, required: tuple[str, ...], *, progress: bool = True, label: str = ""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) with lower-cased, stripped column names; checks the header first."""
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot open ({exc.strerror})") from None
+    size = path.stat().st_size
+    with fh, tqdm(total=size, unit="B", unit_scale=True, desc=label or path.name, disable=not progress,
+                  leave=False) as bar:
+        reader = csv.reader(_counting(fh, bar))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportFileError(f"{path}: the file is empty") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ImportFileError(f"{path}: not a readable CSV file ({exc})") from None
+        columns = [h.strip().lower() for h in header]
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise ImportFileError(f"{path}:1: missing column(s) {', '.join(missing)}")
+        width = len(columns)
+        try:
+            for row in reader:
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                line = reader.line_num
+                if len(row) < width:
+                    row = row + [""] * (width - len(row))
+                yield line, dict(zip(columns, (c.strip() for c in row), strict=False))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ImportFileError(f"{path}:{reader.line_num + 1}: not readable as CSV ({exc})") from None
+
+
+def _counting(fh, bar: tqdm) -> Iterator[str]:  # noqa: ANN001
+    for line in fh:
+        bar.update(len(line))
+        yield line
+
+
+_MONEY_JUNK = re.compile(r"[\s$€£,]|USD|usd")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def parse_cents(text: str, field: str) -> int:
+    """Dollars as written in exports ("$1,234.50", "-12", "(40.00)", "USD 90") -> integer cents."""
+    raw = text.strip()
+    if not raw:
+        raise BadField(field, "empty amount")
+    if not _PLAIN_NUMBER.fullmatch(raw):
+        negative = raw.startswith("(") and raw.endswith(")")
+        raw = _MONEY_JUNK.sub("", raw.strip("()"))
+        if raw.startswith("-") and negative:
+            raise BadField(field, f"not an amount ({text!r})")
+        if negative:
+            raw = "-" + raw
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise BadField(field, f"not an amount ({text!r})") from None
+    if not value.is_finite() or abs(value) >= Decimal("1e9"):
+        raise BadField(field, f"not a sensible amount ({text!r})")
+    return int((value * 100).quantize(Decimal(1)))
+
+
+_TRUE = {"yes", "y", "true", "t", "1", "x"}
+_FALSE = {"no", "n", "false", "f", "0", ""}
+
+
+def parse_bool(text: str, field: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadField(field, f"expected yes or no, got {text!r}")
+
+
+def parse_date(text: str, field: str, *, not_after: dt.date | None = None) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadField(field, f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if len(text.strip()) != 10:
+        raise BadField(field, f"expected a date as YYYY-MM-DD, got {text!r}")
+    if not_after is not None and day > not_after:
+        raise BadField(field, f"{day.isoformat()} is in the future")
+    return day
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def parse_id(text: str, field: str) -> str:
+    value = text.strip()
+    if not value:
+        raise BadField(field, "missing")
+    if not _ID.fullmatch(value):
+        raise BadField(field, "ids are 1-64 letters, digits or . _ : / -")
+    return value
+
+
+_ZIP = re.compile(r"\d{5}(-\d{4})?")
+
+
+def parse_zip(text: str, field: str) -> str:
+    value = text.strip()
+    if value and not _ZIP.fullmatch(value):
+        raise BadField(field, f"expected a 5-digit zip code, got {text!r}")
+    return value[:5]
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def parse_email(text: str, field: str) -> str:
+    value = text.strip()
+    if value and not _EMAIL.fullmatch(value):
+        raise BadField(field, f"not an email address ({text!r})")
+    return value.lower()

@@ -1,0 +1,70 @@
+"""`receptionist demo`: a synthetic practice, written as the practice-management exports and imported."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from . import synth
+from .importer import ImportReport, import_patients, import_visits
+from .practice import Practice, load_practice
+from .schedule import book, ensure_schedule, fill_demo_bookings
+from .store import Appointment, Patient, Slot, Store
+
+
+class StoreNotEmpty(RuntimeError):
+    """The demo would be mixed into a real practice's data."""
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    patients: ImportReport
+    visits: ImportReport
+    folder: Path
+    slots: int
+
+
+def patient_count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+def load_demo(store: Store, home: Path, *, patients: int = 2000, years: float = 6.0, seed: int = 7,
+              as_of: dt.date | None = None, force: bool = False, progress: bool = True,
+              practice_file: Path | None = None) -> DemoReport:
+    existing = patient_count(store)
+    if existing and not force:
+        raise StoreNotEmpty(f"the store already holds {existing} patients; use --force to add the demo practice")
+    practice = synth.generate(n_patients=patients, years=years, seed=seed, as_of=as_of or dt.date.today())
+    folder = Path(home) / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    synth.write_patients_csv(practice, folder / "patients.csv")
+    synth.write_visits_csv(practice, folder / "visits.csv")
+    today = practice.as_of
+    p = import_patients(store, folder / "patients.csv", progress=progress, today=today)
+    v = import_visits(store, folder / "visits.csv", progress=progress, today=today)
+    slots = demo_schedule(store, load_practice(practice_file), practice.patient_id, today)
+    return DemoReport(p, v, folder, slots)
+
+
+def demo_schedule(store: Store, practice: Practice, patient_ids: list[str], today: dt.date) -> int:
+    """Eight weeks of slots, about 60% already booked, and an upcoming cleaning for the demo's Tom (P000002)."""
+    created = ensure_schedule(store, practice, today, weeks=8)
+    location = practice.main
+    fill_demo_bookings(store, location, list(patient_ids[2:]), share=0.6, seed=len(patient_ids))
+    if "P000002" in patient_ids:
+        with store.session() as session:
+            has = session.scalar(select(Appointment.id).where(Appointment.patient_id == "P000002",
+                                                              Appointment.status == "booked"))
+            if has is None:
+                start = dt.datetime.combine(today + dt.timedelta(days=14), dt.time(0), location.zone)
+                slot = session.scalars(select(Slot).where(Slot.location_id == location.id, Slot.kind == "cleaning",
+                                                          Slot.appointment_id.is_(None),
+                                                          Slot.start >= start.astimezone(dt.UTC))
+                                       .order_by(Slot.start).limit(1)).first()
+                if slot is not None:
+                    book(session, slot, "P000002", "cleaning", via="pms")
+    return created

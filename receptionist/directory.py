@@ -1,0 +1,57 @@
+"""Who is calling: E.164 number -> patient and tier, from the cache, else from the store."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import case, select
+
+from .cache import CacheUnavailable, TierCache
+from .store import PatientPhone, PatientScore, ScoreRun, Store
+
+log = logging.getLogger(__name__)
+
+TIER_RANK = case({"high": 0, "mid": 1, "low": 2}, value=PatientScore.tier, else_=3)
+
+
+@dataclass(frozen=True)
+class Caller:
+    patient_id: str
+    tier: str | None  # None: a known patient not scored yet
+    run_id: str | None
+    source: str  # "cache" or "store"
+
+
+class CallerDirectory:
+    def __init__(self, store: Store, cache: TierCache | None) -> None:
+        self.store = store
+        self.cache = cache
+
+    def find(self, phone: str) -> Caller | None:
+        if self.cache is not None:
+            try:
+                hit = self.cache.lookup(phone)
+            except CacheUnavailable:
+                log.warning("tier cache unavailable; looking the caller up in the store")
+                hit = None
+            if hit is not None:
+                return Caller(hit.patient_id, hit.tier, hit.run_id, "cache")
+        return self.find_in_store(phone)
+
+    def find_in_store(self, phone: str) -> Caller | None:
+        with self.store.engine.connect() as conn:
+            run_id = conn.scalar(select(ScoreRun.id).where(ScoreRun.published_at.is_not(None))
+                                 .order_by(ScoreRun.published_at.desc()).limit(1))
+            if run_id is not None:
+                row = conn.execute(
+                    select(PatientScore.patient_id, PatientScore.tier)
+                    .join(PatientPhone, PatientPhone.patient_id == PatientScore.patient_id)
+                    .where(PatientPhone.phone == phone, PatientScore.run_id == run_id)
+                    .order_by(TIER_RANK, PatientScore.plv.desc()).limit(1)
+                ).first()
+                if row is not None:
+                    return Caller(row.patient_id, row.tier, run_id, "store")
+            pid = conn.scalar(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)
+                              .order_by(PatientPhone.patient_id).limit(1))
+        return None if pid is None else Caller(pid, None, None, "store")

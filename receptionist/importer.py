@@ -1,0 +1,293 @@
+"""`receptionist import patients|visits`: validate the whole file, then load it in one transaction.
+
+A file with bad rows imports nothing (every bad row is reported) unless `skip_invalid` is set; re-importing
+a file adds nothing twice: patients are upserted by id, visit lines are keyed by `visit_id` or, without
+one, by their content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from .csvfiles import (
+    BadField,
+    RowError,
+    parse_bool,
+    parse_cents,
+    parse_date,
+    parse_email,
+    parse_id,
+    parse_zip,
+    read_rows,
+)
+from .phones import InvalidPhone, parse_phone_list
+from .store import Patient, PatientPhone, Store, VisitLine
+
+PATIENT_COLUMNS = ("patient_id", "first_name", "last_name", "phone", "email", "zip", "consent_voice",
+                   "consent_sms", "opted_out")
+VISIT_COLUMNS = ("patient_id", "date", "amount", "department")
+CHUNK = 5_000
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    patients_created: int = 0
+    invalid: list[RowError] = field(default_factory=list)
+    imported: bool = False
+
+    def summary(self) -> str:
+        name = Path(self.file).name
+        if not self.imported:
+            return (f"{name}: {len(self.invalid)} bad row(s), nothing imported "
+                    "(fix them, or use --skip-invalid to import the good rows)")
+        parts = [f"{self.rows} rows", f"{self.added} added"]
+        if self.kind == "patients":
+            parts.append(f"{self.updated} updated")
+        parts.append(f"{self.unchanged} already present")
+        if self.patients_created:
+            parts.append(f"{self.patients_created} unknown patient id(s) created without contact data")
+        if self.invalid:
+            parts.append(f"{len(self.invalid)} bad row(s) skipped")
+        return f"{name}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: str
+    first_name: str
+    last_name: str
+    phones: tuple[str, ...]
+    email: str
+    zip: str
+    consent_voice: bool
+    consent_sms: bool
+    consent_written: bool
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    line_key: str
+    patient_id: str
+    day: dt.date
+    amount_cents: int
+    paid_cents: int
+    department: str
+    provider: str
+
+
+def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRecord:
+    pid = parse_id(row["patient_id"], "patient_id")
+    if pid in seen:
+        raise BadField("patient_id", f"{pid} appears again (first on line {seen[pid]})")
+    try:
+        phones = tuple(parse_phone_list(row["phone"]))
+    except InvalidPhone as exc:
+        raise BadField("phone", f"{exc} ({row['phone']!r})") from None
+    for name in ("first_name", "last_name"):
+        if len(row[name]) > 100:
+            raise BadField(name, "longer than 100 characters")
+    return PatientRecord(
+        id=pid,
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        phones=phones,
+        email=parse_email(row["email"], "email"),
+        zip=parse_zip(row["zip"], "zip"),
+        consent_voice=parse_bool(row["consent_voice"], "consent_voice"),
+        consent_sms=parse_bool(row["consent_sms"], "consent_sms"),
+        consent_written=parse_bool(row.get("consent_written", ""), "consent_written"),
+        opted_out=parse_bool(row["opted_out"], "opted_out"),
+    )
+
+
+class _VisitParser:
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self.occurrences: dict[bytes, int] = {}
+        self.visit_ids: dict[str, int] = {}
+
+    def __call__(self, row: dict[str, str], line: int, _seen: dict[str, int]) -> VisitRecord:
+        pid = parse_id(row["patient_id"], "patient_id")
+        day = parse_date(row["date"], "date", not_after=self.today)
+        amount = parse_cents(row["amount"], "amount")
+        paid_text = row.get("paid", "")
+        paid = parse_cents(paid_text, "paid") if paid_text else amount
+        department = row["department"].strip().lower()
+        if not department:
+            raise BadField("department", "missing")
+        if len(department) > 60:
+            raise BadField("department", "longer than 60 characters")
+        provider = row.get("provider", "")[:100]
+        visit_id = row.get("visit_id", "")
+        if visit_id:
+            vid = parse_id(visit_id, "visit_id")
+            first = self.visit_ids.setdefault(vid, line)
+            if first != line:
+                raise BadField("visit_id", f"{vid} appears again (first on line {first})")
+            key = "v:" + vid
+        else:
+            content = f"{pid}|{day}|{amount}|{paid}|{department}|{provider}".encode()
+            digest = hashlib.sha1(content).digest()
+            n = self.occurrences.get(digest, 0) + 1
+            self.occurrences[digest] = n
+            key = f"h:{digest.hex()}:{n}"
+        return VisitRecord(key, pid, day, amount, paid, department, provider)
+
+
+def _records(path: Path, required: tuple[str, ...], parse: Callable[..., Any], report: ImportReport,
+             progress: bool, label: str) -> Iterator[Any]:
+    seen: dict[str, int] = {}
+    for line, row in read_rows(path, required, progress=progress, label=label):
+        report.rows += 1
+        try:
+            record = parse(row, line, seen)
+        except BadField as bad:
+            report.invalid.append(RowError(line, bad.field, bad.why))
+            continue
+        if isinstance(record, PatientRecord):
+            seen[record.id] = line
+        yield record
+
+
+def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _validate(path: Path, required: tuple[str, ...], parse: Callable[..., Any], kind: str,
+              progress: bool) -> ImportReport:
+    report = ImportReport(kind=kind, file=str(path))
+    for _ in _records(path, required, parse, report, progress, f"checking {path.name}"):
+        pass
+    return report
+
+
+def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, progress: bool = True,
+                    today: dt.date | None = None) -> ImportReport:
+    path = Path(path)
+    today = today or dt.date.today()
+    check = _validate(path, PATIENT_COLUMNS, _patient, "patients", progress)
+    if check.invalid and not skip_invalid:
+        return check
+    report = ImportReport(kind="patients", file=str(path))
+    records = _records(path, PATIENT_COLUMNS, _patient, report, progress, f"importing {path.name}")
+    with store.session() as session:
+        conn = session.connection()
+        for chunk in _chunks(records):
+            ids = [r.id for r in chunk]
+            existing = {row.id: row for row in conn.execute(
+                select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.zip,
+                       Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
+                       Patient.opted_out, Patient.has_contact).where(Patient.id.in_(ids)))}
+            old_phones: dict[str, list[str]] = {}
+            for pid, phone in conn.execute(select(PatientPhone.patient_id, PatientPhone.phone)
+                                           .where(PatientPhone.patient_id.in_(ids))
+                                           .order_by(PatientPhone.patient_id, PatientPhone.position)):
+                old_phones.setdefault(pid, []).append(phone)
+            now = dt.datetime.now(dt.UTC)
+            new_rows, changed_rows, phone_rows = [], [], []
+            for r in chunk:
+                values = {
+                    "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "zip": r.zip,
+                    "consent_voice": r.consent_voice, "consent_sms": r.consent_sms,
+                    "consent_written": r.consent_written, "opted_out": r.opted_out,
+                    "has_contact": bool(r.phones or r.email),
+                }
+                phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
+                old = existing.get(r.id)
+                if old is None:
+                    new_rows.append({"id": r.id, **values, "previous_zip": "", "moved_away": False,
+                                     "opted_out_at": now if r.opted_out else None,
+                                     "created_at": now, "updated_at": now})
+                    continue
+                # An opt-out is never undone by an export: revoking consent is final until staff record new consent.
+                values["opted_out"] = r.opted_out or old.opted_out
+                same = all(getattr(old, k) == v for k, v in values.items()) and \
+                    old_phones.get(r.id, []) == list(r.phones)
+                if same:
+                    report.unchanged += 1
+                    continue
+                extra = {"b_opted_out_at": now if (values["opted_out"] and not old.opted_out) else None}
+                zip_changed = bool(old.zip and r.zip and old.zip != r.zip)
+                extra.update({"b_zip_changed": zip_changed, "b_previous_zip": old.zip,
+                              "b_moved_away": zip_changed and old.zip[:3] != r.zip[:3]})
+                changed_rows.append({"b_id": r.id, **{f"b_{k}": v for k, v in values.items()}, **extra})
+            if new_rows:
+                conn.execute(insert(Patient), new_rows)
+                report.added += len(new_rows)
+            for row in changed_rows:
+                _update_patient(conn, row, today, now)
+            report.updated += len(changed_rows)
+            conn.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(ids)))
+            if phone_rows:
+                conn.execute(insert(PatientPhone), phone_rows)
+    report.imported = True
+    report.invalid = check.invalid
+    return report
+
+
+def _update_patient(conn, row: dict[str, Any], today: dt.date, now: dt.datetime) -> None:  # noqa: ANN001
+    values: dict[str, Any] = {k[2:]: v for k, v in row.items()
+                              if k not in ("b_id", "b_opted_out_at", "b_zip_changed", "b_previous_zip",
+                                           "b_moved_away")}
+    if row["b_opted_out_at"] is not None:
+        values["opted_out_at"] = row["b_opted_out_at"]
+    if row["b_zip_changed"]:
+        values.update(previous_zip=row["b_previous_zip"], zip_changed_on=today, moved_away=row["b_moved_away"])
+    values["updated_at"] = now
+    conn.execute(update(Patient).where(Patient.id == bindparam("pid")).values(**values), {"pid": row["b_id"]})
+
+
+def import_visits(store: Store, path: Path, *, skip_invalid: bool = False, progress: bool = True,
+                  today: dt.date | None = None) -> ImportReport:
+    path = Path(path)
+    today = today or dt.date.today()
+    check = _validate(path, VISIT_COLUMNS, _VisitParser(today), "visits", progress)
+    if check.invalid and not skip_invalid:
+        return check
+    report = ImportReport(kind="visits", file=str(path))
+    records = _records(path, VISIT_COLUMNS, _VisitParser(today), report, progress, f"importing {path.name}")
+    with store.session() as session:
+        conn = session.connection()
+        for chunk in _chunks(records):
+            pids = list({r.patient_id for r in chunk})
+            known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
+            unknown = [p for p in pids if p not in known]
+            if unknown:
+                now = dt.datetime.now(dt.UTC)
+                conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
+                                                "previous_zip": "", "moved_away": False, "consent_voice": False,
+                                                "consent_sms": False, "consent_written": False,
+                                                "opted_out": False, "has_contact": False,
+                                                "created_at": now, "updated_at": now} for p in unknown])
+                report.patients_created += len(unknown)
+            keys = [r.line_key for r in chunk]
+            present = set(conn.scalars(select(VisitLine.line_key).where(VisitLine.line_key.in_(keys))))
+            fresh = [r for r in chunk if r.line_key not in present]
+            report.unchanged += len(chunk) - len(fresh)
+            if fresh:
+                conn.execute(insert(VisitLine), [r.__dict__ for r in fresh])
+                report.added += len(fresh)
+    report.imported = True
+    report.invalid = check.invalid
+    return report

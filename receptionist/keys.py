@@ -1,0 +1,28 @@
+"""Every Redis key name the product uses is built here, in one place."""
+
+PREFIX = "rcp"
+
+
+def tiers() -> str:
+    """Hash: E.164 phone -> "tier<TAB>patient_id<TAB>run_id" of the published run."""
+    return f"{PREFIX}:tiers"
+
+
+def tiers_building(run_id: str) -> str:
+    """The hash a publish fills before it is renamed over `tiers()` in one step."""
+    return f"{PREFIX}:tiers:building:{run_id}"
+
+
+def tiers_run() -> str:
+    """String: the run id whose tiers are published."""
+    return f"{PREFIX}:tiers:run"
+
+
+def call_state(call_sid: str) -> str:
+    """String (JSON): a live call's conversation state, with an expiry."""
+    return f"{PREFIX}:call:{call_sid}"
+
+
+def caller_ai_calls(phone_hash: str, day: str) -> str:
+    """Counter: calls the AI had from one (hashed) number on one day, for the repeat-caller rule."""
+    return f"{PREFIX}:caller:{phone_hash}:ai:{day}"

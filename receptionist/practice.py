@@ -1,0 +1,234 @@
+"""Practice settings (`PRACTICE_FILE`, TOML): locations, numbers, hours, tier rules, outreach costs and limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scoring import TierRules
+
+from .phones import InvalidPhone, to_e164
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PracticeFileError(ValueError):
+    """The practice file is unreadable or a field in it is wrong; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Opening hours per weekday (0 = Monday) as (open, close) local times; a missing day is closed."""
+
+    by_weekday: dict[int, tuple[dt.time, dt.time]]
+
+    def is_open(self, local: dt.datetime) -> bool:
+        span = self.by_weekday.get(local.weekday())
+        return span is not None and span[0] <= local.time() < span[1]
+
+    def describe(self) -> str:
+        """Plain words for callers: "Monday to Friday, 8 AM to 5 PM"."""
+        if not self.by_weekday:
+            return "by appointment only"
+        groups: list[tuple[list[int], tuple[dt.time, dt.time]]] = []
+        for day in sorted(self.by_weekday):
+            span = self.by_weekday[day]
+            if groups and groups[-1][1] == span and groups[-1][0][-1] == day - 1:
+                groups[-1][0].append(day)
+            else:
+                groups.append(([day], span))
+        names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        parts = []
+        for days, (start, end) in groups:
+            when = names[days[0]] if len(days) == 1 else f"{names[days[0]]} to {names[days[-1]]}"
+            parts.append(f"{when}, {_spoken_time(start)} to {_spoken_time(end)}")
+        return "; ".join(parts)
+
+
+def _spoken_time(t: dt.time) -> str:
+    hour = t.hour % 12 or 12
+    suffix = "AM" if t.hour < 12 else "PM"
+    return f"{hour} {suffix}" if t.minute == 0 else f"{hour}:{t.minute:02d} {suffix}"
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    name: str
+    phone: str
+    timezone: str
+    address: str
+    staff_numbers: tuple[str, ...]
+    providers: tuple[str, ...]
+    hours: Hours
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local_time(self, when: dt.datetime) -> dt.datetime:
+        return when.astimezone(self.zone)
+
+    def is_open(self, when: dt.datetime) -> bool:
+        return self.hours.is_open(self.local_time(when))
+
+
+@dataclass(frozen=True)
+class OutreachRules:
+    calling_hours: tuple[dt.time, dt.time] = (dt.time(8, 0), dt.time(21, 0))
+    max_attempts_per_day: int = 1
+    max_attempts_per_week: int = 3
+    cooldown_days: int = 30
+    staff_call_list_size: int = 20
+    ai_contact_list_size: int = 100
+    calls_per_second: float = 1.0
+    max_concurrent_calls: int = 5
+    holdout_share: float = 0.10
+    attribution_window_days: int = 90
+    costs: dict[str, float] = field(
+        default_factory=lambda: {"staff_call": 6.0, "ai_call": 0.35, "sms": 0.02, "email": 0.01}
+    )
+
+
+@dataclass(frozen=True)
+class Practice:
+    name: str
+    timezone: str
+    locations: tuple[Location, ...]
+    tiers: TierRules
+    lapsed_after_days: int
+    outreach: OutreachRules
+    source: str
+
+    @property
+    def main(self) -> Location:
+        return self.locations[0]
+
+    def location_for(self, called: str | None) -> Location | None:
+        """The location whose number was called (`To`), or None for a number this practice does not own."""
+        for location in self.locations:
+            if location.phone == called:
+                return location
+        return None
+
+
+def load_practice(path: Path | None = None) -> Practice:
+    """Read the practice file, or the demo practice shipped with the package when no path is given."""
+    if path is None:
+        text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+        source = "demo practice"
+    else:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise PracticeFileError(f"{path}: cannot read the practice file ({exc.strerror})") from None
+        source = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PracticeFileError(f"{source}: not valid TOML ({exc})") from None
+    return _parse(data, source)
+
+
+def _parse(data: dict, source: str) -> Practice:
+    def fail(where: str, why: str) -> PracticeFileError:
+        return PracticeFileError(f"{source}: {where}: {why}")
+
+    practice = data.get("practice", {})
+    timezone = _zone(practice.get("timezone", "America/New_York"), "practice.timezone", fail)
+    raw_locations = data.get("locations") or []
+    if not raw_locations:
+        raise fail("locations", "at least one location is needed")
+    locations = []
+    for i, loc in enumerate(raw_locations):
+        where = f"locations[{i}]"
+        try:
+            phone = to_e164(str(loc.get("phone", "")))
+            staff = tuple(to_e164(str(n)) for n in loc.get("staff_numbers", []))
+        except InvalidPhone as exc:
+            raise fail(f"{where}.phone", str(exc)) from None
+        locations.append(
+            Location(
+                id=str(loc.get("id", f"location-{i + 1}")),
+                name=str(loc.get("name", practice.get("name", "the practice"))),
+                phone=phone,
+                timezone=_zone(loc.get("timezone", timezone), f"{where}.timezone", fail),
+                address=str(loc.get("address", "")),
+                staff_numbers=staff,
+                providers=tuple(str(p) for p in loc.get("providers", ["the dentist"])),
+                hours=_hours(loc.get("hours", {}), f"{where}.hours", fail),
+            )
+        )
+    tiers = data.get("tiers", {})
+    try:
+        rules = TierRules(
+            high_min_annual=float(tiers.get("high_min_annual", 250)),
+            high_min_years=float(tiers.get("high_min_years", 3)),
+            mid_min_annual=float(tiers.get("mid_min_annual", 100)),
+            mid_min_years=float(tiers.get("mid_min_years", 1)),
+        )
+        lapsed_after = int(tiers.get("lapsed_after_days", 365))
+    except (TypeError, ValueError) as exc:
+        raise fail("tiers", f"numbers expected ({exc})") from None
+    return Practice(
+        name=str(practice.get("name", "the practice")),
+        timezone=timezone,
+        locations=tuple(locations),
+        tiers=rules,
+        lapsed_after_days=lapsed_after,
+        outreach=_outreach(data.get("outreach", {}), fail),
+        source=source,
+    )
+
+
+def _zone(name: object, where: str, fail) -> str:
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(where, f"unknown time zone {name!r}") from None
+    return str(name)
+
+
+def _span(text: object, where: str, fail) -> tuple[dt.time, dt.time]:
+    try:
+        start, end = (dt.time.fromisoformat(p.strip()) for p in str(text).split("-"))
+    except ValueError:
+        raise fail(where, f"expected HH:MM-HH:MM, got {text!r}") from None
+    if not start < end:
+        raise fail(where, "opening time must be before closing time")
+    return start, end
+
+
+def _hours(raw: dict, where: str, fail) -> Hours:
+    by_day = {}
+    for key, value in raw.items():
+        if key not in DAYS:
+            raise fail(f"{where}.{key}", f"unknown day (use {', '.join(DAYS)})")
+        by_day[DAYS.index(key)] = _span(value, f"{where}.{key}", fail)
+    return Hours(by_day)
+
+
+def _outreach(raw: dict, fail) -> OutreachRules:
+    defaults = OutreachRules()
+    try:
+        return OutreachRules(
+            calling_hours=_span(raw["calling_hours"], "outreach.calling_hours", fail)
+            if "calling_hours" in raw
+            else defaults.calling_hours,
+            max_attempts_per_day=int(raw.get("max_attempts_per_day", defaults.max_attempts_per_day)),
+            max_attempts_per_week=int(raw.get("max_attempts_per_week", defaults.max_attempts_per_week)),
+            cooldown_days=int(raw.get("cooldown_days", defaults.cooldown_days)),
+            staff_call_list_size=int(raw.get("staff_call_list_size", defaults.staff_call_list_size)),
+            ai_contact_list_size=int(raw.get("ai_contact_list_size", defaults.ai_contact_list_size)),
+            calls_per_second=float(raw.get("calls_per_second", defaults.calls_per_second)),
+            max_concurrent_calls=int(raw.get("max_concurrent_calls", defaults.max_concurrent_calls)),
+            holdout_share=float(raw.get("holdout_share", defaults.holdout_share)),
+            attribution_window_days=int(raw.get("attribution_window_days", defaults.attribution_window_days)),
+            costs={**defaults.costs, **{k: float(v) for k, v in raw.get("costs", {}).items()}},
+        )
+    except (TypeError, ValueError) as exc:
+        raise fail("outreach", f"numbers expected ({exc})") from None

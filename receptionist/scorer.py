@@ -1,0 +1,256 @@
+"""`receptionist score`: load visits from the store, score with `scoring`, keep the run, publish the cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import insert, select, update
+
+import scoring
+from scoring import ReactivationSignals, ScoreResult, VisitArrays
+
+from .cache import TierCache
+from .practice import Practice
+from .store import Patient, PatientPhone, PatientScore, ScoreRun, Store
+
+EPOCH = dt.date(1970, 1, 1)
+FETCH = 200_000
+SIGNAL_WINDOW_DAYS = 365
+BOOKING_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class LoadedPractice:
+    """Everything scoring needs, as arrays indexed like `patient_ids`."""
+
+    patient_ids: list[str]
+    visits: VisitArrays
+    signals: ReactivationSignals
+    departments: list[str]
+
+
+def _day_sql(dialect: str) -> str:
+    if dialect == "sqlite":
+        return "CAST(julianday(day) - 2440587.5 AS INTEGER)"
+    return "(day - DATE '1970-01-01')"
+
+
+def _timestamp_day(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return (value.date() - EPOCH).days
+    if isinstance(value, dt.date):
+        return (value - EPOCH).days
+    return None
+
+
+def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
+    as_of_day = (as_of - EPOCH).days
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Patient.id, Patient.opted_out, Patient.moved_away, Patient.zip_changed_on,
+                                   Patient.booking_attempt_at).order_by(Patient.id)).all()
+        ids = [r[0] for r in rows]
+        index = {pid: i for i, pid in enumerate(ids)}
+        n = len(ids)
+        opted = np.fromiter((bool(r[1]) for r in rows), dtype=bool, count=n)
+        moved = np.fromiter((bool(r[2]) for r in rows), dtype=bool, count=n)
+        zip_day = np.fromiter((_timestamp_day(r[3]) or -10**9 for r in rows), dtype=np.int64, count=n)
+        booking_day = np.fromiter((_timestamp_day(r[4]) or -10**9 for r in rows), dtype=np.int64, count=n)
+        del rows
+        signals = ReactivationSignals(
+            zip_changed=(zip_day > as_of_day - SIGNAL_WINDOW_DAYS) & (zip_day <= as_of_day),
+            moved_away=moved,
+            booking_attempt=(booking_day > as_of_day - BOOKING_WINDOW_DAYS) & (booking_day <= as_of_day),
+            opted_out=opted,
+        )
+        raw = conn.connection.driver_connection
+        cur = raw.cursor()
+        mark = "?" if store.dialect == "sqlite" else "%s"
+        cur.execute(
+            f"SELECT patient_id, {_day_sql(store.dialect)}, amount_cents, paid_cents, department "
+            f"FROM visit_lines WHERE day <= {mark}",
+            (as_of.isoformat() if store.dialect == "sqlite" else as_of,),
+        )
+        patient_parts, day_parts, amount_parts, paid_parts, dept_parts = [], [], [], [], []
+        dept_codes: dict[str, int] = {}
+        while True:
+            batch = cur.fetchmany(FETCH)
+            if not batch:
+                break
+            pids, days, amounts, paids, depts = zip(*batch, strict=True)
+            patient_parts.append(np.fromiter((index[p] for p in pids), dtype=np.int64, count=len(batch)))
+            day_parts.append(np.asarray(days, dtype=np.int64))
+            amount_parts.append(np.asarray(amounts, dtype=np.int64))
+            paid_parts.append(np.asarray(paids, dtype=np.int64))
+            dept_parts.append(np.fromiter((dept_codes.setdefault(d, len(dept_codes)) for d in depts),
+                                          dtype=np.int64, count=len(batch)))
+        cur.close()
+    departments = sorted(dept_codes, key=dept_codes.__getitem__)
+    visits = _merge_days(_cat(patient_parts), _cat(day_parts), _cat(amount_parts), _cat(paid_parts),
+                         _cat(dept_parts))
+    return LoadedPractice(ids, visits, signals, departments)
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _merge_days(patient: np.ndarray, day: np.ndarray, amount: np.ndarray, paid: np.ndarray,
+                dept: np.ndarray) -> VisitArrays:
+    """Lines -> one row per patient and calendar day (amounts summed, departments OR-ed), sorted."""
+    if patient.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return VisitArrays(empty, empty, empty.astype(float), empty.astype(float), empty.astype(np.uint32))
+    key = patient * 1_000_000 + day
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    bits = np.left_shift(np.uint32(1), np.minimum(dept[order], 31).astype(np.uint32))
+    return VisitArrays(
+        patient=patient[order][starts],
+        day=day[order][starts],
+        amount=np.add.reduceat(amount[order], starts).astype(np.float64) / 100.0,
+        paid=np.add.reduceat(paid[order], starts).astype(np.float64) / 100.0,
+        departments=np.bitwise_or.reduceat(bits, starts).astype(np.uint32),
+    )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    as_of: dt.date
+    patients: int
+    result: ScoreResult
+    tiers: dict[str, int]
+    lapsed: int
+    seconds: float
+    published: int
+
+    def as_json(self) -> dict:
+        b, g = self.result.bgnbd, self.result.gamma_gamma
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "patients": self.patients,
+            "model": {
+                "time_unit": "days",
+                "bgnbd": {"r": b.r, "alpha": b.alpha, "a": b.a, "b": b.b, "log_likelihood": b.log_likelihood},
+                "gamma_gamma": {"p": g.p, "q": g.q, "v": g.v},
+            },
+            "tiers": self.tiers,
+            "lapsed": self.lapsed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Stage = Callable[[str, float], None]
+
+
+class NothingToScore(LookupError):
+    """The store holds no visits to learn from."""
+
+
+def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of: dt.date | None = None,
+                on_stage: Stage | None = None) -> RunSummary:
+    """Score every patient as of a day, keep the run and its scores, then publish the tier cache."""
+    as_of = as_of or dt.date.today()
+    mark = time.perf_counter()
+    started = mark
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        if on_stage:
+            on_stage(name, now - mark)
+        mark = now
+
+    data = load_practice_data(store, as_of)
+    if data.visits.patient.size == 0:
+        raise NothingToScore(f"no visits on or before {as_of.isoformat()}: import visits first")
+    stage("load")
+    result = scoring.score_patients(
+        data.visits, len(data.patient_ids), (as_of - EPOCH).days, rules=practice.tiers,
+        lapsed_after_days=practice.lapsed_after_days, signals=data.signals,
+    )
+    stage("score")
+    tier_names = np.asarray(scoring.TIERS)[result.tier]
+    tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}
+    run_id = uuid.uuid4().hex
+    summary = RunSummary(run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()),
+                         0.0, 0)
+    _store_run(store, summary, data, tier_names)
+    stage("store")
+    published = publish(store, cache, run_id, data.patient_ids, result) if cache is not None else 0
+    stage("publish")
+    seconds = time.perf_counter() - started
+    with store.session() as session:
+        session.execute(update(ScoreRun).where(ScoreRun.id == run_id).values(
+            seconds=seconds, published_at=dt.datetime.now(dt.UTC) if cache is not None else None))
+    return RunSummary(run_id, as_of, summary.patients, result, tiers, summary.lapsed, seconds, published)
+
+
+def _store_run(store: Store, summary: RunSummary, data: LoadedPractice, tier_names: np.ndarray) -> None:
+    r = summary.result
+    f = r.features
+    last_day = np.where(f.has_visits, (summary.as_of - EPOCH).days - f.days_since_last, -1)
+    columns = {
+        "tier": tier_names.tolist(),
+        "plv": np.round(r.plv, 2).tolist(),
+        "annual_value": np.round(f.annual_value, 2).tolist(),
+        "years_active": np.round(f.years_active, 2).tolist(),
+        "departments": f.departments.astype(int).tolist(),
+        "p_alive": np.round(r.p_alive, 4).tolist(),
+        "expected_visits_12m": np.round(r.expected_visits_12m, 3).tolist(),
+        "expected_value_12m": np.round(r.expected_value_12m, 2).tolist(),
+        "lapsed": r.lapsed.tolist(),
+        "reactivation_score": np.round(r.reactivation_score, 2).tolist(),
+        "last_day": last_day.astype(int).tolist(),
+    }
+    with store.session() as session:
+        conn = session.connection()
+        conn.execute(insert(ScoreRun), [{
+            "id": summary.run_id, "as_of": summary.as_of, "patients": summary.patients,
+            "lapsed": summary.lapsed, "tiers": summary.tiers, "model": summary.as_json()["model"],
+            "seconds": 0.0, "created_at": dt.datetime.now(dt.UTC),
+        }])
+        for rows in _score_rows(summary.run_id, data.patient_ids, columns, r.reasons):
+            conn.execute(insert(PatientScore), rows)
+
+
+def _score_rows(run_id: str, ids: list[str], c: dict[str, list], reasons: list[str],
+                size: int = 20_000) -> Iterator[list[dict]]:
+    for start in range(0, len(ids), size):
+        stop = min(start + size, len(ids))
+        yield [{
+            "run_id": run_id, "patient_id": ids[i], "tier": c["tier"][i], "plv": c["plv"][i],
+            "annual_value": c["annual_value"][i], "years_active": c["years_active"][i],
+            "departments": c["departments"][i], "p_alive": c["p_alive"][i],
+            "expected_visits_12m": c["expected_visits_12m"][i], "expected_value_12m": c["expected_value_12m"][i],
+            "lapsed": c["lapsed"][i], "reactivation_score": c["reactivation_score"][i], "reasons": reasons[i],
+            "last_visit": EPOCH + dt.timedelta(days=c["last_day"][i]) if c["last_day"][i] >= 0 else None,
+        } for i in range(start, stop)]
+
+
+def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str], result: ScoreResult) -> int:
+    """Phone -> (tier, patient, run) for every phone; a shared household number names its most valuable patient."""
+    index = {pid: i for i, pid in enumerate(patient_ids)}
+    best: dict[str, int] = {}
+    tier, plv = result.tier, result.plv
+    with store.engine.connect() as conn:
+        for phone, pid in conn.execute(select(PatientPhone.phone, PatientPhone.patient_id)):
+            i = index.get(pid)
+            if i is None:
+                continue
+            j = best.get(phone)
+            if j is None or (tier[i], -plv[i]) < (tier[j], -plv[j]):
+                best[phone] = i
+    names = scoring.TIERS
+    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i]) for phone, i in best.items()))

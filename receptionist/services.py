@@ -1,0 +1,91 @@
+"""The outside services, built once from the settings and handed to the web app, the CLI and workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import redis
+from rq import Queue
+
+from .cache import TierCache
+from .directory import CallerDirectory
+from .embedded_redis import resolve_redis_url
+from .practice import Practice, load_practice
+from .settings import Settings
+from .store import Store
+
+# The phone path must never wait on a sick Redis: it falls back to the store instead.
+FAST_TIMEOUT = 0.25
+
+
+@dataclass
+class Services:
+    settings: Settings
+    practice: Practice
+    store: Store
+    redis_url: str
+    # the clock: tests and the simulator's --at hand in a fixed one
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        """For the call path: short timeouts."""
+        return redis.Redis.from_url(self.redis_url, socket_timeout=FAST_TIMEOUT,
+                                    socket_connect_timeout=FAST_TIMEOUT)
+
+    @cached_property
+    def queue_redis(self) -> redis.Redis:
+        """For RQ and bulk work (publishing, rebuilding): patient timeouts."""
+        return redis.Redis.from_url(self.redis_url, socket_timeout=30, socket_connect_timeout=5)
+
+    @cached_property
+    def cache(self) -> TierCache:
+        return TierCache(self.redis)
+
+    @cached_property
+    def publish_cache(self) -> TierCache:
+        return TierCache(self.queue_redis)
+
+    @cached_property
+    def directory(self) -> CallerDirectory:
+        return CallerDirectory(self.store, self.cache)
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue("default", connection=self.queue_redis)
+
+    @cached_property
+    def engine(self):  # noqa: ANN201 - an Engine (conversation/types.py)
+        """The conversation engine: the offline one unless an LLM is configured."""
+        from .conversation.offline import OfflineEngine
+
+        return OfflineEngine()
+
+    @cached_property
+    def callflow(self):  # noqa: ANN201
+        from .callflow import CallFlow
+
+        return CallFlow(self, self.engine)
+
+    def close(self) -> None:
+        for name in ("redis", "queue_redis"):
+            client = self.__dict__.get(name)
+            if client is not None:
+                client.close()
+        self.store.dispose()
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Open the store (migrated), find or start Redis, read the practice file."""
+    store = Store(settings.store_url)
+    if migrate:
+        store.migrate()
+    return Services(
+        settings=settings,
+        practice=load_practice(settings.practice_file),
+        store=store,
+        redis_url=resolve_redis_url(settings.redis_url, settings.home),
+    )

@@ -1,0 +1,88 @@
+"""One frozen settings object, read once from the environment (and `.env`), shared by CLI, web and workers."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8000
+
+
+class Settings(BaseSettings):
+    """The contract's configuration variables; names are the environment variables, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, case_sensitive=False, populate_by_name=True
+    )
+
+    receptionist_home: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    practice_file: Path | None = None
+    public_base_url: str | None = None
+    port: int = Field(default=DEFAULT_PORT, alias="PORT")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str | None = None
+    smtp_url: str | None = None
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    @cached_property
+    def home(self) -> Path:
+        """The data folder, absolute and created on first use."""
+        home = self.receptionist_home.expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL of the durable store: `DATABASE_URL`, else a SQLite file in the data folder."""
+        if self.database_url:
+            url = self.database_url
+            # Heroku-style URLs name no driver; psycopg 3 is the one installed.
+            if url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url[len("postgres://"):]
+            elif url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{self.home / 'receptionist.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        """The base URL Twilio reaches (and signs); local mode uses the loopback address."""
+        return (self.public_base_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
+    def account_sid(self) -> str:
+        return self.twilio_account_sid or "AC" + "0" * 32
+
+    @cached_property
+    def auth_token(self) -> str:
+        """`TWILIO_AUTH_TOKEN`, else a token generated once and kept in the data folder (local mode)."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        return _local_secret(self.home / "twilio_auth_token")
+
+
+def _local_secret(path: Path) -> str:
+    """Read a generated secret, creating it (owner-only) the first time."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        token = secrets.token_hex(16)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(token)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; callers pass the object on rather than reading the environment again."""
+    return Settings(**overrides)  # type: ignore[arg-type]

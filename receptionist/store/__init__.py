@@ -1,0 +1,9 @@
+"""Durable store (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL through `DATABASE_URL`."""
+
+from .calls import Call, Callback, CallEvent, CallTurn, Message
+from .db import Store
+from .models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from .schedule import Appointment, Slot
+
+__all__ = ["Store", "Base", "Patient", "PatientPhone", "PatientScore", "ScoreRun", "VisitLine", "Appointment",
+           "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message"]

@@ -1,0 +1,137 @@
+"""Tables of the durable store. Money is kept in integer cents; days are calendar dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Patient(Base):
+    """A patient of the practice, keyed by the practice-management system's own id."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    zip: Mapped[str] = mapped_column(String(10), default="")
+    previous_zip: Mapped[str] = mapped_column(String(10), default="")
+    zip_changed_on: Mapped[dt.date | None] = mapped_column(Date)
+    moved_away: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_written: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    booking_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # False for patients first seen in a visits file: no contact data yet.
+    has_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class PatientPhone(Base):
+    """A patient's phone numbers (E.164); a household may share one, so a number can name several patients."""
+
+    __tablename__ = "patient_phones"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_patient_phones_phone", "phone"),)
+
+
+class VisitLine(Base):
+    """One line of a visits export. A patient's lines of one calendar day make one visit (summed)."""
+
+    __tablename__ = "visit_lines"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # visit_id from the export when given, else a hash of the line's content: re-imports add nothing twice.
+    line_key: Mapped[str] = mapped_column(String(80), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger)
+    department: Mapped[str] = mapped_column(String(60), default="")
+    provider: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (Index("ix_visit_lines_patient_day", "patient_id", "day"),)
+
+
+class ScoreRun(Base):
+    """One scoring of every patient; runs are kept, never overwritten."""
+
+    __tablename__ = "score_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    patients: Mapped[int] = mapped_column(Integer)
+    lapsed: Mapped[int] = mapped_column(Integer)
+    tiers: Mapped[dict] = mapped_column(JSON)
+    model: Mapped[dict] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PatientScore(Base):
+    """A patient's value, tier and likelihood to return in one run."""
+
+    __tablename__ = "patient_scores"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("score_runs.id", ondelete="CASCADE"), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(4))
+    plv: Mapped[float] = mapped_column(Float)
+    annual_value: Mapped[float] = mapped_column(Float)
+    years_active: Mapped[float] = mapped_column(Float)
+    departments: Mapped[int] = mapped_column(Integer)
+    p_alive: Mapped[float] = mapped_column(Float)
+    expected_visits_12m: Mapped[float] = mapped_column(Float)
+    expected_value_12m: Mapped[float] = mapped_column(Float)
+    lapsed: Mapped[bool] = mapped_column(Boolean)
+    reactivation_score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)
+    last_visit: Mapped[dt.date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        Index("ix_patient_scores_patient", "patient_id", "run_id"),
+        Index("ix_patient_scores_run_reactivation", "run_id", "reactivation_score"),
+    )
+
+
+__all__ = ["Base", "Patient", "PatientPhone", "VisitLine", "ScoreRun", "PatientScore"]

@@ -1,0 +1,128 @@
+"""`receptionist up`: store, Redis, demo practice when empty, web server and worker, until Ctrl-C."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import click
+
+from .embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from .settings import Settings
+
+
+def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click.ClickException]) -> None:
+    from .demo import load_demo, patient_count
+    from .export import latest_run_id
+    from .practice import PracticeFileError, load_practice
+    from .schedule import ensure_schedule
+    from .scorer import run_scoring
+    from .services import Services
+    from .store import Store
+
+    port = port or settings.port
+    embedded = EmbeddedRedis(settings.home)
+    started_redis = False
+    if settings.redis_url:
+        redis_url = settings.redis_url
+    else:
+        try:
+            already = embedded.url
+            redis_url = embedded.ensure_running()
+        except EmbeddedRedisError as exc:
+            raise fail(str(exc)) from None
+        started_redis = already is None
+    try:
+        practice = load_practice(settings.practice_file)
+    except PracticeFileError as exc:
+        raise fail(str(exc)) from None
+    store = Store(settings.store_url)
+    store.migrate()
+    services = Services(settings=settings, practice=practice, store=store, redis_url=redis_url)
+    if demo and patient_count(store) == 0:
+        click.echo("empty store: loading the demo practice ...")
+        report = load_demo(store, settings.home, progress=sys.stderr.isatty(), practice_file=settings.practice_file)
+        click.echo("  " + report.patients.summary())
+        click.echo("  " + report.visits.summary())
+    ensure_schedule(store, practice, dt.date.today(), weeks=8)  # the schedule rolls forward at every start
+    if latest_run_id(store) is None and patient_count(store):
+        summary = run_scoring(store, services.publish_cache, practice)
+        click.echo(f"  scored {summary.patients} patients: {summary.tiers}")
+    services.close()
+
+    env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
+           "RECEPTIONIST_HOME": str(settings.home)}
+    if not settings.public_base_url:
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                          "--threads", "4", "--access-logfile", "-", "receptionist.web:create_app()"], env=env),
+        subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker"], env=env),
+    ]
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        if not _wait_healthy(base + "/healthz", procs[0]):
+            raise fail(f"the web server did not answer on {base}/healthz (is port {port} in use?)")
+        public = settings.public_base_url or base
+        click.echo(f"""
+receptionist is up ({practice.name}, {practice.main.phone})
+  health:      {base}/healthz
+  webhook:     {public}/voice/inbound   (Twilio: the Voice URL of your number, HTTP POST;
+               expose it publicly, e.g. with a tunnel, and set PUBLIC_BASE_URL to that https URL)
+  data folder: {settings.home}
+
+Place a simulated call (in another terminal, from this folder):
+  a high-value demo patient, put through to staff (a weekday morning):
+    .venv/bin/receptionist call --from +12025550143 --at {_next_weekday_10am()}
+  a routine caller booking a cleaning with the AI receptionist, against this server:
+    .venv/bin/receptionist call --url {base} --from +12025550177 --say "I'd like to book a cleaning" --say "the first one" --say "yes" --say "that's all"
+  an unknown caller asking for the hours:
+    .venv/bin/receptionist call --url {base} --from +13125550123 --say "what are your hours" --say "bye"
+Press Ctrl-C to stop.""")
+        while not stopping and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if started_redis:
+            embedded.stop()
+        click.echo("stopped")
+
+
+def _next_weekday_10am() -> str:
+    day = dt.date.today() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return f"{day.isoformat()}T10:00"
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+                if resp.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False

@@ -1,0 +1,30 @@
+"""The Flask app factory: one blueprint per family of routes, services handed in or built from settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from ..services import Services, build_services
+from ..settings import load_settings
+
+
+def create_app(config: dict[str, Any] | None = None, services: Services | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config or {})
+    if services is None:
+        services = build_services(load_settings())
+    app.extensions["receptionist"] = services
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import health, voice
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["receptionist"]

@@ -1,0 +1,92 @@
+"""Twilio voice webhooks: thin HTTP edges around `CallFlow`."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from .. import twiml
+from . import services_of
+from .twilio_auth import twilio_signed
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+log = logging.getLogger(__name__)
+
+
+def _xml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _params() -> dict[str, str]:
+    return request.form.to_dict(flat=True)
+
+
+def _safely(produce, sid: str) -> Response:  # noqa: ANN001
+    """Whatever fails, the caller hears something sensible and valid TwiML goes back."""
+    try:
+        return _xml(produce())
+    except Exception:  # noqa: BLE001
+        log.exception("call %s: webhook failed", sid)
+        services = services_of(current_app)
+        main = services.practice.main
+        if main.staff_numbers:
+            return _xml(twiml.transfer("I'm sorry, something went wrong. Let me put you through to our team.",
+                                       main.staff_numbers, whisper=services.settings.base_url + "/voice/whisper?call=",
+                                       action=services.settings.base_url + "/voice/transfer-result"))
+        return _xml(twiml.say_and_hangup("I'm sorry, something went wrong. Please call again in a few minutes."))
+
+
+@bp.post("/inbound")
+@twilio_signed
+def inbound() -> Response:
+    p = _params()
+    return _safely(lambda: services_of(current_app).callflow.inbound(p), p.get("CallSid", ""))
+
+
+@bp.post("/gather")
+@twilio_signed
+def gather() -> Response:
+    p = _params()
+    return _safely(lambda: services_of(current_app).callflow.gather(p), p.get("CallSid", ""))
+
+
+@bp.post("/whisper")
+@twilio_signed
+def whisper() -> Response:
+    p = _params()
+    parent = request.args.get("call", "")
+    return _safely(lambda: services_of(current_app).callflow.whisper(p, parent), parent)
+
+
+@bp.post("/whisper/answer")
+@twilio_signed
+def whisper_answer() -> Response:
+    p = _params()
+    parent = request.args.get("call", "")
+    return _safely(lambda: services_of(current_app).callflow.whisper_answer(p, parent), parent)
+
+
+@bp.post("/transfer-result")
+@twilio_signed
+def transfer_result() -> Response:
+    p = _params()
+    return _safely(lambda: services_of(current_app).callflow.transfer_result(p), p.get("CallSid", ""))
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> tuple[str, int]:
+    services_of(current_app).callflow.status(_params())
+    return "", 204
+
+
+@bp.post("/outcome")
+@twilio_signed
+def outcome() -> Response:
+    """A call's outcome as `receptionist call --json` prints it; signed like every Twilio-facing request."""
+    sid = request.form.get("CallSid", "")
+    body = services_of(current_app).callflow.outcome(sid)
+    if body is None:
+        abort(404)
+    return jsonify(body)

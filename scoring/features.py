@@ -1,0 +1,151 @@
+"""Per-patient features from visit-day arrays, vectorised over all patients.
+
+Time is in days. Every feature describes the history up to and including ``as_of_day``; visits after it
+are ignored. Patients without any visit get zeros (``has_visits`` False, ``paid_share`` 1.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAYS_PER_YEAR = 365.25
+YEAR_WINDOW_DAYS = 365
+YEAR_WEIGHTS = (3.0, 2.0, 1.0)  # trailing years 0, 1, 2 for annual_value
+
+
+@dataclass(frozen=True)
+class VisitArrays:
+    """One row per patient-visit-day (same-day lines merged by the caller), sorted by (patient, day)."""
+
+    patient: npt.NDArray[np.int64]  # index 0..n_patients-1
+    day: npt.NDArray[np.int64]  # days since 1970-01-01
+    amount: npt.NDArray[np.float64]  # billed dollars of the day; negative (refunds) counts as 0
+    paid: npt.NDArray[np.float64]  # paid dollars of the day
+    departments: npt.NDArray[np.uint32]  # bit i set = department i used that day
+
+
+@dataclass(frozen=True)
+class Features:
+    """Per-patient features; every array has length n_patients."""
+
+    n_visits: IntArray  # distinct visit days
+    frequency: IntArray  # repeat visit days: n_visits - 1, 0 without visits
+    recency: IntArray  # days from the first to the last visit
+    T: IntArray  # days from the first visit to as_of
+    days_since_last: IntArray  # days from the last visit to as_of
+    years_active: FloatArray  # T / 365.25
+    annual_spend: FloatArray  # shape (n, 3): billed spend in trailing years 0, 1, 2
+    annual_value: FloatArray  # recency-weighted average annual spend
+    departments: IntArray  # distinct departments ever used
+    paid_share: FloatArray  # paid / billed over the history; 1.0 when nothing was billed
+    monetary: FloatArray  # mean billed amount of repeat visit days; 0 when frequency == 0
+    has_visits: BoolArray
+
+    @property
+    def n_patients(self) -> int:
+        """Number of patients described."""
+        return int(self.n_visits.shape[0])
+
+
+def _check_inputs(visits: VisitArrays, n_patients: int) -> None:
+    n = visits.patient.shape[0]
+    for name in ("day", "amount", "paid", "departments"):
+        if getattr(visits, name).shape != (n,):
+            raise ValueError(f"VisitArrays.{name} must have the same length as patient")
+    if n == 0:
+        return
+    p = visits.patient
+    if int(p[0]) < 0 or int(p[-1]) >= n_patients:
+        raise ValueError("patient index out of range 0..n_patients-1")
+    dp = np.diff(p)
+    ordered = (dp > 0) | ((dp == 0) & (np.diff(visits.day) >= 0))
+    if not bool(ordered.all()):
+        raise ValueError("VisitArrays must be sorted by (patient, day)")
+
+
+def compute_features(visits: VisitArrays, n_patients: int, as_of_day: int) -> Features:
+    """Compute the per-patient features of ``visits`` as of ``as_of_day`` (inclusive)."""
+    _check_inputs(visits, n_patients)
+    keep = visits.day <= as_of_day
+    everything = bool(keep.all())
+    patient = np.asarray(visits.patient if everything else visits.patient[keep], dtype=np.int64)
+    day = np.asarray(visits.day if everything else visits.day[keep], dtype=np.int64)
+    amount = np.maximum(visits.amount if everything else visits.amount[keep], 0.0)
+    paid = np.asarray(visits.paid if everything else visits.paid[keep], dtype=np.float64)
+    depts = np.asarray(visits.departments if everything else visits.departments[keep], dtype=np.uint32)
+    del keep
+
+    n = n_patients
+    m = patient.shape[0]
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    dept_mask = np.zeros(n, dtype=np.uint32)
+    n_visits = np.zeros(n, dtype=np.int64)
+    if m:
+        new_patient = np.empty(m, dtype=np.bool_)
+        new_patient[0] = True
+        np.not_equal(patient[1:], patient[:-1], out=new_patient[1:])
+        starts = np.flatnonzero(new_patient)
+        ends = np.empty_like(starts)
+        ends[:-1] = starts[1:] - 1
+        ends[-1] = m - 1
+        who = patient[starts]
+        first[who] = day[starts]
+        last[who] = day[ends]
+        dept_mask[who] = np.bitwise_or.reduceat(depts, starts)
+        # distinct days: a row starts a new day unless it repeats the previous row's (patient, day)
+        new_day = new_patient
+        new_day[1:] |= day[1:] != day[:-1]
+        n_visits = np.bincount(patient[new_day], minlength=n).astype(np.int64)
+        del new_day, new_patient, starts, ends, who
+
+    has_visits = n_visits > 0
+    frequency = np.maximum(n_visits - 1, 0)
+    recency = last - first
+    T = np.where(has_visits, as_of_day - first, 0)
+    days_since_last = np.where(has_visits, as_of_day - last, 0)
+    years_active = T / DAYS_PER_YEAR
+
+    billed = np.bincount(patient, weights=amount, minlength=n)
+    paid_total = np.bincount(patient, weights=paid, minlength=n)
+    paid_share = np.divide(paid_total, billed, out=np.ones(n), where=billed > 0)
+
+    first_day_spend = np.bincount(patient, weights=np.where(day == first[patient], amount, 0.0), minlength=n)
+    repeat_spend = np.maximum(billed - first_day_spend, 0.0)
+    monetary = np.divide(repeat_spend, frequency, out=np.zeros(n), where=frequency > 0)
+
+    year = (as_of_day - day) // YEAR_WINDOW_DAYS
+    in_window = year < 3
+    annual_spend = np.asarray(
+        np.bincount(patient[in_window] * 3 + year[in_window], weights=amount[in_window], minlength=3 * n),
+        dtype=np.float64,
+    ).reshape(n, 3)
+    del year, in_window
+    weights = np.asarray(YEAR_WEIGHTS)
+    # year window k is (as_of - 365(k+1), as_of - 365k]; it counts once the first visit is on or before its end
+    window_end = as_of_day - YEAR_WINDOW_DAYS * np.arange(3)
+    counted = has_visits[:, None] & (first[:, None] <= window_end[None, :])
+    weight_sum = counted @ weights
+    annual_value = np.divide(annual_spend @ weights, weight_sum, out=np.zeros(n), where=weight_sum > 0)
+
+    return Features(
+        n_visits=n_visits,
+        frequency=frequency,
+        recency=recency,
+        T=T,
+        days_since_last=days_since_last,
+        years_active=years_active,
+        annual_spend=annual_spend,
+        annual_value=annual_value,
+        departments=np.bitwise_count(dept_mask).astype(np.int64),
+        paid_share=paid_share,
+        monetary=monetary,
+        has_visits=has_visits,
+    )

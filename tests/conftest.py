@@ -1,0 +1,89 @@
+"""Real services for every test: a real Redis and a real SQL database.
+
+Defaults are the product's embedded ones (SQLite file, the pip-installed Redis server binary). With
+`DATABASE_URL` / `REDIS_URL` set, the suite runs against those servers instead (CI does both).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import MetaData, text
+
+from receptionist.embedded_redis import EmbeddedRedis
+from receptionist.services import Services, build_services
+from receptionist.settings import Settings
+from receptionist.store import Base, Store
+
+TEST_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="session")
+def redis_url(session_home: Path):
+    url = os.environ.get("REDIS_URL")
+    if url:
+        # Keep the tests in a database of their own on a shared server.
+        client = redis_lib.Redis.from_url(url)
+        db = int(os.environ.get("TEST_REDIS_DB", "15"))
+        host = client.connection_pool.connection_kwargs
+        client.close()
+        yield f"redis://{host.get('host', '127.0.0.1')}:{host.get('port', 6379)}/{db}"
+        return
+    server = EmbeddedRedis(session_home)
+    yield server.ensure_running()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(session_home: Path) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{session_home / 'test.sqlite3'}"
+    store = Store(Settings(database_url=url).store_url)
+    if store.dialect != "sqlite":
+        # Start from an empty schema on a shared server.
+        meta = MetaData()
+        meta.reflect(store.engine)
+        with store.engine.begin() as conn:
+            meta.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    store.migrate()
+    store.dispose()
+    return store.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str):
+    client = redis_lib.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store(database_url: str):
+    store = Store(database_url)
+    with store.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+    return Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
+                    twilio_auth_token=TEST_TOKEN, public_base_url="http://testserver")
+
+
+@pytest.fixture
+def services(settings: Settings, store: Store, redis_client) -> Services:
+    services = build_services(settings, migrate=False)
+    yield services
+    services.close()

@@ -1,0 +1,94 @@
+"""The Procfile's processes and `receptionist up`, run as real processes."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from rq import Queue
+
+from receptionist.embedded_redis import EmbeddedRedis
+from receptionist.worker import run_worker
+from tests.voice_helpers import load_small_practice
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "process exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer")
+
+
+def test_worker_runs_a_scoring_job(services, store, redis_client, tmp_path):
+    """A job enqueued on the default queue is carried out by the worker (burst mode) and returns its run."""
+    load_small_practice(store, redis_client, tmp_path)
+    queue = Queue("default", connection=services.queue_redis)
+    job = queue.enqueue("receptionist.jobs.score_job", "2026-06-01")
+    assert run_worker(services, burst=True)
+    job.refresh()
+    assert job.is_finished, job.latest_result().exc_string
+    assert job.return_value()["as_of"] == "2026-06-01"
+
+
+def test_procfile_web_process_answers_healthz(tmp_path, database_url, redis_url, store):
+    """The Procfile's web command (gunicorn on the app factory, bound to $PORT) serves /healthz."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "RECEPTIONIST_HOME": str(tmp_path), "DATABASE_URL": database_url,
+           "REDIS_URL": redis_url, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    log = (tmp_path / "web.log").open("w")
+    proc = subprocess.Popen(["sh", "-c", "exec " + line.split(":", 1)[1].strip()], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        assert body["store"]["state"] == "ok" and body["cache"]["state"] == "ok"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_up_on_embedded_defaults(tmp_path):
+    """`receptionist up` on a fresh data folder: embedded Redis and SQLite, demo scored, /healthz, clean stop."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+    env.update(RECEPTIONIST_HOME=str(tmp_path / "var"), PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "receptionist.cli", "up"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/healthz", proc, timeout=240)
+        assert body["status"] == "ok"
+        assert body["cache"]["run"] and body["cache"]["entries"] > 1000
+        assert (tmp_path / "var" / "receptionist.sqlite3").exists()
+        redis_url = EmbeddedRedis(tmp_path / "var").url
+        assert redis_url is not None
+        deadline = time.monotonic() + 30
+        while body["queue"]["workers"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        assert body["queue"]["workers"] >= 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert f"http://127.0.0.1:{port}/healthz" in out and "/voice/inbound" in out
+    assert "stopped" in out
+    assert EmbeddedRedis(tmp_path / "var").url is None  # the Redis it started is stopped too
