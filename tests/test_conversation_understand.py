@@ -87,7 +87,7 @@ INTENT_CASES = {
     ],
     "advice": [
         "should I take ibuprofen", "is it normal for my gums to bleed", "what can I take for the pain",
-        "do I need a root canal", "how much advil can I take",
+        "do I need a root canal", "how much advil can I take", "is my tooth infected", "could it be an abscess",
     ],
     "yes": ["yes", "yeah", "yep", "sure", "that works", "sounds good", "okay", "correct", "uh huh", "yes please",
             "go ahead", "that's fine", "absolutely", "no problem"],

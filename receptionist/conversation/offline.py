@@ -415,6 +415,8 @@ class _Turn:
             if u.intent == "goodbye":
                 return self.goodbye()
             return self.done_then_anything_else("Okay, no message.")
+        if len(words) <= 3 and u.intent in ("hello", "unsure", "repeat", "who") and self.st.get("misses", 0) < 2:
+            return self.miss(prefix="I'm listening.")  # "hello?", "um": not the message yet
         return self._store_message(u.speech)
 
     def _store_message(self, text: str) -> Reply:

@@ -323,6 +323,11 @@ _PATTERNS: tuple[tuple[str, float, str, bool], ...] = (
     ("advice", 1.0, r"should i (?:take|use|go to|be worried|worry|do|put|rinse|ice|apply)", True),
     ("advice", 1.0, r"what (?:should|can|do) i (?:take|do|use|put)", True),
     ("advice", 1.0, r"is (?:it|this|that) (?:normal|serious|bad|infected|an infection|dangerous|okay to|safe to)", False),
+    ("advice", 1.0, r"(?:is|are) (?:my|the|his|her) (?:[a-z]+ )?(?:tooth|teeth|gum|gums|jaw|filling|crown|mouth|face|"
+                    r"cheek|wisdom tooth) (?:infected|broken|cracked|normal|okay|ok|serious|bad|abscessed|dead|dying)|"
+                    r"(?:could|might|would) (?:it|this|that) be|what is wrong with|why does (?:it|my [a-z]+) hurt|"
+                    r"(?:do|does) (?:it|this|that) (?:sound|look) (?:serious|bad|infected|normal)", False),
+    ("advice", 0.8, r"infected|infection|abscess|abscessed", False),
     ("advice", 1.0, r"can i (?:take|have|use) (?:ibuprofen|advil|tylenol|aspirin|motrin|aleve|something|anything|"
                     r"medicine|medication|pills|painkillers|antibiotics)", True),
     ("advice", 1.0, r"how (?:much|many) (?:ibuprofen|advil|tylenol|aspirin|pills|mg|milligrams)", True),
@@ -645,7 +650,7 @@ def _decide(scores: dict[str, float]) -> tuple[str, float]:
 # Slots
 # --------------------------------------------------------------------------------------------------------
 
-_TIME_PREP_AT = {"at", "around", "about", "for", "say", "maybe", "like", "the", "by"}
+_TIME_PREP_AT = {"at", "around", "about", "for", "say", "maybe", "like", "the"}
 _TIME_PREP_MIN = {"after", "past", "from"}
 _TIME_PREP_MAX = {"before", "until", "till", "by"}
 _CHOICE_WORDS = {"number", "option", "choice", "slot", "press", "pressed", "pick", "#"}

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Benchmarks, each against a baseline measured in the same run; prints figures and ratios.
+
+    .venv/bin/python benchmarks/run.py            # full size (scoring: 1,000,000 patients, ~9.4M visits)
+    .venv/bin/python benchmarks/run.py --quick    # small sizes, as CI runs them
+    .venv/bin/python benchmarks/run.py --only scoring
+
+Every stage runs as its own process so its wall time and peak memory (max RSS, from the OS) are its own.
+The `lifetimes` baseline runs in a virtualenv of its own (benchmarks/.venv-lifetimes, made on first use)
+because it needs older pandas/numpy than the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+LIFETIMES_VENV = ROOT / "benchmarks" / ".venv-lifetimes"
+LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas==1.5.3", "numpy==1.26.4", "scipy==1.11.4", "autograd==1.6.2",
+                  "dill==0.3.8"]
+
+
+def run_stage(label: str, args: list[str], env: dict[str, str], results: list) -> str:
+    """Run one stage as a child process; record its wall seconds and its own peak RSS (from wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    chunks: dict[str, str] = {}
+    readers = [threading.Thread(target=lambda n, f: chunks.__setitem__(n, f.read()), args=(n, f))
+               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in readers:
+        t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    for t in readers:
+        t.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(chunks.get("err", "")[-4000:])
+        raise SystemExit(f"stage failed: {label}")
+    results.append((label, wall, usage.ru_maxrss / 1024))
+    return chunks.get("out", "")
+
+
+def lifetimes_python() -> str | None:
+    """The baseline's own environment; None (and a note) when it cannot be installed here."""
+    py = LIFETIMES_VENV / "bin" / "python"
+    if not py.exists():
+        print("  (making the lifetimes baseline environment ...)", flush=True)
+        subprocess.run([PY, "-m", "venv", "--clear", str(LIFETIMES_VENV)], check=True)
+        r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *LIFETIMES_PINS], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            print("  lifetimes baseline unavailable (install failed):", r.stderr.strip().splitlines()[-1:])
+            import shutil
+
+            shutil.rmtree(LIFETIMES_VENV, ignore_errors=True)
+            return None
+    return str(py)
+
+
+# Gamma-Gamma parameters of the CDNOW reference fit (Fader, Hardie & Lee 2005), spend scaled to dollars x5.
+GG_TRUE = {"p": 6.25, "q": 3.74, "v": 15.44 * 5}
+
+
+def simulate_spend(npz: str) -> None:
+    """Replace the practice's repeat spend by spend drawn from the Gamma-Gamma model for the same patients.
+
+    On the synthetic practice the Gamma-Gamma likelihood peaks at the boundary (p -> infinity): lifetimes
+    does not converge and no two fits can agree to 3 digits, so the spend model is compared on data it fits.
+    """
+    import numpy as np
+
+    data = dict(np.load(npz))
+    rng = np.random.default_rng(7)
+    x = data["frequency"]
+    repeat = x > 0
+    nu = rng.gamma(GG_TRUE["q"], 1.0 / GG_TRUE["v"], size=x.size)
+    spend = np.zeros(x.size)
+    spend[repeat] = rng.gamma(GG_TRUE["p"] * x[repeat], 1.0 / (nu[repeat] * x[repeat]))
+    data["monetary"] = spend
+    np.savez(npz, **data)
+
+
+def bench_scoring(quick: bool) -> None:
+    patients = 20_000 if quick else 1_000_000
+    print(f"\n== scoring end to end: {patients:,} patients")
+    results: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
+        home = Path(tmp) / "home"
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+        env["RECEPTIONIST_HOME"] = str(home)
+        as_of = dt.date(2026, 11, 1)
+        gen = ("import datetime as dt, sys; from receptionist import synth; "
+               f"p = synth.generate(n_patients={patients}, seed=7, as_of=dt.date(2026, 11, 1)); "
+               f"synth.write_patients_csv(p, '{tmp}/patients.csv'); synth.write_visits_csv(p, '{tmp}/visits.csv'); "
+               "print(len(p.visit_day))")
+        lines = run_stage("generate the practice's CSV exports (not product code)", [PY, "-c", gen], env, results)
+        print(f"  {int(lines):,} visit lines generated")
+        cli = [PY, "-m", "receptionist.cli"]
+        run_stage("import patients", [*cli, "import", "patients", f"{tmp}/patients.csv"], env, results)
+        run_stage("import visits", [*cli, "import", "visits", f"{tmp}/visits.csv"], env, results)
+        npz = f"{tmp}/features.npz"
+        out = run_stage("score: load + features..tiers + publish (one process)",
+                        [PY, "benchmarks/score_stages.py", as_of.isoformat(), npz], env, results)
+        stages = json.loads(out)
+        simulate_spend(npz)
+        ours = json.loads(run_stage("model fit + predict, ours", [PY, "benchmarks/model_fit.py", "ours", npz], env,
+                                    results))
+        lt_py = lifetimes_python()
+        theirs = None
+        if lt_py:
+            env_lt = {**env, "PYTHONWARNINGS": "ignore"}  # lifetimes/autograd warn on every overflow they survive
+            theirs = json.loads(run_stage("model fit + predict, lifetimes", [lt_py, "benchmarks/model_fit.py",
+                                                                              "lifetimes", npz], env_lt, results))
+        subprocess.run([*cli, "redis", "stop"], env=env, capture_output=True)
+
+    print(f"  patients {stages['patients']:,}, visit days {stages['visit_days']:,}, "
+          f"phones published {stages['published']:,}")
+    print(f"  {'process':58s} {'wall s':>8s} {'peak MB':>9s}")
+    for label, wall, peak in results:
+        print(f"  {label:58s} {wall:8.2f} {peak:9.0f}")
+    print("  inside the score process:")
+    for label, seconds in stages["times"].items():
+        print(f"    {label:56s} {seconds:8.2f}")
+    if theirs:
+        o = ours["fit"] + ours["predict"]
+        t = theirs["fit"] + theirs["predict"]
+        print(f"  model fit+predict: ours {o:.2f} s, lifetimes {t:.2f} s, ratio lifetimes/ours = {t / o:.1f}x")
+        if theirs.get("note"):
+            print(f"  note: {theirs['note']}")
+        print("  (BG/NBD on the practice's visits; Gamma-Gamma on repeat spend simulated from the model with "
+              f"p={GG_TRUE['p']}, q={GG_TRUE['q']}, v={GG_TRUE['v']:.1f} for the same patients: see simulate_spend)")
+        print(f"  {'param':6s} {'ours':>12s} {'lifetimes':>12s}  same to 3 significant digits")
+        for k in ("r", "alpha", "a", "b", "p", "q", "v"):
+            a, b = ours["params"][k], theirs["params"][k]
+            same = f"{a:.3g}" == f"{b:.3g}"
+            print(f"  {k:6s} {a:12.5g} {b:12.5g}  {'yes' if same else 'NO'}")
+    else:
+        print(f"  model fit+predict: ours {ours['fit'] + ours['predict']:.2f} s (no lifetimes baseline)")
+
+
+BENCHMARKS = {"scoring": bench_scoring}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    args = parser.parse_args()
+    for name in args.only or BENCHMARKS:
+        BENCHMARKS[name](args.quick)
+
+
+if __name__ == "__main__":
+    main()
