@@ -151,7 +151,137 @@ def bench_scoring(quick: bool) -> None:
         print(f"  model fit+predict: ours {ours['fit'] + ours['predict']:.2f} s (no lifetimes baseline)")
 
 
-BENCHMARKS = {"scoring": bench_scoring}
+ALWAYS_OPEN = """
+[practice]
+name = "Benchmark Dental"
+timezone = "America/New_York"
+
+[[locations]]
+id = "main"
+name = "Benchmark Dental"
+phone = "+12025550100"
+timezone = "America/New_York"
+address = "1 Main Street"
+staff_numbers = ["+12025550111", "+12025550112"]
+providers = ["Dr. Rivera", "Hygienist Patel"]
+
+[locations.hours]
+mon = "00:00-23:59"
+tue = "00:00-23:59"
+wed = "00:00-23:59"
+thu = "00:00-23:59"
+fri = "00:00-23:59"
+sat = "00:00-23:59"
+sun = "00:00-23:59"
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(app: str, env: dict[str, str], extra: list[str]) -> tuple[subprocess.Popen, str]:
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**env, "PUBLIC_BASE_URL": base, "PORT": str(port)}
+    proc = subprocess.Popen([PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN, *extra, app],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/voice/inbound", data=b"", timeout=1).close()
+            return proc, base
+        except urllib.error.HTTPError:
+            return proc, base  # it answers (the app's 403 for an unsigned request): up
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"{app} did not start")
+
+
+GUNICORN = ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
+
+
+def bench_inbound(quick: bool) -> None:
+    seconds = 2.0 if quick else 5.0  # per round; two rounds each, alternating
+    concurrency = 16
+    print(f"\n== inbound webhooks: gunicorn {' '.join(GUNICORN)}, concurrency {concurrency}, "
+          f"2 x {seconds:.0f} s per server, alternating")
+    import csv
+
+    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
+        home = Path(tmp) / "home"
+        practice = Path(tmp) / "practice.toml"
+        practice.write_text(ALWAYS_OPEN)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(RECEPTIONIST_HOME=str(home), PRACTICE_FILE=str(practice))
+        cli = [PY, "-m", "receptionist.cli"]
+        # enough patients that each number calls about once: the AI hands a third call in a day to staff
+        for args in (["demo", "--patients", "30000"], ["score"], ["export", "scores", "--out", f"{tmp}/s.csv"]):
+            subprocess.run([*cli, *args], env=env, check=True, capture_output=True)
+        with open(f"{tmp}/s.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        high = [r["phone"] for r in rows if r["tier"] == "high" and r["phone"]][:10_000]
+        low = [r["phone"] for r in rows if r["tier"] == "low" and r["phone"]][:10_000]
+        unknown = [f"+1312555{i:04d}" for i in range(10_000)]
+        mix = [p for trio in zip(high, low, unknown, strict=False) for p in trio]
+        Path(f"{tmp}/mix.json").write_text(json.dumps({"from": mix, "to": "+12025550100"}))
+        redis_url = subprocess.run([*cli, "redis", "url"], env=env, check=True, capture_output=True,
+                                   text=True).stdout.strip()
+        env["REDIS_URL"] = redis_url
+        from receptionist.settings import Settings
+
+        token = Settings(receptionist_home=home).auth_token  # the local-mode token the servers will read
+        app, app_base = _serve("receptionist.web:create_app()", env, [])
+        floor, floor_base = _serve("floor_app:create_app()", env, ["--pythonpath", str(ROOT / "benchmarks")])
+        results: dict[str, list[dict]] = {"app": [], "floor": []}
+        try:
+            for base in (floor_base, app_base):  # warm-up, not counted
+                _load(base, token, f"{tmp}/mix.json", concurrency, 1.0)
+            for _ in range(2):
+                for name, base in (("floor", floor_base), ("app", app_base)):
+                    results[name].append(_load(base, token, f"{tmp}/mix.json", concurrency, seconds))
+            single = {name: _load(base, token, f"{tmp}/mix.json", 1, seconds)
+                      for name, base in (("floor", floor_base), ("app", app_base))}
+        finally:
+            for proc in (app, floor):
+                proc.terminate()
+                proc.wait(timeout=30)
+            subprocess.run([*cli, "redis", "stop"], env=env, capture_output=True)
+
+    def merged(rounds: list[dict]) -> dict:
+        return {"requests": sum(r["requests"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+                "rps": sum(r["rps"] for r in rounds) / len(rounds),
+                "p50_ms": sorted(r["p50_ms"] for r in rounds)[len(rounds) // 2],
+                "p99_ms": max(r["p99_ms"] for r in rounds)}
+
+    a, f = merged(results["app"]), merged(results["floor"])
+    print(f"  mix: {len(high)} high-tier, {len(low)} low-tier, {len(unknown)} unknown callers, in turn")
+    print(f"  {'server':8s} {'requests':>9s} {'errors':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for name, r in (("floor", f), ("app", a)):
+        print(f"  {name:8s} {r['requests']:9d} {r['errors']:7d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
+    print(f"  ratios app/floor: p50 {a['p50_ms'] / f['p50_ms']:.2f}x, p99 {a['p99_ms'] / f['p99_ms']:.2f}x, "
+          f"throughput {a['rps'] / f['rps']:.2f}x (target: p99 within 1.5x, no errors)")
+    sf, sa = single["floor"], single["app"]
+    print(f"  one request at a time (service time, no queueing): floor p50 {sf['p50_ms']:.2f} ms p99 "
+          f"{sf['p99_ms']:.2f} ms; app p50 {sa['p50_ms']:.2f} ms p99 {sa['p99_ms']:.2f} ms; "
+          f"ratio p50 {sa['p50_ms'] / sf['p50_ms']:.2f}x, p99 {sa['p99_ms'] / sf['p99_ms']:.2f}x")
+
+
+def _load(base: str, token: str, mix: str, concurrency: int, seconds: float) -> dict:
+    out = subprocess.run([PY, str(ROOT / "benchmarks" / "loadgen.py"), base, token, mix, str(concurrency),
+                          str(seconds)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound}
 
 
 def main() -> None:

@@ -77,27 +77,29 @@ class CallFlow:
         state = {"location_id": location.id, "caller": caller, "patient_id": found.patient_id if found else None,
                  "tier": found.tier if found else None, "route": decision.kind, "reason": decision.reason,
                  "engine": {}, "turn": 0, "transfer": None, "facts": {}}
-        try:
-            self._record_call(sid, direction="inbound", location_id=location.id, caller=caller,
-                              patient_id=state["patient_id"], tier=state["tier"],
-                              route="staff" if decision.kind == "staff" else ("ai" if is_open else "closed"))
-        except SQLAlchemyError:
-            log.exception("call %s: store unavailable", sid)
-            return self._store_down(location, is_open)
+        record = {"direction": "inbound", "location_id": location.id, "caller": caller,
+                  "patient_id": state["patient_id"], "tier": state["tier"],
+                  "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed")}
         log.info("call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason)
         if decision.kind == "staff":
+            try:
+                self._record_call(sid, **record)
+            except SQLAlchemyError:
+                log.exception("call %s: store unavailable", sid)
+                return self._store_down(location, is_open)
             self.states.save(sid, state)
             return twiml.transfer(f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
                                   location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
                                   action=self.url("/voice/transfer-result"))
         self._count_ai_call(caller, now)
-        return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours")
+        return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours", record=record)
 
-    def _start_ai(self, sid: str, location: Location, state: dict, *, reason: str) -> str:
+    def _start_ai(self, sid: str, location: Location, state: dict, *, reason: str,
+                  record: dict[str, Any] | None = None) -> str:
         ctx = self._context(sid, location, state, reason)
         tools = self._tools(sid, location, state)
         reply = self._guard(lambda: self.engine.start(ctx, tools), ctx)
-        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None)
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None, record=record)
 
     # -- the AI loop --------------------------------------------------------------------------------------
     def gather(self, p: dict[str, str]) -> str:
@@ -122,7 +124,7 @@ class CallFlow:
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
 
     def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
-                    reply: Reply, heard_text: str | None) -> str:
+                    reply: Reply, heard_text: str | None, record: dict[str, Any] | None = None) -> str:
         state["engine"] = reply.state
         if tools.patient_id and not state.get("patient_id"):
             state["patient_id"] = tools.patient_id
@@ -132,7 +134,7 @@ class CallFlow:
         seq = state["turn"]
         state["turn"] = seq + 1
         route = "emergency" if facts.get("emergency") else None
-        self._save_turn(sid, seq, heard_text or "", reply.say, facts, state.get("patient_id"), route)
+        self._save_turn(sid, seq, heard_text or "", reply.say, facts, state.get("patient_id"), route, record)
         if reply.action == "transfer":
             if ctx.is_open and location.staff_numbers:
                 state["transfer_reason"] = "asked_for_person"
@@ -314,18 +316,27 @@ class CallFlow:
                     setattr(call, key, value)
 
     def _save_turn(self, sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None,
-                   route: str | None) -> None:
+                   route: str | None, record: dict[str, Any] | None = None) -> None:
+        """The turn, the call's facts and (on a call's first turn) its record: one transaction."""
         try:
             with self.s.store.session() as session:
-                if session.scalar(select(CallTurn.id).where(CallTurn.call_sid == sid, CallTurn.seq == seq)) is None:
-                    session.add(CallTurn(call_sid=sid, seq=seq, caller=caller, receptionist=said))
                 call = session.get(Call, sid)
-                if call is not None:
-                    call.facts = dict(facts)
-                    if patient_id and not call.patient_id:
-                        call.patient_id = patient_id
-                    if route:
-                        call.route = route
+                if call is None:
+                    call = Call(sid=sid, facts={}, **(record or {"direction": "inbound"}))
+                    session.add(call)
+                    known_turn = False
+                else:
+                    for key, value in (record or {}).items():  # Twilio retried the first webhook
+                        setattr(call, key, value)
+                    known_turn = session.scalar(select(CallTurn.id).where(CallTurn.call_sid == sid,
+                                                                          CallTurn.seq == seq)) is not None
+                if not known_turn:
+                    session.add(CallTurn(call_sid=sid, seq=seq, caller=caller, receptionist=said))
+                call.facts = dict(facts)
+                if patient_id and not call.patient_id:
+                    call.patient_id = patient_id
+                if route:
+                    call.route = route
         except SQLAlchemyError:
             log.exception("call %s: could not store the turn", sid)
 

@@ -244,15 +244,19 @@ def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], 
                                 staff=StaffScript(staff))
     except OSError as exc:
         raise UserError(f"cannot reach {base}: {exc}") from None
-    if as_json:
+    if as_json and result.ended_by != "error":
         body = result.outcome or {"call_sid": result.call_sid, "route": None, "transfer": None,
                                   "appointment": None, "opted_out": False, "message_taken": False,
                                   "callback_queued": False, "turns": result.turns}
         click.echo(json.dumps(body, indent=2))
-    else:
+    elif result.ended_by != "error":
         click.echo(transcript_text(result))
     if result.ended_by == "error":
-        raise UserError("the call failed: " + ", ".join(f"{u} answered {c}" for u, c in result.http_errors))
+        if any(code == 0 for _, code in result.http_errors):
+            raise UserError(f"cannot reach {base} (is the server running?)")
+        failed = result.http_errors[0] if result.http_errors else ("the server", "something unexpected")
+        hint = " (the auth token differs from the server's)" if failed[1] == 403 else ""
+        raise UserError(f"the call failed: {failed[0]} answered HTTP {failed[1]}{hint}")
 
 
 @cli.command()
@@ -269,6 +273,19 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @cli.group()
 def redis() -> None:
     """The embedded Redis server (only when REDIS_URL is not set)."""
+
+
+@redis.command(name="url")
+@click.pass_context
+def redis_url_cmd(ctx: click.Context) -> None:
+    """Print the Redis URL in use (starting the embedded server when REDIS_URL is not set)."""
+    from .embedded_redis import EmbeddedRedisError, resolve_redis_url
+
+    settings: Settings = ctx.obj["settings"]
+    try:
+        click.echo(resolve_redis_url(settings.redis_url, settings.home))
+    except EmbeddedRedisError as exc:
+        raise UserError(str(exc)) from None
 
 
 @redis.command(name="stop")

@@ -40,18 +40,20 @@ class CallerDirectory:
         return self.find_in_store(phone)
 
     def find_in_store(self, phone: str) -> Caller | None:
+        """One indexed query for the common case (a number we do not know); the score only when known."""
         with self.store.engine.connect() as conn:
+            patients = conn.scalars(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)
+                                    .order_by(PatientPhone.patient_id)).all()
+            if not patients:
+                return None
             run_id = conn.scalar(select(ScoreRun.id).where(ScoreRun.published_at.is_not(None))
                                  .order_by(ScoreRun.published_at.desc()).limit(1))
             if run_id is not None:
                 row = conn.execute(
                     select(PatientScore.patient_id, PatientScore.tier)
-                    .join(PatientPhone, PatientPhone.patient_id == PatientScore.patient_id)
-                    .where(PatientPhone.phone == phone, PatientScore.run_id == run_id)
+                    .where(PatientScore.run_id == run_id, PatientScore.patient_id.in_(patients))
                     .order_by(TIER_RANK, PatientScore.plv.desc()).limit(1)
                 ).first()
                 if row is not None:
                     return Caller(row.patient_id, row.tier, run_id, "store")
-            pid = conn.scalar(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)
-                              .order_by(PatientPhone.patient_id).limit(1))
-        return None if pid is None else Caller(pid, None, None, "store")
+        return Caller(patients[0], None, None, "store")

@@ -53,6 +53,8 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     if latest_run_id(store) is None and patient_count(store):
         summary = run_scoring(store, services.publish_cache, practice)
         click.echo(f"  scored {summary.patients} patients: {summary.tiers}")
+    high_phone = example_phone(store, "high") or "+12025550143"
+    low_phone = example_phone(store, "low") or "+12025550177"
     services.close()
 
     env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
@@ -85,9 +87,9 @@ receptionist is up ({practice.name}, {practice.main.phone})
 
 Place a simulated call (in another terminal, from this folder):
   a high-value demo patient, put through to staff (a weekday morning):
-    .venv/bin/receptionist call --from +12025550143 --at {_next_weekday_10am()}
+    .venv/bin/receptionist call --from {high_phone} --at {_next_weekday_10am()}
   a routine caller booking a cleaning with the AI receptionist, against this server:
-    .venv/bin/receptionist call --url {base} --from +12025550177 --say "I'd like to book a cleaning" --say "the first one" --say "yes" --say "that's all"
+    .venv/bin/receptionist call --url {base} --from {low_phone} --say "I'd like to book a cleaning" --say "the first one" --say "yes" --say "that's all"
   an unknown caller asking for the hours:
     .venv/bin/receptionist call --url {base} --from +13125550123 --say "what are your hours" --say "bye"
 Press Ctrl-C to stop.""")
@@ -107,6 +109,22 @@ Press Ctrl-C to stop.""")
         if started_redis:
             embedded.stop()
         click.echo("stopped")
+
+
+def example_phone(store, tier: str) -> str | None:  # noqa: ANN001
+    """A phone number of a patient of this tier in the latest run (the demo's Margaret for high)."""
+    from sqlalchemy import select
+
+    from .export import latest_run_id
+    from .store import PatientPhone, PatientScore
+
+    run_id = latest_run_id(store)
+    if run_id is None:
+        return None
+    with store.engine.connect() as conn:
+        return conn.scalar(select(PatientPhone.phone).join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
+                           .where(PatientScore.run_id == run_id, PatientScore.tier == tier)
+                           .order_by(PatientScore.patient_id, PatientPhone.position).limit(1))
 
 
 def _next_weekday_10am() -> str:

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -73,8 +74,15 @@ def test_up_on_embedded_defaults(tmp_path):
     env.update(RECEPTIONIST_HOME=str(tmp_path / "var"), PORT=str(port))
     proc = subprocess.Popen([sys.executable, "-m", "receptionist.cli", "up"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
-        body = wait_for(f"http://127.0.0.1:{port}/healthz", proc, timeout=240)
+        deadline = time.monotonic() + 240
+        while not any("Press Ctrl-C" in line for line in lines):  # what a user waits for
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["status"] == "ok"
         assert body["cache"]["run"] and body["cache"]["entries"] > 1000
         assert (tmp_path / "var" / "receptionist.sqlite3").exists()
@@ -85,9 +93,19 @@ def test_up_on_embedded_defaults(tmp_path):
             time.sleep(0.5)
             body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["queue"]["workers"] >= 1
+        # the call example `up` prints, against the running server
+        r = subprocess.run([sys.executable, "-m", "receptionist.cli", "call", "--url", f"http://127.0.0.1:{port}",
+                            "--from", "+13125550123", "--say", "what are your hours", "--say", "bye", "--json"],
+                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        outcome = json.loads(r.stdout)
+        assert outcome["route"] in ("ai", "closed") and "Monday to Friday" in outcome["turns"][1]["receptionist"]
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        proc.stdout.close()
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/healthz" in out and "/voice/inbound" in out
     assert "stopped" in out
