@@ -101,31 +101,42 @@ def bench_scoring(quick: bool) -> None:
         home = Path(tmp) / "home"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
         env["RECEPTIONIST_HOME"] = str(home)
+        env["OPENBLAS_NUM_THREADS"] = "1"  # both fits single-threaded: threaded BLAS only adds noise at this size
         as_of = dt.date(2026, 11, 1)
         gen = ("import datetime as dt, sys; from receptionist import synth; "
                f"p = synth.generate(n_patients={patients}, seed=7, as_of=dt.date(2026, 11, 1)); "
                f"synth.write_patients_csv(p, '{tmp}/patients.csv'); synth.write_visits_csv(p, '{tmp}/visits.csv'); "
                "print(len(p.visit_day))")
-        lines = run_stage("generate the practice's CSV exports (not product code)", [PY, "-c", gen], env, results)
-        print(f"  {int(lines):,} visit lines generated")
-        cli = [PY, "-m", "receptionist.cli"]
-        run_stage("import patients", [*cli, "import", "patients", f"{tmp}/patients.csv"], env, results)
-        run_stage("import visits", [*cli, "import", "visits", f"{tmp}/visits.csv"], env, results)
-        npz = f"{tmp}/features.npz"
-        out = run_stage("score: load + features..tiers + publish (one process)",
-                        [PY, "benchmarks/score_stages.py", as_of.isoformat(), npz], env, results)
-        stages = json.loads(out)
-        simulate_spend(npz)
-        ours = json.loads(run_stage("model fit + predict, ours", [PY, "benchmarks/model_fit.py", "ours", npz], env,
-                                    results))
-        lt_py = lifetimes_python()
-        theirs = None
-        if lt_py:
-            env_lt = {**env, "PYTHONWARNINGS": "ignore"}  # lifetimes/autograd warn on every overflow they survive
-            theirs = json.loads(run_stage("model fit + predict, lifetimes", [lt_py, "benchmarks/model_fit.py",
-                                                                              "lifetimes", npz], env_lt, results))
-        subprocess.run([*cli, "redis", "stop"], env=env, capture_output=True)
+        try:
+            stages, ours, theirs = _scoring_stages(tmp, env, gen, as_of, results)
+        finally:
+            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True)
+    _print_scoring(stages, ours, theirs, results)
 
+
+def _scoring_stages(tmp: str, env: dict[str, str], gen: str, as_of: dt.date, results: list) -> tuple:
+    lines = run_stage("generate the practice's CSV exports (not product code)", [PY, "-c", gen], env, results)
+    print(f"  {int(lines):,} visit lines generated")
+    cli = [PY, "-m", "receptionist.cli"]
+    run_stage("import patients", [*cli, "import", "patients", f"{tmp}/patients.csv"], env, results)
+    run_stage("import visits", [*cli, "import", "visits", f"{tmp}/visits.csv"], env, results)
+    npz = f"{tmp}/features.npz"
+    out = run_stage("score: load + features..tiers + publish (one process)",
+                    [PY, "benchmarks/score_stages.py", as_of.isoformat(), npz], env, results)
+    stages = json.loads(out)
+    simulate_spend(npz)
+    ours = json.loads(run_stage("model fit + predict, ours", [PY, "benchmarks/model_fit.py", "ours", npz], env,
+                                results))
+    lt_py = lifetimes_python()
+    theirs = None
+    if lt_py:
+        env_lt = {**env, "PYTHONWARNINGS": "ignore"}  # lifetimes/autograd warn on every overflow they survive
+        theirs = json.loads(run_stage("model fit + predict, lifetimes", [lt_py, "benchmarks/model_fit.py",
+                                                                          "lifetimes", npz], env_lt, results))
+    return stages, ours, theirs
+
+
+def _print_scoring(stages: dict, ours: dict, theirs: dict | None, results: list) -> None:
     print(f"  patients {stages['patients']:,}, visit days {stages['visit_days']:,}, "
           f"phones published {stages['published']:,}")
     print(f"  {'process':58s} {'wall s':>8s} {'peak MB':>9s}")
@@ -239,10 +250,13 @@ def bench_inbound(quick: bool) -> None:
         from receptionist.settings import Settings
 
         token = Settings(receptionist_home=home).auth_token  # the local-mode token the servers will read
-        app, app_base = _serve("receptionist.web:create_app()", env, [])
-        floor, floor_base = _serve("floor_app:create_app()", env, ["--pythonpath", str(ROOT / "benchmarks")])
+        servers: list[subprocess.Popen] = []
         results: dict[str, list[dict]] = {"app": [], "floor": []}
         try:
+            app, app_base = _serve("receptionist.web:create_app()", env, [])
+            servers.append(app)
+            floor, floor_base = _serve("floor_app:create_app()", env, ["--pythonpath", str(ROOT / "benchmarks")])
+            servers.append(floor)
             for base in (floor_base, app_base):  # warm-up, not counted
                 _load(base, token, f"{tmp}/mix.json", concurrency, 1.0)
             for _ in range(2):
@@ -251,7 +265,7 @@ def bench_inbound(quick: bool) -> None:
             single = {name: _load(base, token, f"{tmp}/mix.json", 1, seconds)
                       for name, base in (("floor", floor_base), ("app", app_base))}
         finally:
-            for proc in (app, floor):
+            for proc in servers:
                 proc.terminate()
                 proc.wait(timeout=30)
             subprocess.run([*cli, "redis", "stop"], env=env, capture_output=True)

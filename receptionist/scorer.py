@@ -176,10 +176,13 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
     if data.visits.patient.size == 0:
         raise NothingToScore(f"no visits on or before {as_of.isoformat()}: import visits first")
     stage("load")
-    result = scoring.score_patients(
-        data.visits, len(data.patient_ids), (as_of - EPOCH).days, rules=practice.tiers,
-        lapsed_after_days=practice.lapsed_after_days, signals=data.signals,
-    )
+    try:
+        result = scoring.score_patients(
+            data.visits, len(data.patient_ids), (as_of - EPOCH).days, rules=practice.tiers,
+            lapsed_after_days=practice.lapsed_after_days, signals=data.signals,
+        )
+    except ValueError as exc:  # e.g. nobody has a repeat visit yet: the spend model has nothing to learn from
+        raise NothingToScore(f"cannot score as of {as_of.isoformat()}: {exc}") from None
     stage("score")
     tier_names = np.asarray(scoring.TIERS)[result.tier]
     tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}

@@ -128,12 +128,14 @@ def compute_features(visits: VisitArrays, n_patients: int, as_of_day: int) -> Fe
         dtype=np.float64,
     ).reshape(n, 3)
     del year, in_window
-    weights = np.asarray(YEAR_WEIGHTS)
     # year window k is (as_of - 365(k+1), as_of - 365k]; it counts once the first visit is on or before its end
     window_end = as_of_day - YEAR_WINDOW_DAYS * np.arange(3)
-    counted = has_visits[:, None] & (first[:, None] <= window_end[None, :])
-    weight_sum = counted @ weights
-    annual_value = np.divide(annual_spend @ weights, weight_sum, out=np.zeros(n), where=weight_sum > 0)
+    weight_sum = np.zeros(n)
+    weighted_spend = np.zeros(n)
+    for k, weight in enumerate(YEAR_WEIGHTS):
+        weight_sum += np.where(has_visits & (first <= window_end[k]), weight, 0.0)
+        weighted_spend += weight * annual_spend[:, k]
+    annual_value = np.divide(weighted_spend, weight_sum, out=np.zeros(n), where=weight_sum > 0)
 
     return Features(
         n_visits=n_visits,

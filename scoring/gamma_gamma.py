@@ -20,6 +20,11 @@ Q_MIN = 1.01  # q is kept above 1 so that the population mean spend p v / (q - 1
 _LOG_BOUND = 25.0
 
 
+def _dot(u: FloatArray, w: FloatArray) -> float:
+    """Sum of products without BLAS (threaded BLAS on small vectors is slow and not reproducible)."""
+    return float(np.sum(u * w))
+
+
 @dataclass(frozen=True)
 class GammaGammaParams:
     """Fitted Gamma-Gamma parameters and the total log-likelihood at the optimum."""
@@ -59,7 +64,7 @@ class _Objective:
         self.ux, inverse = np.unique(x, return_inverse=True)
         self.count = np.bincount(inverse).astype(np.float64)
         log_m = np.log(m)
-        self.sum_x_logs = float(x @ (log_m + np.log(x)))
+        self.sum_x_logs = _dot(x, log_m + np.log(x))
         self.sum_log_m = float(log_m.sum())
         self.xm = x * m
 
@@ -67,13 +72,13 @@ class _Objective:
         p, q, v = np.exp(theta)
         pux = p * self.ux
         log_xmv = np.log(self.xm + v)
-        sum_l, sum_xl = float(log_xmv.sum()), float(self.x @ log_xmv)
-        ll = float(self.count @ (special.gammaln(pux + q) - special.gammaln(pux)))
+        sum_l, sum_xl = float(log_xmv.sum()), _dot(self.x, log_xmv)
+        ll = _dot(self.count, special.gammaln(pux + q) - special.gammaln(pux))
         ll += self.n * (q * np.log(v) - special.gammaln(q)) + p * self.sum_x_logs - self.sum_log_m
         ll -= p * sum_xl + q * sum_l
         psi_pq = special.digamma(pux + q)
-        d_p = float(self.count @ (self.ux * (psi_pq - special.digamma(pux)))) + self.sum_x_logs - sum_xl
-        d_q = float(self.count @ psi_pq) - self.n * special.digamma(q) + self.n * np.log(v) - sum_l
+        d_p = _dot(self.count, self.ux * (psi_pq - special.digamma(pux))) + self.sum_x_logs - sum_xl
+        d_q = _dot(self.count, psi_pq) - self.n * special.digamma(q) + self.n * np.log(v) - sum_l
         d_v = self.n * q / v - float(np.sum((p * self.x + q) / (self.xm + v)))
         grad = np.array([d_p * p, d_q * q, d_v * v])
         return -ll / self.n, -grad / self.n

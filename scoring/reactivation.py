@@ -84,7 +84,7 @@ def last_visit_text(days: int) -> str:
     months = int(days / DAYS_PER_MONTH + 0.5)
     if months < 18:
         return f"last visit {_plural(max(months, 2), 'month')} ago"
-    return f"last visit {_plural(int(days / DAYS_PER_YEAR + 0.5), 'year')} ago"
+    return f"last visit {_plural(max(int(days / DAYS_PER_YEAR + 0.5), 2), 'year')} ago"
 
 
 def departments_text(departments: int) -> str:
@@ -123,7 +123,7 @@ def _reasons(
             signals.opted_out[idx],
         ]
     ).astype(np.int64)
-    tags = _lookup(flags.T @ (1 << np.arange(len(_TAGS))), _tags_text)
+    tags = _lookup(np.sum(flags << np.arange(len(_TAGS))[:, None], axis=0), _tags_text)
     whole_years = np.floor(features.years_active[idx]).astype(np.int64)
     tenure = _lookup(whole_years, lambda y: tenure_text(float(y)))
     money = np.array([f"${v:,.0f}/yr" for v in plv_arr.tolist()], dtype=object)

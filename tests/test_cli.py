@@ -99,6 +99,15 @@ def test_bad_practice_file_is_a_clear_error(tmp_path, redis_url, database_url):
     assert r.returncode == 1 and "locations[0].phone" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_no_repeat_visits_is_a_clear_error(run, tmp_path):
+    """A practice where nobody has come back yet cannot fit the spend model: a one-line error, exit 1."""
+    (tmp_path / "visits.csv").write_text("patient_id,date,amount,department\nP1,2025-01-02,90,hygiene\n"
+                                         "P2,2025-02-03,120,hygiene\n")
+    assert run("import", "visits", "visits.csv").returncode == 0
+    r = run("score", "--as-of", "2026-01-01")
+    assert r.returncode == 1 and "cannot score as of 2026-01-01" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_demo_refuses_a_store_with_patients(run, tmp_path):
     """demo loads a practice, and refuses to mix itself into a store that already has patients."""
     r = run("demo", "--patients", "50", "--seed", "3")

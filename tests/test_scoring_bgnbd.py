@@ -58,7 +58,9 @@ def test_cdnow_parameters_match_lifetimes(cdnow_fit: BGNBDParams) -> None:
     assert got == pytest.approx([0.242593, 4.413532, 0.792886, 2.425752], abs=1e-5)
 
 
-def test_log_likelihood_is_sum_of_individual_terms(cdnow: tuple[np.ndarray, ...], cdnow_fit: BGNBDParams) -> None:
+def test_log_likelihood_is_sum_of_individual_terms(
+    cdnow: tuple[np.ndarray, ...], cdnow_fit: BGNBDParams
+) -> None:
     """log_likelihood equals the sum of log_likelihood_per_patient at the fitted parameters."""
     per_patient = bgnbd.log_likelihood_per_patient(cdnow_fit, *cdnow)
     assert per_patient.shape == (2357,)
@@ -74,7 +76,9 @@ def test_fit_is_a_maximum(cdnow: tuple[np.ndarray, ...], cdnow_fit: BGNBDParams)
             assert float(bgnbd.log_likelihood_per_patient(moved, *cdnow).sum()) < best
 
 
-def test_fit_from_initial_guess_reaches_same_optimum(cdnow: tuple[np.ndarray, ...], cdnow_fit: BGNBDParams) -> None:
+def test_fit_from_initial_guess_reaches_same_optimum(
+    cdnow: tuple[np.ndarray, ...], cdnow_fit: BGNBDParams
+) -> None:
     """Starting from a different initial guess ends at the same parameters."""
     start = BGNBDParams(r=2.0, alpha=50.0, a=3.0, b=10.0, log_likelihood=0.0)
     refit = bgnbd.fit(*cdnow, initial=start)
@@ -152,7 +156,9 @@ def test_expected_visits_finite_nonnegative_and_growing(
     assert np.all(long >= short * (1 - 1e-7))
 
 
-@pytest.mark.parametrize("params", [CDNOW_DAYS, BGNBDParams(1.5, 250.0, 0.9, 6.0, 0.0), BGNBDParams(0.5, 2.0, 0.3, 150.0, 0.0)])
+@pytest.mark.parametrize(
+    "params", [CDNOW_DAYS, BGNBDParams(1.5, 250.0, 0.9, 6.0, 0.0), BGNBDParams(0.5, 2.0, 0.3, 150.0, 0.0)]
+)
 def test_expected_visits_at_extremes(params: BGNBDParams) -> None:
     """Frequency up to 1000, T up to 10,000 days, recency 0 or equal to T: finite, >= 0, no warning."""
     x = np.array([0, 1, 1, 500, 1000, 1000, 1000, 3, 0], dtype=np.float64)
@@ -219,5 +225,33 @@ def test_expected_visits_continuous_across_a_equal_one() -> None:
 
 def test_expected_visits_broadcasts_shapes() -> None:
     """A scalar horizon with array histories gives an array of the histories' shape; scalars give 0-d."""
-    assert bgnbd.expected_visits(CDNOW_DAYS, 365, np.zeros((2, 3)), np.zeros((2, 3)), np.ones((2, 3))).shape == (2, 3)
+    assert bgnbd.expected_visits(
+        CDNOW_DAYS, 365, np.zeros((2, 3)), np.zeros((2, 3)), np.ones((2, 3))
+    ).shape == (2, 3)
     assert bgnbd.expected_visits(CDNOW_DAYS, 365, 1, 10.0, 20.0).shape == ()
+
+
+@pytest.mark.parametrize(
+    ("x", "t_x", "T"),
+    [
+        ([0, 0, 0], [0, 0, 0], [10, 20, 30]),
+        ([3], [50], [100]),
+        ([0, 0], [0, 0], [0, 0]),
+        ([500] * 3, [7000] * 3, [7305] * 3),
+    ],
+)
+def test_degenerate_data_fits_to_finite_values(x: list[int], t_x: list[int], T: list[int]) -> None:
+    """No repeat visit at all, a single patient, T = 0, identical heavy visitors: finite fit and predictions."""
+    fitted = bgnbd.fit(x, t_x, T)
+    values = [fitted.r, fitted.alpha, fitted.a, fitted.b, fitted.log_likelihood]
+    assert np.all(np.isfinite(values)) and min(values[:4]) > 0
+    assert np.all(np.isfinite(bgnbd.expected_visits(fitted, 365.0, x, t_x, T)))
+    assert np.all(np.isfinite(bgnbd.p_alive(fitted, x, t_x, T)))
+
+
+def test_expected_visits_with_huge_parameters() -> None:
+    """Parameters in the 1e10 range (a one-patient fit) still give eq. 10 to 1e-9 (mpmath: 0.588678029104)."""
+    params = BGNBDParams(29246257007.891495, 567763279262.6173, 30335.17241978923, 78622.6062990165, 0.0)
+    assert bgnbd.expected_visits(params, 365.0, 3, 50.0, 100.0)[()] == pytest.approx(
+        0.588678029103952, rel=1e-9
+    )

@@ -38,7 +38,9 @@ def test_cdnow_parameters_match_lifetimes(cdnow_fit: GammaGammaParams) -> None:
     assert [cdnow_fit.p, cdnow_fit.q, cdnow_fit.v] == pytest.approx([6.248802, 3.744588, 15.447748], abs=1e-4)
 
 
-def test_fit_uses_only_repeat_buyers_with_spend(cdnow: tuple[np.ndarray, np.ndarray], cdnow_fit: GammaGammaParams) -> None:
+def test_fit_uses_only_repeat_buyers_with_spend(
+    cdnow: tuple[np.ndarray, np.ndarray], cdnow_fit: GammaGammaParams
+) -> None:
     """Rows with frequency 0 or monetary <= 0 are ignored: the same 946 patients give the same fit."""
     x, m = cdnow
     assert int(((x > 0) & (m > 0)).sum()) == 946
@@ -98,7 +100,9 @@ def test_expected_spend_cdnow_example(cdnow_fit: GammaGammaParams) -> None:
     q=st.floats(min_value=1.01, max_value=50.0),
     v=st.floats(min_value=0.01, max_value=1e5),
 )
-def test_expected_spend_between_population_mean_and_own_mean(x: int, m: float, p: float, q: float, v: float) -> None:
+def test_expected_spend_between_population_mean_and_own_mean(
+    x: int, m: float, p: float, q: float, v: float
+) -> None:
     """The conditional expectation is a weighted average of the population mean and the patient's mean."""
     params = GammaGammaParams(p=p, q=q, v=v, log_likelihood=0.0)
     population = p * v / (q - 1)
