@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from receptionist.simulator import StaffScript
-from receptionist.store import Appointment, Call, CallEvent, Callback, Patient, Slot
+from receptionist.store import Appointment, Call, Callback, CallEvent, Patient, Slot
 from tests.voice_helpers import (
     MAIN,
     MARGARET,
@@ -237,3 +237,26 @@ def test_nothing_a_caller_says_reaches_the_logs(services, practice, caplog):
     simulator_for(services).call(from_=TOM, to=MAIN, says=["my secret is pineapple", "bye"])
     text = caplog.text
     assert "pineapple" not in text and TOM not in text and "Tom" not in text and "Novak" not in text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"To": MAIN},  # no From: an anonymous caller
+        {"To": MAIN, "From": "anonymous"},
+        {"To": MAIN, "From": TOM, "CallerName": "X", "SomethingNew": "1", "FromCountry": "US"},
+        {"From": TOM},  # no To
+    ],
+)
+def test_odd_parameters_get_valid_twiml(services, practice, params):
+    """Missing, odd or unknown parameters still get a 200 with valid TwiML that says something."""
+    from receptionist.web import create_app
+
+    sim = simulator_for(services)
+    client = create_app(services=services).test_client()
+    url = services.settings.base_url + "/voice/inbound"
+    params = {"CallSid": "CA" + "2" * 32, "AccountSid": "AC" + "0" * 32, **params}
+    r = client.post("/voice/inbound", data=params, headers={"X-Twilio-Signature": sim.sign(url, params)})
+    assert r.status_code == 200
+    root = ET.fromstring(r.data)
+    assert root.tag == "Response" and next(root.iter("Say")).text
