@@ -22,6 +22,8 @@ class UserError(click.ClickException):
 
 
 def _services(ctx: click.Context):  # noqa: ANN202
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .embedded_redis import EmbeddedRedisError
     from .practice import PracticeFileError
     from .services import build_services
@@ -32,11 +34,9 @@ def _services(ctx: click.Context):  # noqa: ANN202
             ctx.obj["services"] = build_services(settings)
         except (PracticeFileError, EmbeddedRedisError) as exc:
             raise UserError(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - a dead database is a user-facing condition, not a crash
-            if type(exc).__module__.startswith("sqlalchemy"):
-                raise UserError(f"cannot open the store at {_safe_url(settings.store_url)}: "
-                                f"{str(exc).splitlines()[0]}") from None
-            raise
+        except SQLAlchemyError as exc:  # a dead database is a user-facing condition, not a crash
+            raise UserError(f"cannot open the store at {_safe_url(settings.store_url)}: "
+                            f"{str(exc).splitlines()[0]}") from None
         ctx.call_on_close(ctx.obj["services"].close)
     return ctx.obj["services"]
 
