@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import sys
 import time
+import uuid
 
 import numpy as np
 
 import scoring
-from receptionist.scorer import EPOCH, load_practice_data, publish
+from receptionist.scorer import EPOCH, RunSummary, _store_run, load_practice_data, publish
 from receptionist.services import build_services
 from receptionist.settings import load_settings
 
@@ -45,9 +46,14 @@ def main(as_of: str, npz_out: str) -> None:
     times["full score_patients (features to tiers and reasons)"] = time.perf_counter() - t
     times["scoring total (features to tiers, as above)"] = time.perf_counter() - t0
     np.savez(npz_out, frequency=x, recency=t_x, T=age, monetary=feats.monetary[active])
+    run_id = uuid.uuid4().hex
+    tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}
+    summary = RunSummary(run_id, day, n, result, tiers, int(result.lapsed.sum()), 0.0, 0)
     t = time.perf_counter()
-    published = publish(services.store, services.publish_cache, "bench" + str(int(time.time())), data.patient_ids,
-                        result)
+    _store_run(services.store, summary, data, np.asarray(scoring.TIERS)[result.tier])
+    times["store the run (one row a patient)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    published = publish(services.store, services.publish_cache, run_id, data.patient_ids, result)
     times["cache publish"] = time.perf_counter() - t
     print(json.dumps({
         "patients": n, "visit_days": int(data.visits.patient.size), "published": published, "times": times,
