@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,7 @@ from .whisper import whisper_text
 
 log = logging.getLogger(__name__)
 
+HOLDING_LINE = "One moment while I check that."
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
 MAX_TURNS = 40
 ACCEPTED = {"completed", "answered"}
@@ -48,6 +53,12 @@ def facts_for(services: Any, location: Location) -> PracticeFacts:
 
 
 class CallFlow:
+    # An engine that can be slow (the LLM one has `fallback_turn`) gets `hold_after_s` before the caller hears
+    # the holding line; the wait route then gives it up to `wait_s` more before the fallback answers. Both
+    # webhooks stay well inside Twilio's 15 seconds.
+    hold_after_s = 3.0
+    wait_s = 6.0
+
     def __init__(self, services: Any, engine: Engine) -> None:
         self.s = services
         self.engine = engine
@@ -119,12 +130,97 @@ class CallFlow:
             reply = Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
                           "Goodbye.", state.get("engine", {}), "hangup")
         else:
-            reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard), ctx)
+            produce = lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard)  # noqa: E731
+            if hasattr(self.engine, "fallback_turn"):
+                token = uuid.uuid4().hex[:16]
+                reply = self._within_hold(sid, token, produce, ctx, tools)
+                if reply is None:
+                    state["pending"] = {"token": token, "speech": heard.speech, "digits": heard.digits,
+                                        "confidence": heard.confidence}
+                    self.states.save(sid, state)
+                    return twiml.hold(HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}"))
+            else:
+                reply = self._guard(produce, ctx)
         heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
 
-    def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
-                    reply: Reply, heard_text: str | None, record: dict[str, Any] | None = None) -> str:
+    def _within_hold(self, sid: str, token: str, produce, ctx: CallContext,  # noqa: ANN001
+                     tools: StoreTools) -> Reply | None:
+        """The turn's reply if it is ready within `hold_after_s`; else None, and the turn lands in Redis later."""
+        lock = threading.Lock()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            reply = self._guard(produce, ctx)
+            with lock:
+                box["reply"] = reply
+                late = box.get("late", False)
+            if late:
+                body = {"say": reply.say, "state": reply.state, "action": reply.action, "events": tools.events,
+                        "patient_id": tools.patient_id}
+                try:
+                    self.s.redis.set(keys.pending_turn(sid, token), json.dumps(body), ex=120)
+                except (redis.RedisError, OSError):
+                    log.warning("call %s: could not hand a slow turn to the wait route", sid)
+
+        thread = threading.Thread(target=work, name=f"turn-{sid[-8:]}", daemon=True)
+        thread.start()
+        thread.join(self.hold_after_s)
+        with lock:
+            reply = box.get("reply")
+            if reply is None:
+                box["late"] = True
+                log.info("call %s: slow turn, holding line", sid)
+        return reply
+
+    def gather_wait(self, p: dict[str, str], token: str) -> str:
+        """After the holding line: the slow turn's result, or the fallback's answer once `wait_s` has passed."""
+        sid = p.get("CallSid", "")
+        state = self.states.load(sid)
+        if state is None:
+            return self.inbound(p)
+        pending = state.get("pending") or {}
+        location = self._location(state)
+        if pending.get("token") != token:  # a retried or stale redirect: ask again rather than guess
+            return twiml.listen("Sorry, could you say that again?", action=self.url("/voice/gather"),
+                                on_silence=self.url("/voice/gather"))
+        raw = None
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                raw = self.s.redis.get(keys.pending_turn(sid, token))
+            except (redis.RedisError, OSError):
+                raw = None
+            if raw is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        state.pop("pending", None)
+        heard = Utterance(speech=pending.get("speech"), digits=pending.get("digits"),
+                          confidence=pending.get("confidence"))
+        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
+        if raw is not None:
+            done = json.loads(raw)
+            try:
+                self.s.redis.delete(keys.pending_turn(sid, token))
+            except (redis.RedisError, OSError):
+                pass  # it expires on its own
+            if done.get("patient_id") and not state.get("patient_id"):
+                state["patient_id"] = done["patient_id"]
+            ctx = self._context(sid, location, state, state.get("reason", "routine"))
+            tools = self._tools(sid, location, state)
+            tools.events.extend(done.get("events") or [])
+            reply = Reply(done["say"], done["state"], done["action"])
+        else:
+            log.warning("call %s: slow turn gave up; the fallback answers", sid)
+            ctx = self._context(sid, location, state, state.get("reason", "routine"))
+            tools = self._tools(sid, location, state)
+            engine_state = state.get("engine", {})
+            reply = self._guard(lambda: self.engine.fallback_turn(ctx, tools, engine_state, heard), ctx)
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
+
+    def _record_turn(self, sid: str, state: dict, tools: StoreTools, reply: Reply, heard_text: str | None,
+                     record: dict[str, Any] | None = None) -> dict:
+        """Keep the engine's state, the tools' events and the turn itself; returns the call's facts."""
         state["engine"] = reply.state
         if tools.patient_id and not state.get("patient_id"):
             state["patient_id"] = tools.patient_id
@@ -135,24 +231,91 @@ class CallFlow:
         state["turn"] = seq + 1
         route = "emergency" if facts.get("emergency") else None
         self._save_turn(sid, seq, heard_text or "", reply.say, facts, state.get("patient_id"), route, record)
+        return facts
+
+    def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
+                    reply: Reply, heard_text: str | None, record: dict[str, Any] | None = None) -> str:
+        facts = self._record_turn(sid, state, tools, reply, heard_text, record)
         if reply.action == "transfer":
-            if ctx.is_open and location.staff_numbers:
-                state["transfer_reason"] = "asked_for_person"
-                self.states.save(sid, state)
-                return twiml.transfer(reply.say, location.staff_numbers,
-                                      whisper=self.url(f"/voice/whisper?call={sid}"),
-                                      action=self.url("/voice/transfer-result"))
-            tools.queue_callback("caller asked for a person", "normal")
-            _apply_event(facts, {"action": "callback"})
-            self._save_facts(sid, facts)
-            self.states.save(sid, state, ended=True)
-            return twiml.say_and_hangup("Nobody can come to the phone right now, so I've asked our team to call "
-                                        f"you back. Our hours are {location.hours.describe()}. Goodbye.")
+            return self._transfer(sid, location, state, ctx.is_open, reply.say, facts)
         if reply.action == "hangup":
             self.states.save(sid, state, ended=True)
             return twiml.say_and_hangup(reply.say)
+        if location.transport == "relay" and hasattr(self.engine, "fallback_turn") and heard_text is None:
+            # The greeting (written in code) opens a ConversationRelay session; the websocket takes it from here.
+            self.states.save(sid, state)
+            ws_base = "ws" + self.s.settings.base_url[len("http"):]
+            return twiml.relay(url=f"{ws_base}/voice/relay?call={sid}", action=self.url("/voice/relay/end"),
+                               greeting=reply.say)
         self.states.save(sid, state)
         return twiml.listen(reply.say, action=self.url("/voice/gather"), on_silence=self.url("/voice/gather"))
+
+    def _transfer(self, sid: str, location: Location, state: dict, is_open: bool, say: str, facts: dict) -> str:
+        if is_open and location.staff_numbers:
+            state["transfer_reason"] = "asked_for_person"
+            self.states.save(sid, state)
+            return twiml.transfer(say, location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
+                                  action=self.url("/voice/transfer-result"))
+        self._tools(sid, location, state).queue_callback("caller asked for a person", "normal")
+        _apply_event(facts, {"action": "callback"})
+        self._save_facts(sid, facts)
+        self.states.save(sid, state, ended=True)
+        return twiml.say_and_hangup("Nobody can come to the phone right now, so I've asked our team to call "
+                                    f"you back. Our hours are {location.hours.describe()}. Goodbye.")
+
+    # -- ConversationRelay ------------------------------------------------------------------------------
+    def relay_turn(self, sid: str, heard: Utterance, on_text=None) -> Reply | None:  # noqa: ANN001
+        """One caller turn over the relay websocket; None when the call is unknown or already over."""
+        state = self.states.load(sid)
+        if state is None or state.get("ended"):
+            return None
+        location = self._location(state)
+        ctx = self._context(sid, location, state, state.get("reason", "routine"))
+        tools = self._tools(sid, location, state)
+        if state["turn"] >= MAX_TURNS:
+            tools.queue_callback("long call without resolution", "normal")
+            reply = Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
+                          "Goodbye.", state.get("engine", {}), "hangup")
+        else:
+            reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard,
+                                                            on_text=on_text), ctx)
+        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
+        self._record_turn(sid, state, tools, reply, heard_text)
+        state["handoff"] = reply.action if reply.action != "listen" else None
+        self.states.save(sid, state)
+        return reply
+
+    def relay_interrupted(self, sid: str, spoken: str) -> None:
+        """The caller talked over the reply: the engine's history keeps only what they heard."""
+        state = self.states.load(sid)
+        if state is None or not hasattr(self.engine, "interrupted"):
+            return
+        state["engine"] = self.engine.interrupted(state.get("engine", {}), spoken)
+        self.states.save(sid, state)
+
+    def relay_end(self, p: dict[str, str]) -> str:
+        """The `<Connect action>`: the relay session ended; transfer, hang up, or carry on with the Gather loop."""
+        sid = p.get("CallSid", "")
+        state = self.states.load(sid)
+        if state is None:
+            return twiml.hangup()
+        try:
+            handoff = json.loads(p.get("HandoffData") or "{}")
+        except ValueError:
+            handoff = {}
+        wanted = handoff.get("action") if isinstance(handoff, dict) else None
+        location = self._location(state)
+        if wanted == "transfer" and state.get("handoff") == "transfer":
+            return self._transfer(sid, location, state, location.is_open(self.s.now()), "",
+                                  state.setdefault("facts", {}))
+        if wanted == "hangup" or state.get("handoff") == "hangup":
+            self.states.save(sid, state, ended=True)
+            return twiml.hangup()
+        # The session dropped (an error on Twilio's side): the caller goes on in the Gather loop.
+        log.warning("call %s: relay session ended without a handoff; continuing with Gather", sid)
+        self.states.save(sid, state)
+        return twiml.listen("Sorry about that. How can I help?", action=self.url("/voice/gather"),
+                            on_silence=self.url("/voice/gather"))
 
     # -- warm transfer ------------------------------------------------------------------------------------
     def whisper(self, p: dict[str, str], parent_sid: str) -> str:

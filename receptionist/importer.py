@@ -76,6 +76,7 @@ class PatientRecord:
     consent_sms: bool
     consent_written: bool
     opted_out: bool
+    date_of_birth: dt.date | None = None  # optional column, only for confirming identity on the phone
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
         consent_sms=parse_bool(row["consent_sms"], "consent_sms"),
         consent_written=parse_bool(row.get("consent_written", ""), "consent_written"),
         opted_out=parse_bool(row["opted_out"], "opted_out"),
+        date_of_birth=parse_date(dob, "date_of_birth") if (dob := (row.get("date_of_birth") or "").strip()) else None,
     )
 
 
@@ -198,7 +200,7 @@ def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, pro
             existing = {row.id: row for row in conn.execute(
                 select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.zip,
                        Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
-                       Patient.opted_out, Patient.has_contact).where(Patient.id.in_(ids)))}
+                       Patient.opted_out, Patient.has_contact, Patient.date_of_birth).where(Patient.id.in_(ids)))}
             old_phones: dict[str, list[str]] = {}
             for pid, phone in conn.execute(select(PatientPhone.patient_id, PatientPhone.phone)
                                            .where(PatientPhone.patient_id.in_(ids))
@@ -213,10 +215,12 @@ def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, pro
                     "consent_written": r.consent_written, "opted_out": r.opted_out,
                     "has_contact": bool(r.phones or r.email),
                 }
+                if r.date_of_birth is not None:  # a file without the column keeps what is known
+                    values["date_of_birth"] = r.date_of_birth
                 phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
                 old = existing.get(r.id)
                 if old is None:
-                    new_rows.append({"id": r.id, **values, "previous_zip": "", "moved_away": False,
+                    new_rows.append({"id": r.id, "date_of_birth": None, **values, "previous_zip": "", "moved_away": False,
                                      "opted_out_at": now if r.opted_out else None,
                                      "created_at": now, "updated_at": now})
                     continue

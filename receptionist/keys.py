@@ -23,6 +23,11 @@ def call_state(call_sid: str) -> str:
     return f"{PREFIX}:call:{call_sid}"
 
 
+def pending_turn(call_sid: str, token: str) -> str:
+    """String (JSON): an LLM turn that outlived its webhook, for the holding line's wait route; short expiry."""
+    return f"{PREFIX}:call:{call_sid}:pending:{token}"
+
+
 def caller_ai_calls(phone_hash: str, day: str) -> str:
     """Counter: calls the AI had from one (hashed) number on one day, for the repeat-caller rule."""
     return f"{PREFIX}:caller:{phone_hash}:ai:{day}"

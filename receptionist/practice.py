@@ -13,6 +13,7 @@ from scoring import TierRules
 
 from .phones import InvalidPhone, to_e164
 
+TRANSPORTS = ("gather", "relay")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -65,6 +66,9 @@ class Location:
     staff_numbers: tuple[str, ...]
     providers: tuple[str, ...]
     hours: Hours
+    # How the AI receptionist talks on this line: "gather" (TwiML <Gather> loop) or "relay" (ConversationRelay
+    # websocket, streaming; used only when an LLM is configured).
+    transport: str = "gather"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -151,6 +155,9 @@ def _parse(data: dict, source: str) -> Practice:
             staff = tuple(to_e164(str(n)) for n in loc.get("staff_numbers", []))
         except InvalidPhone as exc:
             raise fail(f"{where}.phone", str(exc)) from None
+        transport = str(loc.get("transport", "gather"))
+        if transport not in TRANSPORTS:
+            raise fail(f"{where}.transport", f"expected one of {', '.join(TRANSPORTS)}, got {transport!r}")
         locations.append(
             Location(
                 id=str(loc.get("id", f"location-{i + 1}")),
@@ -161,6 +168,7 @@ def _parse(data: dict, source: str) -> Practice:
                 staff_numbers=staff,
                 providers=tuple(str(p) for p in loc.get("providers", ["the dentist"])),
                 hours=_hours(loc.get("hours", {}), f"{where}.hours", fail),
+                transport=transport,
             )
         )
     tiers = data.get("tiers", {})

@@ -59,10 +59,19 @@ class Services:
 
     @cached_property
     def engine(self):  # noqa: ANN201 - an Engine (conversation/types.py)
-        """The conversation engine: the offline one unless an LLM is configured."""
+        """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
         from .conversation.offline import OfflineEngine
 
-        return OfflineEngine()
+        if not self.settings.openai_api_key:
+            return OfflineEngine()
+        import openai
+
+        from .conversation.llm import LLMEngine
+
+        timeout = self.settings.openai_timeout_s
+        client = openai.OpenAI(api_key=self.settings.openai_api_key, base_url=self.settings.openai_base_url or None,
+                               timeout=timeout, max_retries=0)
+        return LLMEngine(client, self.settings.openai_model, timeout_s=timeout, fallback=OfflineEngine())
 
     @cached_property
     def callflow(self):  # noqa: ANN201
@@ -71,6 +80,10 @@ class Services:
         return CallFlow(self, self.engine)
 
     def close(self) -> None:
+        engine = self.__dict__.get("engine")
+        client = getattr(engine, "client", None)
+        if client is not None:
+            client.close()
         for name in ("redis", "queue_redis"):
             client = self.__dict__.get(name)
             if client is not None:

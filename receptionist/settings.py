@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
+    # The most one caller turn may wait on the model before the offline engine answers it (seconds).
+    openai_timeout_s: float = 6.0
 
     @cached_property
     def home(self) -> Path:

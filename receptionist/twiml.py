@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Connect, Dial, Gather, VoiceResponse
 
 VOICE = "Polly.Joanna"
 LANGUAGE = "en-US"
@@ -25,6 +25,25 @@ def listen(text: str, *, action: str, on_silence: str) -> str:
     _say(gather, text)
     response.append(gather)
     response.redirect(on_silence, method="POST")
+    return str(response)
+
+
+def hold(text: str, *, redirect: str) -> str:
+    """A holding line while a slow turn finishes, then fetch its result."""
+    response = VoiceResponse()
+    _say(response, text)
+    response.redirect(redirect, method="POST")
+    return str(response)
+
+
+def relay(*, url: str, action: str, greeting: str) -> str:
+    """Hand the call to ConversationRelay (Twilio does speech both ways; our websocket at `url` answers);
+    `action` gets the call back when the session ends (`handoffData`: a transfer, say)."""
+    response = VoiceResponse()
+    connect = Connect(action=action, method="POST")
+    connect.conversation_relay(url=url, welcome_greeting=greeting, language=LANGUAGE, dtmf_detection=True,
+                               interruptible="any", welcome_greeting_interruptible="none")
+    response.append(connect)
     return str(response)
 
 

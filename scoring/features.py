@@ -115,7 +115,10 @@ def compute_features(visits: VisitArrays, n_patients: int, as_of_day: int) -> Fe
 
     billed = np.bincount(patient, weights=amount, minlength=n)
     paid_total = np.bincount(patient, weights=paid, minlength=n)
-    paid_share = np.divide(paid_total, billed, out=np.ones(n), where=billed > 0)
+    # A subnormal divisor can overflow to inf: that share is clipped to 1 like any over-payment.
+    with np.errstate(over="ignore"):
+        paid_share = np.divide(paid_total, billed, out=np.ones(n), where=billed > 0)
+    paid_share = np.clip(paid_share, 0.0, 1.0)
 
     first_day_spend = np.bincount(patient, weights=np.where(day == first[patient], amount, 0.0), minlength=n)
     repeat_spend = np.maximum(billed - first_day_spend, 0.0)

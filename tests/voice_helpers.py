@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from receptionist.cache import TierCache
 from receptionist.importer import import_patients, import_visits
-from receptionist.scorer import run_scoring
 from receptionist.schedule import ensure_schedule
+from receptionist.scorer import run_scoring
 from receptionist.simulator import CallSimulator, FlaskTransport
 from receptionist.web import create_app
 

@@ -138,6 +138,21 @@ class StoreTools:
         self.events.append({"action": "registered", "patient_id": pid})
         return pid
 
+    def verify_identity(self, date_of_birth: dt.date) -> bool:
+        """True when `date_of_birth` is the caller's own on file; the date itself is never read back."""
+        pid = self._patient_id
+        if pid is None:
+            raise ToolError("I can't find your record from this number.")
+        with self.store.sessions() as session:
+            patient = session.get(Patient, pid)
+            on_file = patient.date_of_birth if patient is not None else None
+        if on_file is None:
+            raise ToolError("I can't confirm your identity by phone; our front desk can help with that.")
+        ok = on_file == date_of_birth
+        self.events.append({"action": "identity_checked", "ok": ok})
+        log.info("call %s: identity check %s", self.call_sid, "passed" if ok else "failed")
+        return ok
+
     def take_message(self, text: str) -> None:
         body = (text or "").strip()
         if not body:

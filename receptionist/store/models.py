@@ -49,6 +49,8 @@ class Patient(Base):
     zip: Mapped[str] = mapped_column(String(10), default="")
     previous_zip: Mapped[str] = mapped_column(String(10), default="")
     zip_changed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Only for confirming a caller's identity on the phone; never shown to a model.
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     moved_away: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_voice: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -19,10 +19,11 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.extensions["receptionist"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import health, voice
+    from . import health, relay, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(relay.bp)
     return app
 
 

@@ -51,6 +51,15 @@ def gather() -> Response:
     return _safely(lambda: services_of(current_app).callflow.gather(p), p.get("CallSid", ""))
 
 
+@bp.post("/gather/wait")
+@twilio_signed
+def gather_wait() -> Response:
+    """After the holding line: the slow turn's answer (or the fallback's)."""
+    p = _params()
+    token = request.args.get("turn", "")
+    return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token), p.get("CallSid", ""))
+
+
 @bp.post("/whisper")
 @twilio_signed
 def whisper() -> Response:
