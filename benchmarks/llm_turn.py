@@ -1,74 +1,167 @@
 #!/usr/bin/env python3
-"""Per-turn server overhead of the LLM engine with an instant fake model, against the offline engine.
+"""The LLM engine's server overhead with a fake model that answers at once; prints JSON.
 
-    .venv/bin/python benchmarks/llm_turn.py [CALLS]
+    .venv/bin/python benchmarks/llm_turn.py [TURNS]
 
-Both run the same whole calls in process (the simulator through Flask's test client, a real embedded Redis
-and a SQLite store): three caller turns each. The LLM side talks HTTP to the local fake OpenAI server of the
-tests, which answers at once (streamed), so the difference is the engine's own work: guardrails, prompt,
-one streamed completion over loopback HTTP, state. Prints JSON with ms per webhook and the ratio.
+- Per turn (Gather loop): the server's own time for one `/voice/gather` webhook, request in to TwiML out,
+  with the LLM engine (one streamed completion from the local fake OpenAI server over loopback HTTP), with
+  the offline engine, and for the bare webhook floor (benchmarks/floor_app.py: one Redis read, fixed TwiML),
+  all in this process through Flask's WSGI test client, so every figure carries the same small overhead.
+- ConversationRelay: the delay between the fake model handing out its first token and the first `text`
+  message reaching the Twilio side of the websocket (the app served by a threaded local server).
+Same embedded Redis and SQLite store for all.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
+import threading
 import time
+from importlib import resources
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import redis  # noqa: E402
+import simple_websocket  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from receptionist.embedded_redis import EmbeddedRedis  # noqa: E402
 from receptionist.services import build_services  # noqa: E402
 from receptionist.settings import Settings  # noqa: E402
+from receptionist.simulator import CallSimulator, FlaskTransport  # noqa: E402
+from receptionist.web import create_app  # noqa: E402
 from tests.fake_openai import FakeOpenAI, say  # noqa: E402
-from tests.voice_helpers import MAIN, TOM, load_small_practice, simulator_for  # noqa: E402
+from tests.voice_helpers import MAIN, MONDAY_10AM, load_small_practice  # noqa: E402
 
-SAYS = ["what are your hours", "where are you located", "what are your hours again"]
+TOKEN = "bench-token"
+BASE = "http://testserver"
+ANSWER = "We are open Monday to Friday, 8 AM to 5 PM. Is there anything else?"
+QUESTION = "I was wondering about something"  # nothing the guardrails answer in code: it goes to the model
 
 
-def run(services, calls: int, fake: FakeOpenAI | None) -> float:  # noqa: ANN001
-    sim = simulator_for(services)
-    webhooks = 0
-    start = time.perf_counter()
-    for _ in range(calls):
-        for key in services.redis.scan_iter("rcp:caller:*"):  # the repeat-caller rule would send Tom to staff
-            services.redis.delete(key)
+class TimedTransport(FlaskTransport):
+    """Times each request the app serves whose path matches."""
+
+    def __init__(self, app, path: str) -> None:  # noqa: ANN001
+        super().__init__(app, base_url=BASE)
+        self.path = path
+        self.times: list[float] = []
+
+    def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        start = time.perf_counter()
+        out = super().post(url, params, headers)
+        if self.path in url:
+            self.times.append(time.perf_counter() - start)
+        return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+def gather_turns(services, turns: int, fake: FakeOpenAI | None) -> list[float]:  # noqa: ANN001
+    transport = TimedTransport(create_app(services=services), "/voice/gather")
+    sim = CallSimulator(transport, base_url=BASE, auth_token=TOKEN)
+    per_call = 3
+    for n in range(turns // per_call):
         if fake is not None:
-            fake.play(*[say("We are open Monday to Friday, 8 AM to 5 PM.") for _ in SAYS])
-        result = sim.call(from_=TOM, to=MAIN, says=SAYS, fetch_outcome=False)
-        webhooks += len(result.requests)
-    return (time.perf_counter() - start) / webhooks * 1000
+            fake.play(*[say(ANSWER) for _ in range(per_call)])
+        caller = f"+1312555{n % 10000:04d}"  # a new number each call: the repeat-caller rule stays out of it
+        sim.call(from_=caller, to=MAIN, says=[QUESTION] * per_call, fetch_outcome=False)
+    return transport.times
+
+
+def floor_turns(redis_url: str, turns: int) -> list[float]:
+    os.environ["REDIS_URL"] = redis_url
+    from floor_app import create_app as floor_app
+
+    transport = TimedTransport(floor_app(), "/voice/inbound")
+    params = {"CallSid": "CA" + "0" * 32, "From": "+13125550000", "To": MAIN}
+    signature = RequestValidator(TOKEN).compute_signature(BASE + "/voice/inbound", params)
+    for _ in range(turns):
+        transport.post(BASE + "/voice/inbound", params, {"X-Twilio-Signature": signature})
+    return transport.times
+
+
+def relay_first_token(services, fake: FakeOpenAI, prompts: int) -> list[float]:  # noqa: ANN001
+    app = create_app(services=services)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = app.test_client()
+    delays: list[float] = []
+    try:
+        for n in range(prompts):
+            sid = f"CA{n:032d}"
+            params = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": f"+1312556{n % 10000:04d}", "To": MAIN,
+                      "CallStatus": "ringing", "Direction": "inbound"}
+            sig = RequestValidator(TOKEN).compute_signature(BASE + "/voice/inbound", params)
+            client.post("/voice/inbound", base_url=BASE, data=params, headers={"X-Twilio-Signature": sig})
+            ws_sig = RequestValidator(TOKEN).compute_signature(f"ws://testserver/voice/relay?call={sid}", {})
+            ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{server.server_port}/voice/relay?call={sid}",
+                                                 headers={"X-Twilio-Signature": ws_sig})
+            try:
+                ws.send(json.dumps({"type": "setup", "callSid": sid, "sessionId": "VX1", "from": params["From"],
+                                    "to": MAIN}))
+                fake.play(say(ANSWER))
+                marks = len(fake.first_token_at)
+                ws.send(json.dumps({"type": "prompt", "voicePrompt": QUESTION, "last": True}))
+                while True:
+                    message = json.loads(ws.receive(timeout=10))
+                    if message.get("type") == "text" and message.get("token", "").strip():
+                        arrived = time.perf_counter()
+                        break
+                if len(fake.first_token_at) > marks:
+                    delays.append(arrived - fake.first_token_at[marks])
+            finally:
+                ws.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return delays
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    logging.disable(logging.WARNING)
+    turns = int(sys.argv[1]) if len(sys.argv) > 1 else 150
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as fake:
         home = Path(tmp)
         server = EmbeddedRedis(home)
         url = server.ensure_running()
         try:
             common = dict(receptionist_home=home, database_url=f"sqlite:///{home / 'bench.sqlite3'}", redis_url=url,
-                          twilio_auth_token="bench-token", public_base_url="http://testserver")
+                          twilio_auth_token=TOKEN, public_base_url=BASE)
             offline = build_services(Settings(**common))
             client = redis.Redis.from_url(url)
             load_small_practice(offline.store, client, home)
+            offline.now = lambda: MONDAY_10AM
             llm = build_services(Settings(**common, openai_api_key="bench", openai_base_url=fake.url), migrate=False)
-            run(offline, 3, None)
-            run(llm, 3, fake)  # warm both
-            base = run(offline, calls, None)
-            ours = run(llm, calls, fake)
-            print(json.dumps({"calls": calls, "turns_per_call": len(SAYS), "offline_ms_per_webhook": round(base, 2),
-                              "llm_ms_per_webhook": round(ours, 2), "ratio": round(ours / base, 2),
-                              "llm_requests": len(fake.requests)}))
-            for services in (offline, llm):
+            llm.now = lambda: MONDAY_10AM
+            practice = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+            (home / "relay.toml").write_text(practice.replace(
+                'timezone = "America/New_York"\naddress', 'timezone = "America/New_York"\ntransport = "relay"\naddress', 1))
+            relay = build_services(Settings(**common, openai_api_key="bench", openai_base_url=fake.url,
+                                            practice_file=home / "relay.toml"), migrate=False)
+            relay.now = lambda: MONDAY_10AM
+            gather_turns(offline, 9, None)
+            gather_turns(llm, 9, fake)  # warm up both
+            floor = floor_turns(url, turns)
+            base = gather_turns(offline, turns, None)
+            ours = gather_turns(llm, turns, fake)
+            first = relay_first_token(relay, fake, max(20, turns // 5))
+            out = {"turns": len(ours), "relay_prompts": len(first)}
+            for name, values in (("floor", floor), ("offline", base), ("llm", ours), ("relay_first_token", first)):
+                out[name] = {"p50_ms": round(pct(values, 0.5), 2), "p99_ms": round(pct(values, 0.99), 2)}
+            out["llm_over_floor_p50_ms"] = round(out["llm"]["p50_ms"] - out["floor"]["p50_ms"], 2)
+            print(json.dumps(out))
+            for services in (offline, llm, relay):
                 services.close()
             client.close()
         finally:

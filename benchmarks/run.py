@@ -295,7 +295,21 @@ def _load(base: str, token: str, mix: str, concurrency: int, seconds: float) -> 
     return json.loads(out)
 
 
-BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound}
+def bench_llm(quick: bool) -> None:
+    turns = 60 if quick else 300
+    print(f"\n== LLM engine overhead with an instant fake model: {turns} Gather turns, relay first tokens")
+    out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "llm_turn.py"), str(turns)], check=True,
+                                    capture_output=True, text=True, cwd=ROOT).stdout)
+    print(f"  {'server time per webhook':34s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for name, label in (("floor", "floor (one Redis read, fixed TwiML)"), ("offline", "offline engine turn"),
+                        ("llm", "LLM engine turn (incl. model HTTP)"),
+                        ("relay_first_token", "relay: model first token -> text")):
+        print(f"  {label:34s} {out[name]['p50_ms']:8.2f} {out[name]['p99_ms']:8.2f}")
+    print(f"  LLM turn over the floor at p50: {out['llm_over_floor_p50_ms']:.2f} ms "
+          f"(target 5 ms); relay first token p50 {out['relay_first_token']['p50_ms']:.2f} ms (target 5 ms)")
+
+
+BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm}
 
 
 def main() -> None:

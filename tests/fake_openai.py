@@ -58,6 +58,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.script: list[Step] = []
         self.requests: list[dict] = []
+        self.first_token_at: list[float] = []  # perf_counter when each stream's first word was handed out
         self._lock = threading.Lock()
         self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.server.daemon_threads = True
@@ -102,7 +103,8 @@ class FakeOpenAI:
             return Response(json.dumps(error), status=step.status, mimetype="application/json",
                             headers={"retry-after": "0"})(environ, start_response)
         if body.get("stream"):
-            return Response(_events(step, body["model"]), mimetype="text/event-stream")(environ, start_response)
+            return Response(_events(step, body["model"], self.first_token_at.append),
+                            mimetype="text/event-stream")(environ, start_response)
         return Response(json.dumps(_completion(step, body["model"])), mimetype="application/json")(
             environ, start_response)
 
@@ -121,7 +123,7 @@ def _completion(step: Step, model: str) -> dict:
                          "finish_reason": "tool_calls" if step.tool_calls else "stop"}]}
 
 
-def _events(step: Step, model: str) -> Iterator[bytes]:
+def _events(step: Step, model: str, on_first_token=None) -> Iterator[bytes]:  # noqa: ANN001
     def chunk(delta: dict, finish: str | None = None) -> bytes:
         body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -134,6 +136,8 @@ def _events(step: Step, model: str) -> Iterator[bytes]:
         return
     words = step.text.split(" ") if step.text else []
     for i, word in enumerate(words):
+        if i == 0 and on_first_token is not None:
+            on_first_token(time.perf_counter())
         yield chunk({"content": word if i == 0 else " " + word})
     for i, (name, args) in enumerate(step.tool_calls):
         yield chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
