@@ -156,6 +156,8 @@ class CallFlow:
                 box["reply"] = reply
                 late = box.get("late", False)
             if late:
+                # What it did stands even if the wait route gives up on it: record its events on the call now.
+                self._merge_events(sid, tools.events)
                 body = {"say": reply.say, "state": reply.state, "action": reply.action, "events": tools.events,
                         "patient_id": tools.patient_id}
                 try:
@@ -495,7 +497,8 @@ class CallFlow:
                                                                           CallTurn.seq == seq)) is not None
                 if not known_turn:
                     session.add(CallTurn(call_sid=sid, seq=seq, caller=caller, receptionist=said))
-                call.facts = dict(facts)
+                # merged, never replaced: a slow turn that finished after its caller moved on added its own
+                call.facts = {**(call.facts or {}), **facts}
                 if patient_id and not call.patient_id:
                     call.patient_id = patient_id
                 if route:
@@ -503,8 +506,25 @@ class CallFlow:
         except SQLAlchemyError:
             log.exception("call %s: could not store the turn", sid)
 
+    def _merge_events(self, sid: str, events: list[dict]) -> None:
+        if not events:
+            return
+        try:
+            with self.s.store.session() as session:
+                call = session.get(Call, sid)
+                if call is not None:
+                    facts = dict(call.facts or {})
+                    for event in events:
+                        _apply_event(facts, event)
+                    call.facts = facts
+        except SQLAlchemyError:
+            log.exception("call %s: could not record a slow turn's events", sid)
+
     def _save_facts(self, sid: str, facts: dict) -> None:
-        self._update_call(sid, facts=dict(facts))
+        with self.s.store.session() as session:
+            call = session.get(Call, sid)
+            if call is not None:
+                call.facts = {**(call.facts or {}), **facts}
 
     def _recent_ai_calls(self, caller: str | None, now: dt.datetime) -> int:
         if not caller:

@@ -285,3 +285,22 @@ def test_the_wait_route_is_signed(llm):
 
     client = create_app(services=llm).test_client()
     assert client.post("/voice/gather/wait?turn=x", data={"CallSid": "CA1"}).status_code == 403
+
+
+def test_a_booking_by_a_turn_the_caller_gave_up_on_still_counts(llm, fake, store):
+    """A slow turn that books after the wait route let the fallback answer: the call's outcome shows the booking."""
+    llm.callflow.hold_after_s = 0.2
+    llm.callflow.wait_s = 0.3
+    fake.play(call("find_open_slots", kind="cleaning"), say("I have a few times. Which would you like?"),
+              Step(tool_calls=[("book_appointment", lambda body: json.dumps({"slot_id": offered(body)}))], delay=0.8),
+              say("You're booked."))
+    result = simulator_for(llm).call(from_=TOM, to=MAIN, says=["I'd like a cleaning", "the first one"])
+    assert "you're booked" not in spoken(result)  # the caller had already heard the fallback
+    outcome = None
+    for _ in range(60):
+        outcome = llm.callflow.outcome(result.call_sid)
+        if outcome["appointment"]:
+            break
+        time.sleep(0.05)
+    assert outcome["appointment"]["action"] == "booked"
+    assert len(booked(store, "P2")) == 1
