@@ -200,16 +200,26 @@ def test_garbage_tool_calls_fall_back_after_three_rounds(llm, fake, store):
     assert booked(store, "P2") == []
 
 
-def test_contact_preferences_reach_the_team(llm, fake, store):
-    """A request to change how we contact the caller becomes a message for the team."""
-    from receptionist.store import Message
-
-    fake.play(call("update_contact_preferences", channel="text", request="texts only after 5 PM"),
-              say("I've passed that on."))
-    result = simulator_for(llm).call(from_=TOM, to=MAIN, says=["only text me after 5 please"])
-    assert result.outcome["message_taken"] is True
+def test_contact_preferences_are_recorded_on_the_callers_record(llm, fake, store):
+    """A request to change how we contact the caller is stored on their own record, per channel."""
+    fake.play(call("update_contact_preferences", channel="call", allowed=False, note="texts after 5 PM"),
+              call("update_contact_preferences", channel="text", allowed=True),
+              say("Done: no calls, texts are fine."))
+    simulator_for(llm).call(from_=TOM, to=MAIN, says=["I'd rather get texts than phone calls, after 5 is best"])
     with store.sessions() as s:
-        assert [m.text for m in s.scalars(select(Message))] == ["Contact preferences (text): texts only after 5 PM"]
+        prefs = s.get(Patient, "P2").contact_preferences
+    assert prefs == {"call": False, "text": True, "note": "texts after 5 PM"}
+
+
+@pytest.mark.parametrize("args", ['{"channel": "fax", "allowed": false}', '{"channel": "call", "allowed": "no"}',
+                                  '{"channel": "call"}'])
+def test_bad_contact_preference_arguments_change_nothing(llm, fake, store, args):
+    """A wrong channel, a non-boolean or a missing flag is an error back to the model, and nothing is stored."""
+    fake.play(Step(tool_calls=[("update_contact_preferences", args)]), say("Sorry about that."))
+    simulator_for(llm).call(from_=TOM, to=MAIN, says=["change how you contact me"])
+    assert "error" in tool_results(fake)[0]
+    with store.sessions() as s:
+        assert s.get(Patient, "P2").contact_preferences is None
 
 
 def test_the_model_can_transfer_to_staff(llm, fake):

@@ -58,10 +58,11 @@ SPECS: list[dict[str, Any]] = [
         {"first_name": _TEXT, "last_name": _TEXT}, ("first_name", "last_name")),
     _fn("take_message", "Pass a message from the caller to the team.", {"text": _TEXT}, ("text",)),
     _fn("request_callback", "Ask the team to call the caller back.", {"reason": _TEXT}, ("reason",)),
-    _fn("update_contact_preferences", "Pass the caller's request to change how we contact them (channel, times, "
-        "number) to the team. To stop all contact use opt_out instead.",
-        {"channel": {"type": "string", "enum": ["call", "text", "email", "any"]}, "request": _TEXT},
-        ("channel", "request")),
+    _fn("update_contact_preferences", "Record whether we may contact the caller on one channel (call, text or "
+        "email), with an optional note such as a good time. To stop all contact use opt_out instead.",
+        {"channel": {"type": "string", "enum": ["call", "text", "email"]}, "allowed": {"type": "boolean"},
+         "note": _TEXT},
+        ("channel", "allowed")),
     _fn("transfer_to_staff", "Put the caller through to the front desk (only while the office is open)."),
     _fn("opt_out", "Stop all calls, texts and emails to the caller."),
     _fn("end_call", "End the call after saying goodbye."),
@@ -95,6 +96,8 @@ def _args(raw: str | None, spec: dict[str, Any]) -> dict[str, Any]:
         kind = allowed[name]
         if kind["type"] == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
             raise BadCall(f"{name} must be an integer")
+        if kind["type"] == "boolean" and not isinstance(value, bool):
+            raise BadCall(f"{name} must be true or false")
         if kind["type"] == "string":
             if not isinstance(value, str) or not value.strip():
                 raise BadCall(f"{name} must be a non-empty string")
@@ -246,9 +249,13 @@ class Executor:
         self.tools.queue_callback(reason[:150], "normal")
         return {"callback_queued": True}
 
-    def _update_contact_preferences(self, channel: str, request: str) -> dict[str, Any]:
-        self.tools.take_message(f"Contact preferences ({channel}): {request[:300]}")
-        return {"passed_to_team": True}
+    def _update_contact_preferences(self, channel: str, allowed: bool, note: str = "") -> dict[str, Any]:
+        setter = getattr(self.tools, "set_contact_preference", None)
+        if setter is None:  # tools without a store behind them: the team gets it as a message
+            self.tools.take_message(f"Contact preferences ({channel}): {'yes' if allowed else 'no'} {note[:300]}")
+            return {"passed_to_team": True}
+        setter(channel, allowed, note)
+        return {"recorded": True, "channel": channel, "allowed": allowed}
 
     def _transfer_to_staff(self) -> dict[str, Any]:
         if not self.ctx.is_open:

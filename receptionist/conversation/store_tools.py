@@ -16,6 +16,7 @@ from .types import AppointmentView, SlotView, ToolError
 log = logging.getLogger(__name__)
 
 KINDS = ("cleaning", "exam", "filling", "consultation", "checkup")
+CHANNELS = ("call", "text", "email")
 MAX_MESSAGE = 2000
 
 
@@ -137,6 +138,25 @@ class StoreTools:
         self._patient_id = pid
         self.events.append({"action": "registered", "patient_id": pid})
         return pid
+
+    def set_contact_preference(self, channel: str, allowed: bool, note: str = "") -> dict:
+        """Record how the caller wants to be contacted on one channel (their own record only)."""
+        if channel not in CHANNELS:
+            raise ToolError("I can note a preference for calls, texts or emails.")
+        pid = self._patient_id
+        if pid is None:
+            raise ToolError("I can't find your record from this number, so I'll pass that on to our team.")
+        with self.store.session() as session:
+            patient = session.get(Patient, pid)
+            if patient is None:
+                raise ToolError("I can't find your record from this number, so I'll pass that on to our team.")
+            prefs = dict(patient.contact_preferences or {})
+            prefs[channel] = bool(allowed)
+            if note.strip():
+                prefs["note"] = note.strip()[:200]
+            patient.contact_preferences = prefs
+        self.events.append({"action": "preferences", "channel": channel, "allowed": bool(allowed)})
+        return prefs
 
     def verify_identity(self, date_of_birth: dt.date) -> bool:
         """True when `date_of_birth` is the caller's own on file; the date itself is never read back."""

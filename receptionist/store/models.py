@@ -58,6 +58,9 @@ class Patient(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     booking_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # what the patient asked for, per channel: {"call": false, "text": true, "email": true, "note": "after 5 PM"};
+    # None: nothing asked. Outreach uses a channel only where this does not say false.
+    contact_preferences: Mapped[dict | None] = mapped_column(JSON)
     # False for patients first seen in a visits file: no contact data yet.
     has_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
