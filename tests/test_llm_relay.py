@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import threading
 import xml.etree.ElementTree as ET
 from importlib import resources
@@ -219,3 +220,25 @@ def test_a_setup_for_another_call_is_refused(live):
             ws.receive(timeout=2)
             ws.send(json.dumps({"type": "prompt", "voicePrompt": "hello", "last": True}))
     hang_up(ws)
+
+
+def test_an_interrupt_during_generation_stops_the_reply(live, fake, relay_services):
+    """Talking over a reply still being generated stops it: none of it is sent, and the history says so."""
+    app, port = live
+    relay_services.callflow.hold_after_s = 5.0  # no holding line in this test
+    inbound(app.test_client())
+    fake.play(Step(text="We are open Monday to Friday. We close at five.", delay=0.6), say("Sure, what day?"))
+    ws = connect(port)
+    try:
+        ws.send(json.dumps({"type": "setup", "callSid": SID, "sessionId": "VX1", "from": TOM, "to": MAIN}))
+        ws.send(json.dumps({"type": "prompt", "voicePrompt": "when are you open", "last": True}))
+        time.sleep(0.2)  # the model is still thinking
+        ws.send(json.dumps({"type": "interrupt", "utteranceUntilInterrupt": "", "durationUntilInterruptMs": 0}))
+        ws.send(json.dumps({"type": "prompt", "voicePrompt": "actually I want to book", "last": True}))
+        tokens = receive_turn(ws)
+        assert "".join(t["token"] for t in tokens).strip() == "Sure, what day?"
+        history = fake.requests[1]["messages"]
+        assert not any("We close at five" in str(m.get("content")) for m in history)
+        assert history[-1] == {"role": "user", "content": "actually I want to book"}
+    finally:
+        hang_up(ws)

@@ -12,6 +12,8 @@ import json
 import logging
 import re
 import threading
+import time
+from collections import deque
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -29,6 +31,7 @@ sock = Sock()
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 900  # Twilio keeps the socket open for the whole call
+LISTEN_SLICE = 0.02  # while a turn runs, the socket is read this often (interrupts act within it)
 _SENTENCE = re.compile(r"^(.*?[.!?])\s+(.*)$", re.S)
 
 
@@ -65,9 +68,17 @@ class _Speaker:
         self.ws = ws
         self.buffer = ""
         self.sent: list[str] = []
+        self.stopped = False  # the caller talked over the reply: nothing more of it is sent
         self.lock = threading.Lock()  # the turn's thread streams; the session's thread may add a holding line
 
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            self.buffer = ""
+
     def send(self, token: str, last: bool) -> None:
+        if self.stopped:
+            return
         self.ws.send(json.dumps({"type": "text", "token": token, "last": last, "interruptible": True}))
         if token:
             self.sent.append(token)
@@ -102,8 +113,11 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def _turn(flow: Any, sid: str, heard: Utterance, speaker: _Speaker) -> Reply | None:
-    """Run the turn; if nothing has been said after the call flow's `hold_after_s`, say the holding line."""
+def _turn(flow: Any, sid: str, heard: Utterance, speaker: _Speaker, ws: Any,
+          pending: deque[dict]) -> Reply | None:
+    """Run the turn while still listening: an `interrupt` stops the reply at once (the history is trimmed when
+    the turn is over); other messages wait in `pending`. If nothing has been said after the call flow's
+    `hold_after_s`, the caller hears the holding line."""
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -114,13 +128,32 @@ def _turn(flow: Any, sid: str, heard: Utterance, speaker: _Speaker) -> Reply | N
 
     thread = threading.Thread(target=work, name=f"relay-{sid[-8:]}", daemon=True)
     thread.start()
-    thread.join(flow.hold_after_s)
-    if thread.is_alive():
-        speaker.hold(HOLDING_LINE)
-        thread.join()
+    hold_at = time.monotonic() + flow.hold_after_s
+    interrupted: str | None = None
+    while thread.is_alive():
+        raw = ws.receive(timeout=LISTEN_SLICE)
+        message = _parse(raw) if raw is not None else None
+        if message is not None and message.get("type") == "interrupt":
+            speaker.stop()
+            interrupted = str(message.get("utteranceUntilInterrupt") or "")
+        elif message is not None:
+            pending.append(message)
+        if interrupted is None and time.monotonic() >= hold_at:
+            speaker.hold(HOLDING_LINE)
+            hold_at = float("inf")
     if "error" in box:
         raise box["error"]
+    if interrupted is not None:
+        flow.relay_interrupted(sid, interrupted)
     return box.get("reply")
+
+
+def _parse(raw: Any) -> dict | None:
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return message if isinstance(message, dict) else None
 
 
 @sock.route("/relay", bp=bp)
@@ -128,17 +161,18 @@ def session(ws: Any) -> None:
     flow = services_of(current_app).callflow
     sid = request.args.get("call", "")
     ready = False
+    pending: deque[dict] = deque()
     while True:
-        raw = ws.receive(timeout=IDLE_SECONDS)
-        if raw is None:
-            log.info("call %s: relay socket idle, closing", sid)
-            return
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(message, dict):
-            continue
+        if pending:
+            message = pending.popleft()
+        else:
+            raw = ws.receive(timeout=IDLE_SECONDS)
+            if raw is None:
+                log.info("call %s: relay socket idle, closing", sid)
+                return
+            message = _parse(raw)
+            if message is None:
+                continue
         kind = message.get("type")
         if kind == "setup":
             ready = message.get("callSid") == sid
@@ -162,11 +196,12 @@ def session(ws: Any) -> None:
             continue
         speaker = _Speaker(ws)
         try:
-            reply = _turn(flow, sid, heard, speaker)
+            reply = _turn(flow, sid, heard, speaker, ws, pending)
             if reply is None:
                 ws.send(json.dumps({"type": "end", "handoffData": json.dumps({"action": "hangup"})}))
                 return
-            speaker.finish(reply.say)
+            if not speaker.stopped:
+                speaker.finish(reply.say)
             if reply.action in ("transfer", "hangup"):
                 ws.send(json.dumps({"type": "end", "handoffData": json.dumps({"action": reply.action})}))
                 return
