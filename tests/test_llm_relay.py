@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 import threading
+import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 
