@@ -28,7 +28,7 @@ from .phones import normalise_or_none
 from .practice import Location
 from .routing import decide
 from .store import Call, CallEvent, CallTurn, Patient
-from .whisper import whisper_text
+from .whisper import PRESS_ONE, whisper_text
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,7 @@ class CallFlow:
         try:
             text = whisper_text(self.s.store, state.get("patient_id"), reason, self.s.now().date())
         except SQLAlchemyError:
-            text = f"A caller is on the line. {twiml_press_one()}"
+            text = f"A caller is on the line. {PRESS_ONE}"
         return twiml.whisper(text, action=self.url(f"/voice/whisper/answer?call={parent_sid}"))
 
     def whisper_answer(self, p: dict[str, str], parent_sid: str) -> str:
@@ -545,10 +545,6 @@ class CallFlow:
             pipe.execute()
         except (redis.RedisError, OSError):
             pass
-
-
-def twiml_press_one() -> str:
-    return "Press 1 to take the call."
 
 
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3, "completed": 4,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,31 +151,18 @@ class RunSummary:
         }
 
 
-Stage = Callable[[str, float], None]
-
-
 class NothingToScore(LookupError):
     """The store holds no visits to learn from."""
 
 
-def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of: dt.date | None = None,
-                on_stage: Stage | None = None) -> RunSummary:
+def run_scoring(store: Store, cache: TierCache | None, practice: Practice,
+                as_of: dt.date | None = None) -> RunSummary:
     """Score every patient as of a day, keep the run and its scores, then publish the tier cache."""
     as_of = as_of or dt.date.today()
-    mark = time.perf_counter()
-    started = mark
-
-    def stage(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        if on_stage:
-            on_stage(name, now - mark)
-        mark = now
-
+    started = time.perf_counter()
     data = load_practice_data(store, as_of)
     if data.visits.patient.size == 0:
         raise NothingToScore(f"no visits on or before {as_of.isoformat()}: import visits first")
-    stage("load")
     try:
         result = scoring.score_patients(
             data.visits, len(data.patient_ids), (as_of - EPOCH).days, rules=practice.tiers,
@@ -183,16 +170,13 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
         )
     except ValueError as exc:  # e.g. nobody has a repeat visit yet: the spend model has nothing to learn from
         raise NothingToScore(f"cannot score as of {as_of.isoformat()}: {exc}") from None
-    stage("score")
     tier_names = np.asarray(scoring.TIERS)[result.tier]
     tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}
     run_id = uuid.uuid4().hex
     summary = RunSummary(run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()),
                          0.0, 0)
     _store_run(store, summary, data, tier_names)
-    stage("store")
     published = publish(store, cache, run_id, data.patient_ids, result) if cache is not None else 0
-    stage("publish")
     seconds = time.perf_counter() - started
     with store.session() as session:
         session.execute(update(ScoreRun).where(ScoreRun.id == run_id).values(
