@@ -126,9 +126,7 @@ class CallFlow:
         ctx = self._context(sid, location, state, state.get("reason", "routine"))
         tools = self._tools(sid, location, state)
         if state["turn"] >= MAX_TURNS:
-            tools.queue_callback("long call without resolution", "normal")
-            reply = Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
-                          "Goodbye.", state.get("engine", {}), "hangup")
+            reply = self._too_long(tools, state)
         else:
             produce = lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard)  # noqa: E731
             if hasattr(self.engine, "fallback_turn"):
@@ -275,9 +273,7 @@ class CallFlow:
         ctx = self._context(sid, location, state, state.get("reason", "routine"))
         tools = self._tools(sid, location, state)
         if state["turn"] >= MAX_TURNS:
-            tools.queue_callback("long call without resolution", "normal")
-            reply = Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
-                          "Goodbye.", state.get("engine", {}), "hangup")
+            reply = self._too_long(tools, state)
         else:
             reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard,
                                                             on_text=on_text), ctx)
@@ -418,6 +414,12 @@ class CallFlow:
             }
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _too_long(self, tools: StoreTools, state: dict) -> Reply:
+        """A call that has gone on for MAX_TURNS turns ends with a callback rather than loop forever."""
+        tools.queue_callback("long call without resolution", "normal")
+        return Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
+                     "Goodbye.", state.get("engine", {}), "hangup")
+
     def _location(self, state: dict) -> Location:
         for location in self.s.practice.locations:
             if location.id == state.get("location_id"):

@@ -260,3 +260,13 @@ def test_odd_parameters_get_valid_twiml(services, practice, params):
     assert r.status_code == 200
     root = ET.fromstring(r.data)
     assert root.tag == "Response" and next(root.iter("Say")).text
+
+
+def test_a_call_that_goes_on_and_on_ends_with_a_callback(services, practice, store, monkeypatch):
+    """After MAX_TURNS turns the receptionist promises a callback, queues it and hangs up."""
+    monkeypatch.setattr("receptionist.callflow.MAX_TURNS", 3)
+    call = simulator_for(services).call(from_=TOM, to=MAIN, says=["what are your hours"] * 6)
+    assert call.ended_by == "hangup" and len(call.turns) == 4
+    assert "call you back" in call.turns[-1]["receptionist"]
+    assert [c.reason for c in rows(store, Callback, Callback.call_sid == call.call_sid)] == [
+        "long call without resolution"]
