@@ -87,7 +87,8 @@ def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool
     services = _services(ctx)
     try:
         report = load_demo(services.store, services.settings.home, patients=patients, years=years, seed=seed,
-                           force=force, practice_file=services.settings.practice_file)
+                           force=force, practice_file=services.settings.practice_file,
+                           progress=sys.stderr.isatty())
     except StoreNotEmpty as exc:
         raise UserError(str(exc)) from None
     click.echo(report.patients.summary())
@@ -308,6 +309,40 @@ def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
     from .up import run_up
 
     run_up(ctx.obj["settings"], port=port, demo=not no_demo, fail=UserError)
+
+
+@cli.group()
+def campaign() -> None:
+    """Reactivation campaigns for lapsed patients."""
+
+
+@campaign.command(name="plan")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (counts and totals).")
+@click.pass_context
+def campaign_plan(ctx: click.Context, as_json: bool) -> None:
+    """Who to contact from the latest score run, through which channel, and what it should cost and return."""
+    from .export import NoScoreRun
+    from .outreach.planner import CHANNELS, build_plan
+
+    services = _services(ctx)
+    try:
+        plan = build_plan(services.store, services.practice, services.now())
+    except NoScoreRun as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(plan.as_json(), indent=2))
+        return
+    click.echo(f"reactivation plan from run {plan.run_id}: {len(plan.contacts)} patients")
+    click.echo(f"{'tier':<6}" + "".join(f"{ch:>12}" for ch in CHANNELS))
+    for tier, row in plan.counts.items():
+        click.echo(f"{tier:<6}" + "".join(f"{row.get(ch, 0):>12}" for ch in CHANNELS))
+    click.echo(f"expected cost ${plan.expected_cost:,.2f}, "
+               f"expected recovered value ${plan.expected_recovered_value:,.2f}")
+    staff = [c for c in plan.contacts if c.channel == "staff_call"]
+    if staff:
+        click.echo("staff call list (first 5):")
+        for c in staff[:5]:
+            click.echo(f"  {c.name or c.patient_id}: {'; '.join(c.talking_points)}")
 
 
 if __name__ == "__main__":

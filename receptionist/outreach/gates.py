@@ -1,0 +1,120 @@
+"""Send-time gates for outreach (used by the dialler): pure functions over plain data, no I/O.
+
+Rules (COMPLIANCE.md, with the practice's `OutreachRules` as settings):
+- never when the patient opted out or lacks the consent the channel needs (`retry_at` None: never);
+- only inside the calling hours (default 8:00 to 21:00, end exclusive) in the patient's own time zone;
+- at most `max_attempts_per_day` attempts in any rolling 24 hours and `max_attempts_per_week` in any rolling
+  7 days (an attempt exactly 24 h / 7 days ago no longer counts).
+`retry_at` is the earliest instant at or after now at which every time rule holds again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
+from ..practice import OutreachRules
+
+DAY = dt.timedelta(days=1)
+WEEK = dt.timedelta(days=7)
+# Two instants that between them show a zone's standard and daylight-saving offsets.
+_PROBES = (dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC))
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    retry_at: dt.datetime | None
+
+
+def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:  # noqa: A002
+    """The patient's time zone, from the phone number; the practice's zone when that is unknown or ambiguous.
+
+    Rule for numbers that map to several zones (some US area codes): when every candidate has the same UTC
+    offsets in winter and in summer, any hour check gives the same answer, so the first is used; otherwise
+    the practice's zone is used (the patient most likely lives near the practice). `zip` is accepted for the
+    dialler's interface, but no zip-to-zone table ships yet, so it does not change the answer.
+    """
+    del zip  # no zip table yet: see the docstring
+    if not phone_e164:
+        return default_zone
+    try:
+        number = phonenumbers.parse(phone_e164, None)
+    except phonenumbers.NumberParseException:
+        return default_zone
+    zones: list[ZoneInfo] = []
+    for name in phone_timezone.time_zones_for_number(number):
+        try:
+            zones.append(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # "Etc/Unknown" and names this system lacks
+    if not zones:
+        return default_zone
+    first = zones[0]
+    if all(z.utcoffset(p) == first.utcoffset(p) for z in zones for p in _PROBES):
+        return first
+    return default_zone
+
+
+def _aware(value: dt.datetime, what: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value.astimezone(dt.UTC)
+
+
+def _hours_block(t: dt.datetime, zone: ZoneInfo, rules: OutreachRules) -> dt.datetime | None:
+    """None when `t` is inside the calling hours, else the next start of the calling hours (UTC)."""
+    start, end = rules.calling_hours
+    local = t.astimezone(zone)
+    if start <= local.time() < end:
+        return None
+    day = local.date() if local.time() < start else local.date() + DAY
+    nxt = dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.UTC)
+    return nxt if nxt > t else t + dt.timedelta(minutes=1)  # a DST gap: step on and check again
+
+
+def _cap_block(t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta, cap: int) -> dt.datetime | None:
+    """None when fewer than `cap` attempts fall in (t - window, t], else when the oldest of them ages out."""
+    inside = sorted(a for a in attempts if t - window < a)
+    if len(inside) < cap:
+        return None
+    return inside[len(inside) - cap] + window
+
+
+def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo, attempts_utc: list[dt.datetime], consent: bool,
+                opted_out: bool, rules: OutreachRules) -> Decision:
+    """Whether one more contact attempt is allowed now, why not, and the next instant it would be."""
+    now = _aware(now_utc, "now_utc")
+    attempts = [_aware(a, "attempts_utc") for a in attempts_utc]
+    if opted_out:
+        return Decision(False, "opted out", None)
+    if not consent:
+        return Decision(False, "no consent", None)
+    if rules.max_attempts_per_day <= 0 or rules.max_attempts_per_week <= 0:
+        return Decision(False, "attempts disabled by the practice's settings", None)
+    checks = (
+        ("outside calling hours", lambda t: _hours_block(t, patient_zone, rules)),
+        ("daily attempt limit reached", lambda t: _cap_block(t, attempts, DAY, rules.max_attempts_per_day)),
+        ("weekly attempt limit reached", lambda t: _cap_block(t, attempts, WEEK, rules.max_attempts_per_week)),
+    )
+    reason = "allowed"
+    t = now
+    # Move t forward to the first instant every check passes; each step strictly advances t.
+    for _ in range(10_000):
+        for why, check in checks:
+            later = check(t)
+            if later is not None:
+                if t == now:
+                    reason = why
+                t = later
+                break
+        else:
+            if t == now:
+                return Decision(True, "allowed", None)
+            return Decision(False, reason, t)
+    raise RuntimeError("no allowed instant found")  # pragma: no cover - finite attempts always converge

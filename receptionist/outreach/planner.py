@@ -1,0 +1,203 @@
+"""`receptionist campaign plan`: who to contact for reactivation, through which channel, at what cost.
+
+Candidates are the lapsed patients of the latest score run, best reactivation score first. Excluded:
+opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
+already trying to return (`booking_attempt_at` within the cool-down). "Contacted within the cool-down" is
+not checked yet: there is no contact log (it comes with the dialler).
+
+Channels, in ranking order:
+1. staff_call: the first `staff_call_list_size` high-tier candidates staff can call (a usable phone, and
+   `contact_preferences` does not say call: false). A person dialling by hand is not an "artificial or
+   prerecorded voice" (COMPLIANCE.md), so the TCPA consent rules for AI voice do not apply; opt-outs do.
+2. the next `ai_contact_list_size` candidates (any tier; a high-tier patient staff cannot call takes one of
+   these slots) fall through ai_call -> sms -> email -> general:
+   - ai_call needs consent_voice AND consent_written: an AI voice needs prior express consent, and a
+     reactivation call carrying an offer is marketing, which needs prior express written consent;
+   - sms needs consent_sms AND consent_written, for the same reason;
+   - email needs an address (TCPA does not cover email);
+   each also needs `contact_preferences` not to say false for it ("call", "text", "email").
+3. everyone after that: high and mid tier by email when possible, the rest to the general-campaign export
+   (not a direct contact by us now, so no consent is needed; the campaign's own sender applies its rules).
+Each patient gets exactly one channel (never two channels at once for the same purpose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..export import NoScoreRun, latest_run_id
+from ..practice import Practice
+from ..store import Patient, PatientPhone, PatientScore, Store, VisitLine
+from ..store.schedule import Appointment
+
+CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
+TIERS = ("high", "mid", "low")
+
+# Assumed share of contacted patients who come back, per channel. Placeholders in one place: issue 6 replaces
+# them with rates learned from the practice's own campaigns.
+RESPONSE_RATES: dict[str, float] = {"staff_call": 0.30, "ai_call": 0.15, "sms": 0.10, "email": 0.05,
+                                    "general": 0.02}
+_MONEY = re.compile(r"\$[\d,.]+(/yr)?")
+# contact_preferences key for each direct channel
+_PREFERENCE_KEY = {"staff_call": "call", "ai_call": "call", "sms": "text", "email": "email"}
+
+
+@dataclass(frozen=True)
+class PlannedContact:
+    patient_id: str
+    tier: str
+    channel: str
+    reactivation_score: float
+    expected_value: float
+    reasons: str
+    talking_points: tuple[str, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: str
+    contacts: tuple[PlannedContact, ...]
+    counts: dict[str, dict[str, int]]
+    expected_cost: float
+    expected_recovered_value: float
+
+    def as_json(self) -> dict:
+        """Counts and totals only: the JSON carries no names or phone numbers."""
+        return {"run_id": self.run_id, "contacts": len(self.contacts), "counts": self.counts,
+                "expected_cost": round(self.expected_cost, 2),
+                "expected_recovered_value": round(self.expected_recovered_value, 2),
+                "response_rates": RESPONSE_RATES}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    patient_id: str
+    name: str
+    tier: str
+    score: float
+    reasons: str
+    last_visit: dt.date | None
+    has_phone: bool
+    email: str
+    consent_voice: bool
+    consent_sms: bool
+    consent_written: bool
+    preferences: dict
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _wants(c: _Candidate, channel: str) -> bool:
+    key = _PREFERENCE_KEY.get(channel)
+    return key is None or c.preferences.get(key) is not False
+
+
+def _lawful(c: _Candidate, channel: str) -> bool:
+    if not _wants(c, channel):
+        return False
+    if channel == "staff_call":
+        return c.has_phone
+    if channel == "ai_call":
+        return c.has_phone and c.consent_voice and c.consent_written
+    if channel == "sms":
+        return c.has_phone and c.consent_sms and c.consent_written
+    if channel == "email":
+        return bool(c.email)
+    return True  # general
+
+
+def _first_lawful(c: _Candidate, channels: tuple[str, ...]) -> str:
+    return next(ch for ch in channels if _lawful(c, ch))
+
+
+def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int) -> list[_Candidate]:
+    cutoff = now - dt.timedelta(days=cooldown_days)
+    with store.session() as s:
+        rows = s.execute(
+            select(PatientScore, Patient).join(Patient, Patient.id == PatientScore.patient_id)
+            .where(PatientScore.run_id == run_id, PatientScore.lapsed.is_(True))
+            .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
+        ).all()
+        phones = set(s.scalars(select(PatientPhone.patient_id)))
+        booked = {pid for pid, start in s.execute(
+            select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked"))
+            if _utc(start) > now}
+    out = []
+    for score, p in rows:
+        if p.opted_out:
+            continue
+        has_phone = p.id in phones
+        if not (has_phone or p.email):
+            continue  # no usable contact
+        if p.id in booked:
+            continue
+        if p.booking_attempt_at is not None and _utc(p.booking_attempt_at) >= cutoff:
+            continue  # already trying to come back by themselves
+        out.append(_Candidate(p.id, f"{p.first_name} {p.last_name}".strip(), score.tier,
+                              float(score.reactivation_score), score.reasons, score.last_visit, has_phone,
+                              p.email or "", bool(p.consent_voice), bool(p.consent_sms),
+                              bool(p.consent_written), p.contact_preferences or {}))
+    return out
+
+
+def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str, ...]:
+    """Plain words for staff: tenure, last visit, what they came for, signals. No dollar figures."""
+    with store.session() as s:
+        depts = sorted({d for d in s.scalars(select(VisitLine.department).where(
+            VisitLine.patient_id == c.patient_id)) if d})
+    points = []
+    plain = _MONEY.sub("", c.reasons)  # "$1,763/yr" holds a comma: drop it before splitting
+    for part in (x.strip() for x in plain.split(",")):
+        if not part or part.startswith("$") or part == "lapsed" or part.endswith("department") \
+                or part.endswith("departments"):
+            continue
+        if part.startswith("last visit") and c.last_visit is not None:
+            part = f"{part} ({c.last_visit.isoformat()})"
+        elif part[0].isdigit() and part.endswith(("year", "years")):
+            part = f"patient for {part}"
+        points.append(part)
+    if depts:
+        points.append("usually seen for " + ", ".join(depts))
+    return tuple(points)
+
+
+def build_plan(store: Store, practice: Practice, now: dt.datetime) -> Plan:
+    """The reactivation plan for the latest score run (raises NoScoreRun when nothing is scored)."""
+    run_id = latest_run_id(store)
+    if run_id is None:
+        raise NoScoreRun("no score run yet: run `receptionist score` first")
+    now = _utc(now)
+    rules = practice.outreach
+    staff, ai_slots = 0, 0
+    contacts: list[PlannedContact] = []
+    for c in _candidates(store, run_id, now, rules.cooldown_days):
+        if c.tier == "high" and staff < rules.staff_call_list_size and _lawful(c, "staff_call"):
+            channel = "staff_call"
+            staff += 1
+        elif ai_slots < rules.ai_contact_list_size:
+            channel = _first_lawful(c, ("ai_call", "sms", "email", "general"))
+            ai_slots += 1
+        elif c.tier in ("high", "mid"):
+            channel = _first_lawful(c, ("email", "general"))
+        else:
+            channel = "general"
+        points = _talking_points(store, c, now) if channel == "staff_call" else ()
+        contacts.append(PlannedContact(c.patient_id, c.tier, channel, c.score,
+                                       c.score * RESPONSE_RATES[channel], c.reasons, points,
+                                       c.name if channel == "staff_call" else ""))
+    counts: dict[str, dict[str, int]] = {t: dict.fromkeys(CHANNELS, 0) for t in TIERS}
+    extra: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CHANNELS, 0))
+    for pc in contacts:
+        (counts[pc.tier] if pc.tier in counts else extra[pc.tier])[pc.channel] += 1
+    counts.update(extra)
+    cost = sum(rules.costs.get(pc.channel, 0.0) for pc in contacts if pc.channel != "general")
+    value = sum(pc.expected_value for pc in contacts)
+    return Plan(run_id, tuple(contacts), counts, cost, value)

@@ -1,0 +1,148 @@
+"""Send-time gates: calling hours in the patient's zone, daily/weekly caps, consent and opt-out."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from receptionist.outreach.gates import Decision, may_contact, patient_zone
+from receptionist.practice import OutreachRules
+
+NY = ZoneInfo("America/New_York")
+CHICAGO = ZoneInfo("America/Chicago")
+LA = ZoneInfo("America/Los_Angeles")
+RULES = OutreachRules()
+H = dt.timedelta(hours=1)
+
+
+def utc(y: int, m: int, d: int, hh: int, mm: int = 0, zone: ZoneInfo = NY) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=zone).astimezone(dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("phone", "default", "expected"),
+    [
+        ("+12025550143", CHICAGO, NY),  # Washington DC
+        ("+13125550123", NY, CHICAGO),  # Chicago
+        ("+14155550100", NY, LA),  # San Francisco
+        ("+442071234567", NY, ZoneInfo("Europe/London")),
+        ("+19075550100", CHICAGO, CHICAGO),  # Alaska: Adak and Anchorage differ, so the practice's zone
+        ("", CHICAGO, CHICAGO),
+        (None, CHICAGO, CHICAGO),
+        ("not a number", LA, LA),
+    ],
+)
+def test_patient_zone_from_phone(phone, default, expected):
+    """The zone comes from the number; unknown or ambiguous numbers use the practice's zone."""
+    assert patient_zone(phone, "", default) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "attempts", "allowed", "reason", "retry_at"),
+    [
+        (utc(2026, 11, 30, 10), NY, [], True, "allowed", None),
+        (utc(2026, 11, 30, 8), NY, [], True, "allowed", None),
+        (utc(2026, 11, 30, 20, 59), NY, [], True, "allowed", None),
+        (utc(2026, 11, 30, 7, 59), NY, [], False, "outside calling hours", utc(2026, 11, 30, 8)),
+        (utc(2026, 11, 30, 21), NY, [], False, "outside calling hours", utc(2026, 12, 1, 8)),
+        # 8:30 in New York is 7:30 in Chicago: a Chicago patient waits for 8:00 Chicago time
+        (utc(2026, 11, 30, 8, 30), CHICAGO, [], False, "outside calling hours", utc(2026, 11, 30, 8, 0, CHICAGO)),
+        # one attempt 3 hours ago: wait until it is 24 hours old
+        (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 30, 10)], False, "daily attempt limit reached",
+         utc(2026, 12, 1, 10)),
+        # an attempt exactly 24 hours ago no longer counts
+        (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 29, 13)], True, "allowed", None),
+        # aging out at 20:30 local is still inside hours
+        (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 29, 20, 30)], False, "daily attempt limit reached",
+         utc(2026, 11, 30, 20, 30)),
+        # three attempts in the past 7 days: the oldest must age out (then it is 9:00, inside hours)
+        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 24, 9), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)], False,
+         "weekly attempt limit reached", utc(2026, 12, 1, 9)),
+        # the oldest of three aged out half an hour ago
+        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 23, 9, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)], True,
+         "allowed", None),
+        # the week frees up at 21:30 local, after hours: wait for the next morning
+        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 24, 21, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)],
+         False, "weekly attempt limit reached", utc(2026, 12, 2, 8)),
+    ],
+)
+def test_may_contact_table(now, zone, attempts, allowed, reason, retry_at):
+    """Hours and caps give the documented decision and the next allowed instant."""
+    assert may_contact(now, zone, attempts, True, False, RULES) == Decision(allowed, reason, retry_at)
+
+
+@pytest.mark.parametrize(("consent", "opted_out", "reason"),
+                         [(True, True, "opted out"), (False, False, "no consent"), (False, True, "opted out")])
+def test_never_without_consent_or_after_opt_out(consent, opted_out, reason):
+    """Opted-out or unconsented patients are never contacted and have no retry time."""
+    assert may_contact(utc(2026, 11, 30, 10), NY, [], consent, opted_out, RULES) == Decision(False, reason, None)
+
+
+def test_naive_times_are_refused():
+    """A naive datetime is a programming error, not a guess at a zone."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        may_contact(dt.datetime(2026, 11, 30, 10), NY, [], True, False, RULES)
+
+
+def test_zero_caps_never_allow():
+    """A practice that sets a cap of zero disables outreach."""
+    rules = dataclasses.replace(RULES, max_attempts_per_day=0)
+    assert may_contact(utc(2026, 11, 30, 10), NY, [], True, False, rules).retry_at is None
+
+
+ZONES = st.sampled_from([NY, CHICAGO, LA, ZoneInfo("America/Denver"), ZoneInfo("America/Phoenix"),
+                         ZoneInfo("Pacific/Honolulu"), ZoneInfo("America/Anchorage"), ZoneInfo("Europe/London")])
+START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+instants = st.integers(0, 2 * 365 * 24 * 60).map(lambda m: START + dt.timedelta(minutes=m))
+
+
+@st.composite
+def histories(draw):
+    now = draw(instants)
+    ago = draw(st.lists(st.integers(1, 10 * 24 * 60), max_size=6))
+    return now, [now - dt.timedelta(minutes=m) for m in ago]
+
+
+def _lawful(now: dt.datetime, zone: ZoneInfo, attempts: list[dt.datetime]) -> bool:
+    local = now.astimezone(zone).time()
+    day = sum(1 for a in attempts if now - dt.timedelta(days=1) < a <= now)
+    week = sum(1 for a in attempts if now - dt.timedelta(days=7) < a <= now)
+    return dt.time(8) <= local < dt.time(21) and day < 1 and week < 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories(), ZONES)
+def test_allowed_only_when_every_rule_holds(history, zone):
+    """Allowed exactly when inside 8:00-21:00 local and under one a day and three in seven days."""
+    now, attempts = history
+    decision = may_contact(now, zone, attempts, True, False, RULES)
+    assert decision.allowed == _lawful(now, zone, attempts)
+    assert (decision.retry_at is None) == decision.allowed
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories(), ZONES)
+def test_retry_at_is_allowed_when_rechecked(history, zone):
+    """retry_at is later than now and is allowed when checked again with the same history."""
+    now, attempts = history
+    decision = may_contact(now, zone, attempts, True, False, RULES)
+    if decision.retry_at is not None:
+        assert decision.retry_at > now
+        assert may_contact(decision.retry_at, zone, attempts, True, False, RULES).allowed
+        # and nothing earlier is: one minute before is still blocked
+        assert not _lawful(decision.retry_at - dt.timedelta(minutes=1), zone, attempts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), ZONES, st.booleans(), st.booleans())
+def test_never_for_opted_out_or_unconsented(history, zone, consent, opted_out):
+    """Without consent or after an opt-out the answer is always no, with no retry time."""
+    assume(opted_out or not consent)
+    now, attempts = history
+    d = may_contact(now, zone, attempts, consent, opted_out, RULES)
+    assert not d.allowed and d.retry_at is None
