@@ -139,8 +139,7 @@ class CallFlow:
                     return twiml.hold(HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}"))
             else:
                 reply = self._guard(produce, ctx)
-        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
-        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
     def _within_hold(self, sid: str, token: str, produce, ctx: CallContext,  # noqa: ANN001
                      tools: StoreTools) -> Reply | None:
@@ -197,7 +196,6 @@ class CallFlow:
         state.pop("pending", None)
         heard = Utterance(speech=pending.get("speech"), digits=pending.get("digits"),
                           confidence=pending.get("confidence"))
-        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
         if raw is not None:
             done = json.loads(raw)
             try:
@@ -216,7 +214,7 @@ class CallFlow:
             tools = self._tools(sid, location, state)
             engine_state = state.get("engine", {})
             reply = self._guard(lambda: self.engine.fallback_turn(ctx, tools, engine_state, heard), ctx)
-        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard_text)
+        return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
     def _record_turn(self, sid: str, state: dict, tools: StoreTools, reply: Reply, heard_text: str | None,
                      record: dict[str, Any] | None = None) -> dict:
@@ -277,8 +275,7 @@ class CallFlow:
         else:
             reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard,
                                                             on_text=on_text), ctx)
-        heard_text = heard.speech or (f"[pressed {heard.digits}]" if heard.digits else "")
-        self._record_turn(sid, state, tools, reply, heard_text)
+        self._record_turn(sid, state, tools, reply, heard.transcript)
         state["handoff"] = reply.action if reply.action != "listen" else None
         self.states.save(sid, state)
         return reply

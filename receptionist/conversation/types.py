@@ -48,6 +48,11 @@ class Utterance:
     def is_silence(self) -> bool:
         return not (self.speech or "").strip() and not (self.digits or "").strip()
 
+    @property
+    def transcript(self) -> str:
+        """The turn as the call's transcript shows it: the words, "[pressed 3]", or "" for silence."""
+        return self.speech or (f"[pressed {self.digits}]" if self.digits else "")
+
 
 @dataclass(frozen=True)
 class Reply:
