@@ -7,6 +7,8 @@ Defaults are the product's embedded ones (SQLite file, the pip-installed Redis s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,26 @@ def services(settings: Settings, store: Store, redis_client) -> Services:
     services = build_services(settings, migrate=False)
     yield services
     services.close()
+
+
+@pytest.fixture
+def run(tmp_path, database_url, redis_url, store, redis_client):
+    """The `receptionist` command in a subprocess, as a user runs it, on this test's store and Redis."""
+    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
+           "REDIS_URL": redis_url}
+    env.pop("PRACTICE_FILE", None)
+
+    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "receptionist.cli", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def fake():
+    """A local OpenAI-compatible server, scripted per test, for the real `openai` client to talk to."""
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server

@@ -10,19 +10,6 @@ import pytest
 PATIENTS = "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out\n"
 
 
-@pytest.fixture
-def run(tmp_path, database_url, redis_url, store, redis_client):
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url}
-    env.pop("PRACTICE_FILE", None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "receptionist.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300)
-
-    return run
-
-
 def test_import_score_export_round_trip(run, tmp_path):
     """import patients + visits, score --json and export scores work on CSV files as the contract says."""
     (tmp_path / "patients.csv").write_text(PATIENTS + "P1,Margaret,Hill,(202) 555-0143,,20036,yes,yes,no\n"

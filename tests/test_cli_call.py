@@ -1,9 +1,6 @@
 """`receptionist call`: a simulated inbound call from the command line, in process or against a server."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,17 +10,9 @@ AT = "2026-11-30T10:00"  # a Monday morning in New York
 
 
 @pytest.fixture
-def call(tmp_path, database_url, redis_url, store, redis_client):
+def call(run, store, redis_client, tmp_path):
     load_small_practice(store, redis_client, tmp_path)
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url}
-    env.pop("PRACTICE_FILE", None)
-
-    def call(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "receptionist.cli", "call", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
-
-    return call
+    return lambda *args: run("call", *args, timeout=120)
 
 
 def test_high_tier_call_reaches_staff(call):

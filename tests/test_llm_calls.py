@@ -18,12 +18,6 @@ from tests.voice_helpers import MAIN, SATURDAY_10AM, STRANGER, TOM, load_small_p
 
 
 @pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
 def llm(tmp_path, database_url, redis_url, store, redis_client, fake):
     load_small_practice(store, redis_client, tmp_path)
     services = llm_services(tmp_path, database_url, redis_url, fake.url, timeout_s=1.5)

@@ -18,18 +18,12 @@ from receptionist.practice import PracticeFileError, load_practice
 from receptionist.services import build_services
 from receptionist.web import create_app
 from tests.conftest import TEST_TOKEN
-from tests.fake_openai import FakeOpenAI, Step, say
+from tests.fake_openai import Step, say
 from tests.llm_helpers import llm_settings
 from tests.voice_helpers import MAIN, MONDAY_10AM, TOM, load_small_practice
 
 SID = "CA" + "7" * 32
 BASE = "http://testserver"
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

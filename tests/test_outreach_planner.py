@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -135,19 +132,6 @@ def test_counts_cost_and_value(store):
     assert plan.expected_cost == pytest.approx(p.outreach.costs["staff_call"] + p.outreach.costs["ai_call"])
     assert plan.expected_recovered_value == pytest.approx(
         100 * RESPONSE_RATES["staff_call"] + 50 * RESPONSE_RATES["ai_call"] + 10 * RESPONSE_RATES["general"])
-
-
-@pytest.fixture
-def run(tmp_path, database_url, redis_url, store, redis_client):
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url}
-    env.pop("PRACTICE_FILE", None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "receptionist.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300)
-
-    return run
 
 
 def test_cli_plan_json_and_table(run, store):
