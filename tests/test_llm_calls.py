@@ -291,7 +291,7 @@ def test_the_wait_route_is_signed(llm):
     assert client.post("/voice/gather/wait?turn=x", data={"CallSid": "CA1"}).status_code == 403
 
 
-def test_a_booking_by_a_turn_the_caller_gave_up_on_still_counts(llm, fake, store):
+def test_a_booking_by_a_turn_the_caller_gave_up_on_still_counts(llm, fake, store, redis_client):
     """A slow turn that books after the wait route let the fallback answer: the call's outcome shows the booking."""
     llm.callflow.hold_after_s = 0.2
     llm.callflow.wait_s = 0.3
@@ -308,3 +308,8 @@ def test_a_booking_by_a_turn_the_caller_gave_up_on_still_counts(llm, fake, store
         time.sleep(0.05)
     assert outcome["appointment"]["action"] == "booked"
     assert len(booked(store, "P2")) == 1
+    for _ in range(60):  # the slow turn's last step is handing its result over: let it finish before teardown
+        if redis_client.keys("rcp:call:*:pending:*"):
+            break
+        time.sleep(0.05)
+    assert redis_client.keys("rcp:call:*:pending:*")
