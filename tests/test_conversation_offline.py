@@ -832,4 +832,27 @@ def test_engine_never_raises_and_always_answers(sequence, is_open, known, with_a
         check(reply)
         if reply.action != "listen":
             break
-    assert len(tools.called("opt_out")) <= 1
+    if not {"opt_out", "take_message", "queue_callback"} <= set(refusing):
+        # once the opt-out (or its message or callback for staff) is recorded, it is never asked for again
+        assert len(tools.called("opt_out")) <= 1
+
+
+def test_an_opt_out_nothing_could_record_is_tried_again():
+    """If the opt-out, the message and the callback are all refused, the caller is told so and a repeat tries again."""
+    refuse = ToolError("I'm sorry, I can't do that right now.")
+    tools = FakeTools(fail={"opt_out": refuse, "take_message": refuse, "queue_callback": refuse})
+    call = Call(tools)
+    assert "couldn't record that" in call.say("stop calling me").say
+    call.say("stop calling me")
+    assert len(tools.called("opt_out")) == 2
+
+
+def test_an_opt_out_falls_back_to_a_callback_for_staff():
+    """Opt-out and message refused: a high-priority callback asks staff to take the caller off every list."""
+    refuse = ToolError("I'm sorry, I can't do that right now.")
+    tools = FakeTools(fail={"opt_out": refuse, "take_message": refuse})
+    call = Call(tools)
+    assert "asked our team" in call.say("stop calling me").say
+    assert tools.called("queue_callback")[0]["priority"] == "high"
+    call.say("stop calling me")
+    assert len(tools.called("opt_out")) == 1

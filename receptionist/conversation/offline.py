@@ -314,18 +314,34 @@ class _Turn:
             say += " I've also alerted our team."
         return self.reply(say, "done", action="hangup")
 
+    def record_opt_out(self) -> str | None:
+        """The opt-out itself, else a message, else a callback for staff; the confirmation, or None if all refused."""
+        try:
+            self.tools.opt_out()
+            return "Done: we won't call, text or email you again."
+        except ToolError:
+            log.info("call %s: opt-out refused by the tools; passing it on to staff", self.ctx.call_sid)
+        relay = "I couldn't update that myself, so I've asked our team to make sure we don't call, text or email you again."
+        try:
+            self.tools.take_message("The caller asked us to stop all calls, texts and emails.")
+            return relay
+        except ToolError:
+            pass
+        try:
+            self.tools.queue_callback("caller asked to stop all calls, texts and emails", "high")
+            return relay
+        except ToolError:
+            return None
+
     def opt_out(self) -> Reply:
         st = self.st
         if not st.get("opted_out"):
-            try:
-                self.tools.opt_out()
-                confirm = "Done: we won't call, text or email you again."
-            except ToolError:
-                log.info("call %s: opt-out refused by the tools; passed on as a message", self.ctx.call_sid)
-                self.tools.take_message("The caller asked us to stop all calls, texts and emails.")
-                confirm = ("I couldn't update that myself, so I've asked our team to make sure we don't call, text "
-                           "or email you again.")
-            st["opted_out"] = True
+            confirm = self.record_opt_out()
+            # Only once something is recorded: if nothing could be, the caller's next request tries again.
+            st["opted_out"] = confirm is not None
+            if confirm is None:
+                confirm = ("I'm sorry, I couldn't record that right now. Please ask our front desk to take you off "
+                           "our list, or tell me again in a moment.")
         else:
             confirm = "You're already off our list: we won't call, text or email you again."
         if st["stage"] == "message":
