@@ -105,6 +105,26 @@ class CallFlow:
         self._count_ai_call(caller, now)
         return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours", record=record)
 
+    def outbound(self, p: dict[str, str], *, patient_id: str, tier: str, attempt_id: str) -> str:
+        """A reactivation call the dialler placed was answered: the AI's outbound conversation starts."""
+        sid = p.get("CallSid", "")
+        location = self.s.practice.main
+        callee = normalise_or_none(p.get("To"))
+        state = {"location_id": location.id, "caller": callee, "patient_id": patient_id, "tier": tier,
+                 "route": "ai", "reason": "reactivation", "direction": "outbound", "attempt": attempt_id,
+                 "engine": {}, "turn": 0, "transfer": None, "facts": {}}
+        record = {"direction": "outbound", "location_id": location.id, "caller": callee, "patient_id": patient_id,
+                  "tier": tier, "route": "ai"}
+        log.info("call %s: outbound reactivation call answered", sid)
+        return self._start_ai(sid, location, state, reason="reactivation", record=record)
+
+    def end_state(self, sid: str) -> None:
+        """The call left the conversation (a voicemail took over): late Gathers end it politely."""
+        state = self.states.load(sid)
+        if state is not None:
+            state["ended"] = True
+            self.states.save(sid, state, ended=True)
+
     def _start_ai(self, sid: str, location: Location, state: dict, *, reason: str,
                   record: dict[str, Any] | None = None) -> str:
         ctx = self._context(sid, location, state, reason)
@@ -376,7 +396,7 @@ class CallFlow:
                 call = session.get(Call, parent)
                 if call is None:
                     call = Call(sid=parent, direction=_direction(p.get("Direction")), status=status,
-                                facts={})
+                                status_sequence=-1, facts={})
                     session.add(call)
                 if leg == parent and (sequence > call.status_sequence or call.status_sequence < 0):
                     call.status = status
@@ -436,7 +456,8 @@ class CallFlow:
             state["first_name"] = first
         return CallContext(call_sid=sid, facts=facts_for(self.s, location), now=location.local_time(now),
                            is_open=location.is_open(now), caller_phone=state.get("caller"),
-                           patient_id=state.get("patient_id"), first_name=first or None, reason=reason)
+                           patient_id=state.get("patient_id"), first_name=first or None, reason=reason,
+                           direction="outbound" if state.get("direction") == "outbound" else "inbound")
 
     def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
         return StoreTools(self.s.store, location, call_sid=sid, caller_phone=state.get("caller"),

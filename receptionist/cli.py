@@ -345,5 +345,143 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  {c.name or c.patient_id}: {'; '.join(c.talking_points)}")
 
 
+def _campaigns(ctx: click.Context):  # noqa: ANN202
+    from .outreach.campaigns import Campaigns
+
+    return Campaigns(_services(ctx))
+
+
+@campaign.command(name="run")
+@click.option("--json", "as_json", is_flag=True, help="Print what was started as JSON.")
+@click.pass_context
+def campaign_run(ctx: click.Context, as_json: bool) -> None:
+    """Start a campaign from the current plan: one job per AI call, text or email; workers send them."""
+    from .export import NoScoreRun
+    from .outreach.campaigns import CampaignError
+    from .outreach.planner import build_plan
+
+    services = _services(ctx)
+    try:
+        plan = build_plan(services.store, services.practice, services.now())
+        started = _campaigns(ctx).start(plan, services.now())
+    except (NoScoreRun, CampaignError) as exc:
+        raise UserError(str(exc)) from None
+    body = {"campaign_id": started.campaign_id, "attempts": started.attempts, "enqueued": started.enqueued,
+            "staff_calls": started.staff_calls, "general": started.general, "holdout": started.holdout}
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"campaign {started.campaign_id}: {started.enqueued} AI calls, texts and emails queued for the "
+               f"workers, {started.staff_calls} on the staff call list, {started.general} for the general "
+               f"campaign, {started.holdout} held out to measure lift")
+    click.echo("follow it with `receptionist campaign status`; workers send within the calling hours and limits")
+
+
+@campaign.command(name="status")
+@click.argument("campaign_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
+    """Progress of a campaign (default: the latest): attempts by channel and status, results, cost."""
+    from .outreach.campaigns import CampaignError
+
+    try:
+        body = _campaigns(ctx).status(campaign_id)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"campaign {body['campaign_id']} ({body['status']}), {body['pending']} still to send, "
+               f"cost so far ${body['cost']:,.2f}")
+    for channel, by in sorted(body["attempts"].items()):
+        click.echo(f"  {channel:<11}" + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+    if body["results"]:
+        click.echo("  results: " + ", ".join(f"{k} {v}" for k, v in sorted(body["results"].items())))
+
+
+@campaign.command(name="pause")
+@click.argument("campaign_id", required=False)
+@click.pass_context
+def campaign_pause(ctx: click.Context, campaign_id: str | None) -> None:
+    """Stop sending (jobs already queued wait); `resume` carries on."""
+    from .outreach.campaigns import CampaignError
+
+    try:
+        cid = _campaigns(ctx).pause(campaign_id)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"campaign {cid} paused")
+
+
+@campaign.command(name="resume")
+@click.argument("campaign_id", required=False)
+@click.pass_context
+def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
+    from .outreach.campaigns import CampaignError
+
+    try:
+        cid, n = _campaigns(ctx).resume(campaign_id)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"campaign {cid} running; {n} paused attempts queued again")
+
+
+@campaign.command(name="calls")
+@click.argument("campaign_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
+    """The staff call list: patients to call personally, with talking points (patient data: staff only)."""
+    from .outreach.campaigns import CampaignError
+
+    try:
+        rows = _campaigns(ctx).staff_list(campaign_id)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        done = f" [{r['status']}{', ' + r['result'] if r['result'] else ''}]" if r["status"] != "listed" else ""
+        click.echo(f"{r['attempt_id']}  {r['name']}  {r['phone']}{done}")
+        for point in r["talking_points"]:
+            click.echo(f"    - {point}")
+
+
+@campaign.command(name="call-now")
+@click.argument("attempt_id")
+@click.option("--staff", "staff_number", required=True, help="The staff member's phone, rung first.")
+@click.pass_context
+def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) -> None:
+    """Bridge a staff member's phone to a patient on the call list (the staff leg rings first)."""
+    from .outreach.campaigns import CampaignError
+    from .phones import InvalidPhone, to_e164
+
+    try:
+        number = to_e164(staff_number)
+        sid = _campaigns(ctx).call_now(attempt_id, number)
+    except InvalidPhone as exc:
+        raise UserError(f"--staff: {exc}") from None
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"calling the staff phone now (call {sid}); press 1 to be connected to the patient")
+
+
+@campaign.command(name="export")
+@click.argument("campaign_id", required=False)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
+    """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""
+    from .outreach.campaigns import CampaignError
+
+    try:
+        n = _campaigns(ctx).export_general(campaign_id, out)
+    except CampaignError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"wrote {n} patients to {out}")
+
+
 if __name__ == "__main__":
     main()

@@ -30,3 +30,32 @@ def score_job(as_of: str | None = None) -> dict:
     s = services()
     day = dt.date.fromisoformat(as_of) if as_of else None
     return run_scoring(s.store, s.publish_cache, s.practice, day).as_json()
+
+
+def send_attempt_job(attempt_id: str) -> str:
+    """One reactivation contact attempt (idempotent: the attempt row says whether it already went out)."""
+    return services().outreach.send(attempt_id)
+
+
+def reconcile_job() -> dict:
+    """Settle attempts whose worker died mid-send, then look again in a minute while any are in flight."""
+    s = services()
+    counts = s.outreach.reconcile()
+    from .store import OutreachAttempt
+
+    with s.store.sessions() as session:
+        from sqlalchemy import select
+
+        busy = session.scalar(select(OutreachAttempt.id).where(
+            OutreachAttempt.status.in_(("queued", "deferred", "sending"))).limit(1))
+    if busy is not None:
+        schedule_reconcile(s)
+    return counts
+
+
+def schedule_reconcile(s: Services, seconds: int = 60) -> None:
+    """One reconcile job in the schedule at a time (a short-lived marker stops a second one being added)."""
+    from . import keys
+
+    if s.queue_redis.set(keys.outreach_reconcile_marker(), "1", nx=True, ex=max(1, seconds - 10)):
+        s.outreach_queue.enqueue_in(dt.timedelta(seconds=seconds), reconcile_job)

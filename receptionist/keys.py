@@ -31,3 +31,23 @@ def pending_turn(call_sid: str, token: str) -> str:
 def caller_ai_calls(phone_hash: str, day: str) -> str:
     """Counter: calls the AI had from one (hashed) number on one day, for the repeat-caller rule."""
     return f"{PREFIX}:caller:{phone_hash}:ai:{day}"
+
+
+def outreach_patient_lock(patient_id: str) -> str:
+    """String with an expiry: the attempt id holding this patient's one contact in progress, any channel."""
+    return f"{PREFIX}:outreach:patient:{patient_id}"
+
+
+def outreach_next_slot(channel: str) -> str:
+    """String: the earliest instant (Redis server time, seconds) the next send on `channel` may start."""
+    return f"{PREFIX}:outreach:next:{channel}"
+
+
+def outreach_active_calls() -> str:
+    """Sorted set: outbound calls in progress (attempt id -> expiry), for the concurrent-call limit."""
+    return f"{PREFIX}:outreach:calls:active"
+
+
+def outreach_reconcile_marker() -> str:
+    """String with a short expiry: a reconcile job is already scheduled."""
+    return f"{PREFIX}:outreach:reconcile:scheduled"

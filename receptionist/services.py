@@ -58,6 +58,38 @@ class Services:
         return Queue("default", connection=self.queue_redis)
 
     @cached_property
+    def outreach_queue(self) -> Queue:
+        return Queue("outreach", connection=self.queue_redis)
+
+    @cached_property
+    def limits(self):  # noqa: ANN201 - outreach.limits.Limits
+        from .outreach.limits import Limits
+
+        return Limits(self.queue_redis)
+
+    @cached_property
+    def twilio(self):  # noqa: ANN201 - outreach.channels.TwilioApi
+        """The Twilio REST client: the real API, or `TWILIO_API_BASE_URL` (the local stand-in, a test fake)."""
+        from .outreach.channels import TwilioApi
+
+        return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api_base_url)
+
+    @cached_property
+    def mailer(self):  # noqa: ANN201 - outreach.channels.Mailer | None
+        """Email by SMTP, or None when `SMTP_URL` is not set (the email channel is off)."""
+        from .outreach.channels import Mailer, SmtpTarget
+
+        if not self.settings.smtp_url:
+            return None
+        return Mailer(SmtpTarget.parse(self.settings.smtp_url, f"reception@{_domain(self.settings.base_url)}"))
+
+    @cached_property
+    def outreach(self):  # noqa: ANN201 - outreach.dispatch.Dispatcher
+        from .outreach.dispatch import Dispatcher
+
+        return Dispatcher(self)
+
+    @cached_property
     def engine(self):  # noqa: ANN201 - an Engine (conversation/types.py)
         """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
         from .conversation.offline import OfflineEngine
@@ -89,6 +121,13 @@ class Services:
             if client is not None:
                 client.close()
         self.store.dispose()
+
+
+def _domain(base_url: str) -> str:
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(base_url).hostname or "localhost"
+    return "localhost" if host.replace(".", "").isdigit() else host
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:

@@ -42,7 +42,7 @@ import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -178,6 +178,23 @@ class CallSimulator:
             walk.fetch_outcome()
         return walk.result
 
+    def answer(self, *, call_sid: str, url: str, from_: str, to: str, says: Sequence[str | None] = (),
+               status_callback: str | None = None, on_answered: Callable[[], None] | None = None,
+               replaced: Callable[[], str | None] | None = None, final_sequence: int = 0) -> SimulatedCall:
+        """Play the answering side of an outbound call (`calls.create(url=...)`): fetch `url` as Twilio does
+        once the callee picks up, then follow the TwiML with `says` as the callee's speech. `on_answered` runs
+        after the first document arrives (where answering-machine detection reports); `replaced` returns
+        TwiML that a REST update put on the live call, which Twilio then plays instead."""
+        walk = _Walk(self, from_=from_, to=to, says=says, digits=(), staff=DEFAULT_STAFF,
+                     extra_params={"Direction": "outbound-api", "CallSid": call_sid})
+        walk.final_sequence = final_sequence
+        walk.start_url = url
+        walk.status_url = status_callback
+        walk.on_answered = on_answered
+        walk.replaced = replaced
+        walk.run()
+        return walk.result
+
 
 # --- one call --------------------------------------------------------------------------------------------
 
@@ -219,11 +236,16 @@ class _Walk:
         self.staff = staff
         self.says: deque[str | None] = deque(says)
         self.digits: deque[str | None] = deque(digits)
-        self.result = SimulatedCall(call_sid=new_call_sid())
+        self.result = SimulatedCall(call_sid=extra_params.get("CallSid") or new_call_sid())
         self.steps = 0
         self.heard: list[str] = []
         self.answered = False  # something other than <Reject> was played
         self.final_status = "completed"
+        self.start_url = f"{sim.base_url}/voice/inbound"
+        self.status_url: str | None = f"{sim.base_url}/voice/status"
+        self.on_answered: Callable[[], None] | None = None
+        self.replaced: Callable[[], str | None] | None = None
+        self.final_sequence = 0  # the stand-in API sends the earlier progress events of an outbound call
         self.params: dict[str, str] = {
             "CallSid": self.result.call_sid, "AccountSid": sim.account_sid,
             "From": from_, "To": to, "Called": to, "Caller": from_,
@@ -305,9 +327,16 @@ class _Walk:
 
     def run(self) -> None:
         try:
-            step = _Fetch(f"{self.sim.base_url}/voice/inbound", dict(self.params))
+            step = _Fetch(self.start_url, dict(self.params))
+            first = True
             while True:
                 doc_url, root = self._fetch(step.url, step.params)
+                if first and self.on_answered is not None:
+                    self.on_answered()
+                first = False
+                update = self.replaced() if self.replaced is not None else None
+                if update is not None:  # a REST update replaced the call's TwiML: Twilio plays that instead
+                    doc_url, root = doc_url, ET.fromstring(update)
                 step = self._play(root, doc_url)
         except _End as end:
             self._flush_heard()
@@ -469,10 +498,11 @@ class _Walk:
         params = {
             **self.params, "CallStatus": self.final_status,
             "CallDuration": str(SECONDS_PER_TURN * len(self.result.turns)),
-            "SequenceNumber": "0", "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self.final_sequence), "CallbackSource": "call-progress-events",
             "Timestamp": email.utils.format_datetime(datetime.now(UTC)),
         }
-        self._side_post(f"{self.sim.base_url}/voice/status", params)
+        if self.status_url:
+            self._side_post(self.status_url, params)
 
     def fetch_outcome(self) -> None:
         url = f"{self.sim.base_url}/voice/outcome"

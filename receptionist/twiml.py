@@ -86,3 +86,33 @@ def hangup() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def bridge_prompt(text: str, *, action: str) -> str:
+    """The staff leg of "call now": who they are about to call; 1 places the call, nothing ends it."""
+    response = VoiceResponse()
+    gather = Gather(input="dtmf", num_digits=1, action=action, method="POST", timeout=WHISPER_TIMEOUT)
+    _say(gather, text)
+    response.append(gather)
+    _say(response, "No key pressed. Not calling. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def dial(number: str, *, caller_id: str, action: str) -> str:
+    """Connect this leg to one number, shown the practice's number; `action` hears how it ended."""
+    response = VoiceResponse()
+    dial = Dial(action=action, method="POST", timeout=DIAL_TIMEOUT + 10, caller_id=caller_id)
+    dial.number(number)
+    response.append(dial)
+    return str(response)
+
+
+def sms_reply(text: str | None) -> str:
+    """A Messaging webhook's answer: one reply text, or none."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)

@@ -2,8 +2,9 @@
 
 Candidates are the lapsed patients of the latest score run, best reactivation score first. Excluded:
 opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
-already trying to return (`booking_attempt_at` within the cool-down). "Contacted within the cool-down" is
-not checked yet: there is no contact log (it comes with the dialler).
+already trying to return (`booking_attempt_at` within the cool-down); contacted within the cool-down (an
+attempt that went out, in the outreach log); already in hand (an attempt of a running or paused campaign
+that is still listed, queued, deferred or being sent), so two campaigns never reach one patient twice.
 
 Channels, in ranking order:
 1. staff_call: the first `staff_call_list_size` high-tier candidates staff can call (a usable phone, and
@@ -32,7 +33,7 @@ from sqlalchemy import select
 
 from ..export import NoScoreRun, latest_run_id
 from ..practice import Practice
-from ..store import Patient, PatientPhone, PatientScore, Store, VisitLine
+from ..store import Campaign, OutreachAttempt, Patient, PatientPhone, PatientScore, Store, VisitLine
 from ..store.schedule import Appointment
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
@@ -127,6 +128,12 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
         phones = set(s.scalars(select(PatientPhone.patient_id)))
+        contacted = set(s.scalars(select(OutreachAttempt.patient_id).where(
+            OutreachAttempt.sent_at >= cutoff)))
+        in_hand = set(s.scalars(select(OutreachAttempt.patient_id).join(
+            Campaign, Campaign.id == OutreachAttempt.campaign_id).where(
+            Campaign.status.in_(("running", "paused")),
+            OutreachAttempt.status.in_(("listed", "queued", "deferred", "sending")))))
         booked = {pid for pid, start in s.execute(
             select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked"))
             if _utc(start) > now}
@@ -137,7 +144,7 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
         has_phone = p.id in phones
         if not (has_phone or p.email):
             continue  # no usable contact
-        if p.id in booked:
+        if p.id in booked or p.id in contacted or p.id in in_hand:
             continue
         if p.booking_attempt_at is not None and _utc(p.booking_attempt_at) >= cutoff:
             continue  # already trying to come back by themselves

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,17 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    """In a forked child (the job worker's work horse), never touch the parent's pooled connections: a
+    shared SQLite handle or PostgreSQL socket used from two processes corrupts both (SQLAlchemy's advice)."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 def make_engine(url: str) -> Engine:
@@ -44,6 +57,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        _ENGINES.add(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -86,7 +86,12 @@ def transfer_result() -> Response:
 @bp.post("/status")
 @twilio_signed
 def status() -> tuple[str, int]:
-    services_of(current_app).callflow.status(_params())
+    services = services_of(current_app)
+    p = _params()
+    services.callflow.status(p)
+    attempt = request.args.get("attempt")
+    if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
+        services.outreach.settle_call(attempt, p)
     return "", 204
 
 

@@ -1,0 +1,225 @@
+"""`receptionist campaign run | pause | resume | status | calls | call-now`: a plan becomes a campaign.
+
+`start` writes the campaign and one attempt row per planned patient in one transaction (the durable outreach
+log), keeps a random hold-out out of it (`holdout_share`, for true lift), and enqueues one RQ job per direct
+attempt (AI call, text, email). Staff calls are listed for people to make ("call now" bridges the staff
+member's phone to the patient); the general-campaign patients are listed for export. Workers do the rest,
+within the gates (`dispatch.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
+from .dispatch import DIRECT, LOCK_SECONDS, job_options
+from .gates import WEEK, may_contact
+from .planner import Plan
+
+ENQUEUE_CHUNK = 1000
+
+
+class CampaignError(RuntimeError):
+    """A user error: no such campaign, nothing to do, a call that may not be placed now."""
+
+
+@dataclass(frozen=True)
+class Started:
+    campaign_id: str
+    attempts: int
+    enqueued: int
+    staff_calls: int
+    general: int
+    holdout: int
+
+
+def in_holdout(campaign_id: str, patient_id: str, share: float) -> bool:
+    """A stable, uniform draw per (campaign, patient): the same patients are held out however often it runs."""
+    digest = hashlib.sha256(f"{campaign_id}:{patient_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def attempt_id(campaign_id: str, patient_id: str) -> str:
+    return f"{campaign_id}:{patient_id}"
+
+
+class Campaigns:
+    def __init__(self, services: Any) -> None:
+        self.s = services
+
+    def start(self, plan: Plan, now: dt.datetime) -> Started:
+        if not plan.contacts:
+            raise CampaignError("nothing to do: the plan has no patients to contact")
+        from ..jobs import schedule_reconcile, send_attempt_job
+
+        share = self.s.practice.outreach.holdout_share
+        campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
+        rows: list[dict[str, Any]] = []
+        for rank, pc in enumerate(plan.contacts, start=1):
+            held = in_holdout(campaign_id, pc.patient_id, share)
+            status = ("holdout" if held else "queued" if pc.channel in DIRECT else "listed")
+            rows.append({"id": attempt_id(campaign_id, pc.patient_id), "campaign_id": campaign_id,
+                         "patient_id": pc.patient_id, "tier": pc.tier, "channel": pc.channel, "rank": rank,
+                         "reactivation_score": pc.reactivation_score, "expected_value": pc.expected_value,
+                         "status": status, "reason": "", "tries": 0, "cost": 0.0,
+                         "notes": list(pc.talking_points)})
+        with self.s.store.session() as s:
+            s.add(Campaign(id=campaign_id, run_id=plan.run_id, status="running", holdout_share=share,
+                           created_at=now, summary=plan.as_json()))
+            s.flush()
+            for i in range(0, len(rows), 5000):
+                s.execute(OutreachAttempt.__table__.insert(), rows[i:i + 5000])
+        queued = [r["id"] for r in rows if r["status"] == "queued"]
+        self._enqueue(queued, send_attempt_job)
+        schedule_reconcile(self.s)
+        return Started(campaign_id, len(rows), len(queued),
+                       sum(r["status"] == "listed" and r["channel"] == "staff_call" for r in rows),
+                       sum(r["status"] == "listed" and r["channel"] == "general" for r in rows),
+                       sum(r["status"] == "holdout" for r in rows))
+
+    def _enqueue(self, attempt_ids: list[str], job: Any) -> None:
+        from rq import Queue
+
+        queue = self.s.outreach_queue
+        options = job_options(bulk=True)
+        for i in range(0, len(attempt_ids), ENQUEUE_CHUNK):
+            queue.enqueue_many([Queue.prepare_data(job, (aid,), **options) for aid in attempt_ids[i:i + ENQUEUE_CHUNK]])
+
+    def latest(self) -> str | None:
+        with self.s.store.sessions() as s:
+            return s.scalar(select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1))
+
+    def resolve(self, campaign_id: str | None) -> str:
+        cid = campaign_id or self.latest()
+        if cid is None:
+            raise CampaignError("no campaign yet: run `receptionist campaign run` first")
+        with self.s.store.sessions() as s:
+            if s.get(Campaign, cid) is None:
+                raise CampaignError(f"no campaign {cid}")
+        return cid
+
+    def pause(self, campaign_id: str | None) -> str:
+        cid = self.resolve(campaign_id)
+        with self.s.store.session() as s:
+            c = s.get(Campaign, cid)
+            if c.status == "running":
+                c.status, c.paused_at = "paused", dt.datetime.now(dt.UTC)
+        return cid
+
+    def resume(self, campaign_id: str | None) -> tuple[str, int]:
+        """Running again; attempts a worker deferred while paused go back in the queue."""
+        from ..jobs import schedule_reconcile, send_attempt_job
+
+        cid = self.resolve(campaign_id)
+        with self.s.store.session() as s:
+            c = s.get(Campaign, cid)
+            c.status, c.paused_at = "running", None
+        with self.s.store.session() as s:
+            paused = s.scalars(select(OutreachAttempt.id).where(
+                OutreachAttempt.campaign_id == cid, OutreachAttempt.status == "deferred",
+                OutreachAttempt.reason == "campaign paused")).all()
+            for aid in paused:
+                s.get(OutreachAttempt, aid).status = "queued"
+        self._enqueue(list(paused), send_attempt_job)
+        schedule_reconcile(self.s)
+        return cid, len(paused)
+
+    def status(self, campaign_id: str | None) -> dict[str, Any]:
+        """Progress: attempts per channel and status, and what came of those that went out."""
+        cid = self.resolve(campaign_id)
+        with self.s.store.sessions() as s:
+            c = s.get(Campaign, cid)
+            by: dict[str, dict[str, int]] = {}
+            for channel, status, n in s.execute(
+                    select(OutreachAttempt.channel, OutreachAttempt.status, func.count())
+                    .where(OutreachAttempt.campaign_id == cid)
+                    .group_by(OutreachAttempt.channel, OutreachAttempt.status)):
+                by.setdefault(channel, {})[status] = n
+            results: dict[str, int] = {}
+            for result, n in s.execute(select(OutreachAttempt.result, func.count()).where(
+                    OutreachAttempt.campaign_id == cid, OutreachAttempt.result.is_not(None))
+                    .group_by(OutreachAttempt.result)):
+                results[result] = n
+            cost = s.scalar(select(func.coalesce(func.sum(OutreachAttempt.cost), 0.0)).where(
+                OutreachAttempt.campaign_id == cid)) or 0.0
+            pending = sum(n for ch in by.values() for st, n in ch.items() if st in ("queued", "deferred", "sending"))
+            return {"campaign_id": cid, "status": c.status, "run_id": c.run_id,
+                    "created_at": c.created_at.isoformat(), "attempts": by, "results": results,
+                    "pending": pending, "cost": round(float(cost), 2)}
+
+    # -- the staff call list ---------------------------------------------------------------------------------
+    def staff_list(self, campaign_id: str | None) -> list[dict[str, Any]]:
+        cid = self.resolve(campaign_id)
+        with self.s.store.sessions() as s:
+            rows = s.execute(select(OutreachAttempt, Patient).join(Patient, Patient.id == OutreachAttempt.patient_id)
+                             .where(OutreachAttempt.campaign_id == cid, OutreachAttempt.channel == "staff_call",
+                                    OutreachAttempt.status.in_(("listed", "sending", "sent", "skipped", "failed")))
+                             .order_by(OutreachAttempt.rank)).all()
+            phones = dict(s.execute(select(PatientPhone.patient_id, PatientPhone.phone).where(
+                PatientPhone.patient_id.in_([p.id for _, p in rows])).order_by(PatientPhone.position.desc())).all())
+        return [{"attempt_id": a.id, "patient_id": p.id, "name": f"{p.first_name} {p.last_name}".strip(),
+                 "phone": phones.get(p.id, ""), "status": a.status, "result": a.result,
+                 "talking_points": list(a.notes or []), "reason": a.reason}
+                for a, p in rows]
+
+    def call_now(self, attempt: str, staff_number: str) -> str:
+        """Ring the staff member first; once they press 1, Twilio dials the patient from the practice's number.
+
+        The patient leg is a person calling, so the AI-voice consent rule does not apply, but the opt-out,
+        the calling hours in the patient's zone and the daily/weekly limits do, and the patient's lock is
+        taken like any other contact."""
+        d = self.s.outreach
+        c = d.contact(attempt)
+        if c is None or c.channel != "staff_call":
+            raise CampaignError(f"no staff call {attempt}")
+        if c.status != "listed":
+            raise CampaignError(f"staff call {attempt} is already {c.status}")
+        now = self.s.now().astimezone(dt.UTC)
+        decision = may_contact(now, d.zone(c), d.contacts_since(c.patient_id, now - WEEK, attempt),
+                               bool(c.phone) and c.preferences.get("call") is not False, c.opted_out,
+                               self.s.practice.outreach)
+        if not decision.allowed:
+            when = f" (allowed again {decision.retry_at:%Y-%m-%d %H:%M} UTC)" if decision.retry_at else ""
+            raise CampaignError(f"not calling now: {decision.reason}{when}")
+        if not self.s.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
+            raise CampaignError("another contact with this patient is in progress")
+        if not d._set(attempt, ("listed",), status="sending", claimed_at=now, staff_number=staff_number,
+                      tries=OutreachAttempt.tries + 1):
+            self.s.limits.unlock_patient(c.patient_id, attempt)
+            raise CampaignError(f"staff call {attempt} was just taken by someone else")
+        q = f"?attempt={attempt}"
+        base = self.s.settings.base_url
+        try:
+            sid = self.s.twilio.bridge_call(to=staff_number, from_=self.s.practice.main.phone,
+                                            url=f"{base}/voice/bridge{q}", status_callback=f"{base}/voice/status{q}")
+        except Exception:
+            d._set(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
+            self.s.limits.unlock_patient(c.patient_id, attempt)
+            raise
+        d._set(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
+               cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
+        return sid
+
+    def export_general(self, campaign_id: str | None, out: Path) -> int:
+        """The general-campaign patients (names and contacts: patient data, for the practice's own sender)."""
+        cid = self.resolve(campaign_id)
+        with self.s.store.sessions() as s:
+            rows = s.execute(select(OutreachAttempt, Patient).join(Patient, Patient.id == OutreachAttempt.patient_id)
+                             .where(OutreachAttempt.campaign_id == cid, OutreachAttempt.channel == "general",
+                                    OutreachAttempt.status == "listed").order_by(OutreachAttempt.rank)).all()
+            phones = dict(s.execute(select(PatientPhone.patient_id, PatientPhone.phone).order_by(
+                PatientPhone.position.desc())).all())
+        with open(out, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["patient_id", "first_name", "last_name", "email", "phone", "zip", "tier"])
+            for a, p in rows:
+                w.writerow([p.id, p.first_name, p.last_name, p.email, phones.get(p.id, ""), p.zip, a.tier])
+        return len(rows)

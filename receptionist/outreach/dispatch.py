@@ -1,0 +1,351 @@
+"""Carrying out one contact attempt, exactly once, within the gates; and settling what the provider reports.
+
+`Dispatcher.send(attempt_id)` is the body of the RQ job. In order:
+1. the attempt row (the idempotency key): anything but queued/deferred means it is done or in hand: return;
+   a paused campaign defers it;
+2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
+   patient never has two contacts in progress;
+3. the gates (`gates.may_contact`), on fresh data read under that lock: opted out or no consent for the channel
+   -> skipped for good; outside the calling hours in the patient's zone, or the daily/weekly limit reached ->
+   deferred to the instant the gates open again (rq's scheduler runs it then);
+4. the claim: one UPDATE from queued/deferred to sending; only one worker can win it;
+5. the pacing shared by all workers (sends per second per channel, concurrent calls), then the send;
+6. the row says sent, with the provider's id and the cost.
+A worker killed between 4 and 6 leaves the row in `sending`: `reconcile` asks the provider whether the contact
+went out (by number and time) and either records it or puts it back in the queue, so nothing is lost and
+nothing is sent twice. Calls keep the patient's lock and a call slot until their final status callback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
+from ..store.outreach import PENDING
+from . import wording
+from .channels import Refused
+from .gates import WEEK, may_contact, patient_zone
+
+log = logging.getLogger(__name__)
+
+DIRECT = ("ai_call", "sms", "email")
+LOCK_SECONDS = {"ai_call": 15 * 60, "sms": 120, "email": 120, "staff_call": 15 * 60}
+CALL_TIME_LIMIT_S = 10 * 60
+BUSY_RETRY = dt.timedelta(minutes=15)  # another contact with the patient is in progress
+FULL_RETRY = dt.timedelta(seconds=20)  # every call slot is taken
+LEASE = dt.timedelta(minutes=2)  # a claim older than this with no outcome: its worker is gone
+MAX_TRIES = 4
+SMS_PER_SECOND = 1.0
+MAX_PACING_WAIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What one attempt needs to know about its patient, read once."""
+
+    attempt_id: str
+    campaign_id: str
+    patient_id: str
+    channel: str
+    tier: str
+    status: str
+    campaign_status: str
+    first_name: str
+    phone: str | None
+    email: str
+    zip: str
+    consent_voice: bool
+    consent_sms: bool
+    consent_written: bool
+    opted_out: bool
+    preferences: dict
+
+
+def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str]:
+    """Whether the channel is lawful for this patient now (COMPLIANCE.md), and why not."""
+    if c.preferences.get({"ai_call": "call", "staff_call": "call", "sms": "text", "email": "email"}.get(
+            channel, "")) is False:
+        return False, f"patient asked not to be contacted by {channel.replace('_', ' ')}"
+    if channel in ("ai_call", "sms", "staff_call") and not c.phone:
+        return False, "no phone number"
+    if channel == "ai_call" and not (c.consent_voice and c.consent_written):
+        return False, "no prior express written consent to AI voice calls"
+    if channel == "sms" and not (c.consent_sms and c.consent_written):
+        return False, "no prior express written consent to texts"
+    if channel == "email":
+        if not c.email:
+            return False, "no email address"
+        if not email_on:
+            return False, "the email channel is off (SMTP_URL not set)"
+    return True, "allowed"
+
+
+def unsubscribe_token(secret: str, patient_id: str) -> str:
+    digest = hmac.new(secret.encode(), f"unsubscribe:{patient_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{patient_id}.{digest}"
+
+
+def check_unsubscribe_token(secret: str, token: str) -> str | None:
+    patient_id, _, _ = token.rpartition(".")
+    if patient_id and hmac.compare_digest(unsubscribe_token(secret, patient_id), token):
+        return patient_id
+    return None
+
+
+class Dispatcher:
+    def __init__(self, services: Any) -> None:
+        self.s = services
+
+    @property
+    def rules(self):  # noqa: ANN201
+        return self.s.practice.outreach
+
+    def _url(self, path: str) -> str:
+        return self.s.settings.base_url + path
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def contact(self, attempt_id: str) -> Contact | None:
+        with self.s.store.sessions() as s:
+            a = s.get(OutreachAttempt, attempt_id)
+            if a is None:
+                return None
+            campaign = s.get(Campaign, a.campaign_id)
+            p = s.get(Patient, a.patient_id)
+            phone = s.scalar(select(PatientPhone.phone).where(PatientPhone.patient_id == a.patient_id)
+                             .order_by(PatientPhone.position, PatientPhone.phone).limit(1))
+            return Contact(
+                attempt_id=a.id, campaign_id=a.campaign_id, patient_id=a.patient_id, channel=a.channel,
+                tier=a.tier, status=a.status, campaign_status=campaign.status if campaign else "done",
+                first_name=(p.first_name if p else "") or "", phone=phone, email=(p.email if p else "") or "",
+                zip=(p.zip if p else "") or "", consent_voice=bool(p and p.consent_voice),
+                consent_sms=bool(p and p.consent_sms), consent_written=bool(p and p.consent_written),
+                opted_out=bool(p is None or p.opted_out), preferences=(p.contact_preferences if p else None) or {})
+
+    def contacts_since(self, patient_id: str, since: dt.datetime, exclude: str | None = None) -> list[dt.datetime]:
+        """When this patient was contacted since `since`, any campaign, any channel (the durable log)."""
+        with self.s.store.sessions() as s:
+            rows = s.execute(select(OutreachAttempt.id, OutreachAttempt.sent_at).where(
+                OutreachAttempt.patient_id == patient_id, OutreachAttempt.sent_at.is_not(None),
+                OutreachAttempt.sent_at >= since)).all()
+        return [_utc(sent) for aid, sent in rows if aid != exclude]
+
+    def zone(self, c: Contact) -> ZoneInfo:
+        return patient_zone(c.phone, c.zip, ZoneInfo(self.s.practice.timezone))
+
+    # -- the job ---------------------------------------------------------------------------------------------
+    def send(self, attempt_id: str) -> str:
+        """Carry out one attempt if, and only if, it is still due and every gate allows it. Returns what happened."""
+        c = self.contact(attempt_id)
+        if c is None:
+            return "unknown attempt"
+        if c.status not in PENDING:
+            return f"already {c.status}"
+        if c.channel not in DIRECT:
+            return f"not sent by a worker ({c.channel})"
+        if c.campaign_status != "running":
+            self._set(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
+            return f"campaign {c.campaign_status}"
+        now = _utc(self.s.now())
+        limits = self.s.limits
+        if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
+            return self._defer(attempt_id, now + BUSY_RETRY, "another contact with this patient is in progress")
+        keep_lock = False
+        try:
+            lawful, why = channel_consent(c.channel, c, self.s.mailer is not None)
+            decision = may_contact(now, self.zone(c), self.contacts_since(c.patient_id, now - WEEK, attempt_id),
+                                   lawful, c.opted_out, self.rules)
+            if not decision.allowed:
+                if decision.retry_at is None:
+                    reason = why if not lawful and not c.opted_out else decision.reason
+                    self._set(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
+                    return f"skipped: {reason}"
+                return self._defer(attempt_id, decision.retry_at, decision.reason)
+            if c.channel == "ai_call" and not limits.take_call_slot(attempt_id, self.rules.max_concurrent_calls,
+                                                                     CALL_TIME_LIMIT_S + 120):
+                return self._defer(attempt_id, now + FULL_RETRY, "every outbound call line is busy")
+            rate = self.rules.calls_per_second if c.channel == "ai_call" else SMS_PER_SECOND
+            wait = limits.reserve_send(c.channel, rate, MAX_PACING_WAIT_S) if c.channel != "email" else 0.0
+            if wait is None:
+                if c.channel == "ai_call":
+                    limits.free_call_slot(attempt_id)
+                return self._defer(attempt_id, now + dt.timedelta(seconds=MAX_PACING_WAIT_S), "paced")
+            if not self._claim(attempt_id, now):
+                keep_lock = True  # the same attempt, claimed by the worker that holds its lock and slot
+                return "claimed by another worker"
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                provider_id = self._deliver(c)
+            except Refused as exc:
+                self._set(attempt_id, ("sending",), status="failed", reason=str(exc)[:200],
+                          finished_at=_utc(self.s.now()))
+                if c.channel == "ai_call":
+                    limits.free_call_slot(attempt_id)
+                return "failed: refused"
+            except Exception:
+                # A provider or network failure: back in the queue, and the job's Retry runs it again later.
+                tries = self._tries(attempt_id)
+                if c.channel == "ai_call":
+                    limits.free_call_slot(attempt_id)
+                if tries >= MAX_TRIES:
+                    self._set(attempt_id, ("sending",), status="failed", reason="provider unavailable",
+                              finished_at=_utc(self.s.now()))
+                    log.warning("attempt %s: failed after %d tries", attempt_id, tries)
+                    return "failed: provider unavailable"
+                self._set(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
+                raise
+            sent_at = _utc(self.s.now())
+            self._set(attempt_id, ("sending",), status="sent", sent_at=sent_at, provider_id=provider_id,
+                      cost=self.rules.costs.get(c.channel, 0.0), reason="",
+                      finished_at=None if c.channel == "ai_call" else sent_at,
+                      result=None if c.channel == "ai_call" else "sent")
+            keep_lock = c.channel == "ai_call"  # held until the call's final status
+            log.info("attempt %s: %s sent", attempt_id, c.channel)
+            return "sent"
+        finally:
+            if not keep_lock:
+                limits.unlock_patient(c.patient_id, attempt_id)
+
+    def _deliver(self, c: Contact) -> str:
+        practice = self.s.practice
+        main = practice.main
+        if c.channel == "ai_call":
+            assert c.phone
+            q = f"?attempt={c.attempt_id}"
+            return self.s.twilio.place_call(
+                to=c.phone, from_=main.phone, url=self._url("/voice/outbound" + q),
+                status_callback=self._url("/voice/status" + q), amd_callback=self._url("/voice/outbound/amd" + q),
+                time_limit_s=CALL_TIME_LIMIT_S)
+        if c.channel == "sms":
+            assert c.phone
+            return self.s.twilio.send_sms(to=c.phone, from_=main.phone,
+                                          body=wording.sms_text(practice.name, c.first_name, main.phone),
+                                          status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"))
+        mailer = self.s.mailer
+        assert mailer is not None and c.email
+        link = self._url(f"/unsubscribe/{unsubscribe_token(self.s.settings.auth_token, c.patient_id)}")
+        return mailer.send(to=c.email, subject=wording.email_subject(practice.name),
+                           text=wording.email_text(practice.name, c.first_name or None, main.phone,
+                                                   main.hours.describe(), link),
+                           unsubscribe_url=link)
+
+    # -- state changes on the durable log -------------------------------------------------------------------
+    def _set(self, attempt_id: str, from_statuses: tuple[str, ...], **values: Any) -> bool:
+        with self.s.store.session() as s:
+            done = s.execute(update(OutreachAttempt).where(OutreachAttempt.id == attempt_id,
+                                                           OutreachAttempt.status.in_(from_statuses))
+                             .values(**values))
+            return bool(done.rowcount)
+
+    def _claim(self, attempt_id: str, now: dt.datetime) -> bool:
+        return self._set(attempt_id, PENDING, status="sending", claimed_at=now,
+                         tries=OutreachAttempt.tries + 1)
+
+    def _tries(self, attempt_id: str) -> int:
+        with self.s.store.sessions() as s:
+            return int(s.scalar(select(OutreachAttempt.tries).where(OutreachAttempt.id == attempt_id)) or 0)
+
+    def _defer(self, attempt_id: str, when: dt.datetime, reason: str) -> str:
+        """Not now: the row says when and why, and rq's scheduler runs the job again then."""
+        from ..jobs import send_attempt_job
+
+        if self._set(attempt_id, PENDING, status="deferred", not_before=when, reason=reason[:200]):
+            self.s.outreach_queue.enqueue_at(when, send_attempt_job, attempt_id, **job_options())
+        return f"deferred: {reason}"
+
+    # -- after the fact: provider callbacks and dead workers ------------------------------------------------
+    def settle_call(self, attempt_id: str, params: dict[str, str]) -> None:
+        """A status callback for an outbound call: its final status ends the attempt and frees its holds."""
+        status = (params.get("CallStatus") or "").strip()
+        if status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+            if status in ("initiated", "ringing", "in-progress"):
+                self._adopt(attempt_id, params.get("CallSid", ""))
+            return
+        self._adopt(attempt_id, params.get("CallSid", ""))
+        with self.s.store.session() as s:
+            a = s.get(OutreachAttempt, attempt_id)
+            if a is None or a.provider_id != params.get("CallSid"):
+                return  # not this attempt's call (a forged or stray callback)
+            if a.finished_at is None:
+                a.finished_at = _utc(self.s.now())
+                if a.result != "voicemail":
+                    a.result = "answered" if status == "completed" else status
+            patient_id = a.patient_id
+        self.s.limits.free_call_slot(attempt_id)
+        self.s.limits.unlock_patient(patient_id, attempt_id)
+
+    def _adopt(self, attempt_id: str, call_sid: str) -> None:
+        """A callback for an attempt whose worker died after placing the call: the call went out, record it."""
+        if call_sid:
+            self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()), provider_id=call_sid,
+                      cost=self.rules.costs.get("ai_call", 0.0), reason="")
+
+    def settle_message(self, attempt_id: str, params: dict[str, str]) -> None:
+        status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip()
+        if status in ("delivered", "undelivered", "failed"):
+            with self.s.store.session() as s:
+                a = s.get(OutreachAttempt, attempt_id)
+                if a is not None and a.provider_id == params.get("MessageSid"):
+                    a.result = status
+
+    def mark_voicemail(self, attempt_id: str, call_sid: str) -> None:
+        with self.s.store.session() as s:
+            a = s.get(OutreachAttempt, attempt_id)
+            if a is not None and a.provider_id == call_sid:
+                a.result = "voicemail"
+
+    def reconcile(self, older_than: dt.timedelta = LEASE) -> dict[str, int]:
+        """Attempts claimed by a worker that never finished them: recorded if they went out, else queued again."""
+        from ..jobs import send_attempt_job
+
+        now = _utc(self.s.now())
+        with self.s.store.sessions() as s:
+            stuck = s.scalars(select(OutreachAttempt.id).where(OutreachAttempt.status == "sending",
+                                                               OutreachAttempt.claimed_at < now - older_than)).all()
+        counts = {"recorded": 0, "requeued": 0, "failed": 0}
+        for attempt_id in stuck:
+            c = self.contact(attempt_id)
+            with self.s.store.sessions() as s:
+                claimed = _utc(s.get(OutreachAttempt, attempt_id).claimed_at)
+            if c is None:
+                continue
+            if c.channel == "email":
+                # SMTP cannot be asked what it delivered: rather miss one email than send it twice.
+                self._set(attempt_id, ("sending",), status="failed", finished_at=now,
+                          reason="interrupted while sending; not retried, to avoid a duplicate")
+                counts["failed"] += 1
+                continue
+            found = (self.s.twilio.find_call(to=c.phone, since=claimed) if c.channel == "ai_call"
+                     else self.s.twilio.find_message(to=c.phone, since=claimed)) if c.phone else None
+            if found:
+                self._set(attempt_id, ("sending",), status="sent", sent_at=claimed, provider_id=found,
+                          cost=self.rules.costs.get(c.channel, 0.0), reason="")
+                counts["recorded"] += 1
+            elif self._set(attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"):
+                self.s.outreach_queue.enqueue(send_attempt_job, attempt_id, **job_options())
+                counts["requeued"] += 1
+        if stuck:
+            log.info("reconciled interrupted attempts: %s", counts)
+        return counts
+
+
+def job_options(*, bulk: bool = False) -> dict[str, Any]:
+    """How every attempt job is enqueued: retried with back-off, kept a while for inspection (`bulk`: the
+    spelling `Queue.prepare_data` wants for the timeout)."""
+    from rq import Retry
+
+    return {"retry": Retry(max=MAX_TRIES - 1, interval=[30, 120, 600]), "result_ttl": 3600,
+            "failure_ttl": 7 * 86400, ("timeout" if bulk else "job_timeout"): 120}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -1,0 +1,69 @@
+"""The durable outreach log: campaigns and every contact attempt, one row each, keyed for idempotency.
+
+An attempt's id is its idempotency key: `<campaign id>:<patient id>`. A patient is in a campaign once, through
+one channel, so a retried, doubled or re-enqueued job finds the same row and its status says whether it
+already went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
+limits and the cool-down, whatever campaign or channel made them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, _now
+
+# listed: on the staff call list, waiting for a person to call; holdout: kept out on purpose (true lift);
+# queued / deferred: waiting for a worker (deferred: a gate said later, `not_before` says when);
+# sending: a worker claimed it and may be talking to the provider; sent: it went out (see `result`);
+# skipped: a gate said never (opt-out, no consent); failed: the provider refused it or it could not be sent.
+ATTEMPT_STATUSES = ("listed", "holdout", "queued", "deferred", "sending", "sent", "skipped", "failed")
+PENDING = ("queued", "deferred")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running | paused | done
+    holdout_share: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan's counts and totals, no patient data
+
+
+class OutreachAttempt(Base):
+    __tablename__ = "outreach_attempts"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<campaign id>:<patient id>"
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(4))
+    channel: Mapped[str] = mapped_column(String(12))  # staff_call | ai_call | sms | email | general
+    rank: Mapped[int] = mapped_column(Integer)
+    reactivation_score: Mapped[float] = mapped_column(Float, default=0.0)
+    expected_value: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the provider's id for what went out: a Twilio CallSid or MessageSid, an email Message-ID
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    # what came of it: answered | voicemail | no-answer | busy | failed | canceled | delivered | undelivered
+    result: Mapped[str | None] = mapped_column(String(20))
+    staff_number: Mapped[str | None] = mapped_column(String(20))  # a "call now" bridge: whose phone rang first
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    notes: Mapped[list | None] = mapped_column(JSON)  # a staff call's talking points (no dollar figures)
+
+    __table_args__ = (
+        Index("ix_outreach_attempts_campaign", "campaign_id", "status"),
+        Index("ix_outreach_attempts_patient_sent", "patient_id", "sent_at"),
+        Index("ix_outreach_attempts_provider", "provider_id"),
+    )

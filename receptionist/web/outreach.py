@@ -1,0 +1,128 @@
+"""Outreach webhooks and links: outbound and "call now" calls, texts' status and replies, email unsubscribe.
+
+Thin HTTP edges: Twilio-facing routes check the signature (403, nothing done) and hand the form to
+`outreach.voice.OutboundVoice` or the dispatcher; whatever fails, a call still gets valid TwiML.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+
+from .. import twiml
+from ..outreach import optout, wording
+from ..outreach.dispatch import check_unsubscribe_token
+from ..outreach.voice import OutboundVoice
+from ..phones import normalise_or_none
+from . import services_of
+from .twilio_auth import twilio_signed
+
+bp = Blueprint("outreach", __name__)
+log = logging.getLogger(__name__)
+
+
+def _xml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _voice() -> OutboundVoice:
+    return OutboundVoice(services_of(current_app))
+
+
+def _attempt() -> str:
+    return request.args.get("attempt", "")
+
+
+def _safely(produce, what: str) -> Response:  # noqa: ANN001
+    try:
+        return _xml(produce())
+    except Exception:  # noqa: BLE001 - the person on the line always hears something sensible
+        log.exception("outreach %s failed for attempt %s", what, _attempt())
+        practice = services_of(current_app).practice
+        return _xml(twiml.say_and_hangup(
+            f"Sorry, this is {practice.name}. We'll try you again another time. Goodbye."))
+
+
+@bp.post("/voice/outbound")
+@twilio_signed
+def outbound() -> Response:
+    p = request.form.to_dict(flat=True)
+    return _safely(lambda: _voice().answer(p, _attempt()), "answer")
+
+
+@bp.post("/voice/outbound/amd")
+@twilio_signed
+def outbound_amd() -> tuple[str, int]:
+    _voice().amd(request.form.to_dict(flat=True), _attempt())
+    return "", 204
+
+
+@bp.post("/voice/bridge")
+@twilio_signed
+def bridge() -> Response:
+    p = request.form.to_dict(flat=True)
+    return _safely(lambda: _voice().bridge(p, _attempt()), "bridge")
+
+
+@bp.post("/voice/bridge/answer")
+@twilio_signed
+def bridge_answer() -> Response:
+    p = request.form.to_dict(flat=True)
+    return _safely(lambda: _voice().bridge_answer(p, _attempt()), "bridge answer")
+
+
+@bp.post("/voice/bridge/result")
+@twilio_signed
+def bridge_result() -> Response:
+    p = request.form.to_dict(flat=True)
+    return _safely(lambda: _voice().bridge_result(p, _attempt()), "bridge result")
+
+
+@bp.post("/sms/status")
+@twilio_signed
+def sms_status() -> tuple[str, int]:
+    services_of(current_app).outreach.settle_message(_attempt(), request.form.to_dict(flat=True))
+    return "", 204
+
+
+@bp.post("/sms/inbound")
+@twilio_signed
+def sms_inbound() -> Response:
+    """A text to a practice number: STOP and its variants opt the sender out of everything, at once."""
+    services = services_of(current_app)
+    sender = normalise_or_none(request.form.get("From"))
+    body = request.form.get("Body", "")
+    name = services.practice.name
+    number = wording.spoken_phone(services.practice.main.phone)
+    if optout.is_stop(body):
+        if sender:
+            optout.opt_out(services.store, optout.patients_with_phone(services.store, sender), how="text STOP")
+        return _xml(twiml.sms_reply(f"{name}: you're unsubscribed and won't hear from us again. "
+                                    f"Questions? Call {number}."))
+    if body.strip().lower() in ("help", "info"):
+        return _xml(twiml.sms_reply(f"{name}: call {number} to book. Reply STOP to opt out."))
+    return _xml(twiml.sms_reply(f"{name}: thanks! This number doesn't read replies. Please call {number} to book. "
+                                "Reply STOP to opt out."))
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><main><h1>{title}</h1><p>{text}</p>{form}</main></body></html>"""
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> tuple[str, int]:
+    """The link in every outreach email (and its one-click List-Unsubscribe POST, RFC 8058)."""
+    from html import escape
+
+    services = services_of(current_app)
+    name = escape(services.practice.name)
+    patient_id = check_unsubscribe_token(services.settings.auth_token, token)
+    if patient_id is None:
+        return _PAGE.format(title="Link not valid", text="This unsubscribe link is not valid. Please call us.",
+                            form=""), 404
+    if request.method == "POST":
+        optout.opt_out(services.store, [patient_id], how="email unsubscribe")
+        return _PAGE.format(title="Unsubscribed", text=f"You won't hear from {name} again.", form=""), 200
+    form = '<form method="post"><button type="submit">Unsubscribe</button></form>'
+    return _PAGE.format(title="Unsubscribe", text=f"Stop all calls, texts and emails from {name}?", form=form), 200

@@ -1,0 +1,84 @@
+"""Shared set-up for campaign tests: a scored practice, the Twilio stand-in wired to the app, a clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from receptionist.localtwilio import Callee, LocalTwilio
+from receptionist.practice import load_practice
+from receptionist.services import build_services
+from receptionist.settings import Settings
+from receptionist.simulator import FlaskTransport
+from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from receptionist.web import create_app
+
+# A Monday, 10:00 in Washington DC (the demo practice's zone and its patients' numbers' zone).
+MONDAY_10AM = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+ALL = {"consent_voice": True, "consent_sms": True, "consent_written": True}
+TOKEN = "test-auth-token"
+
+
+def phone_of(pid: str) -> str:
+    return f"+1202555{int(pid[1:]):04d}"
+
+
+def add_patient(store, pid: str, score: float, tier: str = "mid", *, email: str = "", phone: bool = True,
+                **patient) -> None:
+    with store.session() as s:
+        if s.get(ScoreRun, "R1") is None:
+            s.add(ScoreRun(id="R1", as_of=MONDAY_10AM.date(), patients=0, lapsed=0, tiers={}, model={}, seconds=0.0,
+                           published_at=MONDAY_10AM))
+            s.flush()
+        s.add(Patient(id=pid, first_name=f"Pat{pid[1:]}", last_name="Example", email=email, has_contact=True,
+                      **patient))
+        s.flush()
+        if phone:
+            s.add(PatientPhone(patient_id=pid, phone=phone_of(pid), position=0))
+        s.add(PatientScore(run_id="R1", patient_id=pid, tier=tier, plv=1000.0, annual_value=500.0,
+                           years_active=6.0, departments=2, p_alive=0.5, expected_visits_12m=1.0,
+                           expected_value_12m=300.0, lapsed=True, reactivation_score=score,
+                           reasons="6 years, $500/yr, 2 departments, last visit 14 months ago, lapsed",
+                           last_visit=dt.date(2025, 9, 20)))
+        s.add(VisitLine(line_key=f"{pid}-1", patient_id=pid, day=dt.date(2025, 9, 20), amount_cents=16000,
+                        paid_cents=16000, department="hygiene"))
+
+
+def practice(**outreach):
+    p = load_practice()
+    rules = {"staff_call_list_size": 0, "holdout_share": 0.0, "calls_per_second": 50.0, **outreach}
+    return dataclasses.replace(p, outreach=dataclasses.replace(p.outreach, **rules))
+
+
+@dataclasses.dataclass
+class World:
+    services: object
+    app: object
+    twilio: LocalTwilio
+    settings: Settings
+    clock: list[dt.datetime]
+
+    def env(self) -> dict[str, str]:
+        """The environment a worker process needs to join this world."""
+        s = self.settings
+        return {"DATABASE_URL": s.database_url or "", "REDIS_URL": s.redis_url or "",
+                "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_BASE_URL": self.twilio.base_url,
+                "PUBLIC_BASE_URL": s.base_url, "RECEPTIONIST_HOME": str(s.home)}
+
+
+def make_world(tmp_path: Path, database_url: str, redis_url: str, *, callees: dict[str, Callee] | None = None,
+               smtp_url: str | None = None, play: bool = True, **outreach) -> World:
+    settings_probe = Settings(receptionist_home=tmp_path, twilio_auth_token=TOKEN)
+    twilio = LocalTwilio(settings_probe.account_sid, TOKEN, callees=callees, play=play)
+    twilio.start()
+    settings = Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
+                        twilio_auth_token=TOKEN, public_base_url="http://testserver",
+                        twilio_api_base_url=twilio.base_url, smtp_url=smtp_url)
+    services = build_services(settings, migrate=False)
+    services.practice = practice(**outreach)
+    clock = [MONDAY_10AM]
+    services.now = lambda: clock[0]
+    app = create_app(services=services)
+    twilio.transport = FlaskTransport(app, base_url="http://testserver")
+    return World(services, app, twilio, settings, clock)

@@ -1,0 +1,367 @@
+"""Campaign runs end to end: RQ workers (burst), the real twilio client against the local stand-in, the app
+answering the calls it places, a local SMTP server; every attempt once, every gate at send time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from receptionist.localtwilio import Callee
+from receptionist.outreach.campaigns import Campaigns
+from receptionist.outreach.planner import build_plan
+from receptionist.store import Call, OutreachAttempt, Patient
+from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, make_world, phone_of
+
+
+@pytest.fixture
+def world(tmp_path, database_url, redis_url, store, redis_client):
+    made = []
+
+    def build(**kwargs):
+        w = make_world(tmp_path, database_url, redis_url, **kwargs)
+        made.append(w)
+        return w
+
+    yield build
+    for w in made:
+        w.twilio.wait_idle()
+        w.twilio.stop()
+        w.services.close()
+
+
+def attempts(store) -> dict[str, OutreachAttempt]:
+    with store.sessions() as s:
+        return {a.patient_id: a for a in s.scalars(select(OutreachAttempt))}
+
+
+def start(w):
+    plan = build_plan(w.services.store, w.services.practice, w.clock[0])
+    return Campaigns(w.services).start(plan, w.clock[0])
+
+
+def work(w) -> None:
+    """A real RQ worker in burst mode, in this process (no fork: the app and the stand-in run threads here)."""
+    from rq import SimpleWorker
+
+    from receptionist import jobs
+    from receptionist.worker import queues
+
+    jobs.bind(w.services)
+    assert SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
+    w.twilio.wait_idle()
+
+
+def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
+    """A person books through the outbound conversation; a machine gets the voicemail; a text goes out."""
+    add_patient(store, "P1", 90, **ALL)
+    add_patient(store, "P2", 80, **ALL)
+    add_patient(store, "P3", 70, consent_sms=True, consent_written=True)
+    w = world(callees={phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
+                       phone_of("P2"): Callee("machine")})
+    from receptionist.schedule import ensure_schedule
+
+    ensure_schedule(store, w.services.practice, MONDAY_10AM.date(), weeks=2)
+    started = start(w)
+    assert started.enqueued == 3
+    work(w)
+    got = attempts(store)
+    assert {pid: (a.channel, a.status) for pid, a in got.items()} == {
+        "P1": ("ai_call", "sent"), "P2": ("ai_call", "sent"), "P3": ("sms", "sent")}
+    assert got["P1"].result == "answered" and got["P2"].result == "voicemail"
+    assert got["P3"].result == "delivered"
+    assert len(w.twilio.calls) == 2 and len(w.twilio.messages) == 1
+    # the voicemail names the practice and its number first, and says how to opt out
+    vm = " ".join(w.twilio.calls[got["P2"].provider_id].transcript)
+    name = w.services.practice.name
+    assert f"Hello, this is {name}, at (202) 555-0100." in vm and "stop calling me" in vm
+    assert len(vm.split()) < 110
+    # the person was offered slots and booked one; the call record keeps the outbound call
+    with store.sessions() as s:
+        call = s.get(Call, got["P1"].provider_id)
+        assert call.direction == "outbound" and call.patient_id == "P1"
+        assert (call.facts.get("appointment") or {}).get("action") == "booked", w.twilio.calls[call.sid].transcript
+    text = next(iter(w.twilio.messages.values())).body
+    assert text.startswith(f"{name}:") and len(text) <= 160 and "STOP" in text
+    # locks and call slots are free again
+    assert w.services.limits.active_calls() == 0
+    assert w.services.limits.patient_holder("P1") is None
+    # a second worker pass, and a doubled job, change nothing
+    from receptionist.jobs import send_attempt_job
+
+    for pid in ("P1", "P3"):
+        w.services.outreach_queue.enqueue(send_attempt_job, got[pid].id)
+    work(w)
+    assert len(w.twilio.calls) == 2 and len(w.twilio.messages) == 1
+
+
+def test_gates_skip_unconsented_and_opted_out_and_defer_outside_hours(world, store):
+    add_patient(store, "P1", 90, **ALL)
+    add_patient(store, "P2", 80, **ALL)
+    w = world()
+    start(w)
+    # between planning and sending: P2 opts out, and P1 withdraws written consent
+    with store.session() as s:
+        s.get(Patient, "P2").opted_out = True
+        s.get(Patient, "P1").consent_written = False
+    work(w)
+    got = attempts(store)
+    assert got["P1"].status == "skipped" and "consent" in got["P1"].reason
+    assert got["P2"].status == "skipped" and "opted out" in got["P2"].reason
+    assert not w.twilio.calls and not w.twilio.messages
+
+
+def test_outside_calling_hours_is_rescheduled_not_dropped(world, store, redis_client):
+    add_patient(store, "P1", 90, **ALL)
+    w = world()
+    w.clock[0] = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)  # 22:00 in Washington
+    start(w)
+    work(w)
+    a = attempts(store)["P1"]
+    assert a.status == "deferred" and a.reason == "outside calling hours"
+    assert a.not_before.replace(tzinfo=dt.UTC) == dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.UTC)  # 8:00 next day
+    from rq.registry import ScheduledJobRegistry
+
+    assert len(ScheduledJobRegistry("outreach", connection=w.services.queue_redis)) >= 1
+    assert not w.twilio.calls
+    # at 8:00 the rescheduled job sends it
+    w.clock[0] = dt.datetime(2026, 12, 1, 13, 0, 1, tzinfo=dt.UTC)
+    from receptionist.jobs import send_attempt_job
+
+    w.services.outreach_queue.enqueue(send_attempt_job, a.id)  # what the scheduler does when the time comes
+    work(w)
+    assert attempts(store)["P1"].status == "sent" and len(w.twilio.calls) == 1
+
+
+def test_daily_and_weekly_limits_across_campaigns(world, store):
+    """A patient contacted today is not contacted again today by another campaign's attempt."""
+    add_patient(store, "P1", 90, **ALL)
+    w = world()
+    first = start(w)
+    work(w)
+    assert attempts(store)["P1"].status == "sent"
+    # a second campaign an hour later leaves P1 out: contacted within the cool-down
+    w.clock[0] = MONDAY_10AM + dt.timedelta(hours=1)
+    from receptionist.outreach.campaigns import CampaignError
+
+    with pytest.raises(CampaignError):
+        start(w)
+    # even a hand-made second attempt is held by the daily limit at send time
+    with store.session() as s:
+        s.add(OutreachAttempt(id="X:P1", campaign_id=first.campaign_id, patient_id="P1", tier="mid",
+                              channel="sms", rank=1, status="queued"))
+    from receptionist.jobs import send_attempt_job
+
+    w.services.outreach_queue.enqueue(send_attempt_job, "X:P1")
+    work(w)
+    with store.sessions() as s:
+        x = s.get(OutreachAttempt, "X:P1")
+        assert x.status == "deferred" and x.reason == "daily attempt limit reached"
+    assert not w.twilio.messages
+
+
+def test_pause_and_resume(world, store):
+    add_patient(store, "P1", 90, **ALL)
+    w = world()
+    started = start(w)
+    campaigns = Campaigns(w.services)
+    campaigns.pause(started.campaign_id)
+    work(w)
+    assert attempts(store)["P1"].status == "deferred" and not w.twilio.calls
+    cid, n = campaigns.resume(None)
+    assert (cid, n) == (started.campaign_id, 1)
+    work(w)
+    assert attempts(store)["P1"].status == "sent" and len(w.twilio.calls) == 1
+
+
+def test_email_by_smtp_and_unsubscribe_link(world, store):
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            self.messages.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        add_patient(store, "P1", 90, email="pat@example.com", phone=False)
+        w = world(smtp_url=f"smtp://127.0.0.1:{port}")
+        start(w)
+        work(w)
+        assert attempts(store)["P1"].status == "sent"
+        assert len(inbox.messages) == 1
+        import email
+        import email.policy
+
+        mail = email.message_from_bytes(inbox.messages[0].content, policy=email.policy.default)
+        assert mail["Subject"] == f"{w.services.practice.name}: we'd love to see you again"
+        body = mail.get_content()
+        link = body.split("To stop these emails, open ")[1].split()[0]
+        assert mail["List-Unsubscribe"].strip() == f"<{link}>"
+        path = link.replace("http://testserver", "")
+        client = w.app.test_client()
+        assert client.get(path).status_code == 200
+        assert client.post(path).status_code == 200
+        with store.sessions() as s:
+            assert s.get(Patient, "P1").opted_out
+        assert client.post(path[:-3] + "xyz").status_code == 404
+    finally:
+        smtp.stop()
+
+
+def test_email_channel_off_without_smtp(world, store):
+    add_patient(store, "P1", 90, email="pat@example.com", phone=False)
+    w = world()
+    start(w)
+    work(w)
+    a = attempts(store)["P1"]
+    assert a.status == "skipped" and "SMTP_URL" in a.reason
+
+
+def test_stop_reply_opts_out_everywhere(world, store):
+    add_patient(store, "P1", 90, **ALL)
+    add_patient(store, "P2", 80, **ALL)
+    w = world()
+    start(w)
+    from receptionist.simulator import CallSimulator, FlaskTransport
+
+    sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
+    for body, stops in (("Stop", True), ("STOP ALL", True), ("unsubscribe", True), ("stop by tomorrow?", False)):
+        params = {"MessageSid": "SM1", "From": phone_of("P2"), "To": "+12025550100", "Body": body,
+                  "AccountSid": "AC" + "0" * 32}
+        url = "http://testserver/sms/inbound"
+        status, xml = sim.transport.post(url, params, {"X-Twilio-Signature": sim.sign(url, params)})
+        assert status == 200 and "<Response>" in xml
+        assert ("unsubscribed" in xml) == stops
+    forged = w.app.test_client().post("/sms/inbound", data={"From": phone_of("P1"), "Body": "STOP"},
+                                      headers={"X-Twilio-Signature": "nope"})
+    assert forged.status_code == 403
+    with store.sessions() as s:
+        assert s.get(Patient, "P2").opted_out and not s.get(Patient, "P1").opted_out
+    work(w)
+    got = attempts(store)
+    assert got["P2"].status == "skipped" and got["P1"].status == "sent"
+
+
+def test_provider_refusal_fails_and_outage_is_retried(world, store):
+    add_patient(store, "P1", 90, **ALL)
+    w = world()
+    with store.session() as s:  # a number Twilio will refuse
+        from receptionist.store import PatientPhone
+
+        s.get(PatientPhone, ("P1", phone_of("P1"))).phone = "12345"
+    start(w)
+    work(w)
+    a = attempts(store)["P1"]
+    assert a.status == "failed" and "refused" in a.reason
+
+
+def _worker_env(w) -> dict[str, str]:
+    env = {**os.environ, **w.env()}
+    env.pop("PRACTICE_FILE", None)
+    return env
+
+
+def test_two_workers_send_each_attempt_once(world, store, tmp_path):
+    """Two worker processes on one campaign, every job enqueued twice: every attempt goes out exactly once."""
+    for i in range(1, 31):
+        add_patient(store, f"P{i}", 100 - i, consent_sms=True, consent_written=True)
+    practice_file = tmp_path / "practice.toml"
+    practice_file.write_text(_PRACTICE)
+    w = world(play=False)
+    started = start(w)
+    from receptionist.jobs import send_attempt_job
+
+    for a in attempts(store).values():  # every job twice
+        w.services.outreach_queue.enqueue(send_attempt_job, a.id)
+    env = {**_worker_env(w), "PRACTICE_FILE": str(practice_file)}
+    procs = [subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker", "--burst"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err[-2000:]
+    got = attempts(store)
+    assert started.enqueued == 30
+    assert all(a.status == "sent" for a in got.values()), {a.status for a in got.values()}
+    to = [m.to for m in w.twilio.messages.values()]
+    assert len(to) == 30 and len(set(to)) == 30
+
+
+def test_worker_killed_mid_send_loses_nothing_and_duplicates_nothing(world, store, tmp_path):
+    """The worker dies while Twilio is placing the call: reconciling records the call that went out (not a
+    second one); an attempt claimed but never sent goes back in the queue and is sent once."""
+    add_patient(store, "P1", 90, **ALL)
+    add_patient(store, "P2", 80, **ALL)
+    practice_file = tmp_path / "practice.toml"
+    practice_file.write_text(_PRACTICE)
+    w = world(play=False)
+    start(w)
+    w.twilio.gate = threading.Event()  # hold the first create response: the worker is mid-send
+    env = {**_worker_env(w), "PRACTICE_FILE": str(practice_file)}
+    proc = subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker", "--burst"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not w.twilio.calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(w.twilio.calls) == 1
+    os.killpg(proc.pid, signal.SIGKILL)  # the worker and its work horse
+    proc.wait(timeout=30)
+    w.twilio.gate.set()
+    w.twilio.gate = None
+    got = attempts(store)
+    stuck = [a for a in got.values() if a.status == "sending"]
+    assert len(stuck) == 1
+    w.clock[0] = MONDAY_10AM + dt.timedelta(minutes=5)
+    counts = w.services.outreach.reconcile()
+    assert counts == {"recorded": 1, "requeued": 0, "failed": 0}
+    # a claim whose worker died before it reached Twilio: queued again
+    other = next(a for a in got.values() if a.status != "sending")
+    with store.session() as s:
+        row = s.get(OutreachAttempt, other.id)
+        row.status, row.claimed_at = "sending", MONDAY_10AM
+    assert w.services.outreach.reconcile()["requeued"] == 1
+    work(w)
+    got = attempts(store)
+    assert {a.status for a in got.values()} == {"sent"}
+    assert sorted(c.to for c in w.twilio.calls.values()) == sorted(phone_of(p) for p in ("P1", "P2"))
+
+
+_PRACTICE = """
+[practice]
+name = "Demo Dental"
+timezone = "America/New_York"
+
+[[locations]]
+id = "main"
+name = "Demo Dental"
+phone = "+12025550100"
+timezone = "America/New_York"
+staff_numbers = ["+12025550111"]
+
+[locations.hours]
+mon = "08:00-17:00"
+tue = "08:00-17:00"
+
+[outreach]
+staff_call_list_size = 0
+holdout_share = 0.0
+calls_per_second = 50.0
+calling_hours = "00:00-23:59"
+"""
