@@ -2,6 +2,12 @@
 
 Publishing fills a fresh hash and renames it over the live one inside MULTI/EXEC, so a reader sees the
 old run or the new one, never a mix.
+
+A published hash also says it is *complete* (the field `COMPLETE`): it holds every phone the store held when
+the run was published, so a number it does not hold is not a patient's and needs no store query. Whoever
+adds or changes phones in the store calls `phones_changed()` before and after committing: that bumps an
+epoch and removes the mark, so misses go to the store again until the next publish. A publish marks its
+hash complete only when no phone changed (the epoch stayed put) between reading the store and the swap.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import redis
 from . import keys
 
 SEP = "\t"
+COMPLETE = "~complete"  # a field no E.164 number can be: the run id of a complete hash
 
 
 class CacheUnavailable(RuntimeError):
@@ -27,19 +34,52 @@ class CachedTier:
     run_id: str
 
 
+@dataclass(frozen=True)
+class Lookup:
+    hit: CachedTier | None
+    complete: bool  # a miss is authoritative: the number is no patient's
+    also: list  # the values of the extra keys read in the same round trip
+
+
 class TierCache:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
     def lookup(self, phone: str) -> CachedTier | None:
+        return self.read(phone).hit
+
+    def read(self, phone: str, *also: str) -> Lookup:
+        """The phone's entry, whether the hash is complete, and GET of each key in `also`: one round trip."""
         try:
-            raw = self.client.hget(keys.tiers(), phone)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.tiers(), phone, COMPLETE)
+            for key in also:
+                pipe.get(key)
+            (raw, complete), *rest = pipe.execute()
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(str(exc)) from None
-        if raw is None:
-            return None
-        tier, patient_id, run_id = _text(raw).split(SEP)
-        return CachedTier(patient_id=patient_id, tier=tier, run_id=run_id)
+        hit = None
+        if raw is not None:
+            tier, patient_id, run_id = _text(raw).split(SEP)
+            hit = CachedTier(patient_id=patient_id, tier=tier, run_id=run_id)
+        return Lookup(hit, complete is not None, rest)
+
+    def epoch(self) -> int:
+        """Bumped by every change to the store's phones (see `phones_changed`)."""
+        try:
+            return int(self.client.get(keys.tiers_epoch()) or 0)
+        except (redis.RedisError, OSError) as exc:
+            raise CacheUnavailable(str(exc)) from None
+
+    def phones_changed(self) -> None:
+        """Phones are about to change (or just did) in the store: misses are no longer authoritative."""
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incr(keys.tiers_epoch())
+            pipe.hdel(keys.tiers(), COMPLETE)
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise CacheUnavailable(str(exc)) from None
 
     def current_run(self) -> str | None:
         try:
@@ -49,10 +89,19 @@ class TierCache:
         return None if raw is None else _text(raw)
 
     def size(self) -> int:
-        return int(self.client.hlen(keys.tiers()))
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hlen(keys.tiers())
+        pipe.hexists(keys.tiers(), COMPLETE)
+        total, marked = pipe.execute()
+        return int(total) - int(bool(marked))
 
-    def publish(self, run_id: str, entries: Iterable[tuple[str, str, str]], chunk: int = 20_000) -> int:
-        """Publish (phone, tier, patient_id) entries of one run atomically; returns how many."""
+    def publish(self, run_id: str, entries: Iterable[tuple[str, str, str]], chunk: int = 20_000,
+                complete_at: int | None = None) -> int:
+        """Publish (phone, tier, patient_id) entries of one run atomically; returns how many.
+
+        `complete_at`: the `epoch()` read before the entries were read from the store; the hash is marked
+        complete if it has not moved since.
+        """
         building = keys.tiers_building(run_id)
         self.client.delete(building)
         count = 0
@@ -69,13 +118,27 @@ class TierCache:
             pipe.hset(building, mapping=batch)
             pipe.execute()
             count += len(batch)
-        swap = self.client.pipeline(transaction=True)
-        if count:
-            swap.rename(building, keys.tiers())
-        else:
-            swap.delete(keys.tiers())
-        swap.set(keys.tiers_run(), run_id)
-        swap.execute()
+        with self.client.pipeline(transaction=True) as swap:
+            swap.watch(keys.tiers_epoch())
+            complete = complete_at is not None and int(swap.get(keys.tiers_epoch()) or 0) == complete_at
+            swap.multi()
+            if complete:
+                swap.hset(building, COMPLETE, run_id)
+            if count or complete:
+                swap.rename(building, keys.tiers())
+            else:
+                swap.delete(keys.tiers())
+            swap.set(keys.tiers_run(), run_id)
+            try:
+                swap.execute()
+            except redis.WatchError:  # phones changed at the last moment: publish, but not as complete
+                swap.reset()
+                if count:
+                    self.client.pipeline(transaction=True).hdel(building, COMPLETE).rename(
+                        building, keys.tiers()).set(keys.tiers_run(), run_id).execute()
+                else:
+                    self.client.pipeline(transaction=True).delete(keys.tiers()).set(
+                        keys.tiers_run(), run_id).execute()
         return count
 
 

@@ -2,6 +2,10 @@
 
 Every function takes the webhook's form parameters and returns TwiML (or JSON for the outcome); the Flask
 blueprint around it only checks signatures and speaks HTTP. Nothing a caller says reaches the logs.
+
+The call record is written through the call journal (`journal.py`): a webhook's record operations
+(`callrecord.py`) go to Redis with the call's state in one atomic write, and reach SQL in batches; readers of the
+record (`outcome`, the final status callback) drain the journal first.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from . import keys, twiml
+from . import callrecord, journal, keys, twiml
+from .cache import CacheUnavailable
+from .callrecord import apply_event as _apply_event
 from .callstate import CallStates
 from .conversation.store_tools import StoreTools, queue_callback
 from .conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 HOLDING_LINE = "One moment while I check that."
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
 MAX_TURNS = 40
+DRAIN_WAIT_S = 5.0  # a reader waits this long for a running drain before reading what SQL has
 ACCEPTED = {"completed", "answered"}
 
 
@@ -70,21 +77,29 @@ class CallFlow:
         sid = p.get("CallSid", "")
         location = self.s.practice.location_for(normalise_or_none(p.get("To")))
         if location is None:
-            self._record_call(sid, direction="inbound", location_id=None, caller=None, route="closed",
-                              outcome="unknown number")
+            pending: dict[str, Any] = {}
+            CallStates.record(pending, callrecord.record(sid, {"direction": "inbound", "location_id": None,
+                                                                "caller": None, "route": "closed",
+                                                                "outcome": "unknown number"}))
+            try:
+                self.states.save("", pending)  # the record only: there is no call to continue
+            except SQLAlchemyError:
+                log.exception("call %s: store unavailable", sid)
             return twiml.say_and_hangup(
                 f"Sorry, this number is not set up for {self.s.practice.name}. "
                 "Please check the number and call again. Goodbye.")
         caller = normalise_or_none(p.get("From"))
         now = self.s.now()
         is_open = location.is_open(now)
+        counter = keys.caller_ai_calls(_hash(caller), now.date().isoformat()) if caller else None
         try:
-            found = self.s.directory.find(caller) if caller else None
+            # one Redis round trip: the caller's tier and how often the AI had them today
+            found, (recent,) = self.s.directory.find_with(caller, counter) if caller else (None, [None])
         except SQLAlchemyError:
             log.exception("call %s: store unavailable at routing", sid)
             return self._store_down(location, is_open)
         decision = decide(tier=found.tier if found else None, known=found is not None, is_open=is_open,
-                          has_staff=bool(location.staff_numbers), recent_ai_calls=self._recent_ai_calls(caller, now))
+                          has_staff=bool(location.staff_numbers), recent_ai_calls=_int(recent) or 0)
         state = {"location_id": location.id, "caller": caller, "patient_id": found.patient_id if found else None,
                  "tier": found.tier if found else None, "route": decision.kind, "reason": decision.reason,
                  "engine": {}, "turn": 0, "transfer": None, "facts": {}}
@@ -93,16 +108,17 @@ class CallFlow:
                   "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed")}
         log.info("call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason)
         if decision.kind == "staff":
+            CallStates.record(state, callrecord.record(sid, record))
             try:
-                self._record_call(sid, **record)
+                self.states.save(sid, state)
             except SQLAlchemyError:
                 log.exception("call %s: store unavailable", sid)
                 return self._store_down(location, is_open)
-            self.states.save(sid, state)
             return twiml.transfer(f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
                                   location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
                                   action=self.url("/voice/transfer-result"))
-        self._count_ai_call(caller, now)
+        if counter:
+            CallStates.count(state, counter)
         return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours", record=record)
 
     def outbound(self, p: dict[str, str], *, patient_id: str, tier: str, attempt_id: str) -> str:
@@ -248,7 +264,8 @@ class CallFlow:
         seq = state["turn"]
         state["turn"] = seq + 1
         route = "emergency" if facts.get("emergency") else None
-        self._save_turn(sid, seq, heard_text or "", reply.say, facts, state.get("patient_id"), route, record)
+        CallStates.record(state, callrecord.turn(sid, seq, heard_text or "", reply.say, dict(facts),
+                                                 state.get("patient_id"), route, record))
         return facts
 
     def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
@@ -276,7 +293,7 @@ class CallFlow:
                                   action=self.url("/voice/transfer-result"))
         self._tools(sid, location, state).queue_callback("caller asked for a person", "normal")
         _apply_event(facts, {"action": "callback"})
-        self._save_facts(sid, facts)
+        CallStates.record(state, callrecord.facts(sid, dict(facts)))
         self.states.save(sid, state, ended=True)
         return twiml.say_and_hangup("Nobody can come to the phone right now, so I've asked our team to call "
                                     f"you back. Our hours are {location.hours.describe()}. Goodbye.")
@@ -367,7 +384,7 @@ class CallFlow:
         else:
             result = status if status in ("busy", "no-answer") else "no-answer"
         seconds = _int(p.get("DialCallDuration"))
-        self._update_call(sid, transfer=result, transfer_seconds=seconds)
+        CallStates.record(state, callrecord.update(sid, {"transfer": result, "transfer_seconds": seconds}))
         state["transfer"] = result
         if result == "accepted":
             self.states.save(sid, state, ended=True)
@@ -388,6 +405,8 @@ class CallFlow:
         sequence = _int(p.get("SequenceNumber"))
         sequence = sequence if sequence is not None else _STATUS_ORDER.get(status, 0)
         duration = _int(p.get("CallDuration"))
+        if leg == parent and status in TERMINAL:
+            self._drain()  # the record's facts, turns and route are in SQL before the outcome is summed up
         try:
             with self.s.store.session() as session:
                 session.add(CallEvent(call_sid=parent, leg_sid=leg, status=status, sequence=sequence,
@@ -412,6 +431,7 @@ class CallFlow:
 
     # -- outcome (the simulator's view) -------------------------------------------------------------------
     def outcome(self, sid: str) -> dict | None:
+        self._drain()
         with self.s.store.sessions() as session:
             call = session.get(Call, sid)
             if call is None:
@@ -447,10 +467,9 @@ class CallFlow:
         now = self.s.now()
         first = state.get("first_name")
         if first is None and state.get("patient_id"):
-            try:
-                with self.s.store.sessions() as session:
-                    patient = session.get(Patient, state["patient_id"])
-                    first = (patient.first_name if patient else "") or ""
+            try:  # one column, not the whole patient: this runs on the caller's first turn
+                with self.s.store.engine.connect() as conn:
+                    first = conn.scalar(select(Patient.first_name).where(Patient.id == state["patient_id"])) or ""
             except SQLAlchemyError:
                 first = ""
             state["first_name"] = first
@@ -461,7 +480,7 @@ class CallFlow:
 
     def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
         return StoreTools(self.s.store, location, call_sid=sid, caller_phone=state.get("caller"),
-                          patient_id=state.get("patient_id"), now=self.s.now)
+                          patient_id=state.get("patient_id"), now=self.s.now, on_phones_change=self._phones_changed)
 
     def _guard(self, produce, ctx: CallContext) -> Reply:  # noqa: ANN001
         try:
@@ -482,108 +501,34 @@ class CallFlow:
             f"Thank you for calling {self.s.practice.name}. We can't take your call right now. Our hours are "
             f"{location.hours.describe()}. Please call again then. Goodbye.")
 
-    def _record_call(self, sid: str, **values: Any) -> None:
-        if not sid:
-            return
-        with self.s.store.session() as session:
-            call = session.get(Call, sid)
-            if call is None:
-                session.add(Call(sid=sid, facts={}, **values))
-            else:  # Twilio retried the webhook: keep one record
-                for key, value in values.items():
-                    setattr(call, key, value)
-
-    def _update_call(self, sid: str, **values: Any) -> None:
-        with self.s.store.session() as session:
-            call = session.get(Call, sid)
-            if call is not None:
-                for key, value in values.items():
-                    setattr(call, key, value)
-
-    def _save_turn(self, sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None,
-                   route: str | None, record: dict[str, Any] | None = None) -> None:
-        """The turn, the call's facts and (on a call's first turn) its record: one transaction."""
-        try:
-            with self.s.store.session() as session:
-                call = session.get(Call, sid)
-                if call is None:
-                    call = Call(sid=sid, facts={}, **(record or {"direction": "inbound"}))
-                    session.add(call)
-                    known_turn = False
-                else:
-                    for key, value in (record or {}).items():  # Twilio retried the first webhook
-                        setattr(call, key, value)
-                    known_turn = session.scalar(select(CallTurn.id).where(CallTurn.call_sid == sid,
-                                                                          CallTurn.seq == seq)) is not None
-                if not known_turn:
-                    session.add(CallTurn(call_sid=sid, seq=seq, caller=caller, receptionist=said))
-                # merged, never replaced: a slow turn that finished after its caller moved on added its own
-                call.facts = {**(call.facts or {}), **facts}
-                if patient_id and not call.patient_id:
-                    call.patient_id = patient_id
-                if route:
-                    call.route = route
-        except SQLAlchemyError:
-            log.exception("call %s: could not store the turn", sid)
-
     def _merge_events(self, sid: str, events: list[dict]) -> None:
+        """A late turn's events, written on their own (the wait route has saved the state by now)."""
         if not events:
             return
+        pending: dict[str, Any] = {}
+        CallStates.record(pending, callrecord.events(sid, events))
         try:
-            with self.s.store.session() as session:
-                call = session.get(Call, sid)
-                if call is not None:
-                    facts = dict(call.facts or {})
-                    for event in events:
-                        _apply_event(facts, event)
-                    call.facts = facts
+            self.states.save("", pending)
         except SQLAlchemyError:
             log.exception("call %s: could not record a slow turn's events", sid)
 
-    def _save_facts(self, sid: str, facts: dict) -> None:
-        with self.s.store.session() as session:
-            call = session.get(Call, sid)
-            if call is not None:
-                call.facts = {**(call.facts or {}), **facts}
-
-    def _recent_ai_calls(self, caller: str | None, now: dt.datetime) -> int:
-        if not caller:
-            return 0
+    def _drain(self) -> None:
+        """Bring SQL up to date with the call journal before reading call records (read your own writes)."""
         try:
-            return int(self.s.redis.get(keys.caller_ai_calls(_hash(caller), now.date().isoformat())) or 0)
+            if journal.drain(self.s.redis, self.s.store, wait_s=DRAIN_WAIT_S) is None:
+                log.warning("call journal: another drain held on; reading what SQL has")
         except (redis.RedisError, OSError):
-            return 0
+            log.warning("call journal: Redis unavailable; reading what SQL has")
 
-    def _count_ai_call(self, caller: str | None, now: dt.datetime) -> None:
-        if not caller:
-            return
-        key = keys.caller_ai_calls(_hash(caller), now.date().isoformat())
+    def _phones_changed(self) -> None:
         try:
-            pipe = self.s.redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, 86400)
-            pipe.execute()
-        except (redis.RedisError, OSError):
-            pass
+            self.s.cache.phones_changed()
+        except CacheUnavailable:
+            log.warning("tier cache unavailable while a new patient's phone is stored")
 
 
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3, "completed": 4,
                  "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
-
-
-def _apply_event(facts: dict, event: dict) -> None:
-    action = event.get("action")
-    if action in ("booked", "rescheduled", "cancelled"):
-        facts["appointment"] = {"action": action, "start": event.get("start")}
-    elif action == "opted_out":
-        facts["opted_out"] = True
-    elif action == "message":
-        facts["message_taken"] = True
-    elif action == "callback":
-        facts["callback_queued"] = True
-    elif action == "emergency":
-        facts["emergency"] = True
-        facts["callback_queued"] = True
 
 
 def _summary(facts: dict, status: str) -> str:

@@ -88,7 +88,7 @@ def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool
     try:
         report = load_demo(services.store, services.settings.home, patients=patients, years=years, seed=seed,
                            force=force, practice_file=services.settings.practice_file,
-                           progress=sys.stderr.isatty())
+                           progress=sys.stderr.isatty(), cache=services.publish_cache)
     except StoreNotEmpty as exc:
         raise UserError(str(exc)) from None
     click.echo(report.patients.summary())
@@ -102,15 +102,22 @@ def import_() -> None:
 
 
 def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -> None:
+    from .cache import CacheUnavailable
     from .csvfiles import ImportFileError
     from .importer import import_patients, import_visits
 
     services = _services(ctx)
-    loader = import_patients if kind == "patients" else import_visits
     try:
-        report = loader(services.store, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+        if kind == "patients":
+            report = import_patients(services.store, path, skip_invalid=skip_invalid,
+                                     progress=sys.stderr.isatty(), cache=services.publish_cache)
+        else:
+            report = import_visits(services.store, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
     except ImportFileError as exc:
         raise UserError(str(exc)) from None
+    except CacheUnavailable as exc:
+        raise UserError(f"nothing imported: the tier cache (Redis) could not be told that phones change ({exc})") \
+            from None
     for error in report.invalid:
         click.echo(error.describe(path.name), err=True)
     if not report.imported:

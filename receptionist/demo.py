@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from . import synth
+from .cache import TierCache
 from .importer import ImportReport, import_patients, import_visits
 from .practice import Practice, load_practice
 from .schedule import book, ensure_schedule, fill_demo_bookings
@@ -34,7 +35,7 @@ def patient_count(store: Store) -> int:
 
 def load_demo(store: Store, home: Path, *, patients: int = 2000, years: float = 6.0, seed: int = 7,
               as_of: dt.date | None = None, force: bool = False, progress: bool = True,
-              practice_file: Path | None = None) -> DemoReport:
+              practice_file: Path | None = None, cache: TierCache | None = None) -> DemoReport:
     existing = patient_count(store)
     if existing and not force:
         raise StoreNotEmpty(f"the store already holds {existing} patients; use --force to add the demo practice")
@@ -44,7 +45,7 @@ def load_demo(store: Store, home: Path, *, patients: int = 2000, years: float = 
     synth.write_patients_csv(practice, folder / "patients.csv")
     synth.write_visits_csv(practice, folder / "visits.csv")
     today = practice.as_of
-    p = import_patients(store, folder / "patients.csv", progress=progress, today=today)
+    p = import_patients(store, folder / "patients.csv", progress=progress, today=today, cache=cache)
     v = import_visits(store, folder / "visits.csv", progress=progress, today=today)
     slots = demo_schedule(store, load_practice(practice_file), practice.patient_id, today)
     return DemoReport(p, v, folder, slots)

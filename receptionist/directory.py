@@ -1,4 +1,7 @@
-"""Who is calling: E.164 number -> patient and tier, from the cache, else from the store."""
+"""Who is calling: E.164 number -> patient and tier, from the cache, else from the store.
+
+A number missing from a complete cache (see `cache.py`) is nobody's: no store query for unknown callers.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +32,22 @@ class CallerDirectory:
         self.cache = cache
 
     def find(self, phone: str) -> Caller | None:
+        return self.find_with(phone)[0]
+
+    def find_with(self, phone: str, *also: str) -> tuple[Caller | None, list]:
+        """The caller, and the Redis values of `also` read in the same round trip (None when Redis is down)."""
         if self.cache is not None:
             try:
-                hit = self.cache.lookup(phone)
+                read = self.cache.read(phone, *also)
             except CacheUnavailable:
                 log.warning("tier cache unavailable; looking the caller up in the store")
-                hit = None
-            if hit is not None:
-                return Caller(hit.patient_id, hit.tier, hit.run_id, "cache")
-        return self.find_in_store(phone)
+            else:
+                if read.hit is not None:
+                    return Caller(read.hit.patient_id, read.hit.tier, read.hit.run_id, "cache"), read.also
+                if read.complete:
+                    return None, read.also
+                return self.find_in_store(phone), read.also
+        return self.find_in_store(phone), [None] * len(also)
 
     def find_in_store(self, phone: str) -> Caller | None:
         """One indexed query for the common case (a number we do not know); the score only when known."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from .cache import TierCache
 from .csvfiles import (
     BadField,
     RowError,
@@ -185,7 +186,10 @@ def _validate(path: Path, required: tuple[str, ...], parse: Callable[..., Any], 
 
 
 def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, progress: bool = True,
-                    today: dt.date | None = None) -> ImportReport:
+                    today: dt.date | None = None, cache: TierCache | None = None) -> ImportReport:
+    """`cache`: the live tier cache, told before and after the commit that phones change, so a number it
+    does not hold is looked up in the store again (raises `CacheUnavailable`, importing nothing, if Redis
+    cannot be told first)."""
     path = Path(path)
     today = today or dt.date.today()
     check = _validate(path, PATIENT_COLUMNS, _patient, "patients", progress)
@@ -193,6 +197,8 @@ def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, pro
         return check
     report = ImportReport(kind="patients", file=str(path))
     records = _records(path, PATIENT_COLUMNS, _patient, report, progress, f"importing {path.name}")
+    if cache is not None:
+        cache.phones_changed()
     with store.session() as session:
         conn = session.connection()
         for chunk in _chunks(records):
@@ -245,6 +251,8 @@ def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, pro
             conn.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(ids)))
             if phone_rows:
                 conn.execute(insert(PatientPhone), phone_rows)
+    if cache is not None:
+        cache.phones_changed()  # again: a publish that read the store before this commit is not complete
     report.imported = True
     report.invalid = check.invalid
     return report

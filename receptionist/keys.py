@@ -18,6 +18,11 @@ def tiers_run() -> str:
     return f"{PREFIX}:tiers:run"
 
 
+def tiers_epoch() -> str:
+    """Counter: bumped whenever the store's phones change; a publish is complete only if it did not move."""
+    return f"{PREFIX}:tiers:epoch"
+
+
 def call_state(call_sid: str) -> str:
     """String (JSON): a live call's conversation state, with an expiry."""
     return f"{PREFIX}:call:{call_sid}"
@@ -51,3 +56,23 @@ def outreach_active_calls() -> str:
 def outreach_reconcile_marker() -> str:
     """String with a short expiry: a reconcile job is already scheduled."""
     return f"{PREFIX}:outreach:reconcile:scheduled"
+
+
+def journal() -> str:
+    """List (JSON entries): call-record writes the webhooks made, oldest first, waiting to be drained into SQL."""
+    return f"{PREFIX}:journal"
+
+
+def journal_draining() -> str:
+    """List: the entries one drain has taken from `journal()`; trimmed only after they are committed to SQL."""
+    return f"{PREFIX}:journal:draining"
+
+
+def journal_failed() -> str:
+    """List: entries SQL refused on their own (kept for an operator, never dropped)."""
+    return f"{PREFIX}:journal:failed"
+
+
+def journal_lock() -> str:
+    """Lock: one drain at a time, so entries reach SQL in the order they were written."""
+    return f"{PREFIX}:journal:lock"

@@ -7,6 +7,9 @@ import re
 import phonenumbers
 
 _SPLIT = re.compile(r"[;|/]|\s{2,}")
+# What Twilio sends in From/To for a North American number: already E.164, and `to_e164` leaves it as is
+# (tests/test_phones.py checks that for every such number). Parsing it costs more than the rest of routing.
+_NANP_E164 = re.compile(r"\+1[2-9]\d{9}")
 
 
 class InvalidPhone(ValueError):
@@ -16,6 +19,8 @@ class InvalidPhone(ValueError):
 def to_e164(text: str, region: str = "US") -> str:
     """Normalise one number in any common format ("(202) 555-0143", "202.555.0143", "+1 202 555 0143")."""
     raw = (text or "").strip()
+    if region == "US" and _NANP_E164.fullmatch(raw):
+        return raw
     if not raw:
         raise InvalidPhone("empty phone number")
     try:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 import scoring
 from scoring import ReactivationSignals, ScoreResult, VisitArrays
@@ -229,6 +229,7 @@ def _score_rows(run_id: str, ids: list[str], c: dict[str, list], reasons: list[s
 def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str], result: ScoreResult) -> int:
     """Phone -> (tier, patient, run) for every phone; a shared household number names its most valuable patient."""
     index = {pid: i for i, pid in enumerate(patient_ids)}
+    epoch = cache.epoch()  # before reading phones: a change from here on keeps the hash from being marked complete
     best: dict[str, int] = {}
     tier, plv = result.tier, result.plv
     with store.engine.connect() as conn:
@@ -240,4 +241,13 @@ def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str],
             if j is None or (tier[i], -plv[i]) < (tier[j], -plv[j]):
                 best[phone] = i
     names = scoring.TIERS
-    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i]) for phone, i in best.items()))
+    # Every phone of the store is in `best` unless its patient was added after `load_practice_data`, which
+    # an import marks with `phones_changed` (so the epoch moves and the hash is not marked complete).
+    complete = len(best) == _phone_count(store)
+    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i]) for phone, i in best.items()),
+                         complete_at=epoch if complete else None)
+
+
+def _phone_count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count(func.distinct(PatientPhone.phone)))) or 0)

@@ -1,8 +1,15 @@
-"""Decisions -> TwiML, with the twilio package's builders only (no string templates)."""
+"""Decisions -> TwiML, with the twilio package's builders only (no hand-written markup).
+
+The two documents every inbound call gets (`listen`, `transfer`) are built by the builders once per shape
+(the same action URLs and staff numbers) with markers where the per-call text goes, then filled with the
+escaped text per call: the builders and their serialisation cost more than the rest of routing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Callable, Sequence
 
 from twilio.twiml.voice_response import Connect, Dial, Gather, VoiceResponse
 
@@ -17,8 +24,35 @@ def _say(node, text: str) -> None:  # noqa: ANN001 - VoiceResponse or Gather
     node.say(text, voice=VOICE, language=LANGUAGE)
 
 
+_SLOT = re.compile("\ue000([0-9]+)\ue000")  # a private-use character the builders pass through as is
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                          "\t": "&#09;"})
+
+
+@functools.lru_cache(maxsize=256)
+def _skeleton(build: Callable[..., str], fixed: tuple, slots: tuple[str, ...]) -> tuple[str, ...]:
+    """The document `build` makes, split at the slots: literal, slot index, literal, ..."""
+    doc = build(**dict(fixed), **{name: f"\ue000{i}\ue000" for i, name in enumerate(slots)})
+    return tuple(_SLOT.split(doc))
+
+
+def _fill(build: Callable[..., str], fixed: dict, values: dict[str, str]) -> str:
+    """`build(**fixed, **values)`, from the cached skeleton; values escaped as XML (text or attribute)."""
+    slots = tuple(values)
+    parts = _skeleton(build, tuple(fixed.items()), slots)
+    out = [parts[0]]
+    for k in range(1, len(parts), 2):
+        out.append(str(values[slots[int(parts[k])]]).translate(_ESCAPES))
+        out.append(parts[k + 1])
+    return "".join(out)
+
+
 def listen(text: str, *, action: str, on_silence: str) -> str:
     """Say, then listen for speech (or keys); silence falls through to the Redirect."""
+    return _fill(_listen, {"action": action, "on_silence": on_silence}, {"text": text})
+
+
+def _listen(text: str, *, action: str, on_silence: str) -> str:
     response = VoiceResponse()
     gather = Gather(input="speech dtmf", action=action, method="POST", speech_timeout="auto",
                     timeout=GATHER_TIMEOUT, language=LANGUAGE, speech_model="phone_call", action_on_empty_result=False)
@@ -56,6 +90,13 @@ def say_and_hangup(text: str) -> str:
 
 def transfer(text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None) -> str:
     """Ring every staff number at once; each staff leg hears the whisper before the caller is connected."""
+    fixed = {"numbers": tuple(numbers), "action": action, "caller_id": caller_id}
+    if not text:
+        return _fill(_transfer, {**fixed, "text": ""}, {"whisper": whisper})
+    return _fill(_transfer, fixed, {"text": text, "whisper": whisper})
+
+
+def _transfer(text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None) -> str:
     response = VoiceResponse()
     if text:
         _say(response, text)

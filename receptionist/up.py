@@ -46,7 +46,8 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     services = Services(settings=settings, practice=practice, store=store, redis_url=redis_url)
     if demo and patient_count(store) == 0:
         click.echo("empty store: loading the demo practice ...")
-        report = load_demo(store, settings.home, progress=sys.stderr.isatty(), practice_file=settings.practice_file)
+        report = load_demo(store, settings.home, progress=sys.stderr.isatty(), practice_file=settings.practice_file,
+                           cache=services.publish_cache)
         click.echo("  " + report.patients.summary())
         click.echo("  " + report.visits.summary())
     ensure_schedule(store, practice, dt.date.today(), weeks=8)  # the schedule rolls forward at every start

@@ -1,20 +1,54 @@
-"""The job worker: an RQ worker with its scheduler (for delayed and retried jobs) on the configured Redis."""
+"""The job worker: an RQ worker with its scheduler (for delayed and retried jobs) on the configured Redis.
+
+Beside the jobs it drains the call journal into SQL every `DRAIN_EVERY_S` seconds (a thread of the worker's
+own process, so the journal is drained even while the queues are busy; the journal's lock keeps several
+workers from draining at once).
+"""
 
 from __future__ import annotations
 
-from rq import Queue, Worker
+import logging
+import threading
 
-from . import jobs
+import redis
+from rq import Queue, Worker
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import jobs, journal
 from .services import Services
 
 QUEUES = ("high", "default", "outreach")
+DRAIN_EVERY_S = 2.0
+
+log = logging.getLogger(__name__)
 
 
 def queues(services: Services) -> list[Queue]:
     return [Queue(name, connection=services.queue_redis) for name in QUEUES]
 
 
+def drain_once(services: Services) -> int | None:
+    """One drain of the call journal; failures are logged and retried on the next tick (entries stay)."""
+    try:
+        return journal.drain(services.queue_redis, services.store)
+    except (redis.RedisError, OSError, SQLAlchemyError):
+        log.warning("call journal: drain failed; retrying on the next tick", exc_info=True)
+        return None
+
+
+def _drain_loop(services: Services, stop: threading.Event) -> None:
+    while not stop.wait(DRAIN_EVERY_S):
+        drain_once(services)
+
+
 def run_worker(services: Services, *, burst: bool = False) -> bool:
     jobs.bind(services)
-    worker = Worker(queues(services), connection=services.queue_redis)
-    return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    stop = threading.Event()
+    drainer = threading.Thread(target=_drain_loop, args=(services, stop), name="journal-drain", daemon=True)
+    drainer.start()
+    try:
+        worker = Worker(queues(services), connection=services.queue_redis)
+        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        stop.set()
+        drain_once(services)  # what is left when the worker stops (a burst run ends with the journal drained)

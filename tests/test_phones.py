@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from receptionist.phones import InvalidPhone, normalise_or_none, parse_phone_list, to_e164
 
@@ -27,3 +29,14 @@ def test_webhook_numbers_normalise_or_none():
     assert normalise_or_none("+12025550143") == "+12025550143"
     assert normalise_or_none("anonymous") is None
     assert normalise_or_none(None) is None
+
+
+@settings(max_examples=300)
+@given(st.from_regex(r"\A\+1[2-9][0-9]{9}\Z"))
+def test_e164_shortcut_agrees_with_phonenumbers(number):
+    """Twilio's already-E.164 North American numbers skip parsing: the result is what parsing gives."""
+    import phonenumbers
+
+    parsed = phonenumbers.parse(number, "US")
+    assert phonenumbers.is_possible_number(parsed)
+    assert to_e164(number) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number

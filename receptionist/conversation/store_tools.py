@@ -25,7 +25,8 @@ class StoreTools:
 
     def __init__(self, store: Store, location: Location, *, call_sid: str, caller_phone: str | None,
                  patient_id: str | None, now: Callable[[], dt.datetime],
-                 on_opt_out: Callable[[str], None] | None = None) -> None:
+                 on_opt_out: Callable[[str], None] | None = None,
+                 on_phones_change: Callable[[], None] | None = None) -> None:
         self.store = store
         self.location = location
         self.call_sid = call_sid
@@ -33,6 +34,8 @@ class StoreTools:
         self._patient_id = patient_id
         self.now = now
         self.on_opt_out = on_opt_out
+        # told before and after a new patient's phone is committed (the tier cache stops treating misses as final)
+        self.on_phones_change = on_phones_change
         self.events: list[dict] = []
 
     @property
@@ -129,12 +132,16 @@ class StoreTools:
         if not first:
             raise ToolError("I didn't catch your first name.")
         pid = "N" + self.call_sid[2:18].upper()
+        if self.caller_phone and self.on_phones_change:
+            self.on_phones_change()
         with self.store.session() as session:
             if session.get(Patient, pid) is None:
                 session.add(Patient(id=pid, first_name=first, last_name=last, has_contact=bool(self.caller_phone)))
                 session.flush()
                 if self.caller_phone:
                     session.add(PatientPhone(patient_id=pid, phone=self.caller_phone, position=0))
+        if self.caller_phone and self.on_phones_change:
+            self.on_phones_change()
         self._patient_id = pid
         self.events.append({"action": "registered", "patient_id": pid})
         return pid

@@ -21,11 +21,17 @@ def signed_url() -> str:
     return base + request.path + (f"?{query}" if query else "")
 
 
+@functools.lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    """One validator per auth token, not one per request."""
+    return RequestValidator(token)
+
+
 def twilio_signed(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(*args, **kwargs):  # noqa: ANN202
         services = services_of(current_app)
-        validator = RequestValidator(services.settings.auth_token)
+        validator = _validator(services.settings.auth_token)
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not validator.validate(signed_url(), request.form.to_dict(flat=True), signature):
             log.warning("rejected %s: bad or missing Twilio signature", request.path)

@@ -1,0 +1,136 @@
+"""A call's durable record as a list of write operations, and the one function that applies them to SQL.
+
+The webhooks describe what a call's record should become (its routing, each transcript turn, what it
+achieved) as small JSON-able operations. They normally travel through the Redis journal (`journal.py`) and
+are applied later in batches; while Redis is unreachable the webhook applies them itself, at once. Both go
+through `apply`, so a drained record is exactly what a direct write would have made.
+
+`apply` is idempotent for a replayed batch: a call is upserted by CallSid and a turn is keyed by
+(CallSid, seq), so entries applied again after a drain was interrupted change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .store import Call, CallTurn
+
+# Record columns an operation may set; anything else in an entry is ignored rather than trusted.
+RECORD_FIELDS = ("direction", "location_id", "caller", "patient_id", "tier", "route", "outcome", "transfer",
+                 "transfer_seconds")
+_IN_CHUNK = 400  # bound parameters per IN (...) query
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def record(sid: str, values: dict[str, Any]) -> dict:
+    """The call's record as routing decided it (created, or reset when Twilio retries the first webhook)."""
+    return {"op": "record", "sid": sid, "values": values, "at": _now()}
+
+
+def turn(sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None, route: str | None,
+         values: dict[str, Any] | None = None) -> dict:
+    """One transcript turn with the call's facts so far (and, on the call's first turn, its record)."""
+    return {"op": "turn", "sid": sid, "seq": seq, "caller": caller, "said": said, "facts": facts,
+            "patient_id": patient_id, "route": route, "values": values, "at": _now()}
+
+
+def facts(sid: str, found: dict) -> dict:
+    """Facts merged into an existing record."""
+    return {"op": "facts", "sid": sid, "facts": found}
+
+
+def events(sid: str, happened: list[dict]) -> dict:
+    """Tool events (a slow turn's, say) folded into an existing record's facts."""
+    return {"op": "events", "sid": sid, "events": happened}
+
+
+def update(sid: str, values: dict[str, Any]) -> dict:
+    """Columns set on an existing record (a transfer's result, say)."""
+    return {"op": "update", "sid": sid, "values": values}
+
+
+def apply_event(found: dict, event: dict) -> None:
+    """What one tool event means for the call's facts (the outcome shown to staff and the simulator)."""
+    action = event.get("action")
+    if action in ("booked", "rescheduled", "cancelled"):
+        found["appointment"] = {"action": action, "start": event.get("start")}
+    elif action == "opted_out":
+        found["opted_out"] = True
+    elif action == "message":
+        found["message_taken"] = True
+    elif action == "callback":
+        found["callback_queued"] = True
+    elif action == "emergency":
+        found["emergency"] = True
+        found["callback_queued"] = True
+
+
+def apply(session: Session, entries: Sequence[dict]) -> None:
+    """Apply operations in order inside the caller's transaction: two reads per batch, then plain inserts."""
+    sids = list(dict.fromkeys(e["sid"] for e in entries if e.get("sid")))
+    calls: dict[str, Call] = {}
+    known_turns: set[tuple[str, int]] = set()
+    for part in _parts(sids):
+        calls.update((c.sid, c) for c in session.scalars(select(Call).where(Call.sid.in_(part))))
+        known_turns.update((sid, seq) for sid, seq in session.execute(
+            select(CallTurn.call_sid, CallTurn.seq).where(CallTurn.call_sid.in_(part))))
+    for entry in entries:
+        sid = entry.get("sid")
+        if not sid:
+            continue
+        op = entry["op"]
+        call = calls.get(sid)
+        if op in ("record", "turn") and call is None:
+            values = entry.get("values") if op == "turn" else entry["values"]
+            call = Call(sid=sid, facts={}, started_at=_when(entry), **_fields(values or {"direction": "inbound"}))
+            session.add(call)
+            calls[sid] = call
+        elif op in ("record", "turn"):
+            for key, value in _fields(entry.get("values") or {}).items():  # Twilio retried the first webhook
+                setattr(call, key, value)
+        if call is None:
+            continue  # facts, events or an update for a call never recorded: nothing to attach them to
+        if op == "turn":
+            if (sid, entry["seq"]) not in known_turns:
+                session.add(CallTurn(call_sid=sid, seq=entry["seq"], caller=entry["caller"],
+                                     receptionist=entry["said"], created_at=_when(entry)))
+                known_turns.add((sid, entry["seq"]))
+            # merged, never replaced: a slow turn that finished after its caller moved on added its own
+            call.facts = {**(call.facts or {}), **entry["facts"]}
+            if entry.get("patient_id") and not call.patient_id:
+                call.patient_id = entry["patient_id"]
+            if entry.get("route"):
+                call.route = entry["route"]
+        elif op == "facts":
+            call.facts = {**(call.facts or {}), **entry["facts"]}
+        elif op == "events":
+            merged = dict(call.facts or {})
+            for event in entry["events"]:
+                apply_event(merged, event)
+            call.facts = merged
+        elif op == "update":
+            for key, value in _fields(entry["values"]).items():
+                setattr(call, key, value)
+
+
+def _fields(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in RECORD_FIELDS}
+
+
+def _when(entry: dict) -> dt.datetime:
+    at = entry.get("at")
+    return dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+
+
+def _parts(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start:start + _IN_CHUNK]
+
