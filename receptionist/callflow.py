@@ -480,7 +480,14 @@ class CallFlow:
 
     def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
         return StoreTools(self.s.store, location, call_sid=sid, caller_phone=state.get("caller"),
-                          patient_id=state.get("patient_id"), now=self.s.now, on_phones_change=self._phones_changed)
+                          patient_id=state.get("patient_id"), now=self.s.now, on_phones_change=self._phones_changed,
+                          on_opt_out=self._opted_out)
+
+    def _opted_out(self, patient_id: str) -> None:
+        """"Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
+        from .outreach.optout import opt_out
+
+        opt_out(self.s.store, [patient_id], how="call")
 
     def _guard(self, produce, ctx: CallContext) -> Reply:  # noqa: ANN001
         try:

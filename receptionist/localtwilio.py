@@ -34,12 +34,14 @@ from .simulator import CallSimulator, HttpTransport, Transport
 log = logging.getLogger(__name__)
 API = "/2010-04-01/Accounts/"
 NETWORK_DELAY_S = 0.05
+LOCAL_URL_FILE = "local_twilio_url"  # in the data folder while the stand-in runs (Settings.twilio_api reads it)
 
 
 @dataclass(frozen=True)
 class Callee:
     answer: Literal["human", "machine", "no-answer", "busy", "fail"] = "human"
-    says: tuple[str | None, ...] = ()
+    says: tuple[str | None, ...] = ()  # what a person says, one entry per speech Gather
+    digits: tuple[str | None, ...] = ("1",)  # keys a person presses at a keys-only Gather (a staff member: 1)
 
 
 def default_callee(number: str) -> Callee:
@@ -158,7 +160,8 @@ class LocalTwilio:
                 "SequenceNumber": str(sequence), "CallbackSource": "call-progress-events", **extra})
 
     def _play_call(self, call: CallRecord) -> None:
-        callee = self.callees.get(call.to) or default_callee(call.to)
+        # a call placed without machine detection is a "call now" bridge: a staff member who answers and accepts
+        callee = self.callees.get(call.to) or (default_callee(call.to) if call.amd_callback else Callee("human"))
         self._status(call, "initiated", 0)
         self._status(call, "ringing", 1)
         if callee.answer in ("no-answer", "busy", "fail"):
@@ -182,7 +185,8 @@ class LocalTwilio:
         base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(call.url))
         result = self._simulator(base).answer(
             call_sid=call.sid, url=call.url, from_=call.from_, to=call.to,
-            says=callee.says if callee.answer == "human" else (), status_callback=call.status_callback,
+            says=callee.says if callee.answer == "human" else (),
+            digits=callee.digits if callee.answer == "human" else (), status_callback=call.status_callback,
             on_answered=on_answered, replaced=replaced, final_sequence=3)
         call.transcript = result.transcript
         call.status = "completed"
@@ -329,8 +333,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     server = LocalTwilio(settings.account_sid, settings.auth_token, port=args.port)
+    marker = settings.home / LOCAL_URL_FILE
+    marker.write_text(server.base_url)
     print(server.base_url, flush=True)
-    server.server.serve_forever()
+    try:
+        server.server.serve_forever()
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class Services:
         """The Twilio REST client: the real API, or `TWILIO_API_BASE_URL` (the local stand-in, a test fake)."""
         from .outreach.channels import TwilioApi
 
-        return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api_base_url)
+        return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api)
 
     @cached_property
     def mailer(self):  # noqa: ANN201 - outreach.channels.Mailer | None

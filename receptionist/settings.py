@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     def account_sid(self) -> str:
         return self.twilio_account_sid or "AC" + "0" * 32
 
+    @property
+    def twilio_api(self) -> str | None:
+        """Where the Twilio REST client goes: `TWILIO_API_BASE_URL`; in local mode (no account) the local
+        stand-in that `receptionist up` started, if it is running; else None (Twilio's own API)."""
+        if self.twilio_api_base_url:
+            return self.twilio_api_base_url
+        if not self.twilio_account_sid:
+            try:
+                return (self.home / "local_twilio_url").read_text().strip() or None
+            except OSError:
+                return None
+        return None
+
     @cached_property
     def auth_token(self) -> str:
         """`TWILIO_AUTH_TOKEN`, else a token generated once and kept in the data folder (local mode)."""

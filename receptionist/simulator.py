@@ -179,13 +179,13 @@ class CallSimulator:
         return walk.result
 
     def answer(self, *, call_sid: str, url: str, from_: str, to: str, says: Sequence[str | None] = (),
-               status_callback: str | None = None, on_answered: Callable[[], None] | None = None,
+               digits: Sequence[str | None] = (), status_callback: str | None = None, on_answered: Callable[[], None] | None = None,
                replaced: Callable[[], str | None] | None = None, final_sequence: int = 0) -> SimulatedCall:
         """Play the answering side of an outbound call (`calls.create(url=...)`): fetch `url` as Twilio does
         once the callee picks up, then follow the TwiML with `says` as the callee's speech. `on_answered` runs
         after the first document arrives (where answering-machine detection reports); `replaced` returns
         TwiML that a REST update put on the live call, which Twilio then plays instead."""
-        walk = _Walk(self, from_=from_, to=to, says=says, digits=(), staff=DEFAULT_STAFF,
+        walk = _Walk(self, from_=from_, to=to, says=says, digits=digits, staff=DEFAULT_STAFF,
                      extra_params={"Direction": "outbound-api", "CallSid": call_sid})
         walk.final_sequence = final_sequence
         walk.start_url = url

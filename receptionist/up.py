@@ -62,11 +62,21 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
            "RECEPTIONIST_HOME": str(settings.home)}
     if not settings.public_base_url:
         env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-    procs = [
+    procs = []
+    local_twilio = None
+    if not settings.twilio_account_sid and not settings.twilio_api_base_url:
+        # Local mode: campaigns' calls and texts go to a local stand-in of Twilio that plays the patients.
+        twilio_port = _free_port()
+        local_twilio = f"http://127.0.0.1:{twilio_port}"
+        env["TWILIO_API_BASE_URL"] = local_twilio
+        procs.append(subprocess.Popen([sys.executable, "-m", "receptionist.localtwilio", "--port", str(twilio_port)],
+                                      env=env, stdout=subprocess.DEVNULL))
+    procs += [
         subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                           "--threads", "4", "--access-logfile", "-", "receptionist.web:create_app()"], env=env),
         subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker"], env=env),
     ]
+    web = procs[-2]
     stopping = False
 
     def stop(*_args: object) -> None:
@@ -76,7 +86,7 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     signal.signal(signal.SIGTERM, stop)
     try:
         base = f"http://127.0.0.1:{port}"
-        if not _wait_healthy(base + "/healthz", procs[0]):
+        if not _wait_healthy(base + "/healthz", web):
             raise fail(f"the web server did not answer on {base}/healthz (is port {port} in use?)")
         public = settings.public_base_url or base
         click.echo(f"""
@@ -93,6 +103,7 @@ Place a simulated call (in another terminal, from this folder):
     .venv/bin/receptionist call --url {base} --from {low_phone} --say "I'd like to book a cleaning" --say "the first one" --say "yes" --say "that's all"
   an unknown caller asking for the hours:
     .venv/bin/receptionist call --url {base} --from +13125550123 --say "what are your hours" --say "bye"
+{_outreach_lines(local_twilio)}
 Press Ctrl-C to stop.""")
         while not stopping and all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -110,6 +121,24 @@ Press Ctrl-C to stop.""")
         if started_redis:
             embedded.stop()
         click.echo("stopped")
+
+
+def _outreach_lines(local_twilio: str | None) -> str:
+    where = (f"a local stand-in of Twilio ({local_twilio}) plays the patients: most answer, some are voicemail"
+             if local_twilio else "your Twilio account places them")
+    return f"""
+Reactivation campaigns (calls and texts: {where}):
+    .venv/bin/receptionist campaign plan
+    .venv/bin/receptionist campaign run
+    .venv/bin/receptionist campaign status"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def example_phone(store, tier: str) -> str | None:  # noqa: ANN001

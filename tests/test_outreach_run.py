@@ -4,6 +4,7 @@ answering the calls it places, a local SMTP server; every attempt once, every ga
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -47,7 +48,7 @@ def start(w):
     return Campaigns(w.services).start(plan, w.clock[0])
 
 
-def work(w) -> None:
+def work(w, *, expect_jobs: bool = True) -> None:
     """A real RQ worker in burst mode, in this process (no fork: the app and the stand-in run threads here)."""
     from rq import SimpleWorker
 
@@ -55,7 +56,8 @@ def work(w) -> None:
     from receptionist.worker import queues
 
     jobs.bind(w.services)
-    assert SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
+    worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
+    assert worked == expect_jobs
     w.twilio.wait_idle()
 
 
@@ -365,3 +367,72 @@ holdout_share = 0.0
 calls_per_second = 50.0
 calling_hours = "00:00-23:59"
 """
+
+
+def test_staff_call_now_rings_staff_first_then_the_patient(world, store):
+    add_patient(store, "P1", 90, tier="high")  # no AI consent needed: a person makes this call
+    add_patient(store, "P2", 80, tier="high", opted_out=False)
+    w = world(staff_call_list_size=2)
+    start(w)
+    campaigns = Campaigns(w.services)
+    listed = campaigns.staff_list(None)
+    assert [r["patient_id"] for r in listed] == ["P1", "P2"]
+    assert listed[0]["talking_points"] and not any("$" in p for p in listed[0]["talking_points"])
+    work(w, expect_jobs=False)  # workers have nothing to do with staff calls
+    assert not w.twilio.calls
+    sid = campaigns.call_now(listed[0]["attempt_id"], "+12025550111")
+    w.twilio.wait_idle()
+    call = w.twilio.calls[sid]
+    assert call.to == "+12025550111"  # the staff leg first
+    transcript = " ".join(call.transcript)
+    assert "Reactivation call to Pat1" in transcript and f"[dial {phone_of('P1')}" in transcript
+    a = attempts(store)["P1"]
+    assert (a.status, a.result, a.staff_number) == ("sent", "answered", "+12025550111")
+    from receptionist.outreach.campaigns import CampaignError
+
+    with pytest.raises(CampaignError, match="already sent"):
+        campaigns.call_now(a.id, "+12025550111")
+    # the patient opts out on another channel: the list entry can no longer be called
+    from receptionist.outreach.optout import opt_out
+
+    opt_out(store, ["P2"], how="test")
+    with pytest.raises(CampaignError, match="already skipped"):
+        campaigns.call_now(listed[1]["attempt_id"], "+12025550111")
+
+
+def test_stop_calling_me_on_a_reactivation_call_drops_the_patients_other_attempts(world, store):
+    add_patient(store, "P1", 90, **ALL)
+    w = world(callees={phone_of("P1"): Callee("human", ("stop calling me", "bye"))})
+    started = start(w)
+    with store.session() as s:  # another attempt waiting for the same patient
+        s.add(OutreachAttempt(id="X:P1", campaign_id=started.campaign_id, patient_id="P1", tier="mid",
+                              channel="sms", rank=2, status="deferred"))
+    work(w)
+    with store.sessions() as s:
+        assert s.get(Patient, "P1").opted_out
+        assert s.get(OutreachAttempt, "X:P1").status == "skipped"
+
+
+def test_campaign_commands(run, store):
+    add_patient(store, "P1", 90, tier="high")
+    add_patient(store, "P2", 80, **ALL)
+    add_patient(store, "P3", 70, phone=False, email="p3@example.com")
+    r = run("campaign", "status")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "no campaign yet" in r.stderr
+    r = run("campaign", "run", "--json")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["attempts"] == 3 and body["staff_calls"] + body["enqueued"] + body["holdout"] + body["general"] == 3
+    r = run("campaign", "status", "--json")
+    status = json.loads(r.stdout)
+    assert status["campaign_id"] == body["campaign_id"] and status["status"] == "running"
+    assert run("campaign", "pause").returncode == 0
+    assert json.loads(run("campaign", "status", "--json").stdout)["status"] == "paused"
+    r = run("campaign", "resume")
+    assert r.returncode == 0 and "running" in r.stdout
+    r = run("campaign", "calls")
+    assert r.returncode == 0
+    r = run("campaign", "call-now", "nope", "--staff", "+12025550111")
+    assert r.returncode == 1 and "no staff call nope" in r.stderr and "Traceback" not in r.stderr
+    r = run("campaign", "call-now", "x", "--staff", "12")
+    assert r.returncode == 1 and "--staff" in r.stderr

@@ -200,10 +200,11 @@ class Campaigns:
         try:
             sid = self.s.twilio.bridge_call(to=staff_number, from_=self.s.practice.main.phone,
                                             url=f"{base}/voice/bridge{q}", status_callback=f"{base}/voice/status{q}")
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 - Twilio refused or could not be reached: say so, list it again
             d._set(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
             self.s.limits.unlock_patient(c.patient_id, attempt)
-            raise
+            raise CampaignError(f"the call could not be placed ({type(exc).__name__}); is Twilio configured "
+                                "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?") from None
         d._set(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
         return sid
