@@ -310,7 +310,21 @@ def bench_llm(quick: bool) -> None:
           f"{out['relay_first_token']['p50_ms']:.2f} ms (target 5 ms)")
 
 
-BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm}
+def bench_outreach(quick: bool) -> None:
+    patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 50.0)
+    print(f"\n== campaigns: plan over {patients:,} scored patients; dispatch {attempts:,} AI calls with {workers} "
+          f"RQ workers against the local Twilio stand-in at {rate:g} calls/s")
+    out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "outreach.py"), str(patients), str(attempts),
+                                     str(workers), str(rate)], check=True, capture_output=True, text=True,
+                                    cwd=ROOT).stdout)
+    print(f"  plan: {out['plan_s']:.2f} s for {out['contacts']:,} contacts (target under 2 s); the floor, reading "
+          f"the same rows with one query: {out['plan_floor_s']:.2f} s; ratio {out['plan_s'] / out['plan_floor_s']:.1f}x")
+    print(f"  dispatch: {out['calls']:,} calls in {out['dispatch_s']:.1f} s, {out['achieved_rate']:.2f} calls/s "
+          f"against {out['configured_rate']:g} configured (ratio {out['achieved_rate'] / out['configured_rate']:.3f}, "
+          f"target within 5%), duplicates {out['duplicates']} (must be 0)")
+
+
+BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach}
 
 
 def main() -> None:

@@ -333,7 +333,7 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
 
     services = _services(ctx)
     try:
-        plan = build_plan(services.store, services.practice, services.now())
+        plan = build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
     except NoScoreRun as exc:
         raise UserError(str(exc)) from None
     if as_json:
@@ -369,7 +369,7 @@ def campaign_run(ctx: click.Context, as_json: bool) -> None:
 
     services = _services(ctx)
     try:
-        plan = build_plan(services.store, services.practice, services.now())
+        plan = build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
         started = _campaigns(ctx).start(plan, services.now())
     except (NoScoreRun, CampaignError) as exc:
         raise UserError(str(exc)) from None

@@ -54,6 +54,11 @@ class TwilioApi:
         http = _Rebased(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http)
 
+    def warm(self) -> None:
+        """Load the SDK's lazily imported REST modules now (a worker does this once before it forks jobs)."""
+        self.client.calls  # noqa: B018
+        self.client.messages  # noqa: B018
+
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str, amd_callback: str,
                    time_limit_s: int) -> str:
         """An outbound call with asynchronous answering-machine detection; returns its CallSid."""
