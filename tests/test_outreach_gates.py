@@ -146,3 +146,20 @@ def test_never_for_opted_out_or_unconsented(history, zone, consent, opted_out):
     now, attempts = history
     d = may_contact(now, zone, attempts, consent, opted_out, RULES)
     assert not d.allowed and d.retry_at is None
+
+
+def test_a_number_spanning_zones_must_be_inside_the_hours_in_every_one():
+    """Alaska's 907 covers Anchorage and Adak (an hour behind): 8:30 in Anchorage is 7:30 in Adak, so not yet."""
+    from receptionist.outreach.gates import patient_zones
+
+    zones = patient_zones("+19075550100", "", CHICAGO)
+    assert zones == (ZoneInfo("America/Adak"), ZoneInfo("America/Anchorage"))
+    anchorage_830 = dt.datetime(2026, 11, 30, 8, 30, tzinfo=ZoneInfo("America/Anchorage"))
+    d = may_contact(anchorage_830.astimezone(dt.UTC), zones, [], True, False, RULES)
+    assert (d.allowed, d.reason) == (False, "outside calling hours")
+    assert d.retry_at == dt.datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("America/Adak")).astimezone(dt.UTC)
+    assert may_contact(d.retry_at, zones, [], True, False, RULES).allowed
+    # zones whose hours never all overlap (UTC, UTC+8, UTC-8 in winter): never, rather than a guess
+    far = (ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai"), ZoneInfo("America/Los_Angeles"))
+    d = may_contact(anchorage_830.astimezone(dt.UTC), far, [], True, False, RULES)
+    assert (d.allowed, d.retry_at) == (False, None) and "common" in d.reason

@@ -33,7 +33,7 @@ from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
 from ..store.outreach import PENDING
 from . import wording
 from .channels import Refused
-from .gates import WEEK, may_contact, patient_zone
+from .gates import WEEK, may_contact, patient_zones
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ class Dispatcher:
                 OutreachAttempt.sent_at >= since)).all()
         return [_utc(sent) for aid, sent in rows if aid != exclude]
 
-    def zone(self, c: Contact) -> ZoneInfo:
-        return patient_zone(c.phone, c.zip, ZoneInfo(self.s.practice.timezone))
+    def zone(self, c: Contact) -> tuple[ZoneInfo, ...]:
+        return patient_zones(c.phone, c.zip, ZoneInfo(self.s.practice.timezone))
 
     # -- the job ---------------------------------------------------------------------------------------------
     def send(self, attempt_id: str) -> str:

@@ -32,33 +32,36 @@ class Decision:
     retry_at: dt.datetime | None
 
 
-def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:  # noqa: A002
-    """The patient's time zone, from the phone number; the practice's zone when that is unknown or ambiguous.
+def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> tuple[ZoneInfo, ...]:  # noqa: A002
+    """Every time zone the patient may be in, from the phone number; the practice's when the number says none.
 
-    Rule for numbers that map to several zones (some US area codes): when every candidate has the same UTC
-    offsets in winter and in summer, any hour check gives the same answer, so the first is used; otherwise
-    the practice's zone is used (the patient most likely lives near the practice). `zip` is accepted for the
-    dialler's interface, but no zip-to-zone table ships yet, so it does not change the answer.
+    A number whose area spans zones with different offsets (Alaska's 907: Anchorage and Adak) gives all of
+    them, and the calling hours must hold in every one: the law counts the patient's local time, and we do
+    not know which it is. Zones with the same offsets all year collapse to the first. `zip` is accepted for
+    the dialler's interface, but no zip-to-zone table ships yet, so it does not change the answer.
     """
     del zip  # no zip table yet: see the docstring
     if not phone_e164:
-        return default_zone
+        return (default_zone,)
     try:
         number = phonenumbers.parse(phone_e164, None)
     except phonenumbers.NumberParseException:
-        return default_zone
+        return (default_zone,)
     zones: list[ZoneInfo] = []
     for name in phone_timezone.time_zones_for_number(number):
         try:
-            zones.append(ZoneInfo(name))
+            zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             continue  # "Etc/Unknown" and names this system lacks
-    if not zones:
-        return default_zone
-    first = zones[0]
-    if all(z.utcoffset(p) == first.utcoffset(p) for z in zones for p in _PROBES):
-        return first
-    return default_zone
+        if not any(all(z.utcoffset(p) == zone.utcoffset(p) for p in _PROBES) for z in zones):
+            zones.append(zone)
+    return tuple(zones) or (default_zone,)
+
+
+def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:  # noqa: A002
+    """The one zone of an unambiguous number; the practice's zone when the number spans several or none."""
+    zones = patient_zones(phone_e164, zip, default_zone)
+    return zones[0] if len(zones) == 1 else default_zone
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:
@@ -67,15 +70,18 @@ def _aware(value: dt.datetime, what: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _hours_block(t: dt.datetime, zone: ZoneInfo, rules: OutreachRules) -> dt.datetime | None:
-    """None when `t` is inside the calling hours, else the next start of the calling hours (UTC)."""
+def _hours_block(t: dt.datetime, zones: tuple[ZoneInfo, ...], rules: OutreachRules) -> dt.datetime | None:
+    """None when `t` is inside the calling hours in every zone, else the next start of the calling hours in
+    the first zone that is outside them (UTC)."""
     start, end = rules.calling_hours
-    local = t.astimezone(zone)
-    if start <= local.time() < end:
-        return None
-    day = local.date() if local.time() < start else local.date() + DAY
-    nxt = dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.UTC)
-    return nxt if nxt > t else t + dt.timedelta(minutes=1)  # a DST gap: step on and check again
+    for zone in zones:
+        local = t.astimezone(zone)
+        if start <= local.time() < end:
+            continue
+        day = local.date() if local.time() < start else local.date() + DAY
+        nxt = dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.UTC)
+        return nxt if nxt > t else t + dt.timedelta(minutes=1)  # a DST gap: step on and check again
+    return None
 
 
 def _cap_block(t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta, cap: int) -> dt.datetime | None:
@@ -86,9 +92,12 @@ def _cap_block(t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta
     return inside[len(inside) - cap] + window
 
 
-def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo, attempts_utc: list[dt.datetime], consent: bool,
-                opted_out: bool, rules: OutreachRules) -> Decision:
-    """Whether one more contact attempt is allowed now, why not, and the next instant it would be."""
+def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo | tuple[ZoneInfo, ...], attempts_utc: list[dt.datetime],
+                consent: bool, opted_out: bool, rules: OutreachRules) -> Decision:
+    """Whether one more contact attempt is allowed now, why not, and the next instant it would be.
+
+    `patient_zone`: the patient's zone, or every zone they may be in (the hours must hold in each)."""
+    zones = patient_zone if isinstance(patient_zone, tuple) else (patient_zone,)
     now = _aware(now_utc, "now_utc")
     attempts = [_aware(a, "attempts_utc") for a in attempts_utc]
     if opted_out:
@@ -98,7 +107,7 @@ def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo, attempts_utc: list
     if rules.max_attempts_per_day <= 0 or rules.max_attempts_per_week <= 0:
         return Decision(False, "attempts disabled by the practice's settings", None)
     checks = (
-        ("outside calling hours", lambda t: _hours_block(t, patient_zone, rules)),
+        ("outside calling hours", lambda t: _hours_block(t, zones, rules)),
         ("daily attempt limit reached", lambda t: _cap_block(t, attempts, DAY, rules.max_attempts_per_day)),
         ("weekly attempt limit reached", lambda t: _cap_block(t, attempts, WEEK, rules.max_attempts_per_week)),
     )
@@ -117,4 +126,5 @@ def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo, attempts_utc: list
             if t == now:
                 return Decision(True, "allowed", None)
             return Decision(False, reason, t)
-    raise RuntimeError("no allowed instant found")  # pragma: no cover - finite attempts always converge
+    # zones so far apart that their calling hours never overlap: never by an automatic sender
+    return Decision(False, "no calling hours common to the patient's possible time zones", None)
