@@ -323,8 +323,14 @@ def test_worker_killed_mid_send_loses_nothing_and_duplicates_nothing(world, stor
     while not w.twilio.calls and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(w.twilio.calls) == 1
-    os.killpg(proc.pid, signal.SIGKILL)  # the worker and its work horse
+    # the worker and its work horse (rq puts the horse in a process group of its own)
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as fh:
+        horses = [int(x) for x in fh.read().split()]
+    for pid in horses:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    assert horses
     w.twilio.gate.set()
     w.twilio.gate = None
     got = attempts(store)
