@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.outcomes import Beta, expected_recovered_value, probability_best, thompson_choices, wilson_interval
+from scoring.outcomes import (
+    Beta,
+    expected_recovered_value,
+    probability_best,
+    thompson_choices,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(("k", "n", "low", "high"), [

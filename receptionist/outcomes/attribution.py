@@ -46,28 +46,25 @@ class _Touch:
 def attribution_events(store: Store, rules: OutreachRules, zone: ZoneInfo, as_of: dt.date) -> list[Event]:
     """Every reactivation and revenue event the store supports as of `as_of` (new and already recorded)."""
     window = rules.attribution_window_days
-    # a touch older than this can earn nothing more: its window and its revenue months are over
-    oldest = add_months(as_of - dt.timedelta(days=window), -rules.revenue_months) - dt.timedelta(days=1)
-    since = dt.datetime.combine(oldest, dt.time(), zone).astimezone(dt.UTC)
     touches: dict[str, list[_Touch]] = defaultdict(list)
     with store.sessions() as s:
         rows = s.execute(select(OutreachAttempt.id, OutreachAttempt.campaign_id, OutreachAttempt.patient_id,
                                 OutreachAttempt.tier, OutreachAttempt.channel, OutreachAttempt.status,
                                 OutreachAttempt.sent_at, Campaign.created_at)
                          .join(Campaign, Campaign.id == OutreachAttempt.campaign_id)
-                         .where(or_(OutreachAttempt.sent_at >= since,
-                                    (OutreachAttempt.status == "holdout") & (Campaign.created_at >= since))))
+                         .where(or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout")))
         for aid, cid, pid, tier, channel, status, sent_at, created in rows:
             held = status == "holdout"
             when = utc(created if held else sent_at)
             touches[pid].append(_Touch(aid, cid, tier, channel, held, when, local_day(when, zone)))
         if not touches:
             return []
+        first = min(t.day for ts in touches.values() for t in ts)
         visits: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
         q = (select(VisitLine.patient_id, VisitLine.day, VisitLine.id, VisitLine.amount_cents)
              .join(OutreachAttempt, OutreachAttempt.patient_id == VisitLine.patient_id)
-             .where(VisitLine.day > oldest, VisitLine.day <= as_of,
-                    or_(OutreachAttempt.sent_at >= since, OutreachAttempt.status == "holdout")).distinct())
+             .where(VisitLine.day > first, VisitLine.day <= as_of,
+                    or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout")).distinct())
         for pid, day, line_id, amount in s.execute(q):
             if pid in touches:
                 visits[pid].append((day, line_id, amount))

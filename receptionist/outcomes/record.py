@@ -120,7 +120,7 @@ class Outcomes:
                 call = s.get(Call, call_sid)
             if call is None:
                 return []
-            at = utc(call.ended_at or self.s.now())
+            at = utc(self.s.now())  # the services clock, which dated the attempts too
             a, tier, channel, month = self._bucket(call.patient_id, call.tier, at)
 
             def ev(key: str, kind: str) -> Event:
