@@ -324,7 +324,29 @@ def bench_outreach(quick: bool) -> None:
           f"target within 5%), duplicates {out['duplicates']} (must be 0)")
 
 
-BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach}
+def bench_stats(quick: bool) -> None:
+    events = 100_000 if quick else 1_000_000
+    print(f"\n== outcome statistics: {events:,} outcome events (SQLite store, embedded Redis)")
+    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+        env["RECEPTIONIST_HOME"] = tmp
+        try:
+            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "outcome_stats.py"), str(events), tmp],
+                                            check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
+        finally:
+            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+    print(f"  loading the events (set-up, not product code): {out['load_s']:.1f} s; {out['buckets']:,} "
+          "tier/channel/month/kind buckets")
+    print(f"  dashboard live query (Redis counters -> report JSON): p50 {out['live_p50_ms']:.2f} ms, "
+          f"max {out['live_max_ms']:.2f} ms (target under 50 ms)")
+    print(f"  baseline, the same report counted from the store: p50 {out['store_p50_ms']:.0f} ms; "
+          f"ratio live/store {out['live_p50_ms'] / out['store_p50_ms']:.4f}x")
+    print(f"  full rebuild of the counters from the store: {out['rebuild_s']:.2f} s (target under 30 s)")
+    print(f"  recording one event (insert once + live counters): {out['record_ms']:.2f} ms")
+
+
+BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach,
+              "stats": bench_stats}
 
 
 def main() -> None:

@@ -428,6 +428,8 @@ class CallFlow:
                         call.outcome = _summary(call.facts or {}, status)
         except IntegrityError:
             log.info("call %s: duplicate status callback ignored", parent)
+        if leg == parent and status in TERMINAL:
+            self.s.outcomes.call_ended(parent)  # keyed by CallSid: a repeated callback adds nothing
 
     # -- outcome (the simulator's view) -------------------------------------------------------------------
     def outcome(self, sid: str) -> dict | None:

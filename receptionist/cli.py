@@ -113,6 +113,8 @@ def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -
                                      progress=sys.stderr.isatty(), cache=services.publish_cache)
         else:
             report = import_visits(services.store, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+            if report.imported and report.added:
+                services.outcomes.attribute()  # new visits may be returns a contact earned
     except ImportFileError as exc:
         raise UserError(str(exc)) from None
     except CacheUnavailable as exc:
@@ -344,12 +346,67 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
     for tier, row in plan.counts.items():
         click.echo(f"{tier:<6}" + "".join(f"{row.get(ch, 0):>12}" for ch in CHANNELS))
     click.echo(f"expected cost ${plan.expected_cost:,.2f}, "
-               f"expected recovered value ${plan.expected_recovered_value:,.2f}")
+               f"expected recovered value ${plan.expected_recovered_value:,.2f} (value x P(response) - cost)")
+    if plan.mix:
+        click.echo("channel mix:")
+        for mix in plan.mix.values():
+            click.echo(f"  {mix['reason']}")
     staff = [c for c in plan.contacts if c.channel == "staff_call"]
     if staff:
         click.echo("staff call list (first 5):")
         for c in staff[:5]:
             click.echo(f"  {c.name or c.patient_id}: {'; '.join(c.talking_points)}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--month", "months", multiple=True, help="Only this month (YYYY-MM, repeatable).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Attribute visits up to this day (default today).")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.datetime | None) -> None:
+    """Outcome statistics by value tier and channel: rates with 95% intervals, lift, cost per reactivation, ROI."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .outcomes.log import store_counts
+    from .outcomes.report import build_report, render
+
+    for m in months:
+        try:
+            dt.datetime.strptime(m, "%Y-%m")
+        except ValueError:
+            raise UserError(f"--month: expected YYYY-MM, got {m!r}") from None
+    services = _services(ctx)
+    services.outcomes.attribute(as_of.date() if as_of else None)
+    report = build_report(store_counts(services.store), services.practice.outreach, months or None)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(render(report))
+
+
+@stats.command(name="rebuild")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Attribute visits up to this day (default today).")
+@click.pass_context
+def stats_rebuild(ctx: click.Context, as_of: dt.datetime | None) -> None:
+    """Recompute the live counters in Redis exactly from the outcome log (after Redis lost its data)."""
+    import time
+
+    import redis as redis_lib
+
+    from .outcomes.log import rebuild
+
+    services = _services(ctx)
+    start = time.perf_counter()
+    try:
+        added = services.outcomes.attribute(as_of.date() if as_of else None)
+        counts = rebuild(services.store, services.queue_redis)
+    except (redis_lib.RedisError, OSError) as exc:
+        raise UserError(f"the counters could not be written to Redis ({exc})") from None
+    events = sum(n for n, _ in counts.values())
+    click.echo(f"outcome counters rebuilt from {events:,} events in {len({k[0] for k in counts})} months "
+               f"({added} new attributed events) in {time.perf_counter() - start:.1f} s")
 
 
 def _campaigns(ctx: click.Context):  # noqa: ANN202
@@ -473,6 +530,27 @@ def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) ->
     except CampaignError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"calling the staff phone now (call {sid}); press 1 to be connected to the patient")
+
+
+@campaign.command(name="simulate")
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--force", is_flag=True, help="Simulate on a practice file other than the demo practice.")
+@click.pass_context
+def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
+    """Write a simulated campaign month (planned 35 days ago; nothing is sent) into the store, with outcomes
+    drawn from known true rates and the returns as visits, for trying `stats` and the learning on the demo."""
+    from .export import NoScoreRun
+    from .outcomes.simulate import simulate_month
+
+    services = _services(ctx)
+    if services.practice.source != "demo practice" and not force:
+        raise UserError("campaign simulate writes simulated visits: use it on the demo practice (or --force)")
+    try:
+        done = simulate_month(services, seed=seed)
+    except NoScoreRun as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"simulated campaign {done['campaign_id']}: {done['contacts']} contacts, {done['held_out']} held "
+               f"out, {done['responded']} responded, {done['returned']} came back; next: receptionist stats")
 
 
 @campaign.command(name="export")

@@ -76,3 +76,19 @@ def journal_failed() -> str:
 def journal_lock() -> str:
     """Lock: one drain at a time, so entries reach SQL in the order they were written."""
     return f"{PREFIX}:journal:lock"
+
+
+def outcome_counters(month: str) -> str:
+    """Hash: the outcome counters of one month (YYYY-MM): "<tier>|<channel>|<kind>" -> events, and the same
+    field with "|c" appended -> their amount in cents. Rebuilt from the outcome log by `stats rebuild`."""
+    return f"{PREFIX}:outcomes:{month}"
+
+
+def outcome_months() -> str:
+    """Set: the months that have outcome counters."""
+    return f"{PREFIX}:outcomes:months"
+
+
+def outcome_building(token: str, month: str) -> str:
+    """A rebuild's counters for one month, filled before they replace the live ones in one transaction."""
+    return f"{PREFIX}:outcomes:building:{token}:{month}"

@@ -81,6 +81,17 @@ class Location:
         return self.hours.is_open(self.local_time(when))
 
 
+# Industry experience: the share of contacted lapsed patients who book or ask for a callback.
+EXPECTED_RESPONSE: dict[str, dict[str, tuple[float, float]]] = {
+    "high": {"staff_call": (0.25, 0.40), "ai_call": (0.15, 0.25), "sms": (0.10, 0.20), "email": (0.08, 0.15),
+             "general": (0.01, 0.05)},
+    "mid": {"staff_call": (0.20, 0.35), "ai_call": (0.12, 0.20), "sms": (0.10, 0.18), "email": (0.15, 0.25),
+            "general": (0.01, 0.04)},
+    "low": {"staff_call": (0.10, 0.20), "ai_call": (0.05, 0.12), "sms": (0.04, 0.10), "email": (0.03, 0.08),
+            "general": (0.01, 0.03)},
+}
+
+
 @dataclass(frozen=True)
 class OutreachRules:
     calling_hours: tuple[dt.time, dt.time] = (dt.time(8, 0), dt.time(21, 0))
@@ -96,6 +107,15 @@ class OutreachRules:
     costs: dict[str, float] = field(
         default_factory=lambda: {"staff_call": 6.0, "ai_call": 0.35, "sms": 0.02, "email": 0.01}
     )
+    # revenue from a returned patient counts toward the contact for this many months after the return
+    revenue_months: int = 18
+    # the practice's expected response rates (low, high) per tier and channel: the flags' yardstick and the
+    # learning's priors (their midpoints, worth `prior_strength` attempts)
+    expected_response: dict[str, dict[str, tuple[float, float]]] = field(
+        default_factory=lambda: {t: dict(r) for t, r in EXPECTED_RESPONSE.items()})
+    prior_strength: float = 20.0
+    # every channel open to a patient keeps at least this share of them, whatever its first results
+    exploration_floor: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -237,6 +257,29 @@ def _outreach(raw: dict, fail) -> OutreachRules:
             holdout_share=float(raw.get("holdout_share", defaults.holdout_share)),
             attribution_window_days=int(raw.get("attribution_window_days", defaults.attribution_window_days)),
             costs={**defaults.costs, **{k: float(v) for k, v in raw.get("costs", {}).items()}},
+            revenue_months=int(raw.get("revenue_months", defaults.revenue_months)),
+            expected_response=_expected(raw.get("expected_response", {}), defaults.expected_response, fail),
+            prior_strength=float(raw.get("prior_strength", defaults.prior_strength)),
+            exploration_floor=float(raw.get("exploration_floor", defaults.exploration_floor)),
         )
     except (TypeError, ValueError) as exc:
         raise fail("outreach", f"numbers expected ({exc})") from None
+
+
+def _expected(raw: dict, defaults: dict[str, dict[str, tuple[float, float]]],
+              fail) -> dict[str, dict[str, tuple[float, float]]]:
+    """`[outreach.expected_response.high] staff_call = [0.25, 0.40]`: ranges merged over the defaults."""
+    out = {tier: dict(by) for tier, by in defaults.items()}
+    for tier, by in raw.items():
+        if not isinstance(by, dict):
+            raise fail(f"outreach.expected_response.{tier}", "a table of channel = [low, high] expected")
+        for channel, span in by.items():
+            where = f"outreach.expected_response.{tier}.{channel}"
+            try:
+                low, high = (float(x) for x in span)
+            except (TypeError, ValueError):
+                raise fail(where, f"expected [low, high] between 0 and 1, got {span!r}") from None
+            if not 0.0 <= low <= high <= 1.0:
+                raise fail(where, f"expected 0 <= low <= high <= 1, got {span!r}")
+            out.setdefault(tier, {})[channel] = (low, high)
+    return out

@@ -90,6 +90,13 @@ class Services:
         return Dispatcher(self)
 
     @cached_property
+    def outcomes(self):  # noqa: ANN201 - outcomes.record.Outcomes
+        """Outcome events: written once to the store, counted live in Redis."""
+        from .outcomes.record import Outcomes
+
+        return Outcomes(self)
+
+    @cached_property
     def engine(self):  # noqa: ANN201 - an Engine (conversation/types.py)
         """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
         from .conversation.offline import OfflineEngine

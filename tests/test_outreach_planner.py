@@ -9,7 +9,7 @@ import json
 import pytest
 
 from receptionist.export import NoScoreRun
-from receptionist.outreach.planner import CHANNELS, RESPONSE_RATES, build_plan
+from receptionist.outreach.planner import CHANNELS, build_plan
 from receptionist.practice import load_practice
 from receptionist.store import Appointment, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 
@@ -120,7 +120,8 @@ def test_contact_preferences_honoured(store):
 
 
 def test_counts_cost_and_value(store):
-    """Counts per tier and channel, costs from the practice, value = score x response rate."""
+    """Counts per tier and channel, costs from the practice, value = score x P(response) - cost, where P is the
+    midpoint of the practice's expected range for the tier and channel while nothing has been observed."""
     add(store, "P1", 100, **ALL)
     add(store, "P2", 50, tier="mid", **ALL)
     add(store, "P3", 10, tier="low", phone=False, **ALL)
@@ -130,8 +131,11 @@ def test_counts_cost_and_value(store):
     assert plan.counts["high"]["staff_call"] == 1 and plan.counts["mid"]["ai_call"] == 1
     assert plan.counts["low"]["general"] == 1 and set(plan.counts["low"]) == set(CHANNELS)
     assert plan.expected_cost == pytest.approx(p.outreach.costs["staff_call"] + p.outreach.costs["ai_call"])
+    exp, costs = p.outreach.expected_response, p.outreach.costs
+    assert exp["high"]["staff_call"] == (0.25, 0.40)  # the defaults the issue names
     assert plan.expected_recovered_value == pytest.approx(
-        100 * RESPONSE_RATES["staff_call"] + 50 * RESPONSE_RATES["ai_call"] + 10 * RESPONSE_RATES["general"])
+        100 * sum(exp["high"]["staff_call"]) / 2 - costs["staff_call"]
+        + 50 * sum(exp["mid"]["ai_call"]) / 2 - costs["ai_call"] + 10 * sum(exp["low"]["general"]) / 2)
 
 
 def test_cli_plan_json_and_table(run, store):
@@ -146,7 +150,10 @@ def test_cli_plan_json_and_table(run, store):
     assert data["run_id"] == "R1" and data["contacts"] == 2
     assert data["counts"]["high"]["staff_call"] == 1 and data["counts"]["mid"]["ai_call"] == 1
     assert set(data["counts"]) == {"high", "mid", "low"}
-    assert data["expected_cost"] > 0 and data["expected_recovered_value"] == pytest.approx(37.5)
+    assert data["expected_cost"] > 0 and data["expected_recovered_value"] == pytest.approx(
+        100 * 0.325 - 6.0 + 50 * 0.16 - 0.35)
+    assert data["response_rates"]["high"]["staff_call"] == pytest.approx(0.325)
+    assert "default order" in data["mix"]["high"]["reason"]
     assert "FirstP1" not in r.stdout  # the JSON carries counts, not names
     r = run("campaign", "plan")
     assert r.returncode == 0 and "FirstP1 Last" in r.stdout and "hygiene" in r.stdout

@@ -77,6 +77,7 @@ class Campaigns:
             s.flush()
             for i in range(0, len(rows), 5000):
                 s.execute(OutreachAttempt.__table__.insert(), rows[i:i + 5000])
+        self.s.outcomes.holdouts(campaign_id)
         queued = [r["id"] for r in rows if r["status"] == "queued"]
         self._enqueue(queued, send_attempt_job)
         schedule_reconcile(self.s)
@@ -207,6 +208,7 @@ class Campaigns:
                                 "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?") from None
         d._set(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
+        self.s.outcomes.sent(attempt)
         return sid
 
     def export_general(self, campaign_id: str | None, out: Path) -> int:

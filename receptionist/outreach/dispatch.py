@@ -210,6 +210,7 @@ class Dispatcher:
                       result=None if c.channel == "ai_call" else "sent")
             keep_lock = c.channel == "ai_call"  # held until the call's final status
             log.info("attempt %s: %s sent", attempt_id, c.channel)
+            self.s.outcomes.sent(attempt_id)
             return "sent"
         finally:
             if not keep_lock:
@@ -280,22 +281,25 @@ class Dispatcher:
                 if a.result != "voicemail":
                     a.result = "answered" if status == "completed" else status
             patient_id = a.patient_id
+        self.s.outcomes.settled(attempt_id)
         self.s.limits.free_call_slot(attempt_id)
         self.s.limits.unlock_patient(patient_id, attempt_id)
 
     def _adopt(self, attempt_id: str, call_sid: str) -> None:
         """A callback for an attempt whose worker died after placing the call: the call went out, record it."""
-        if call_sid:
-            self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()), provider_id=call_sid,
-                      cost=self.rules.costs.get("ai_call", 0.0), reason="")
+        if call_sid and self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
+                                  provider_id=call_sid, cost=self.rules.costs.get("ai_call", 0.0), reason=""):
+            self.s.outcomes.sent(attempt_id)
 
     def settle_message(self, attempt_id: str, params: dict[str, str]) -> None:
         status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip()
         if status in ("delivered", "undelivered", "failed"):
             with self.s.store.session() as s:
                 a = s.get(OutreachAttempt, attempt_id)
-                if a is not None and a.provider_id == params.get("MessageSid"):
-                    a.result = status
+                if a is None or a.provider_id != params.get("MessageSid"):
+                    return
+                a.result = status
+            self.s.outcomes.settled(attempt_id)
 
     def mark_voicemail(self, attempt_id: str, call_sid: str) -> None:
         with self.s.store.session() as s:
@@ -329,6 +333,7 @@ class Dispatcher:
             if found:
                 self._set(attempt_id, ("sending",), status="sent", sent_at=claimed, provider_id=found,
                           cost=self.rules.costs.get(c.channel, 0.0), reason="")
+                self.s.outcomes.sent(attempt_id)
                 counts["recorded"] += 1
             elif self._set(attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"):
                 self.s.outreach_queue.enqueue(send_attempt_job, attempt_id, **job_options())

@@ -20,6 +20,13 @@ Channels, in ranking order:
 3. everyone after that: high and mid tier by email when possible, the rest to the general-campaign export
    (not a direct contact by us now, so no consent is needed; the campaign's own sender applies its rules).
 Each patient gets exactly one channel (never two channels at once for the same purpose).
+
+Learning (issue 6, `outcomes/learning.py`): once the outcome log holds enough attempts in a tier, the choice
+among the channels a patient may lawfully get (and that still have room: the staff list, the AI-contact slots)
+is no longer the fixed order above but Thompson sampling over the tier's response-rate posteriors, per patient:
+the channel with the best drawn value x P(response) - cost, with an exploration floor. Consent and preferences
+decide what is open exactly as before. Every contact's expected recovered value is its reactivation score x
+the tier and channel's P(response) (posterior mean) - the channel's cost.
 """
 
 from __future__ import annotations
@@ -30,9 +37,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import select
 
+from scoring.outcomes import expected_recovered_value, thompson_choices
+
 from ..export import NoScoreRun, latest_run_id
+from ..outcomes.learning import Beliefs, load_beliefs, mix_reasons, seed_for
 from ..practice import Practice
 from ..store import Campaign, OutreachAttempt, Patient, PatientPhone, PatientScore, Store, VisitLine
 from ..store.schedule import Appointment
@@ -40,10 +51,7 @@ from ..store.schedule import Appointment
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")
 
-# Assumed share of contacted patients who come back, per channel. Placeholders in one place: issue 6 replaces
-# them with rates learned from the practice's own campaigns.
-RESPONSE_RATES: dict[str, float] = {"staff_call": 0.30, "ai_call": 0.15, "sms": 0.10, "email": 0.05,
-                                    "general": 0.02}
+DEFAULT_ORDER = ("ai_call", "sms", "email", "general")
 _MONEY = re.compile(r"\$[\d,.]+(/yr)?")
 # contact_preferences key for each direct channel
 _PREFERENCE_KEY = {"staff_call": "call", "ai_call": "call", "sms": "text", "email": "email"}
@@ -68,13 +76,15 @@ class Plan:
     counts: dict[str, dict[str, int]]
     expected_cost: float
     expected_recovered_value: float
+    response_rates: dict[str, dict[str, float]]  # P(response) per tier and channel (posterior means)
+    mix: dict[str, dict]  # per tier: learning or not, the reason in words, each channel's evidence
 
     def as_json(self) -> dict:
         """Counts and totals only: the JSON carries no names or phone numbers."""
         return {"run_id": self.run_id, "contacts": len(self.contacts), "counts": self.counts,
                 "expected_cost": round(self.expected_cost, 2),
                 "expected_recovered_value": round(self.expected_recovered_value, 2),
-                "response_rates": RESPONSE_RATES}
+                "response_rates": self.response_rates, "mix": self.mix}
 
 
 class _Candidate(NamedTuple):  # a tuple: a plan builds one per lapsed patient, 100,000 at a time
@@ -179,7 +189,8 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
     return tuple(points)
 
 
-def build_plan(store: Store, practice: Practice, now: dt.datetime, *, email_on: bool = True) -> Plan:
+def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beliefs | None = None, *,
+               email_on: bool = True) -> Plan:
     """The reactivation plan for the latest score run (raises NoScoreRun when nothing is scored).
 
     `email_on` False (no `SMTP_URL`): the email channel is off and its patients fall to the next channel."""
@@ -188,23 +199,40 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, *, email_on: 
         raise NoScoreRun("no score run yet: run `receptionist score` first")
     now = _utc(now)
     rules = practice.outreach
+    beliefs = beliefs if beliefs is not None else load_beliefs(store, rules)
+    rng = np.random.default_rng(seed_for(run_id))
     staff, ai_slots = 0, 0
     contacts: list[PlannedContact] = []
     for c in _candidates(store, run_id, now, rules.cooldown_days):
-        if c.tier == "high" and staff < rules.staff_call_list_size and _lawful(c, "staff_call"):
+        staff_open = c.tier == "high" and staff < rules.staff_call_list_size and _lawful(c, "staff_call")
+        ai_open = ai_slots < rules.ai_contact_list_size
+        if beliefs.learning(c.tier):
+            opts = ["staff_call"] if staff_open else []
+            if ai_open:
+                opts += [ch for ch in ("ai_call", "sms", "email") if _lawful(c, ch) and (email_on or ch != "email")]
+            elif c.tier in ("high", "mid") and email_on and _lawful(c, "email"):
+                opts.append("email")
+            channel = thompson_choices(rng, [c.score], [opts], beliefs.posteriors(c.tier), rules.costs,
+                                       rules.exploration_floor)[0] or "general"
+            if channel == "staff_call":
+                staff += 1
+            elif ai_open and channel != "general":
+                ai_slots += 1
+        elif staff_open:
             channel = "staff_call"
             staff += 1
-        elif ai_slots < rules.ai_contact_list_size:
-            channel = _first_lawful(c, ("ai_call", "sms", "email", "general") if email_on
-                                    else ("ai_call", "sms", "general"))
+        elif ai_open:
+            channel = _first_lawful(c, DEFAULT_ORDER if email_on else tuple(ch for ch in DEFAULT_ORDER
+                                                                          if ch != "email"))
             ai_slots += 1
         elif c.tier in ("high", "mid"):
             channel = _first_lawful(c, ("email", "general") if email_on else ("general",))
         else:
             channel = "general"
         points = _talking_points(store, c, now) if channel == "staff_call" else ()
-        contacts.append(PlannedContact(c.patient_id, c.tier, channel, c.score,
-                                       c.score * RESPONSE_RATES[channel], c.reasons, points,
+        cost = rules.costs.get(channel, 0.0) if channel != "general" else 0.0
+        value = expected_recovered_value(c.score, beliefs.p_response(c.tier, channel), cost)
+        contacts.append(PlannedContact(c.patient_id, c.tier, channel, c.score, value, c.reasons, points,
                                        c.name if channel == "staff_call" else ""))
     counts: dict[str, dict[str, int]] = {t: dict.fromkeys(CHANNELS, 0) for t in TIERS}
     extra: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CHANNELS, 0))
@@ -213,4 +241,8 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, *, email_on: 
     counts.update(extra)
     cost = sum(rules.costs.get(pc.channel, 0.0) for pc in contacts if pc.channel != "general")
     value = sum(pc.expected_value for pc in contacts)
-    return Plan(run_id, tuple(contacts), counts, cost, value)
+    medians = {t: float(np.median([pc.reactivation_score for pc in contacts if pc.tier == t]))
+               for t in TIERS if any(pc.tier == t for pc in contacts)}
+    rates = {t: {ch: round(beliefs.p_response(t, ch), 4) for ch in CHANNELS} for t in TIERS}
+    return Plan(run_id, tuple(contacts), counts, cost, value, rates,
+                mix_reasons(beliefs, counts, medians, rules, seed_for(run_id)))

@@ -90,5 +90,7 @@ class OutboundVoice:
     def _result(self, attempt_id: str, result: str) -> None:
         with self.s.store.session() as s:
             a = s.get(OutreachAttempt, attempt_id)
-            if a is not None and a.result is None:
-                a.result = result
+            if a is None or a.result is not None:
+                return
+            a.result = result
+        self.s.outcomes.settled(attempt_id)

@@ -3,8 +3,10 @@
 from .calls import Call, Callback, CallEvent, CallTurn, Message
 from .db import Store
 from .models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from .outcomes import OutcomeEvent
 from .outreach import Campaign, OutreachAttempt
 from .schedule import Appointment, Slot
 
 __all__ = ["Store", "Base", "Patient", "PatientPhone", "PatientScore", "ScoreRun", "VisitLine", "Appointment",
-           "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message", "Campaign", "OutreachAttempt"]
+           "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message", "Campaign", "OutreachAttempt",
+           "OutcomeEvent"]

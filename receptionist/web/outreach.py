@@ -95,11 +95,15 @@ def sms_inbound() -> Response:
     body = request.form.get("Body", "")
     name = services.practice.name
     number = wording.spoken_phone(services.practice.main.phone)
+    patients = optout.patients_with_phone(services.store, sender) if sender else []
     if optout.is_stop(body):
-        if sender:
-            optout.opt_out(services.store, optout.patients_with_phone(services.store, sender), how="text STOP")
+        if patients:
+            optout.opt_out(services.store, patients, how="text STOP")
+            services.outcomes.opted_out(patients)
         return _xml(twiml.sms_reply(f"{name}: you're unsubscribed and won't hear from us again. "
                                     f"Questions? Call {number}."))
+    if patients:
+        services.outcomes.replied(patients)
     if body.strip().lower() in ("help", "info"):
         return _xml(twiml.sms_reply(f"{name}: call {number} to book. Reply STOP to opt out."))
     return _xml(twiml.sms_reply(f"{name}: thanks! This number doesn't read replies. Please call {number} to book. "
@@ -123,6 +127,7 @@ def unsubscribe(token: str) -> tuple[str, int]:
                             form=""), 404
     if request.method == "POST":
         optout.opt_out(services.store, [patient_id], how="email unsubscribe")
+        services.outcomes.opted_out([patient_id])
         return _PAGE.format(title="Unsubscribed", text=f"You won't hear from {name} again.", form=""), 200
     form = '<form method="post"><button type="submit">Unsubscribe</button></form>'
     return _PAGE.format(title="Unsubscribe", text=f"Stop all calls, texts and emails from {name}?", form=form), 200

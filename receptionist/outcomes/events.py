@@ -1,0 +1,66 @@
+"""Outcome events: what they are called, how they are keyed, and which bucket they count in.
+
+Kinds (docs/outcomes.md has the full table):
+- per contact attempt: `sent` (amount: its cost), `reached`, `responded`, the provider's final `result`
+  (answered, voicemail, no-answer, busy, failed, canceled, delivered, undelivered, bounced), `replied`;
+- attributed from visits: `reactivated` (a visit within the window after the contact) and `revenue` (each
+  visit line over the following months, amount: its amount);
+- the hold-out (eligible, never contacted): `holdout`, `holdout_reactivated`, `holdout_revenue`;
+- from calls (inbound, or the attempt's own call): `booked`, `rescheduled`, `cancelled`, `message`, `callback`,
+  `opted_out`, `transfer_accepted`, `transfer_declined`, `transfer_no-answer`, `transfer_busy`, and the
+  call's final status as `call_<status>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
+TIERS = ("high", "mid", "low")
+RESULTS = ("answered", "voicemail", "no-answer", "busy", "failed", "canceled", "delivered", "undelivered",
+           "bounced")
+REACHED_BY = {"answered", "delivered"}  # a person picked up; the text reached the phone
+RESPONSE_KINDS = {"booked", "rescheduled", "callback"}  # what counts as a response to a contact
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str
+    kind: str
+    tier: str
+    channel: str
+    month: str
+    at: dt.datetime
+    amount_cents: int = 0
+    patient_id: str | None = None
+    attempt_id: str | None = None
+    campaign_id: str | None = None
+
+    def row(self) -> dict:
+        return {"key": self.key, "kind": self.kind, "tier": self.tier or "none", "channel": self.channel,
+                "month": self.month, "at": self.at, "amount_cents": int(self.amount_cents),
+                "patient_id": self.patient_id, "attempt_id": self.attempt_id, "campaign_id": self.campaign_id}
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def local_day(when: dt.datetime, zone: ZoneInfo) -> dt.date:
+    """The practice's calendar day of an instant (visits are dated in local days)."""
+    return utc(when).astimezone(zone).date()
+
+
+def month_of(when: dt.datetime, zone: ZoneInfo) -> str:
+    return local_day(when, zone).strftime("%Y-%m")
+
+
+def cents(dollars: float) -> int:
+    return int(round(dollars * 100))
+
+
+def field(tier: str, channel: str, kind: str) -> str:
+    """A counter's field in its month's hash."""
+    return f"{tier}|{channel}|{kind}"

@@ -1,0 +1,31 @@
+"""Outcome statistics for the dashboard, as JSON: aggregates per tier, channel and month only, no patient data."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from ..outcomes.log import live_counts, store_counts
+from ..outcomes.report import build_report
+from . import services_of
+
+bp = Blueprint("stats", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/api/stats")
+def stats():  # noqa: ANN201
+    """The live counters (Redis); the store's own counts when Redis is unreachable. `?month=YYYY-MM` filters."""
+    services = services_of(current_app)
+    months = request.args.getlist("month") or None
+    source = "live"
+    try:
+        counts = live_counts(services.redis, months)
+    except (redis.RedisError, OSError):
+        log.warning("stats: Redis unavailable, counting from the store")
+        counts, source = store_counts(services.store, months), "store"
+    body = build_report(counts, services.practice.outreach, months).as_json()
+    body["source"] = source
+    return jsonify(body)
