@@ -1,13 +1,18 @@
-"""The tier cache: E.164 phone -> patient id, tier and run, in Redis, read in one round trip.
+"""The tier cache: E.164 phone -> patient id, tier, run and first name, in Redis, read in one round trip.
 
 Publishing fills a fresh hash and renames it over the live one inside MULTI/EXEC, so a reader sees the
 old run or the new one, never a mix.
 
 A published hash also says it is *complete* (the field `COMPLETE`): it holds every phone the store held when
 the run was published, so a number it does not hold is not a patient's and needs no store query. Whoever
-adds or changes phones in the store calls `phones_changed()` before and after committing: that bumps an
-epoch and removes the mark, so misses go to the store again until the next publish. A publish marks its
-hash complete only when no phone changed (the epoch stayed put) between reading the store and the swap.
+adds or changes patients or their phones in the store calls `phones_changed()` before and after committing:
+that bumps an epoch and removes the mark, so misses go to the store again until the next publish. A publish
+marks its hash complete only when nothing changed (the epoch stayed put) between reading the store and the
+swap.
+
+The same mark vouches for the first names the entries carry (for the AI's greeting): while the hash is
+complete no patient changed since the publish read the store, so a hit's name is the store's; on a hash
+that is not complete, a hit's name is not trusted and the caller's name is read from the store.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class CachedTier:
     patient_id: str
     tier: str
     run_id: str
+    first_name: str | None = None  # None: the entry has none (published before names were carried)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,20 @@ class Lookup:
     also: list  # the values of the extra keys read in the same round trip
 
 
+# The phone's entry, the completeness mark and GET of each further key, as one command with one reply (a
+# pipeline of HMGET and GETs costs the client noticeably more per call). KEYS: tiers, extra keys...; ARGV: phone.
+_READ = """
+local found = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2])
+local out = {found[1], found[2]}
+for i = 2, #KEYS do out[i + 1] = redis.call('GET', KEYS[i]) end
+return out
+"""
+
+
 class TierCache:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self._read = client.register_script(_READ)
 
     def lookup(self, phone: str) -> CachedTier | None:
         return self.read(phone).hit
@@ -51,17 +68,13 @@ class TierCache:
     def read(self, phone: str, *also: str) -> Lookup:
         """The phone's entry, whether the hash is complete, and GET of each key in `also`: one round trip."""
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hmget(keys.tiers(), phone, COMPLETE)
-            for key in also:
-                pipe.get(key)
-            (raw, complete), *rest = pipe.execute()
+            raw, complete, *rest = self._read(keys=[keys.tiers(), *also], args=[phone, COMPLETE])
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(str(exc)) from None
         hit = None
         if raw is not None:
-            tier, patient_id, run_id = _text(raw).split(SEP)
-            hit = CachedTier(patient_id=patient_id, tier=tier, run_id=run_id)
+            tier, patient_id, run_id, *name = _text(raw).split(SEP, 3)
+            hit = CachedTier(patient_id=patient_id, tier=tier, run_id=run_id, first_name=name[0] if name else None)
         return Lookup(hit, complete is not None, rest)
 
     def epoch(self) -> int:
@@ -95,9 +108,9 @@ class TierCache:
         total, marked = pipe.execute()
         return int(total) - int(bool(marked))
 
-    def publish(self, run_id: str, entries: Iterable[tuple[str, str, str]], chunk: int = 20_000,
+    def publish(self, run_id: str, entries: Iterable[tuple[str, ...]], chunk: int = 20_000,
                 complete_at: int | None = None) -> int:
-        """Publish (phone, tier, patient_id) entries of one run atomically; returns how many.
+        """Publish (phone, tier, patient_id[, first_name]) entries of one run atomically; returns how many.
 
         `complete_at`: the `epoch()` read before the entries were read from the store; the hash is marked
         complete if it has not moved since.
@@ -107,8 +120,9 @@ class TierCache:
         count = 0
         batch: dict[str, str] = {}
         pipe = self.client.pipeline(transaction=False)
-        for phone, tier, patient_id in entries:
-            batch[phone] = f"{tier}{SEP}{patient_id}{SEP}{run_id}"
+        for phone, tier, patient_id, *name in entries:
+            value = f"{tier}{SEP}{patient_id}{SEP}{run_id}"
+            batch[phone] = f"{value}{SEP}{name[0]}" if name else value
             if len(batch) >= chunk:
                 pipe.hset(building, mapping=batch)
                 pipe.execute()

@@ -103,6 +103,8 @@ class CallFlow:
         state = {"location_id": location.id, "caller": caller, "patient_id": found.patient_id if found else None,
                  "tier": found.tier if found else None, "route": decision.kind, "reason": decision.reason,
                  "engine": {}, "turn": 0, "transfer": None, "facts": {}}
+        if found is not None and found.first_name is not None:
+            state["first_name"] = found.first_name  # the greeting's name came with the tier: no store read
         record = {"direction": "inbound", "location_id": location.id, "caller": caller,
                   "patient_id": state["patient_id"], "tier": state["tier"],
                   "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed")}

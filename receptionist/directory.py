@@ -24,6 +24,7 @@ class Caller:
     tier: str | None  # None: a known patient not scored yet
     run_id: str | None
     source: str  # "cache" or "store"
+    first_name: str | None = None  # the store's first name, when the cache vouches for it; None: ask the store
 
 
 class CallerDirectory:
@@ -43,7 +44,9 @@ class CallerDirectory:
                 log.warning("tier cache unavailable; looking the caller up in the store")
             else:
                 if read.hit is not None:
-                    return Caller(read.hit.patient_id, read.hit.tier, read.hit.run_id, "cache"), read.also
+                    # a name is current only while the hash is complete (see cache.py)
+                    return Caller(read.hit.patient_id, read.hit.tier, read.hit.run_id, "cache",
+                                  read.hit.first_name if read.complete else None), read.also
                 if read.complete:
                     return None, read.also
                 return self.find_in_store(phone), read.also

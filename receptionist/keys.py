@@ -4,7 +4,7 @@ PREFIX = "rcp"
 
 
 def tiers() -> str:
-    """Hash: E.164 phone -> "tier<TAB>patient_id<TAB>run_id" of the published run."""
+    """Hash: E.164 phone -> "tier<TAB>patient_id<TAB>run_id<TAB>first_name" of the published run."""
     return f"{PREFIX}:tiers"
 
 

@@ -232,6 +232,7 @@ def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str],
     epoch = cache.epoch()  # before reading phones: a change from here on keeps the hash from being marked complete
     best: dict[str, int] = {}
     tier, plv = result.tier, result.plv
+    first: list[str] = [""] * len(patient_ids)  # each patient's first name, for the AI's greeting
     with store.engine.connect() as conn:
         for phone, pid in conn.execute(select(PatientPhone.phone, PatientPhone.patient_id)):
             i = index.get(pid)
@@ -240,11 +241,16 @@ def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str],
             j = best.get(phone)
             if j is None or (tier[i], -plv[i]) < (tier[j], -plv[j]):
                 best[phone] = i
+        spelled: dict[str, str] = {}  # one string per distinct name, not one per patient
+        for pid, name in conn.execute(select(Patient.id, Patient.first_name)):
+            i = index.get(pid)
+            if i is not None and name:
+                first[i] = spelled.setdefault(name, name)
     names = scoring.TIERS
     # Every phone of the store is in `best` unless its patient was added after `load_practice_data`, which
     # an import marks with `phones_changed` (so the epoch moves and the hash is not marked complete).
     complete = len(best) == _phone_count(store)
-    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i]) for phone, i in best.items()),
+    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i], first[i]) for phone, i in best.items()),
                          complete_at=epoch if complete else None)
 
 

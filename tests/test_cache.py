@@ -17,6 +17,30 @@ def test_publish_and_lookup(redis_client):
     assert cache.current_run() == "run1" and cache.size() == 2
 
 
+def test_entries_carry_the_first_name(redis_client):
+    """An entry may carry the patient's first name (any text); one published without it reads as None."""
+    cache = TierCache(redis_client)
+    cache.publish("run1", [("+12025550143", "high", "P1", "Margaret"), ("+12025550177", "low", "P2", "Mary\tAnn"),
+                           ("+12025550188", "low", "P3", ""), ("+12025550199", "mid", "P4")])
+    assert cache.lookup("+12025550143").first_name == "Margaret"
+    assert cache.lookup("+12025550177").first_name == "Mary\tAnn"
+    assert cache.lookup("+12025550188").first_name == ""
+    hit = cache.lookup("+12025550199")
+    assert (hit.patient_id, hit.tier, hit.run_id, hit.first_name) == ("P4", "mid", "run1", None)
+
+
+def test_one_read_gives_the_entry_the_mark_and_further_keys(redis_client):
+    """The routing read: the phone's entry, whether the hash is complete, and other keys' values, in order."""
+    cache = TierCache(redis_client)
+    redis_client.set("rcp:test:a", "2")
+    miss = cache.read("+12025550143", "rcp:test:a", "rcp:test:missing")
+    assert (miss.hit, miss.complete, miss.also) == (None, False, [b"2", None])
+    cache.publish("run1", [("+12025550143", "high", "P1", "Margaret")], complete_at=cache.epoch())
+    hit = cache.read("+12025550143", "rcp:test:missing", "rcp:test:a")
+    assert (hit.hit.patient_id, hit.complete, hit.also) == ("P1", True, [None, b"2"])
+    assert cache.read("+19995550000").also == [] and cache.read("+19995550000").complete
+
+
 def test_a_new_run_replaces_the_old_one_entirely(redis_client):
     """After a publish, numbers only in the old run are gone: no mix of runs."""
     cache = TierCache(redis_client)

@@ -5,15 +5,17 @@ patient added after the last score run is still recognised.
 """
 
 import redis as redis_lib
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from receptionist import callrecord, journal, keys
 from receptionist.cache import TierCache
 from receptionist.callstate import CallStates
 from receptionist.directory import CallerDirectory
 from receptionist.importer import import_patients
+from receptionist.practice import load_practice
+from receptionist.scorer import run_scoring
 from receptionist.store import Call, CallTurn, Store
-from tests.voice_helpers import MAIN, STRANGER, TOM, load_small_practice, simulator_for
+from tests.voice_helpers import MAIN, MONDAY_10AM, PATIENTS, STRANGER, TOM, load_small_practice, simulator_for
 
 DEAD_STORE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 COLUMNS = ("direction", "location_id", "caller", "patient_id", "tier", "route", "transfer", "transfer_seconds",
@@ -178,3 +180,68 @@ def test_a_publish_racing_a_phone_change_is_not_marked_complete(redis_client):
     assert cache.read(STRANGER).complete and cache.size() == 1
     cache.phones_changed()
     assert not cache.read(STRANGER).complete
+
+
+# -- the first name for the greeting comes with the tier -------------------------------------------------------
+
+def statements_during(store: Store, act):  # noqa: ANN001, ANN201
+    """What `act()` returns, and the SQL statements it sent."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        return act(), seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+
+
+def inbound(services, sid: str, caller: str) -> str:
+    services.now = lambda: MONDAY_10AM
+    return services.callflow.inbound({"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": MAIN,
+                                      "CallStatus": "ringing", "Direction": "inbound"})
+
+
+def test_a_known_callers_name_comes_with_the_tier(services, store, redis_client, tmp_path):
+    """On a complete cache the AI greets a known caller by first name without a store query."""
+    load_small_practice(store, redis_client, tmp_path)
+    assert TierCache(redis_client).lookup(TOM).first_name == "Tom"
+    twiml, statements = statements_during(services.store, lambda: inbound(services, "CAname1", TOM))
+    assert "Hi Tom, thank you for calling" in twiml and statements == []
+    assert services.callflow.states.load("CAname1")["first_name"] == "Tom"
+
+
+def test_the_directory_trusts_a_name_only_while_the_cache_is_complete(store, redis_client):
+    cache = TierCache(redis_client)
+    cache.publish("run1", [(TOM, "low", "P2", "Tom")], complete_at=cache.epoch())
+    directory = CallerDirectory(store, cache)
+    assert directory.find(TOM).first_name == "Tom"
+    cache.phones_changed()  # patients are changing: the entry's name may be out of date
+    found = directory.find(TOM)
+    assert (found.patient_id, found.source, found.first_name) == ("P2", "cache", None)
+
+
+def test_a_renamed_patient_is_greeted_by_the_new_name(services, store, redis_client, tmp_path):
+    """An import that renames a patient: the cached name is not used until the next score run carries the new one."""
+    load_small_practice(store, redis_client, tmp_path)
+    (tmp_path / "renamed.csv").write_text(PATIENTS.replace("P2,Tom,", "P2,Thomas,"))
+    import_patients(store, tmp_path / "renamed.csv", progress=False, cache=TierCache(redis_client))
+    cache = TierCache(redis_client)
+    assert cache.lookup(TOM).first_name == "Tom" and not cache.read(TOM).complete  # stale, and not vouched for
+    assert "Hi Thomas, thank you" in inbound(services, "CAname2", TOM)
+    run_scoring(store, cache, load_practice(), MONDAY_10AM.date())
+    assert cache.lookup(TOM).first_name == "Thomas" and cache.read(TOM).complete
+    twiml, statements = statements_during(services.store, lambda: inbound(services, "CAname3", TOM))
+    assert "Hi Thomas, thank you" in twiml and statements == []
+
+
+def test_an_entry_published_without_a_name_reads_it_from_the_store(services, store, redis_client, tmp_path):
+    """A hash published before names were carried still greets known callers by name (from the store)."""
+    load_small_practice(store, redis_client, tmp_path)
+    cache = TierCache(redis_client)
+    cache.publish("old", [(TOM, "low", "P2")], complete_at=cache.epoch())
+    assert cache.lookup(TOM).first_name is None and cache.read(TOM).complete
+    twiml, statements = statements_during(services.store, lambda: inbound(services, "CAname4", TOM))
+    assert "Hi Tom, thank you" in twiml and any("patients" in s for s in statements)

@@ -243,6 +243,25 @@ def test_greeting_is_safe_with_an_odd_first_name():
     assert say.startswith("Thank you for calling")
 
 
+@pytest.mark.parametrize("ctx", [context(), context(first_name=None), context(first_name="<b>Bob</b> ; DROP"),
+                                 context(reason="transfer_failed"), context(is_open=False, reason="after_hours"),
+                                 context(direction="outbound", reason="reactivation"),
+                                 context(direction="outbound", first_name=None, reason="reactivation")])
+def test_greetings_worked_out_once_are_the_greetings(ctx):
+    """The engine keeps each greeting it has made: later calls get the same words and a state of their own."""
+    from receptionist.conversation import offline
+
+    offline._GREETINGS.clear()
+    fresh = offline._Turn(ctx, FakeTools(), offline._load({}), Utterance()).greet()
+    first = OfflineEngine(raise_errors=True).start(ctx, FakeTools())
+    first.state["stage"] = "tampered"  # a caller's state is theirs to change
+    again = OfflineEngine(raise_errors=True).start(replace(ctx, call_sid="CA" + "f" * 32, now=NOW.replace(hour=16)),
+                                                   FakeTools())
+    assert (first.say, first.action) == (again.say, again.action) == (fresh.say, fresh.action)
+    assert again.state == fresh.state and again.state is not first.state
+    assert all(isinstance(v, str | int | bool) for v in again.state.values())  # so a shallow copy is a copy
+
+
 # -- booking ----------------------------------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from . import speech
 from .speech import appointment_phrase, kind_phrase, slot_phrase, spoken_list, spoken_time
-from .types import AppointmentView, CallContext, Reply, SlotView, ToolError, Tools, Utterance
+from .types import Action, AppointmentView, CallContext, Reply, SlotView, ToolError, Tools, Utterance
 from .understand import ACTIONS, Understanding, extract_name, hour_from_number, understand
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class OfflineEngine:
     def start(self, ctx: CallContext, tools: Tools) -> Reply:
         """The greeting (it says it is an automated assistant) and the first question."""
         try:
-            return _Turn(ctx, tools, _load({}), Utterance()).greet()
+            return _greeting(ctx, tools)
         except Exception:
             if self.raise_errors:
                 raise
@@ -102,6 +102,24 @@ class OfflineEngine:
                 raise
             log.exception("call %s: offline engine failed", ctx.call_sid)
             return _crash_reply(ctx, state)
+
+
+# The greeting depends on these fields of the call only (`_Turn.greet`), so each one is worked out once per
+# process: text cleaning and the state copy cost more than the rest of routing a call.
+_GREETINGS: dict[tuple, tuple[str, dict[str, Any], Action]] = {}
+_GREETINGS_MAX = 4096
+
+
+def _greeting(ctx: CallContext, tools: Tools) -> Reply:
+    key = (ctx.facts.practice_name, ctx.facts.hours_text, ctx.first_name, ctx.direction, ctx.reason, ctx.is_open)
+    known = _GREETINGS.get(key)
+    if known is None:
+        reply = _Turn(ctx, tools, _load({}), Utterance()).greet()
+        if len(_GREETINGS) >= _GREETINGS_MAX:
+            _GREETINGS.clear()
+        known = _GREETINGS[key] = (reply.say, reply.state, reply.action)
+    say, state, action = known
+    return Reply(say, dict(state), action)  # the state holds plain values only: a shallow copy is a copy
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -126,10 +126,19 @@ def first_name_for_speech(name: str | None) -> str | None:
     return word[:1].upper() + word[1:]
 
 
+# Markup and ASCII control characters (tab and newline kept) as spaces: all `clean` changes in ASCII text.
+_ASCII_BLANKS = str.maketrans({c: " " for c in [*"*#_`<>{}[]|\\~^", *map(chr, range(32)), chr(127)]
+                               if c not in "\t\n"})
+_SPACES = re.compile(r"\s+")
+
+
 def clean(text: str) -> str:
     """Plain spoken text: no markup characters, emojis or control characters; single spaces."""
+    text = str(text or "")
+    if text.isascii():  # the usual case, without a category lookup per character (same result: tests say so)
+        return _SPACES.sub(" ", text.translate(_ASCII_BLANKS)).strip()
     out = []
-    for ch in str(text or ""):
+    for ch in text:
         if ch in "*#_`<>{}[]|\\~^":
             out.append(" ")
             continue
@@ -138,7 +147,7 @@ def clean(text: str) -> str:
             out.append(" ")
             continue
         out.append(ch)
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return _SPACES.sub(" ", "".join(out)).strip()
 
 
 def sentence(text: str) -> str:
