@@ -311,7 +311,7 @@ def bench_llm(quick: bool) -> None:
 
 
 def bench_outreach(quick: bool) -> None:
-    patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 50.0)
+    patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 25.0)
     print(f"\n== campaigns: plan over {patients:,} scored patients; dispatch {attempts:,} AI calls with {workers} "
           f"RQ workers against the local Twilio stand-in at {rate:g} calls/s")
     out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "outreach.py"), str(patients), str(attempts),
