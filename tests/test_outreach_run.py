@@ -442,3 +442,16 @@ def test_campaign_commands(run, store):
     assert r.returncode == 1 and "no staff call nope" in r.stderr and "Traceback" not in r.stderr
     r = run("campaign", "call-now", "x", "--staff", "12")
     assert r.returncode == 1 and "--staff" in r.stderr
+
+
+def test_local_mode_finds_the_stand_in_that_up_started(tmp_path):
+    """With no Twilio account, the REST client goes to the stand-in `receptionist up` runs (its URL is kept in the
+    data folder while it runs); an explicit TWILIO_API_BASE_URL or a real account wins."""
+    from receptionist.localtwilio import LOCAL_URL_FILE
+    from receptionist.settings import Settings
+
+    assert Settings(receptionist_home=tmp_path).twilio_api is None
+    (tmp_path / LOCAL_URL_FILE).write_text("http://127.0.0.1:9999")
+    assert Settings(receptionist_home=tmp_path).twilio_api == "http://127.0.0.1:9999"
+    assert Settings(receptionist_home=tmp_path, twilio_api_base_url="http://x").twilio_api == "http://x"
+    assert Settings(receptionist_home=tmp_path, twilio_account_sid="AC" + "1" * 32).twilio_api is None
