@@ -112,3 +112,23 @@ def fake():
 
     with FakeOpenAI() as server:
         yield server
+
+
+@pytest.fixture
+def world(tmp_path, database_url, redis_url, store, redis_client):
+    """Builds campaign worlds (`tests/outreach_helpers.make_world`): the app, its services on a fixed clock and
+    the local Twilio stand-in wired to it; all stopped at the end of the test."""
+    from tests.outreach_helpers import make_world
+
+    made = []
+
+    def build(**kwargs):
+        w = make_world(tmp_path, database_url, redis_url, **kwargs)
+        made.append(w)
+        return w
+
+    yield build
+    for w in made:
+        w.twilio.wait_idle()
+        w.twilio.stop()
+        w.services.close()

@@ -18,29 +18,13 @@ from receptionist.outreach.campaigns import Campaigns
 from receptionist.outreach.planner import build_plan
 from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, VisitLine
 from receptionist.web import create_app
-from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, make_world, phone_of, practice
+from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice
 
 
 def events(store) -> dict[str, tuple]:
     with store.sessions() as s:
         return {e.key: (e.kind, e.tier, e.channel, e.month, e.amount_cents)
                 for e in s.scalars(select(OutcomeEvent))}
-
-
-@pytest.fixture
-def world(tmp_path, database_url, redis_url, store, redis_client):
-    made = []
-
-    def build(**kwargs):
-        w = make_world(tmp_path, database_url, redis_url, **kwargs)
-        made.append(w)
-        return w
-
-    yield build
-    for w in made:
-        w.twilio.wait_idle()
-        w.twilio.stop()
-        w.services.close()
 
 
 def _work(w) -> None:

@@ -19,23 +19,7 @@ from receptionist.localtwilio import Callee
 from receptionist.outreach.campaigns import Campaigns
 from receptionist.outreach.planner import build_plan
 from receptionist.store import Call, OutreachAttempt, Patient
-from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, make_world, phone_of
-
-
-@pytest.fixture
-def world(tmp_path, database_url, redis_url, store, redis_client):
-    made = []
-
-    def build(**kwargs):
-        w = make_world(tmp_path, database_url, redis_url, **kwargs)
-        made.append(w)
-        return w
-
-    yield build
-    for w in made:
-        w.twilio.wait_idle()
-        w.twilio.stop()
-        w.services.close()
+from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, phone_of
 
 
 def attempts(store) -> dict[str, OutreachAttempt]:
