@@ -48,6 +48,7 @@ def warm(services: Services) -> None:
 
     services.limits  # noqa: B018 - cached properties, built here so every work horse inherits them
     services.outreach_queue  # noqa: B018
+    services.outcomes  # noqa: B018
     services.twilio.warm()
     try:
         services.outreach.contact("-")  # compiles the attempt queries into the engine's statement cache
