@@ -439,3 +439,21 @@ def test_local_mode_finds_the_stand_in_that_up_started(tmp_path):
     assert Settings(receptionist_home=tmp_path).twilio_api == "http://127.0.0.1:9999"
     assert Settings(receptionist_home=tmp_path, twilio_api_base_url="http://x").twilio_api == "http://x"
     assert Settings(receptionist_home=tmp_path, twilio_account_sid="AC" + "1" * 32).twilio_api is None
+
+
+def test_final_status_keeps_a_result_already_known(world, store):
+    """The staff leg of a bridge completes even when the patient never answered: the bridge's own result
+    (from its <Dial>) stands; a call with no result yet takes its final status."""
+    w = world()
+    with store.session() as s:
+        s.add(OutreachAttempt(id="C:P1", campaign_id="C", patient_id="P1", tier="high", channel="staff_call",
+                              rank=1, status="sent", provider_id="CA1", result="no-answer",
+                              sent_at=MONDAY_10AM))
+        s.add(OutreachAttempt(id="C:P2", campaign_id="C", patient_id="P2", tier="mid", channel="ai_call",
+                              rank=2, status="sent", provider_id="CA2", sent_at=MONDAY_10AM))
+    d = w.services.outreach
+    d.settle_call("C:P1", {"CallSid": "CA1", "CallStatus": "completed"})
+    d.settle_call("C:P2", {"CallSid": "CA2", "CallStatus": "busy"})
+    d.settle_call("C:P2", {"CallSid": "CA-forged", "CallStatus": "completed"})
+    got = attempts(store)
+    assert (got["P1"].result, got["P2"].result) == ("no-answer", "busy")

@@ -278,7 +278,7 @@ class Dispatcher:
                 return  # not this attempt's call (a forged or stray callback)
             if a.finished_at is None:
                 a.finished_at = _utc(self.s.now())
-                if a.result != "voicemail":
+                if a.result is None:  # a voicemail, or a bridge's own result from its <Dial>, stands
                     a.result = "answered" if status == "completed" else status
             patient_id = a.patient_id
         self.s.outcomes.settled(attempt_id)
@@ -287,8 +287,12 @@ class Dispatcher:
 
     def _adopt(self, attempt_id: str, call_sid: str) -> None:
         """A callback for an attempt whose worker died after placing the call: the call went out, record it."""
-        if call_sid and self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
-                                  provider_id=call_sid, cost=self.rules.costs.get("ai_call", 0.0), reason=""):
+        if not call_sid:
+            return
+        with self.s.store.sessions() as s:
+            channel = s.scalar(select(OutreachAttempt.channel).where(OutreachAttempt.id == attempt_id))
+        if channel and self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
+                                 provider_id=call_sid, cost=self.rules.costs.get(channel, 0.0), reason=""):
             self.s.outcomes.sent(attempt_id)
 
     def settle_message(self, attempt_id: str, params: dict[str, str]) -> None:
