@@ -104,9 +104,14 @@ class OutreachRules:
     max_concurrent_calls: int = 5
     holdout_share: float = 0.10
     attribution_window_days: int = 90
+    # dollars per attempt: placing a call (staff dialling, the call's set-up), a text, an email
     costs: dict[str, float] = field(
-        default_factory=lambda: {"staff_call": 6.0, "ai_call": 0.35, "sms": 0.02, "email": 0.01}
+        default_factory=lambda: {"staff_call": 1.0, "ai_call": 0.11, "sms": 0.02, "email": 0.01}
     )
+    # dollars per started minute of a call: staff time, AI call minutes (telephony, speech, model)
+    minute_costs: dict[str, float] = field(default_factory=lambda: {"staff_call": 1.0, "ai_call": 0.12})
+    # minutes a call is expected to last, for planning before its real length is known
+    expected_minutes: dict[str, float] = field(default_factory=lambda: {"staff_call": 5.0, "ai_call": 2.0})
     # revenue from a returned patient counts toward the contact for this many months after the return
     revenue_months: int = 18
     # the practice's expected response rates (low, high) per tier and channel: the flags' yardstick and the
@@ -116,6 +121,19 @@ class OutreachRules:
     prior_strength: float = 20.0
     # every channel open to a patient keeps at least this share of them, whatever its first results
     exploration_floor: float = 0.05
+
+    def expected_cost(self, channel: str) -> float:
+        """What one attempt through `channel` is expected to cost: its charge plus its expected minutes."""
+        return self.costs.get(channel, 0.0) + self.minute_costs.get(channel, 0.0) * self.expected_minutes.get(
+            channel, 0.0)
+
+    @property
+    def expected_costs(self) -> dict[str, float]:
+        return {ch: self.expected_cost(ch) for ch in {*self.costs, *self.minute_costs}}
+
+    def talk_cost(self, channel: str, seconds: int) -> float:
+        """The measured cost of a call's connected time: every started minute at the channel's rate."""
+        return self.minute_costs.get(channel, 0.0) * -(-max(seconds, 0) // 60)
 
 
 @dataclass(frozen=True)
@@ -257,6 +275,10 @@ def _outreach(raw: dict, fail) -> OutreachRules:
             holdout_share=float(raw.get("holdout_share", defaults.holdout_share)),
             attribution_window_days=int(raw.get("attribution_window_days", defaults.attribution_window_days)),
             costs={**defaults.costs, **{k: float(v) for k, v in raw.get("costs", {}).items()}},
+            minute_costs={**defaults.minute_costs,
+                          **{k: float(v) for k, v in raw.get("minute_costs", {}).items()}},
+            expected_minutes={**defaults.expected_minutes,
+                              **{k: float(v) for k, v in raw.get("expected_minutes", {}).items()}},
             revenue_months=int(raw.get("revenue_months", defaults.revenue_months)),
             expected_response=_expected(raw.get("expected_response", {}), defaults.expected_response, fail),
             prior_strength=float(raw.get("prior_strength", defaults.prior_strength)),

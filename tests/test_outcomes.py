@@ -64,7 +64,8 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
         a = {x.patient_id: x for x in s.scalars(select(OutreachAttempt))}
     month = "2026-11"
     p1, p2, p3 = (a[p].id for p in ("P1", "P2", "P3"))
-    assert first[f"sent:{p1}"] == ("sent", "mid", "ai_call", month, 35)
+    charge = round(w.services.practice.outreach.costs["ai_call"] * 100)  # placing the call; its minutes apart
+    assert first[f"sent:{p1}"] == ("sent", "mid", "ai_call", month, charge)
     assert first[f"result:{p1}"][0] == "answered" and f"reached:{p1}" in first
     assert first[f"result:{p2}"][0] == "voicemail" and f"reached:{p2}" not in first
     assert first[f"result:{p3}"][0] == "delivered" and f"reached:{p3}" in first

@@ -32,10 +32,10 @@ def _month(rng, policy: str, counts: dict, rules: OutreachRules, month: str) -> 
             if policy == "default" or not beliefs.learning(tier):
                 ch = opts[0]  # the fixed order: staff call, then AI call
             else:
-                ch = thompson_choices(rng, [float(v)], [opts], beliefs.posteriors(tier), rules.costs,
+                ch = thompson_choices(rng, [float(v)], [opts], beliefs.posteriors(tier), rules.expected_costs,
                                       rules.exploration_floor)[0]
             staff -= ch == "staff_call"
-            cost = rules.costs[ch]
+            cost = rules.expected_cost(ch)
             responded = rng.random() < TRUE_RESPONSE[tier][ch]
             recovered += (v if responded else 0.0) - cost
             used[tier][ch] = used[tier].get(ch, 0) + 1
@@ -47,7 +47,7 @@ def _month(rng, policy: str, counts: dict, rules: OutreachRules, month: str) -> 
 
 
 def _best(tier: str, value: float, rules: OutreachRules) -> str:
-    return max(("ai_call", "sms", "email"), key=lambda ch: value * TRUE_RESPONSE[tier][ch] - rules.costs[ch])
+    return max(("ai_call", "sms", "email"), key=lambda ch: value * TRUE_RESPONSE[tier][ch] - rules.expected_cost(ch))
 
 
 def test_learning_converges_to_the_best_channel_and_beats_the_default_plan():

@@ -130,8 +130,8 @@ def test_counts_cost_and_value(store):
     assert channels(plan) == {"P1": "staff_call", "P2": "ai_call", "P3": "general"}
     assert plan.counts["high"]["staff_call"] == 1 and plan.counts["mid"]["ai_call"] == 1
     assert plan.counts["low"]["general"] == 1 and set(plan.counts["low"]) == set(CHANNELS)
-    assert plan.expected_cost == pytest.approx(p.outreach.costs["staff_call"] + p.outreach.costs["ai_call"])
-    exp, costs = p.outreach.expected_response, p.outreach.costs
+    assert plan.expected_cost == pytest.approx(6.0 + 0.35)  # the demo's staff call and AI call, minutes included
+    exp, costs = p.outreach.expected_response, p.outreach.expected_costs
     assert exp["high"]["staff_call"] == (0.25, 0.40)  # the defaults the issue names
     assert plan.expected_recovered_value == pytest.approx(
         100 * sum(exp["high"]["staff_call"]) / 2 - costs["staff_call"]

@@ -457,3 +457,25 @@ def test_final_status_keeps_a_result_already_known(world, store):
     d.settle_call("C:P2", {"CallSid": "CA-forged", "CallStatus": "completed"})
     got = attempts(store)
     assert (got["P1"].result, got["P2"].result) == ("no-answer", "busy")
+
+
+def test_a_calls_minutes_count_against_it(world, store):
+    """A call's cost is its charge plus every started minute at the channel's rate, counted once."""
+    from receptionist.outcomes.log import store_counts
+
+    add_patient(store, "P1", 90, **ALL)
+    w = world(callees={phone_of("P1"): Callee("human", ("no thank you", "bye"))})
+    start(w)
+    work(w)
+    a = attempts(store)["P1"]
+    rules = w.services.practice.outreach
+    seconds = 10  # the simulator bills 5 s a turn: two turns
+    w.services.outreach.settle_call(a.id, {"CallSid": a.provider_id, "CallStatus": "completed",
+                                           "CallDuration": str(seconds)})  # Twilio repeats the callback
+    counts = store_counts(store)
+    talk = {k: v for k, v in counts.items() if k[3] == "talk"}
+    sent = {k: v for k, v in counts.items() if k[3] == "sent"}
+    assert list(talk.values()) == [(1, round(rules.minute_costs["ai_call"] * 100))]  # one started minute, once
+    assert list(sent.values()) == [(1, round(rules.costs["ai_call"] * 100))]
+    assert rules.talk_cost("staff_call", 61) == 2 * rules.minute_costs["staff_call"]
+    assert rules.expected_cost("ai_call") == pytest.approx(0.35)

@@ -1,7 +1,8 @@
 """Outcome events: what they are called, how they are keyed, and which bucket they count in.
 
 Kinds (docs/outcomes.md has the full table):
-- per contact attempt: `sent` (amount: its cost), `reached`, `responded`, the provider's final `result`
+- per contact attempt: `sent` (amount: its charge), `talk` (amount: a call's minutes at the channel's
+  per-minute rate), `reached`, `responded`, the provider's final `result`
   (answered, voicemail, no-answer, busy, failed, canceled, delivered, undelivered, bounced), `replied`;
 - attributed from visits: `reactivated` (a visit within the window after the contact) and `revenue` (each
   visit line over the following months, amount: its amount);

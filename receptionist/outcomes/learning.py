@@ -94,13 +94,13 @@ def mix_reasons(beliefs: Beliefs, planned: dict[str, dict[str, int]], values: di
         direct = {ch: b for ch, b in beliefs.by_tier[t].items()
                   if ch in ("ai_call", "sms", "email") or (ch == "staff_call" and t == "high")}
         value = values.get(t, 0.0)
-        best = probability_best(rng, value, {ch: b.posterior for ch, b in direct.items()}, rules.costs)
+        best = probability_best(rng, value, {ch: b.posterior for ch, b in direct.items()}, rules.expected_costs)
         channels = {}
         for ch, b in beliefs.by_tier[t].items():
             lo, hi = b.posterior.interval()
             channels[ch] = {"planned": counts.get(ch, 0), "attempts": b.attempts, "responded": b.responded,
                             "p_response": round(b.mean, 4), "interval": [round(lo, 4), round(hi, 4)],
-                            "value_per_contact": round(value * b.mean - rules.costs.get(ch, 0.0), 2),
+                            "value_per_contact": round(value * b.mean - rules.expected_cost(ch), 2),
                             "p_best": round(best.get(ch, 0.0), 3) if ch in best else None}
         direct_counts = {ch: n for ch, n in counts.items() if ch != "general" and n}
         top = max(direct_counts or counts, key=lambda c: counts[c])
@@ -109,7 +109,7 @@ def mix_reasons(beliefs: Beliefs, planned: dict[str, dict[str, int]], values: di
             seen = sum(x.attempts for x in beliefs.by_tier[t].values())
             why = (f"{t}: {top.replace('_', ' ')} for {counts[top] / total:.0%} of contacts, learned from {seen} "
                    f"attempts: {b.responded}/{b.attempts} responded, P(response) {b.mean:.0%}, worth "
-                   f"${value * b.mean - rules.costs.get(top, 0.0):,.0f} a contact at the tier's median value "
+                   f"${value * b.mean - rules.expected_cost(top):,.0f} a contact at the tier's median value "
                    f"(${value:,.0f}); best in {best.get(top, 0.0):.0%} of posterior draws")
             others = [f"{ch.replace('_', ' ')} {n}" for ch, n in direct_counts.items() if ch != top]
             if others:

@@ -73,6 +73,17 @@ class Outcomes:
             return out
         return self._safely("result", attempt_id, produce)
 
+    def talked(self, attempt_id: str, seconds: int | None) -> int:
+        """A call's connected minutes at the channel's per-minute rate (`talk`, amount: that cost), once."""
+        def produce() -> list[Event]:
+            with self.s.store.sessions() as s:
+                a = s.get(OutreachAttempt, attempt_id)
+            if a is None or a.sent_at is None or not seconds:
+                return []
+            cost = self.s.practice.outreach.talk_cost(a.channel, seconds)
+            return [self._event(a, f"talk:{a.id}", "talk", a.finished_at or a.sent_at, cents(cost))] if cost else []
+        return self._safely("talk", attempt_id, produce)
+
     def holdouts(self, campaign_id: str) -> int:
         """The campaign's held-out patients, counted in the month the campaign started."""
         def produce() -> list[Event]:

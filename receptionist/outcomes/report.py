@@ -109,7 +109,7 @@ def _row(month: str, tier: str, channel: str, kinds: dict[str, tuple[int, int]],
 
     attempts, responded, reactivated = n("sent"), n("responded"), n("reactivated")
     revenue = kinds.get("revenue", (0, 0))[1] / 100.0
-    cost = kinds.get("sent", (0, 0))[1] / 100.0
+    cost = (kinds.get("sent", (0, 0))[1] + kinds.get("talk", (0, 0))[1]) / 100.0  # charges and call minutes
     return Row(month, tier, channel, attempts, n("reached"), responded, reactivated,
                responded / attempts if attempts else None, wilson_interval(responded, attempts),
                reactivated / attempts if attempts else None, wilson_interval(reactivated, attempts),

@@ -51,7 +51,7 @@ def simulate_month(services: Any, *, seed: int = 7, days: int = 35) -> dict:
                      "reactivation_score": pc.reactivation_score, "expected_value": pc.expected_value,
                      "status": "holdout" if held else ("sent" if direct else "listed"), "reason": "simulated",
                      "tries": 0 if held or not direct else 1, "cost": 0.0 if held or not direct else
-                     rules.costs.get(pc.channel, 0.0), "sent_at": None if held or not direct else sent_at,
+                     rules.expected_cost(pc.channel), "sent_at": None if held or not direct else sent_at,
                      "provider_id": None, "result": None, "finished_at": None, "notes": []})
     results: dict[str, str] = {}
     for r in rows:

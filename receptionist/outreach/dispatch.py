@@ -282,6 +282,7 @@ class Dispatcher:
                     a.result = "answered" if status == "completed" else status
             patient_id = a.patient_id
         self.s.outcomes.settled(attempt_id)
+        self.s.outcomes.talked(attempt_id, _seconds(params.get("CallDuration")))
         self.s.limits.free_call_slot(attempt_id)
         self.s.limits.unlock_patient(patient_id, attempt_id)
 
@@ -354,6 +355,13 @@ def job_options(*, bulk: bool = False) -> dict[str, Any]:
 
     return {"retry": Retry(max=MAX_TRIES - 1, interval=[30, 120, 600]), "result_ttl": 3600,
             "failure_ttl": 7 * 86400, ("timeout" if bulk else "job_timeout"): 120}
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -212,7 +212,7 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
                 opts += [ch for ch in ("ai_call", "sms", "email") if _lawful(c, ch) and (email_on or ch != "email")]
             elif c.tier in ("high", "mid") and email_on and _lawful(c, "email"):
                 opts.append("email")
-            channel = thompson_choices(rng, [c.score], [opts], beliefs.posteriors(c.tier), rules.costs,
+            channel = thompson_choices(rng, [c.score], [opts], beliefs.posteriors(c.tier), rules.expected_costs,
                                        rules.exploration_floor)[0] or "general"
             if channel == "staff_call":
                 staff += 1
@@ -230,7 +230,7 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
         else:
             channel = "general"
         points = _talking_points(store, c, now) if channel == "staff_call" else ()
-        cost = rules.costs.get(channel, 0.0) if channel != "general" else 0.0
+        cost = rules.expected_cost(channel) if channel != "general" else 0.0
         value = expected_recovered_value(c.score, beliefs.p_response(c.tier, channel), cost)
         contacts.append(PlannedContact(c.patient_id, c.tier, channel, c.score, value, c.reasons, points,
                                        c.name if channel == "staff_call" else ""))
@@ -239,7 +239,7 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
     for pc in contacts:
         (counts[pc.tier] if pc.tier in counts else extra[pc.tier])[pc.channel] += 1
     counts.update(extra)
-    cost = sum(rules.costs.get(pc.channel, 0.0) for pc in contacts if pc.channel != "general")
+    cost = sum(rules.expected_cost(pc.channel) for pc in contacts if pc.channel != "general")
     value = sum(pc.expected_value for pc in contacts)
     medians = {t: float(np.median([pc.reactivation_score for pc in contacts if pc.tier == t]))
                for t in TIERS if any(pc.tier == t for pc in contacts)}
