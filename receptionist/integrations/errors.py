@@ -13,3 +13,16 @@ class ApiError(Exception):
 
 def invalid(field: str, why: str) -> ApiError:
     return ApiError(422, "invalid_field", f"{field}: {why}")
+
+
+def has_nul(data: object, depth: int = 0) -> bool:
+    """Whether any text in parsed JSON holds a NUL character (PostgreSQL cannot store one)."""
+    if isinstance(data, str):
+        return "\x00" in data
+    if depth > 64:
+        return False
+    if isinstance(data, dict):
+        return any(has_nul(k, depth + 1) or has_nul(v, depth + 1) for k, v in data.items())
+    if isinstance(data, list):
+        return any(has_nul(v, depth + 1) for v in data)
+    return False

@@ -25,7 +25,7 @@ from ..cache import CacheUnavailable
 from ..importer import CHUNK, PatientRecord, VisitRecord, insert_visits, upsert_patients
 from ..phones import InvalidPhone, to_e164
 from ..store import Patient
-from .errors import ApiError
+from .errors import ApiError, has_nul
 from .pms import upsert_appointments_batch
 from .schemas import PmsAppointment
 
@@ -120,9 +120,10 @@ def _day(value: Any) -> dt.date | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:
-        return dt.date.fromisoformat(value[:10])
+        day = dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return day if 1900 <= day.year < 2200 else None
 
 
 def _instant(value: Any) -> dt.datetime | None:
@@ -130,9 +131,10 @@ def _instant(value: Any) -> dt.datetime | None:
         return None
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        t = t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return None
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    return t if 1900 < t.year < 2200 else None
 
 
 def _cents(money: Any) -> int | None:
@@ -194,7 +196,7 @@ def import_bundle(services: Any, data: Any, *, today: dt.date, skip_invalid: boo
         if rtype not in MAPPED:
             report.skipped[rtype] = report.skipped.get(rtype, 0) + 1
             continue
-        why = _validate(resource)
+        why = "text may not contain NUL characters" if has_nul(resource) else _validate(resource)
         if why is None and not (isinstance(rid, str) and 0 < len(rid) <= 64):
             why = "id: missing or longer than 64 characters"
         if why is not None:
@@ -312,10 +314,14 @@ def _load(services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], 
         if not pid or start is None:
             continue
         minutes = a.get("minutesDuration") or 60
-        appointments.append(PmsAppointment(
-            id=a["id"], patient_id=pid[:64], start=start, minutes=max(5, min(600, int(minutes))),
-            kind=(_text(a.get("serviceType")) or _text(a.get("appointmentType")) or "cleaning")[:30],
-            status="cancelled" if a.get("status") in CANCELLED else "booked"))
+        try:
+            appointments.append(PmsAppointment(
+                id=a["id"], patient_id=pid[:64], start=start, minutes=max(5, min(600, int(minutes))),
+                kind=(_text(a.get("serviceType")) or _text(a.get("appointmentType")) or "cleaning")[:30],
+                status="cancelled" if a.get("status") in CANCELLED else "booked"))
+        except ValidationError as exc:
+            report.invalid.append({"resourceType": "Appointment", "id": a["id"], "entry": "",
+                                   "error": str(exc.errors(include_input=False)[0]["msg"])})
     if appointments:
         report.appointments = upsert_appointments_batch(services, appointments, booked_via="pms")
     else:

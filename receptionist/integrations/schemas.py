@@ -8,7 +8,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .errors import has_nul
+
+EARLIEST, LATEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def _instant(value: dt.datetime) -> dt.datetime:
+    """An instant in UTC, between 1900 and 2200 (a naive one is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    if not EARLIEST + dt.timedelta(days=1) <= value <= LATEST - dt.timedelta(days=1):
+        raise ValueError("must be between 1900 and 2200")
+    return value.astimezone(dt.UTC)
+
+
+def _day(value: dt.date) -> dt.date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must be between 1900 and 2200")
+    return value
+
+
+Instant = Annotated[dt.datetime, AfterValidator(_instant)]
+Day = Annotated[dt.date, AfterValidator(_day)]
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
 EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
@@ -22,10 +45,17 @@ Money = Annotated[float, Field(ge=-1_000_000, le=1_000_000, allow_inf_nan=False)
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if has_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        return data
+
 
 class OnlineAppointment(Strict):
     id: Id = Field(description="the booking system's appointment id")
-    start: dt.datetime = Field(description="ISO 8601 with a UTC offset")
+    start: Instant = Field(description="ISO 8601 with a UTC offset")
     minutes: int = Field(default=60, ge=5, le=600)
     location_id: Annotated[str, Field(max_length=40)] = ""
     provider: Name = ""
@@ -38,7 +68,7 @@ class BookingEvent(Strict):
 
     event_id: EventId = Field(description="the sender's id for this event; a repeated delivery is stored once")
     type: Literal["started", "abandoned", "completed"]
-    occurred_at: dt.datetime | None = Field(default=None, description="default: when it is received")
+    occurred_at: Instant | None = Field(default=None, description="default: when it is received")
     patient_id: Id | None = None
     phone: Phone | None = None
     email: Email | None = None
@@ -70,7 +100,7 @@ class Consents(Strict):
 
 class LifeEvent(Strict):
     type: Literal["moved", "new_insurance", "pregnancy", "new_baby", "retired", "deceased", "other"]
-    date: dt.date | None = None
+    date: Day | None = None
     note: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -79,7 +109,7 @@ class IntakeUpdate(Strict):
 
     event_id: EventId
     patient_id: Id
-    occurred_at: dt.datetime | None = None
+    occurred_at: Instant | None = None
     first_name: Name | None = None
     last_name: Name | None = None
     phones: Annotated[list[Phone], Field(max_length=5)] | None = None
@@ -97,7 +127,7 @@ class PmsPatient(Strict):
     phones: Annotated[list[Phone], Field(max_length=5)] = []
     email: Email = ""
     zip: Zip | Literal[""] = ""
-    date_of_birth: dt.date | None = None
+    date_of_birth: Day | None = None
     consent_voice: bool = False
     consent_sms: bool = False
     consent_written: bool = False
@@ -107,7 +137,7 @@ class PmsPatient(Strict):
 class PmsVisit(Strict):
     id: Id = Field(description="the practice-management system's id of this visit line")
     patient_id: Id
-    date: dt.date
+    date: Day
     amount: Money
     paid: Money | None = None
     department: Annotated[str, Field(min_length=1, max_length=60)]
@@ -117,7 +147,7 @@ class PmsVisit(Strict):
 class PmsAppointment(Strict):
     id: Id
     patient_id: Id
-    start: dt.datetime
+    start: Instant
     minutes: int = Field(default=60, ge=5, le=600)
     location_id: Annotated[str, Field(max_length=40)] = ""
     provider: Name = ""
