@@ -28,6 +28,9 @@ class Outcomes:
     def __init__(self, services: Any, redis: Any | None = None) -> None:
         self.s = services
         self.log = OutcomeLog(services.store, redis if redis is not None else services.redis)
+        from ..integrations.webhooks import listener
+
+        self.log.listeners.append(listener(services))
 
     @property
     def zone(self) -> ZoneInfo:
