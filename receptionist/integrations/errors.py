@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_BAD = re.compile("[\x00\ud800-\udfff]")
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -16,9 +20,10 @@ def invalid(field: str, why: str) -> ApiError:
 
 
 def has_nul(data: object, depth: int = 0) -> bool:
-    """Whether any text in parsed JSON holds a NUL character (PostgreSQL cannot store one)."""
+    """Whether any text in parsed JSON holds a NUL character (PostgreSQL cannot store one) or a lone surrogate
+    (JSON's \\ud800 escapes parse to one; no database can store it as UTF-8)."""
     if isinstance(data, str):
-        return "\x00" in data
+        return _BAD.search(data) is not None
     if depth > 64:
         return False
     if isinstance(data, dict):
