@@ -248,3 +248,13 @@ def schedule_rescore(services: Any, delay_s: int = RESCORE_DELAY_S) -> bool:
     except (redis.RedisError, OSError):
         log.warning("could not schedule a re-score after an integration update")
         return False
+
+
+def trying_to_return(store: Any, now: dt.datetime, cooldown_days: int) -> int:
+    """How many patients tried to book online within the cool-down (for the dashboard; a count, no names)."""
+    from sqlalchemy import func
+
+    since = _utc(now, now) - dt.timedelta(days=cooldown_days)
+    with store.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Patient).where(Patient.booking_attempt_at > since))
+                   or 0)
