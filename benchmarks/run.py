@@ -345,8 +345,30 @@ def bench_stats(quick: bool) -> None:
     print(f"  recording one event (insert once + live counters): {out['record_ms']:.2f} ms")
 
 
+def bench_integrations(quick: bool) -> None:
+    n = 20_000 if quick else 100_000
+    print(f"\n== integrations: {n:,} visits through PUT /api/v1/visits (batches of 1,000, in process), a FHIR "
+          "bundle, and the CSV importer (the baseline), each into a fresh SQLite store")
+    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+        env["RECEPTIONIST_HOME"] = tmp
+        try:
+            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "integrations_ingest.py"), str(n), tmp],
+                                            check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
+        finally:
+            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+    csv_rate, api_rate = n / out["csv_s"], n / out["api_s"]
+    print(f"  baseline, CSV importer: {csv_rate:,.0f} records/s ({out['csv_s']:.2f} s)")
+    print(f"  API batches: {api_rate:,.0f} records/s ({out['api_s']:.2f} s; target 5,000 records/s or more); "
+          f"ratio API/CSV {api_rate / csv_rate:.2f}x")
+    print(f"  API repeated delivery (nothing added): {out['api_repeat_records'] / out['api_repeat_s']:,.0f} records/s")
+    print(f"  FHIR import: {out['fhir_resources'] / out['fhir_s']:,.0f} resources/s, {n / out['fhir_s']:,.0f} visits/s "
+          f"({out['fhir_resources']:,} resources: patients, encounters, claims; {out['fhir_s']:.2f} s, validation "
+          f"with fhir.resources included); ratio FHIR/CSV {n / out['fhir_s'] / csv_rate:.2f}x")
+
+
 BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach,
-              "stats": bench_stats}
+              "stats": bench_stats, "integrations": bench_integrations}
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool
 
 @cli.group(name="import")
 def import_() -> None:
-    """Load practice-management exports (CSV)."""
+    """Load practice-management exports (CSV) and FHIR bundles (JSON)."""
 
 
 def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -> None:
@@ -129,6 +129,96 @@ def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -
 
 _skip = click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones.")
 _file = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+
+
+@import_.command(name="fhir")
+@_file
+@click.option("--skip-invalid", is_flag=True, help="Import the valid resources and report the invalid ones.")
+@click.pass_context
+def fhir_cmd(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
+    """A FHIR R4 Bundle (JSON): patients, encounters with their claims, appointments."""
+    from .integrations.errors import ApiError
+    from .integrations.fhir import import_bundle
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{file}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{file.name}: not valid JSON ({exc})") from None
+    services = _services(ctx)
+    today = services.now().astimezone(dt.UTC).date()
+    try:
+        report = import_bundle(services, data, today=today, skip_invalid=skip_invalid)
+    except ApiError as exc:
+        raise UserError(f"{file.name}: {exc.message}") from None
+    for bad in report.invalid:
+        where = f"{bad['resourceType']}/{bad['id']}" if bad["id"] else f"entry {bad['entry']}"
+        click.echo(f"{file.name}: {where}: {bad['error']}", err=True)
+    if not report.imported:
+        raise UserError(report.summary(file.name))
+    click.echo(report.summary(file.name))
+
+
+@cli.group()
+def keys() -> None:
+    """API keys for the integration API (/api/v1): one per integration."""
+
+
+@keys.command(name="add")
+@click.argument("name")
+@click.option("--webhook-url", default="", help="Where outcomes and callbacks are sent for this integration.")
+@click.option("--signed", is_flag=True, help="Require every request to carry an X-Signature (HMAC).")
+@click.pass_context
+def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool) -> None:
+    """Make a key; the key and its signing secret are shown this once (only a hash of the key is kept)."""
+    from .integrations.apikeys import create_key
+
+    if not name.strip() or len(name) > 100:
+        raise UserError("NAME: give the integration a name of 1 to 100 characters")
+    if webhook_url and not webhook_url.startswith(("https://", "http://")):
+        raise UserError(f"--webhook-url: {webhook_url!r} is not an http(s) URL")
+    key = create_key(_services(ctx).store, name.strip(), webhook_url=webhook_url, require_signature=signed)
+    click.echo(f"id:             {key.id}")
+    click.echo(f"name:           {key.name}")
+    click.echo(f"api key:        {key.token}")
+    click.echo(f"signing secret: {key.signing_secret}")
+    click.echo("Keep both now: they are not shown again.")
+
+
+@keys.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """Every key: id, name, signed or not, webhook URL, created, revoked."""
+    from .integrations.apikeys import list_keys
+
+    rows = [{"id": k.id, "name": k.name, "signed": k.require_signature, "webhook_url": k.webhook_url,
+             "created_at": k.created_at.isoformat(), "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            for k in list_keys(_services(ctx).store)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no API keys (make one with `receptionist keys add NAME`)")
+    for r in rows:
+        state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else "live"
+        extra = (" signed" if r["signed"] else "") + (f" webhook={r['webhook_url']}" if r["webhook_url"] else "")
+        click.echo(f"{r['id']}  {r['name']}  {state}  created {r['created_at'][:16]}{extra}")
+
+
+@keys.command(name="revoke")
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Stop a key working, at once."""
+    from .integrations.apikeys import revoke_key
+
+    if not revoke_key(_services(ctx).store, key_id):
+        raise UserError(f"KEY_ID: no live key {key_id!r} (see `receptionist keys list`)")
+    click.echo(f"revoked {key_id}")
 
 
 @import_.command()

@@ -202,60 +202,70 @@ def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, pro
     with store.session() as session:
         conn = session.connection()
         for chunk in _chunks(records):
-            ids = [r.id for r in chunk]
-            existing = {row.id: row for row in conn.execute(
-                select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.zip,
-                       Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
-                       Patient.opted_out, Patient.has_contact, Patient.date_of_birth).where(Patient.id.in_(ids)))}
-            old_phones: dict[str, list[str]] = {}
-            for pid, phone in conn.execute(select(PatientPhone.patient_id, PatientPhone.phone)
-                                           .where(PatientPhone.patient_id.in_(ids))
-                                           .order_by(PatientPhone.patient_id, PatientPhone.position)):
-                old_phones.setdefault(pid, []).append(phone)
-            now = dt.datetime.now(dt.UTC)
-            new_rows, changed_rows, phone_rows = [], [], []
-            for r in chunk:
-                values = {
-                    "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "zip": r.zip,
-                    "consent_voice": r.consent_voice, "consent_sms": r.consent_sms,
-                    "consent_written": r.consent_written, "opted_out": r.opted_out,
-                    "has_contact": bool(r.phones or r.email),
-                }
-                if r.date_of_birth is not None:  # a file without the column keeps what is known
-                    values["date_of_birth"] = r.date_of_birth
-                phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
-                old = existing.get(r.id)
-                if old is None:
-                    new_rows.append({"id": r.id, "date_of_birth": None, **values, "previous_zip": "", "moved_away": False,
-                                     "opted_out_at": now if r.opted_out else None,
-                                     "created_at": now, "updated_at": now})
-                    continue
-                # An opt-out is never undone by an export: revoking consent is final until staff record new consent.
-                values["opted_out"] = r.opted_out or old.opted_out
-                same = all(getattr(old, k) == v for k, v in values.items()) and \
-                    old_phones.get(r.id, []) == list(r.phones)
-                if same:
-                    report.unchanged += 1
-                    continue
-                extra = {"b_opted_out_at": now if (values["opted_out"] and not old.opted_out) else None}
-                zip_changed = bool(old.zip and r.zip and old.zip != r.zip)
-                extra.update({"b_zip_changed": zip_changed, "b_previous_zip": old.zip,
-                              "b_moved_away": zip_changed and old.zip[:3] != r.zip[:3]})
-                changed_rows.append({"b_id": r.id, **{f"b_{k}": v for k, v in values.items()}, **extra})
-            if new_rows:
-                conn.execute(insert(Patient), new_rows)
-                report.added += len(new_rows)
-            for row in changed_rows:
-                _update_patient(conn, row, today, now)
-            report.updated += len(changed_rows)
-            conn.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(ids)))
-            if phone_rows:
-                conn.execute(insert(PatientPhone), phone_rows)
+            added, updated, unchanged = upsert_patients(conn, chunk, today)
+            report.added += added
+            report.updated += updated
+            report.unchanged += unchanged
     if cache is not None:
         cache.phones_changed()  # again: a publish that read the store before this commit is not complete
     report.imported = True
     report.invalid = check.invalid
     return report
+
+
+def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[int, int, int]:  # noqa: ANN001
+    """Insert or update these patients (by id) on an open connection: (added, updated, unchanged). Phones are
+    replaced; a changed zip keeps the old one and is a move away when its first three digits change; an opt-out
+    is never undone. The caller tells the tier cache, before and after its commit, that phones change."""
+    unchanged = 0
+    ids = [r.id for r in chunk]
+    existing = {row.id: row for row in conn.execute(
+        select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.zip,
+               Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
+               Patient.opted_out, Patient.has_contact, Patient.date_of_birth).where(Patient.id.in_(ids)))}
+    old_phones: dict[str, list[str]] = {}
+    for pid, phone in conn.execute(select(PatientPhone.patient_id, PatientPhone.phone)
+                                   .where(PatientPhone.patient_id.in_(ids))
+                                   .order_by(PatientPhone.patient_id, PatientPhone.position)):
+        old_phones.setdefault(pid, []).append(phone)
+    now = dt.datetime.now(dt.UTC)
+    new_rows, changed_rows, phone_rows = [], [], []
+    for r in chunk:
+        values = {
+            "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "zip": r.zip,
+            "consent_voice": r.consent_voice, "consent_sms": r.consent_sms,
+            "consent_written": r.consent_written, "opted_out": r.opted_out,
+            "has_contact": bool(r.phones or r.email),
+        }
+        if r.date_of_birth is not None:  # a file without the column keeps what is known
+            values["date_of_birth"] = r.date_of_birth
+        phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
+        old = existing.get(r.id)
+        if old is None:
+            new_rows.append({"id": r.id, "date_of_birth": None, **values, "previous_zip": "", "moved_away": False,
+                             "opted_out_at": now if r.opted_out else None,
+                             "created_at": now, "updated_at": now})
+            continue
+        # An opt-out is never undone by an export: revoking consent is final until staff record new consent.
+        values["opted_out"] = r.opted_out or old.opted_out
+        same = all(getattr(old, k) == v for k, v in values.items()) and \
+            old_phones.get(r.id, []) == list(r.phones)
+        if same:
+            unchanged += 1
+            continue
+        extra = {"b_opted_out_at": now if (values["opted_out"] and not old.opted_out) else None}
+        zip_changed = bool(old.zip and r.zip and old.zip != r.zip)
+        extra.update({"b_zip_changed": zip_changed, "b_previous_zip": old.zip,
+                      "b_moved_away": zip_changed and old.zip[:3] != r.zip[:3]})
+        changed_rows.append({"b_id": r.id, **{f"b_{k}": v for k, v in values.items()}, **extra})
+    if new_rows:
+        conn.execute(insert(Patient), new_rows)
+    for row in changed_rows:
+        _update_patient(conn, row, today, now)
+    conn.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(ids)))
+    if phone_rows:
+        conn.execute(insert(PatientPhone), phone_rows)
+    return len(new_rows), len(changed_rows), unchanged
 
 
 def _update_patient(conn, row: dict[str, Any], today: dt.date, now: dt.datetime) -> None:  # noqa: ANN001
@@ -282,24 +292,33 @@ def import_visits(store: Store, path: Path, *, skip_invalid: bool = False, progr
     with store.session() as session:
         conn = session.connection()
         for chunk in _chunks(records):
-            pids = list({r.patient_id for r in chunk})
-            known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
-            unknown = [p for p in pids if p not in known]
-            if unknown:
-                now = dt.datetime.now(dt.UTC)
-                conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
-                                                "previous_zip": "", "moved_away": False, "consent_voice": False,
-                                                "consent_sms": False, "consent_written": False,
-                                                "opted_out": False, "has_contact": False,
-                                                "created_at": now, "updated_at": now} for p in unknown])
-                report.patients_created += len(unknown)
-            keys = [r.line_key for r in chunk]
-            present = set(conn.scalars(select(VisitLine.line_key).where(VisitLine.line_key.in_(keys))))
-            fresh = [r for r in chunk if r.line_key not in present]
-            report.unchanged += len(chunk) - len(fresh)
-            if fresh:
-                conn.execute(insert(VisitLine), [r.__dict__ for r in fresh])
-                report.added += len(fresh)
+            added, unchanged, created = insert_visits(conn, chunk)
+            report.added += added
+            report.unchanged += unchanged
+            report.patients_created += created
     report.imported = True
     report.invalid = check.invalid
     return report
+
+
+def insert_visits(conn, chunk: list[VisitRecord]) -> tuple[int, int, int]:  # noqa: ANN001
+    """Add the visit lines whose key is new, on an open connection: (added, already present, patients created).
+    Unknown patient ids create patients without contact data."""
+    created = 0
+    pids = list({r.patient_id for r in chunk})
+    known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
+    unknown = [p for p in pids if p not in known]
+    if unknown:
+        now = dt.datetime.now(dt.UTC)
+        conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
+                                        "previous_zip": "", "moved_away": False, "consent_voice": False,
+                                        "consent_sms": False, "consent_written": False,
+                                        "opted_out": False, "has_contact": False,
+                                        "created_at": now, "updated_at": now} for p in unknown])
+        created = len(unknown)
+    keys = [r.line_key for r in chunk]
+    present = set(conn.scalars(select(VisitLine.line_key).where(VisitLine.line_key.in_(keys))))
+    fresh = [r for r in chunk if r.line_key not in present]
+    if fresh:
+        conn.execute(insert(VisitLine), [r.__dict__ for r in fresh])
+    return len(fresh), len(chunk) - len(fresh), created

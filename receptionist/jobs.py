@@ -59,3 +59,10 @@ def schedule_reconcile(s: Services, seconds: int = 60) -> None:
 
     if s.queue_redis.set(keys.outreach_reconcile_marker(), "1", nx=True, ex=max(1, seconds - 10)):
         s.outreach_queue.enqueue_in(dt.timedelta(seconds=seconds), reconcile_job)
+
+
+def deliver_webhook_job(key_id: str, body: dict) -> str:
+    """One outcome to one integration's webhook (retried with back-off by RQ when it fails)."""
+    from .integrations.webhooks import deliver
+
+    return deliver(services().store, key_id, body)

@@ -92,3 +92,18 @@ def outcome_months() -> str:
 def outcome_building(token: str, month: str) -> str:
     """A rebuild's counters for one month, filled before they replace the live ones in one transaction."""
     return f"{PREFIX}:outcomes:building:{token}:{month}"
+
+
+def api_rate(key_id: str, window: int) -> str:
+    """Counter with an expiry: requests one API key made in one fixed rate-limit window (epoch minutes)."""
+    return f"{PREFIX}:api:rate:{key_id}:{window}"
+
+
+def api_signature_seen(digest: str) -> str:
+    """String with an expiry: a signed request already accepted (replay protection), by its signature's hash."""
+    return f"{PREFIX}:api:sig:{digest}"
+
+
+def rescore_scheduled() -> str:
+    """String with a short expiry: a re-score after integration updates is already scheduled."""
+    return f"{PREFIX}:integrations:rescore"

@@ -36,6 +36,8 @@ class OutcomeLog:
     def __init__(self, store: Store, redis: redis_lib.Redis | None) -> None:
         self.store = store
         self.redis = redis
+        # called with the events that were new, after they are written (the integrations' outgoing webhooks)
+        self.listeners: list = []
 
     def record(self, events: Iterable[Event]) -> int:
         """Write each event whose key is new; count the new ones live. Returns how many were new."""
@@ -51,6 +53,8 @@ class OutcomeLog:
                 new.extend(by_key[k] for k in s.execute(stmt, rows).scalars())
         if new:
             self.count(new)
+            for listener in self.listeners:
+                listener(new)
         return len(new)
 
     def count(self, events: Sequence[Event]) -> None:

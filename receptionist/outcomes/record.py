@@ -28,6 +28,9 @@ class Outcomes:
     def __init__(self, services: Any, redis: Any | None = None) -> None:
         self.s = services
         self.log = OutcomeLog(services.store, redis if redis is not None else services.redis)
+        from ..integrations.webhooks import listener
+
+        self.log.listeners.append(listener(services))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -172,6 +175,19 @@ class Outcomes:
 
         day = as_of or utc(self.s.now()).astimezone(self.zone).date()
         return attribute(self.s.store, self.log, self.s.practice.outreach, self.zone, day)
+
+    def booked_online(self, patient_id: str, ref: str, at: dt.datetime) -> int:
+        """A booking completed online (`ref`: the integration and its appointment id, once): `booked`, in the
+        bucket of the patient's last contact within the window, where it is that contact's response."""
+        def produce() -> list[Event]:
+            when = utc(at)
+            a, tier, channel, month = self._bucket(patient_id, None, when)
+            out = [Event(f"online:{ref}:booked", "booked", tier, channel, month, when, 0, patient_id,
+                         a.id if a else None, a.campaign_id if a else None)]
+            if a is not None:
+                out.append(self._event(a, f"responded:{a.id}", "responded", when))
+            return out
+        return self._safely("online booking", ref, produce)
 
     def replied(self, patient_ids: Iterable[str]) -> int:
         """A text reply (not a STOP) to the last text sent: the patient wrote back."""

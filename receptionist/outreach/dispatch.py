@@ -68,6 +68,7 @@ class Contact:
     consent_written: bool
     opted_out: bool
     preferences: dict
+    booking_attempt_at: dt.datetime | None = None  # tried to book online: trying to return
 
 
 def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str]:
@@ -87,6 +88,14 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
         if not email_on:
             return False, "the email channel is off (SMTP_URL not set)"
     return True, "allowed"
+
+
+TRYING_TO_RETURN = "trying to return (booking online)"
+
+
+def trying_to_return(booking_attempt_at: dt.datetime | None, now: dt.datetime, cooldown_days: int) -> bool:
+    """A booking attempt within the cool-down (a future-dated one counts too) holds reactivation contacts back."""
+    return booking_attempt_at is not None and booking_attempt_at > now - dt.timedelta(days=cooldown_days)
 
 
 def unsubscribe_token(secret: str, patient_id: str) -> str:
@@ -128,7 +137,8 @@ class Dispatcher:
                 first_name=(p.first_name if p else "") or "", phone=phone, email=(p.email if p else "") or "",
                 zip=(p.zip if p else "") or "", consent_voice=bool(p and p.consent_voice),
                 consent_sms=bool(p and p.consent_sms), consent_written=bool(p and p.consent_written),
-                opted_out=bool(p is None or p.opted_out), preferences=(p.contact_preferences if p else None) or {})
+                opted_out=bool(p is None or p.opted_out), preferences=(p.contact_preferences if p else None) or {},
+                booking_attempt_at=_utc(p.booking_attempt_at) if p and p.booking_attempt_at else None)
 
     def contacts_since(self, patient_id: str, since: dt.datetime, exclude: str | None = None) -> list[dt.datetime]:
         """When this patient was contacted since `since`, any campaign, any channel (the durable log)."""
@@ -155,6 +165,10 @@ class Dispatcher:
             self._set(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
             return f"campaign {c.campaign_status}"
         now = _utc(self.s.now())
+        if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
+            # booking online right now (or lately): a reactivation contact would only get in the way
+            self._set(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
+            return f"skipped: {TRYING_TO_RETURN}"
         limits = self.s.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
             return self._defer(attempt_id, now + BUSY_RETRY, "another contact with this patient is in progress")

@@ -2,6 +2,7 @@
 
 from .calls import Call, Callback, CallEvent, CallTurn, Message
 from .db import Store
+from .integrations import ApiKey, IntegrationEvent
 from .models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 from .outcomes import OutcomeEvent
 from .outreach import Campaign, OutreachAttempt
@@ -9,4 +10,4 @@ from .schedule import Appointment, Slot
 
 __all__ = ["Store", "Base", "Patient", "PatientPhone", "PatientScore", "ScoreRun", "VisitLine", "Appointment",
            "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message", "Campaign", "OutreachAttempt",
-           "OutcomeEvent"]
+           "OutcomeEvent", "ApiKey", "IntegrationEvent"]

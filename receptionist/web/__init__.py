@@ -19,13 +19,14 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.extensions["receptionist"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import health, outreach, relay, stats, voice
+    from . import api, health, outreach, relay, stats, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(relay.bp)
     app.register_blueprint(outreach.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(api.bp)
     return app
 
 

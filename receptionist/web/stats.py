@@ -28,4 +28,8 @@ def stats():  # noqa: ANN201
         counts, source = store_counts(services.store, months), "store"
     body = build_report(counts, services.practice.outreach, months).as_json()
     body["source"] = source
+    from ..integrations.events import trying_to_return
+
+    # patients who started booking online within the cool-down: outreach is holding back for them
+    body["trying_to_return"] = trying_to_return(services.store, services.now(), services.practice.outreach.cooldown_days)
     return jsonify(body)

@@ -1,0 +1,77 @@
+"""Per-integration API keys: created and revoked with the CLI, shown once, stored as a SHA-256 hash.
+
+A token reads `rk_<key id>_<secret>`: the id finds the row, the hash of the whole token is compared in constant
+time. Each key also has a signing secret (shown once too) for HMAC-signed requests and the webhooks it gets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..store import ApiKey, Store
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: str
+    name: str
+    token: str
+    signing_secret: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The integration behind an authenticated request."""
+
+    key_id: str
+    name: str
+    signing_secret: str
+    require_signature: bool
+    webhook_url: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_key(store: Store, name: str, *, webhook_url: str = "", require_signature: bool = False) -> NewKey:
+    key_id = secrets.token_hex(6)
+    token = f"rk_{key_id}_{secrets.token_urlsafe(32)}"
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    with store.session() as s:
+        s.add(ApiKey(id=key_id, name=name, token_hash=_hash(token), signing_secret=secret,
+                     require_signature=require_signature, webhook_url=webhook_url))
+    return NewKey(key_id, name, token, secret)
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    with store.sessions() as s:
+        return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_key(store: Store, key_id: str, now: dt.datetime | None = None) -> bool:
+    """True when the key existed and was live; a revoked key stops working at once."""
+    with store.session() as s:
+        key = s.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            return False
+        key.revoked_at = now or dt.datetime.now(dt.UTC)
+        return True
+
+
+def authenticate(store: Store, token: str) -> Caller | None:
+    """The live key this token belongs to, or None."""
+    if not token.startswith("rk_") or token.count("_") < 2:
+        return None
+    key_id = token[3:].partition("_")[0]
+    with store.sessions() as s:
+        key = s.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.token_hash, _hash(token)):
+        return None
+    return Caller(key.id, key.name, key.signing_secret, key.require_signature, key.webhook_url)

@@ -1,0 +1,90 @@
+"""Outgoing webhooks: outcomes (bookings, callbacks, messages, opt-outs, responses, reactivations) sent to each
+integration that has a webhook URL, signed like requests in, each delivery its own RQ job retried with back-off.
+
+Body: `{"id": <the outcome's key, unique: use it to drop repeats>, "type": "outcome.<kind>", "patient_id",
+"channel", "at", "amount_cents"}` with `X-Signature: t=...,v1=...` under the key's signing secret. A revoked
+key's deliveries are dropped. Tiers and scores are not sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from ..store import ApiKey
+from . import signing
+
+log = logging.getLogger(__name__)
+
+KINDS = {"booked", "rescheduled", "cancelled", "callback", "message", "opted_out", "responded", "reactivated"}
+TIMEOUT_S = 10
+BACKOFF = [10, 60, 300, 1800, 7200]
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def payload(event: Any) -> dict[str, Any]:
+    return {"id": event.key, "type": f"outcome.{event.kind}", "patient_id": event.patient_id,
+            "channel": event.channel, "at": event.at.isoformat(), "amount_cents": int(event.amount_cents)}
+
+
+def targets(store: Any) -> list[str]:
+    with store.sessions() as s:
+        return list(s.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_(None), ApiKey.webhook_url != "")))
+
+
+def notify(services: Any, events: Iterable[Any]) -> int:
+    """Enqueue one delivery per webhook and outcome worth telling; returns how many."""
+    from rq import Retry
+
+    from ..jobs import deliver_webhook_job
+
+    chosen = [payload(e) for e in events if e.kind in KINDS]
+    if not chosen:
+        return 0
+    keys = targets(services.store)
+    for key_id in keys:
+        for body in chosen:
+            services.queue.enqueue(deliver_webhook_job, key_id, body, retry=Retry(max=len(BACKOFF), interval=BACKOFF),
+                                   job_timeout=60, result_ttl=3600, failure_ttl=7 * 86400)
+    return len(keys) * len(chosen)
+
+
+def listener(services: Any) -> Callable[[list[Any]], None]:
+    def on_new(events: list[Any]) -> None:
+        try:
+            notify(services, events)
+        except Exception:  # noqa: BLE001 - a webhook never breaks the outcome it reports
+            log.exception("webhooks for %d outcome(s) not enqueued", len(events))
+    return on_new
+
+
+def deliver(store: Any, key_id: str, body: dict[str, Any], now: Callable[[], float] = time.time) -> str:
+    """POST one outcome to the key's URL, signed; raises `DeliveryFailed` for RQ to retry on anything but 2xx."""
+    with store.sessions() as s:
+        key = s.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None or not key.webhook_url:
+        return "dropped: key revoked or without a webhook URL"
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    request = urllib.request.Request(key.webhook_url, data=raw, method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "receptionist-webhooks/1",
+        "X-Signature": signing.sign(key.signing_secret, raw, int(now())), "X-Webhook-Id": str(body.get("id", ""))})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the operator's URL
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryFailed(f"webhook {key_id}: {type(exc).__name__}") from None
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"webhook {key_id}: HTTP {status}")
+    return f"delivered: HTTP {status}"

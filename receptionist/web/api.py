@@ -1,0 +1,205 @@
+"""The integration API, `/api/v1/...`: API keys, optional HMAC signatures, size and rate limits, JSON errors.
+
+Every write goes through `before` first: the body's size against the route's limit, the key
+(`Authorization: Bearer rk_...`), the key's rate limit (a fixed window per minute in Redis), then the signature
+when the key requires one or the request carries one (replays refused). Errors are
+`{"error": {"code": ..., "message": ...}}` with a 4xx; nothing is changed by a refused request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .. import keys
+from ..integrations import apikeys, signing
+from ..integrations.errors import ApiError
+from ..integrations.schemas import (
+    AppointmentsBatch,
+    BookingEvent,
+    IntakeUpdate,
+    PatientsBatch,
+    Strict,
+    VisitsBatch,
+)
+from . import services_of
+from .openapi import FILE as OPENAPI_FILE
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+KB = 1024
+# the most each route reads; batches and FHIR bundles are larger by nature
+SIZE_LIMITS = {"api.booking_event": 64 * KB, "api.intake": 64 * KB, "api.patients": 16 * KB * KB,
+               "api.visits": 16 * KB * KB, "api.appointments": 16 * KB * KB, "api.fhir": 64 * KB * KB}
+RATE_PER_MINUTE = 1200
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):  # noqa: ANN202
+    if not request.path.startswith(bp.url_prefix or "/api/v1"):
+        return exc
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return _error(exc.code or 500, code, exc.description or exc.name or "error")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return _error(exc.status, exc.code, exc.message)
+
+
+@bp.before_request
+def before() -> Response | None:
+    if request.endpoint == "api.openapi":
+        return None
+    limit = SIZE_LIMITS.get(request.endpoint or "", 64 * KB)
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        return _error(413, "too_large", f"the body is over this route's limit of {limit} bytes")
+    services = services_of(current_app)
+    auth = request.headers.get("Authorization", "")
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("X-Api-Key", "").strip()
+    if not token:
+        return _error(401, "missing_key", "send the API key as `Authorization: Bearer <key>`")
+    caller = apikeys.authenticate(services.store, token)
+    if caller is None:
+        return _error(401, "bad_key", "the API key is not valid (unknown or revoked)")
+    g.api_caller = caller
+    refused = _rate_limited(services, caller.key_id)
+    if refused is not None:
+        return refused
+    body = request.get_data(cache=True)  # over the limit: 413 (chunked bodies have no length up front)
+    header = request.headers.get("X-Signature", "")
+    if header or caller.require_signature:
+        if not header:
+            return _error(401, "missing_signature", "this key requires an X-Signature header")
+        try:
+            signing.verify(caller.signing_secret, header, body, time.time())
+        except signing.BadSignature as exc:
+            return _error(401, exc.code, exc.message)
+        digest = hashlib.sha256(f"{caller.key_id}|{header}".encode()).hexdigest()
+        try:
+            first = services.redis.set(keys.api_signature_seen(digest), "1", nx=True,
+                                       ex=2 * signing.TOLERANCE_S + 5)
+        except (redis.RedisError, OSError):
+            return _error(503, "unavailable", "replay protection is unavailable; try again")
+        if not first:
+            return _error(409, "replayed", "this signed request was already received")
+    return None
+
+
+def _rate_limited(services: Any, key_id: str) -> Response | None:
+    per_minute = int(current_app.config.get("API_RATE_PER_MINUTE", RATE_PER_MINUTE))
+    now = time.time()
+    window = int(now // 60)
+    try:
+        pipe = services.redis.pipeline(transaction=True)
+        pipe.incr(keys.api_rate(key_id, window))
+        pipe.expire(keys.api_rate(key_id, window), 120)
+        count = int(pipe.execute()[0])
+    except (redis.RedisError, OSError):
+        log.warning("rate limit for key %s not checked: Redis unavailable", key_id)
+        return None
+    if count > per_minute:
+        retry = max(1, int((window + 1) * 60 - now))
+        return _error(429, "rate_limited", f"over {per_minute} requests a minute for this key",
+                      {"Retry-After": str(retry)})
+    return None
+
+
+def _parse(model: type[Strict]) -> Any:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({str(exc)[:100]})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+        first = (unknown or errors)[:3]
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
+        code = "unknown_field" if unknown else "invalid_field"
+        more = f" (and {len(errors) - len(first)} more)" if len(errors) > 3 else ""
+        raise ApiError(422, code, where + more) from None
+
+
+def _today(services: Any) -> dt.date:
+    return services.now().astimezone(dt.UTC).date()
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return Response(OPENAPI_FILE.read_bytes(), mimetype="application/json")
+
+
+@bp.post("/booking-events")
+def booking_event() -> tuple[Response, int]:
+    from ..integrations.events import booking_event as apply
+
+    done = apply(services_of(current_app), g.api_caller.key_id, _parse(BookingEvent))
+    return jsonify(done.body), 200 if done.duplicate else 201
+
+
+@bp.post("/intake")
+def intake() -> tuple[Response, int]:
+    from ..integrations.events import intake_update as apply
+
+    done = apply(services_of(current_app), g.api_caller.key_id, _parse(IntakeUpdate))
+    return jsonify(done.body), 200 if done.duplicate else 201
+
+
+@bp.put("/patients")
+def patients() -> Response:
+    from ..integrations.pms import upsert_patients_batch
+
+    services = services_of(current_app)
+    return jsonify(upsert_patients_batch(services, _parse(PatientsBatch).patients, _today(services)))
+
+
+@bp.put("/visits")
+def visits() -> Response:
+    from ..integrations.pms import upsert_visits_batch
+
+    services = services_of(current_app)
+    return jsonify(upsert_visits_batch(services, _parse(VisitsBatch).visits, _today(services)))
+
+
+@bp.put("/appointments")
+def appointments() -> Response:
+    from ..integrations.pms import upsert_appointments_batch
+
+    return jsonify(upsert_appointments_batch(services_of(current_app), _parse(AppointmentsBatch).appointments))
+
+
+@bp.post("/fhir")
+def fhir() -> Response:
+    from ..integrations.fhir import import_bundle
+
+    if not request.is_json and request.mimetype != "application/fhir+json":
+        raise ApiError(415, "unsupported_media_type", "send the bundle as application/json")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({str(exc)[:100]})") from None
+    services = services_of(current_app)
+    return jsonify(import_bundle(services, data, today=_today(services)).as_json())

@@ -1,0 +1,109 @@
+"""Outgoing webhooks: outcomes reach the practice's own system, signed, once per outcome, retried on failure."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from rq import SimpleWorker
+
+from receptionist import jobs
+from receptionist.integrations import signing
+from receptionist.integrations.apikeys import create_key, revoke_key
+from receptionist.store import Patient
+from receptionist.web import create_app
+from receptionist.worker import queues
+from tests.api_helpers import Api
+
+
+class Receiver:
+    """A local HTTP server standing in for the practice's system; answers with the next scripted status."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.got: list[tuple[dict, bytes]] = []
+        self.statuses = list(statuses or [])
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.got.append((dict(self.headers), raw))
+                self.send_response(outer.statuses.pop(0) if outer.statuses else 204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def work(services) -> None:  # noqa: ANN001
+    jobs.bind(services)
+    SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True, with_scheduler=True)
+
+
+@pytest.fixture
+def world(services):
+    with services.store.session() as s:
+        s.add(Patient(id="P1", first_name="Pat", has_contact=True))
+    return services, create_app(services=services)
+
+
+BOOKED = {"event_id": "b-1", "type": "completed", "patient_id": "P1",
+          "appointment": {"id": "W-1", "start": "2030-01-07T15:00:00Z"}}
+
+
+def test_a_completed_booking_is_sent_signed_once(world):
+    """The booking outcome reaches the key's webhook with a signature that verifies; a repeat sends nothing."""
+    services, app = world
+    with Receiver() as receiver:
+        key = create_key(services.store, "pms", webhook_url=receiver.url)
+        create_key(services.store, "no hook")  # keys without a URL get nothing
+        api = Api(app.test_client(), key)
+        assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 201
+        assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 200
+        work(services)
+    assert len(receiver.got) == 1
+    headers, raw = receiver.got[0]
+    body = json.loads(raw)
+    assert body["type"] == "outcome.booked" and body["patient_id"] == "P1" and body["id"]
+    assert headers["X-Webhook-Id"] == body["id"]
+    signing.verify(key.signing_secret, headers["X-Signature"], raw, time.time())
+
+
+def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothing(world):
+    """A 500 leaves the delivery scheduled again (RQ Retry); the retry delivers it; a revoked key's
+    deliveries are dropped."""
+    services, app = world
+    with Receiver(statuses=[500]) as receiver:
+        key = create_key(services.store, "pms", webhook_url=receiver.url)
+        api = Api(app.test_client(), key)
+        api.send("POST", "/api/v1/booking-events", BOOKED)
+        jobs.bind(services)
+        SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True)
+        assert len(receiver.got) == 1
+        scheduled = services.queue.scheduled_job_registry.get_job_ids()
+        assert len(scheduled) == 1
+        job = services.queue.fetch_job(scheduled[0])
+        assert job.retries_left == 4
+        services.queue.enqueue_job(job)  # what the scheduler does when the back-off is over
+        SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True)
+        assert len(receiver.got) == 2
+        revoke_key(services.store, key.id)
+        from receptionist.integrations.webhooks import deliver
+
+        assert deliver(services.store, key.id, {"id": "x"}).startswith("dropped")
+        assert len(receiver.got) == 2
