@@ -18,10 +18,10 @@ from receptionist.store.schedule import Appointment, Slot
 from receptionist.web import create_app
 from tests.api_helpers import make_api
 from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, phone_of
-from tests.test_outreach_run import attempts, start, work, world  # noqa: F401 - the world fixture
+from tests.test_outreach_run import attempts, start, work
 
 
-def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):  # noqa: F811
+def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):
     """A lapsed patient starts booking online after the campaign queued their call: the job sends nothing."""
     add_patient(store, "P1", 90, **ALL)
     add_patient(store, "P2", 80, **ALL)
@@ -47,7 +47,7 @@ def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):  
     assert "P1" not in {c.patient_id for c in plan.contacts}
 
 
-def test_a_completed_online_booking_is_an_appointment_and_an_outcome(world, store):  # noqa: F811
+def test_a_completed_online_booking_is_an_appointment_and_an_outcome(world, store):
     """The appointment takes its slot (the AI will not offer it again) and `booked` counts as the response."""
     from receptionist.schedule import ensure_schedule
 
