@@ -6,12 +6,16 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
+
 from receptionist.localtwilio import Callee, LocalTwilio
+from receptionist.outreach.campaigns import Campaigns
+from receptionist.outreach.planner import build_plan
 from receptionist.practice import load_practice
 from receptionist.services import build_services
 from receptionist.settings import Settings
 from receptionist.simulator import FlaskTransport
-from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from receptionist.store import OutreachAttempt, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 from receptionist.web import create_app
 
 # A Monday, 10:00 in Washington DC (the demo practice's zone and its patients' numbers' zone).
@@ -82,3 +86,27 @@ def make_world(tmp_path: Path, database_url: str, redis_url: str, *, callees: di
     app = create_app(services=services)
     twilio.transport = FlaskTransport(app, base_url="http://testserver")
     return World(services, app, twilio, settings, clock)
+
+
+def attempts(store) -> dict[str, OutreachAttempt]:
+    """Every outreach attempt in the store, by patient."""
+    with store.sessions() as s:
+        return {a.patient_id: a for a in s.scalars(select(OutreachAttempt))}
+
+
+def start(w):
+    plan = build_plan(w.services.store, w.services.practice, w.clock[0])
+    return Campaigns(w.services).start(plan, w.clock[0])
+
+
+def work(w, *, expect_jobs: bool = True) -> None:
+    """A real RQ worker in burst mode, in this process (no fork: the app and the stand-in run threads here)."""
+    from rq import SimpleWorker
+
+    from receptionist import jobs
+    from receptionist.worker import queues
+
+    jobs.bind(w.services)
+    worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
+    assert worked == expect_jobs
+    w.twilio.wait_idle()

@@ -17,8 +17,7 @@ from receptionist.store import OutcomeEvent, OutreachAttempt, Patient, PatientPh
 from receptionist.store.schedule import Appointment, Slot
 from receptionist.web import create_app
 from tests.api_helpers import make_api
-from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, phone_of
-from tests.test_outreach_run import attempts, start, work
+from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, attempts, phone_of, start, work
 
 
 def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):

@@ -14,28 +14,16 @@ from twilio.request_validator import RequestValidator
 from receptionist.outcomes.attribution import add_months
 from receptionist.outcomes.log import live_counts, rebuild, store_counts
 from receptionist.outcomes.simulate import simulate_month
-from receptionist.outreach.campaigns import Campaigns
 from receptionist.outreach.planner import build_plan
 from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, VisitLine
 from receptionist.web import create_app
-from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice
+from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice, start, work
 
 
 def events(store) -> dict[str, tuple]:
     with store.sessions() as s:
         return {e.key: (e.kind, e.tier, e.channel, e.month, e.amount_cents)
                 for e in s.scalars(select(OutcomeEvent))}
-
-
-def _work(w) -> None:
-    from rq import SimpleWorker
-
-    from receptionist import jobs
-    from receptionist.worker import queues
-
-    jobs.bind(w.services)
-    assert SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
-    w.twilio.wait_idle()
 
 
 def _signed(client, path: str, params: dict) -> int:
@@ -56,9 +44,8 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
     w = world(callees={phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
                        phone_of("P2"): Callee("machine")})
     ensure_schedule(store, w.services.practice, MONDAY_10AM.date(), weeks=2)
-    plan = build_plan(store, w.services.practice, w.clock[0])
-    Campaigns(w.services).start(plan, w.clock[0])
-    _work(w)
+    start(w)
+    work(w)
     first = events(store)
     with store.sessions() as s:
         a = {x.patient_id: x for x in s.scalars(select(OutreachAttempt))}

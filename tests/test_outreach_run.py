@@ -13,36 +13,11 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
 
 from receptionist.localtwilio import Callee
 from receptionist.outreach.campaigns import Campaigns
-from receptionist.outreach.planner import build_plan
 from receptionist.store import Call, OutreachAttempt, Patient
-from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, phone_of
-
-
-def attempts(store) -> dict[str, OutreachAttempt]:
-    with store.sessions() as s:
-        return {a.patient_id: a for a in s.scalars(select(OutreachAttempt))}
-
-
-def start(w):
-    plan = build_plan(w.services.store, w.services.practice, w.clock[0])
-    return Campaigns(w.services).start(plan, w.clock[0])
-
-
-def work(w, *, expect_jobs: bool = True) -> None:
-    """A real RQ worker in burst mode, in this process (no fork: the app and the stand-in run threads here)."""
-    from rq import SimpleWorker
-
-    from receptionist import jobs
-    from receptionist.worker import queues
-
-    jobs.bind(w.services)
-    worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
-    assert worked == expect_jobs
-    w.twilio.wait_idle()
+from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, attempts, phone_of, start, work
 
 
 def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
