@@ -192,7 +192,7 @@ class Campaigns:
             raise CampaignError(f"not calling now: {decision.reason}{when}")
         if not self.s.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
             raise CampaignError("another contact with this patient is in progress")
-        if not d._set(attempt, ("listed",), status="sending", claimed_at=now, staff_number=staff_number,
+        if not d.transition(attempt, ("listed",), status="sending", claimed_at=now, staff_number=staff_number,
                       tries=OutreachAttempt.tries + 1):
             self.s.limits.unlock_patient(c.patient_id, attempt)
             raise CampaignError(f"staff call {attempt} was just taken by someone else")
@@ -202,11 +202,11 @@ class Campaigns:
             sid = self.s.twilio.bridge_call(to=staff_number, from_=self.s.practice.main.phone,
                                             url=f"{base}/voice/bridge{q}", status_callback=f"{base}/voice/status{q}")
         except Exception as exc:  # noqa: BLE001 - Twilio refused or could not be reached: say so, list it again
-            d._set(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
+            d.transition(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
             self.s.limits.unlock_patient(c.patient_id, attempt)
             raise CampaignError(f"the call could not be placed ({type(exc).__name__}); is Twilio configured "
                                 "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?") from None
-        d._set(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
+        d.transition(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
         self.s.outcomes.sent(attempt)
         return sid

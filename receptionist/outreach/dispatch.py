@@ -162,12 +162,12 @@ class Dispatcher:
         if c.channel not in DIRECT:
             return f"not sent by a worker ({c.channel})"
         if c.campaign_status != "running":
-            self._set(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
+            self.transition(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
             return f"campaign {c.campaign_status}"
         now = _utc(self.s.now())
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
-            self._set(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
+            self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
             return f"skipped: {TRYING_TO_RETURN}"
         limits = self.s.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
@@ -180,7 +180,7 @@ class Dispatcher:
             if not decision.allowed:
                 if decision.retry_at is None:
                     reason = why if not lawful and not c.opted_out else decision.reason
-                    self._set(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
+                    self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
                     return f"skipped: {reason}"
                 return self._defer(attempt_id, decision.retry_at, decision.reason)
             if c.channel == "ai_call" and not limits.take_call_slot(attempt_id, self.rules.max_concurrent_calls,
@@ -200,7 +200,7 @@ class Dispatcher:
             try:
                 provider_id = self._deliver(c)
             except Refused as exc:
-                self._set(attempt_id, ("sending",), status="failed", reason=str(exc)[:200],
+                self.transition(attempt_id, ("sending",), status="failed", reason=str(exc)[:200],
                           finished_at=_utc(self.s.now()))
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
@@ -211,14 +211,14 @@ class Dispatcher:
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
                 if tries >= MAX_TRIES:
-                    self._set(attempt_id, ("sending",), status="failed", reason="provider unavailable",
+                    self.transition(attempt_id, ("sending",), status="failed", reason="provider unavailable",
                               finished_at=_utc(self.s.now()))
                     log.warning("attempt %s: failed after %d tries", attempt_id, tries)
                     return "failed: provider unavailable"
-                self._set(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
+                self.transition(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
                 raise
             sent_at = _utc(self.s.now())
-            self._set(attempt_id, ("sending",), status="sent", sent_at=sent_at, provider_id=provider_id,
+            self.transition(attempt_id, ("sending",), status="sent", sent_at=sent_at, provider_id=provider_id,
                       cost=self.rules.costs.get(c.channel, 0.0), reason="",
                       finished_at=None if c.channel == "ai_call" else sent_at,
                       result=None if c.channel == "ai_call" else "sent")
@@ -254,7 +254,9 @@ class Dispatcher:
                            unsubscribe_url=link)
 
     # -- state changes on the durable log -------------------------------------------------------------------
-    def _set(self, attempt_id: str, from_statuses: tuple[str, ...], **values: Any) -> bool:
+    def transition(self, attempt_id: str, from_statuses: tuple[str, ...], **values: Any) -> bool:
+        """Change an attempt only if it is in one of `from_statuses` (one UPDATE: the winner of a race is the one
+        whose row count is 1). Every status change of an attempt goes through here."""
         with self.s.store.session() as s:
             done = s.execute(update(OutreachAttempt).where(OutreachAttempt.id == attempt_id,
                                                            OutreachAttempt.status.in_(from_statuses))
@@ -262,7 +264,7 @@ class Dispatcher:
             return bool(done.rowcount)
 
     def _claim(self, attempt_id: str, now: dt.datetime) -> bool:
-        return self._set(attempt_id, PENDING, status="sending", claimed_at=now,
+        return self.transition(attempt_id, PENDING, status="sending", claimed_at=now,
                          tries=OutreachAttempt.tries + 1)
 
     def _tries(self, attempt_id: str) -> int:
@@ -273,7 +275,7 @@ class Dispatcher:
         """Not now: the row says when and why, and rq's scheduler runs the job again then."""
         from ..jobs import send_attempt_job
 
-        if self._set(attempt_id, PENDING, status="deferred", not_before=when, reason=reason[:200]):
+        if self.transition(attempt_id, PENDING, status="deferred", not_before=when, reason=reason[:200]):
             self.s.outreach_queue.enqueue_at(when, send_attempt_job, attempt_id, **job_options())
         return f"deferred: {reason}"
 
@@ -283,9 +285,9 @@ class Dispatcher:
         status = (params.get("CallStatus") or "").strip()
         if status not in ("completed", "busy", "no-answer", "failed", "canceled"):
             if status in ("initiated", "ringing", "in-progress"):
-                self._adopt(attempt_id, params.get("CallSid", ""))
+                self.adopt(attempt_id, params.get("CallSid", ""))
             return
-        self._adopt(attempt_id, params.get("CallSid", ""))
+        self.adopt(attempt_id, params.get("CallSid", ""))
         with self.s.store.session() as s:
             a = s.get(OutreachAttempt, attempt_id)
             if a is None or a.provider_id != params.get("CallSid"):
@@ -300,13 +302,13 @@ class Dispatcher:
         self.s.limits.free_call_slot(attempt_id)
         self.s.limits.unlock_patient(patient_id, attempt_id)
 
-    def _adopt(self, attempt_id: str, call_sid: str) -> None:
+    def adopt(self, attempt_id: str, call_sid: str) -> None:
         """A callback for an attempt whose worker died after placing the call: the call went out, record it."""
         if not call_sid:
             return
         with self.s.store.sessions() as s:
             channel = s.scalar(select(OutreachAttempt.channel).where(OutreachAttempt.id == attempt_id))
-        if channel and self._set(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
+        if channel and self.transition(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
                                  provider_id=call_sid, cost=self.rules.costs.get(channel, 0.0), reason=""):
             self.s.outcomes.sent(attempt_id)
 
@@ -343,18 +345,18 @@ class Dispatcher:
                 continue
             if c.channel == "email":
                 # SMTP cannot be asked what it delivered: rather miss one email than send it twice.
-                self._set(attempt_id, ("sending",), status="failed", finished_at=now,
+                self.transition(attempt_id, ("sending",), status="failed", finished_at=now,
                           reason="interrupted while sending; not retried, to avoid a duplicate")
                 counts["failed"] += 1
                 continue
             found = (self.s.twilio.find_call(to=c.phone, since=claimed) if c.channel == "ai_call"
                      else self.s.twilio.find_message(to=c.phone, since=claimed)) if c.phone else None
             if found:
-                self._set(attempt_id, ("sending",), status="sent", sent_at=claimed, provider_id=found,
+                self.transition(attempt_id, ("sending",), status="sent", sent_at=claimed, provider_id=found,
                           cost=self.rules.costs.get(c.channel, 0.0), reason="")
                 self.s.outcomes.sent(attempt_id)
                 counts["recorded"] += 1
-            elif self._set(attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"):
+            elif self.transition(attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"):
                 self.s.outreach_queue.enqueue(send_attempt_job, attempt_id, **job_options())
                 counts["requeued"] += 1
         if stuck:

@@ -41,7 +41,7 @@ class OutboundVoice:
             return twiml.say_and_hangup(f"Sorry, this is {self.s.practice.name}. Please disregard this call. "
                                         "Goodbye.")
         sid = p.get("CallSid", "")
-        self.s.outreach._adopt(attempt_id, sid)
+        self.s.outreach.adopt(attempt_id, sid)
         if (p.get("AnsweredBy") or "") in MACHINE:  # synchronous detection already knows
             self.s.outreach.mark_voicemail(attempt_id, sid)
             return self._voicemail()
