@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import redis
 
 from . import keys
+from .scripts import HotScript
 
 SEP = "\t"
 COMPLETE = "~complete"  # a field no E.164 number can be: the run id of a complete hash
@@ -60,7 +61,7 @@ return out
 class TierCache:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._read = client.register_script(_READ)
+        self._read = HotScript(client, _READ)
 
     def lookup(self, phone: str) -> CachedTier | None:
         return self.read(phone).hit
@@ -68,7 +69,7 @@ class TierCache:
     def read(self, phone: str, *also: str) -> Lookup:
         """The phone's entry, whether the hash is complete, and GET of each key in `also`: one round trip."""
         try:
-            raw, complete, *rest = self._read(keys=[keys.tiers(), *also], args=[phone, COMPLETE])
+            raw, complete, *rest = self._read([keys.tiers(), *also], [phone, COMPLETE])
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(str(exc)) from None
         hit = None

@@ -16,6 +16,7 @@ import redis
 from sqlalchemy import update
 
 from . import journal, keys
+from .scripts import HotScript
 from .store import Call, Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class CallStates:
     def __init__(self, client: redis.Redis, store: Store) -> None:
         self.client = client
         self.store = store
-        self._write = client.register_script(_WRITE)
+        self._write = HotScript(client, _WRITE)
 
     def load(self, call_sid: str) -> dict[str, Any] | None:
         try:
@@ -75,9 +76,8 @@ class CallStates:
         body = json.dumps(state, separators=(",", ":"))
         lines = journal.encode(entries)
         try:
-            self._write(keys=[keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
-                        args=[body, ENDED_TTL_SECONDS if ended else TTL_SECONDS, len(lines), *lines,
-                              COUNTER_TTL_SECONDS])
+            self._write([keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
+                        [body, ENDED_TTL_SECONDS if ended else TTL_SECONDS, len(lines), *lines, COUNTER_TTL_SECONDS])
             return
         except (redis.RedisError, OSError):
             log.warning("call %s: Redis unavailable, writing the call record and state to the store", call_sid)

@@ -16,7 +16,7 @@ from ..outreach.dispatch import check_unsubscribe_token
 from ..outreach.voice import OutboundVoice
 from ..phones import normalise_or_none
 from . import services_of
-from .twilio_auth import twilio_signed
+from .twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("outreach", __name__)
 log = logging.getLogger(__name__)
@@ -47,42 +47,42 @@ def _safely(produce, what: str) -> Response:  # noqa: ANN001
 @bp.post("/voice/outbound")
 @twilio_signed
 def outbound() -> Response:
-    p = request.form.to_dict(flat=True)
+    p = twilio_params()
     return _safely(lambda: _voice().answer(p, _attempt()), "answer")
 
 
 @bp.post("/voice/outbound/amd")
 @twilio_signed
 def outbound_amd() -> tuple[str, int]:
-    _voice().amd(request.form.to_dict(flat=True), _attempt())
+    _voice().amd(twilio_params(), _attempt())
     return "", 204
 
 
 @bp.post("/voice/bridge")
 @twilio_signed
 def bridge() -> Response:
-    p = request.form.to_dict(flat=True)
+    p = twilio_params()
     return _safely(lambda: _voice().bridge(p, _attempt()), "bridge")
 
 
 @bp.post("/voice/bridge/answer")
 @twilio_signed
 def bridge_answer() -> Response:
-    p = request.form.to_dict(flat=True)
+    p = twilio_params()
     return _safely(lambda: _voice().bridge_answer(p, _attempt()), "bridge answer")
 
 
 @bp.post("/voice/bridge/result")
 @twilio_signed
 def bridge_result() -> Response:
-    p = request.form.to_dict(flat=True)
+    p = twilio_params()
     return _safely(lambda: _voice().bridge_result(p, _attempt()), "bridge result")
 
 
 @bp.post("/sms/status")
 @twilio_signed
 def sms_status() -> tuple[str, int]:
-    services_of(current_app).outreach.settle_message(_attempt(), request.form.to_dict(flat=True))
+    services_of(current_app).outreach.settle_message(_attempt(), twilio_params())
     return "", 204
 
 

@@ -24,7 +24,7 @@ from twilio.request_validator import RequestValidator
 from ..callflow import HOLDING_LINE
 from ..conversation.types import Reply, Utterance
 from . import services_of
-from .twilio_auth import twilio_signed
+from .twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("relay", __name__, url_prefix="/voice")
 sock = Sock()
@@ -57,7 +57,7 @@ def _signed_handshake() -> None:
 @twilio_signed
 def end() -> Response:
     """The relay session is over: transfer, hang up, or go on in the Gather loop."""
-    p = request.form.to_dict(flat=True)
+    p = twilio_params()
     return Response(services_of(current_app).callflow.relay_end(p), mimetype="text/xml")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from hashlib import sha1
 from urllib.parse import urlparse
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from . import services_of
@@ -71,10 +71,16 @@ def twilio_signed(view: Callable) -> Callable:
     def wrapped(*args, **kwargs):  # noqa: ANN202
         services = services_of(current_app)
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not signatures(services.settings.auth_token).valid(
-                signed_url(), request.form.to_dict(flat=True), signature):
+        params = request.form.to_dict(flat=True)
+        if not signature or not signatures(services.settings.auth_token).valid(signed_url(), params, signature):
             log.warning("rejected %s: bad or missing Twilio signature", request.path)
             abort(403)
+        g.twilio_params = params
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def twilio_params() -> dict[str, str]:
+    """The form parameters of the request `twilio_signed` verified (parsed once, for the check)."""
+    return g.twilio_params

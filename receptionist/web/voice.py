@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from .. import twiml
 from . import services_of
-from .twilio_auth import twilio_signed
+from .twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
@@ -16,10 +16,6 @@ log = logging.getLogger(__name__)
 
 def _xml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
-
-
-def _params() -> dict[str, str]:
-    return request.form.to_dict(flat=True)
 
 
 def _safely(produce, sid: str) -> Response:  # noqa: ANN001
@@ -40,14 +36,14 @@ def _safely(produce, sid: str) -> Response:  # noqa: ANN001
 @bp.post("/inbound")
 @twilio_signed
 def inbound() -> Response:
-    p = _params()
+    p = twilio_params()
     return _safely(lambda: services_of(current_app).callflow.inbound(p), p.get("CallSid", ""))
 
 
 @bp.post("/gather")
 @twilio_signed
 def gather() -> Response:
-    p = _params()
+    p = twilio_params()
     return _safely(lambda: services_of(current_app).callflow.gather(p), p.get("CallSid", ""))
 
 
@@ -55,7 +51,7 @@ def gather() -> Response:
 @twilio_signed
 def gather_wait() -> Response:
     """After the holding line: the slow turn's answer (or the fallback's)."""
-    p = _params()
+    p = twilio_params()
     token = request.args.get("turn", "")
     return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token), p.get("CallSid", ""))
 
@@ -63,7 +59,7 @@ def gather_wait() -> Response:
 @bp.post("/whisper")
 @twilio_signed
 def whisper() -> Response:
-    p = _params()
+    p = twilio_params()
     parent = request.args.get("call", "")
     return _safely(lambda: services_of(current_app).callflow.whisper(p, parent), parent)
 
@@ -71,7 +67,7 @@ def whisper() -> Response:
 @bp.post("/whisper/answer")
 @twilio_signed
 def whisper_answer() -> Response:
-    p = _params()
+    p = twilio_params()
     parent = request.args.get("call", "")
     return _safely(lambda: services_of(current_app).callflow.whisper_answer(p, parent), parent)
 
@@ -79,7 +75,7 @@ def whisper_answer() -> Response:
 @bp.post("/transfer-result")
 @twilio_signed
 def transfer_result() -> Response:
-    p = _params()
+    p = twilio_params()
     return _safely(lambda: services_of(current_app).callflow.transfer_result(p), p.get("CallSid", ""))
 
 
@@ -87,7 +83,7 @@ def transfer_result() -> Response:
 @twilio_signed
 def status() -> tuple[str, int]:
     services = services_of(current_app)
-    p = _params()
+    p = twilio_params()
     services.callflow.status(p)
     attempt = request.args.get("attempt")
     if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
