@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         return _local_secret(self.home / "twilio_auth_token")
 
 
+    @cached_property
+    def secret_key(self) -> str:
+        """Signs the dashboard's session cookies and CSRF tokens: generated once, kept in the data folder, so
+        every web worker (and a restart) shares it."""
+        return _local_secret(self.home / "dashboard_secret_key")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over https when the public URL is https (local mode is plain http on the loopback)."""
+        return self.base_url.startswith("https://")
+
+
 def _local_secret(path: Path) -> str:
     """Read a generated secret, creating it (owner-only) the first time."""
     try:
