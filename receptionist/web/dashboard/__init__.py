@@ -41,7 +41,8 @@ class StaffMember:
 def init_dashboard(app: Flask, exempt: list) -> None:
     services = services_of(app)
     settings = services.settings
-    app.config.setdefault("SECRET_KEY", settings.secret_key)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(
         SESSION_COOKIE_NAME="receptionist_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
