@@ -30,7 +30,7 @@ MAX_SAY = 500
 def _callers() -> dict[str, tuple[str, str | None]]:
     found = queries.tryit_callers(services_of(current_app).store)
     return {"high": ("A high-value patient", found["high"]), "low": ("A routine patient", found["low"]),
-            "unknown": ("Someone new (unknown number)", UNKNOWN_CALLER)}
+            "unknown": ("Someone new, an unknown number", UNKNOWN_CALLER)}
 
 
 def _simulator() -> CallSimulator:
