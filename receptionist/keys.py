@@ -117,3 +117,8 @@ def signin_failures(name_hash: str) -> str:
 def tryit_call(call_sid: str) -> str:
     """String (JSON) with an expiry: a dashboard "Try it" call paused at the caller's next turn."""
     return f"{PREFIX}:tryit:{call_sid}"
+
+
+def run_tier_mix(run_id: str) -> str:
+    """String (JSON) with an expiry: a score run's tier mix and value at risk (a run never changes once kept)."""
+    return f"{PREFIX}:run:{run_id}:tier_mix"

@@ -296,3 +296,30 @@ def test_chart_library_is_served_locally(services):
     body = r.get_data(as_text=True)
     r.close()
     assert r.status_code == 200 and "Chart.js v4" in body[:200] and "MIT License" in body[:300]
+
+
+def test_tier_mix_is_kept_per_run(services, store, redis_client):
+    """The Results page's tier mix is computed once per score run and then read from Redis; a new run (a new
+    id) is computed afresh, and without Redis it is computed from the store."""
+    from receptionist.dashboard.queries import cached_tier_mix, tier_mix
+
+    add_patient(store, "P1", 90, tier="high")
+    first = cached_tier_mix(store, services.redis, "R1")
+    assert first == tier_mix(store, "R1") and first[0]["patients"] == 1
+    add_patient(store, "P2", 80, tier="high")  # same run id: the kept aggregate stands
+    assert cached_tier_mix(store, services.redis, "R1") == first
+    redis_client.flushdb()
+    assert cached_tier_mix(store, services.redis, "R1")[0]["patients"] == 2
+
+    import socket
+
+    import redis
+
+    with socket.socket() as sock:  # a port nothing listens on: a Redis that is down
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    try:
+        assert cached_tier_mix(store, down, "R1")[0]["patients"] == 2
+    finally:
+        down.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
+from .. import keys
 from ..phones import InvalidPhone, to_e164
 from ..store import (
     Call,
@@ -238,6 +239,28 @@ def tier_mix(store: Store, run_id: str) -> list[dict[str, Any]]:
     return sorted(({"tier": t, "patients": int(n), "lapsed": int(lp or 0), "annual_at_risk": float(a),
                     "plv_at_risk": float(v), "expected_12m": float(e)} for t, n, lp, a, v, e in rows),
                   key=lambda r: order.get(r["tier"], 9))
+
+
+def cached_tier_mix(store: Store, redis: Any, run_id: str, ttl_s: int = 86400) -> list[dict[str, Any]]:
+    """`tier_mix` of a run, kept in Redis: a kept run never changes, so its aggregate is computed once (the
+    Results page must render in well under 200 ms at 100,000 patients). Without Redis it is computed."""
+    import json
+
+    import redis as redis_lib
+
+    key = keys.run_tier_mix(run_id)
+    try:
+        raw = redis.get(key)
+        if raw is not None:
+            return list(json.loads(raw))
+    except (redis_lib.RedisError, OSError):
+        return tier_mix(store, run_id)
+    mix = tier_mix(store, run_id)
+    try:
+        redis.set(key, json.dumps(mix), ex=ttl_s)
+    except (redis_lib.RedisError, OSError):
+        pass
+    return mix
 
 
 def tryit_callers(store: Store) -> dict[str, str | None]:

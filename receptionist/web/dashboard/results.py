@@ -33,7 +33,7 @@ def _tables():  # noqa: ANN202
         counts, source = store_counts(services.store), "the outcome log (Redis unavailable)"
     report = build_report(counts, services.practice.outreach)
     run = queries.latest_run(services.store)
-    mix = queries.tier_mix(services.store, run.id) if run else []
+    mix = queries.cached_tier_mix(services.store, services.redis, run.id) if run else []
     return build_tables(report, mix), report, run, source
 
 
