@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     # The most one caller turn may wait on the model before the offline engine answers it (seconds).
     openai_timeout_s: float = 6.0
+    # Signs the dashboard's session cookies; needed only where web servers share no data folder.
+    dashboard_secret_key: str | None = None
 
     @cached_property
     def home(self) -> Path:
@@ -88,8 +90,8 @@ class Settings(BaseSettings):
     @cached_property
     def secret_key(self) -> str:
         """Signs the dashboard's session cookies and CSRF tokens: generated once, kept in the data folder, so
-        every web worker (and a restart) shares it."""
-        return _local_secret(self.home / "dashboard_secret_key")
+        every web worker (and a restart) shares it; `DASHBOARD_SECRET_KEY` where servers share no data folder."""
+        return self.dashboard_secret_key or _local_secret(self.home / "dashboard_secret_key")
 
     @property
     def secure_cookies(self) -> bool:

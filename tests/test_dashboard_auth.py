@@ -216,3 +216,14 @@ def test_users_command(run):
 def run_with_input(run, args: list[str], text: str):
     """The `run` fixture's command with standard input."""
     return run(*args, input=text)
+
+
+def test_secret_key_is_kept_in_the_data_folder_or_set(tmp_path):
+    """The session key is generated once into the data folder (every web worker shares it), or taken from
+    `DASHBOARD_SECRET_KEY`."""
+    from receptionist.settings import Settings
+
+    a = Settings(receptionist_home=tmp_path).secret_key
+    assert len(a) >= 32 and a == Settings(receptionist_home=tmp_path).secret_key
+    assert (tmp_path / "dashboard_secret_key").read_text().strip() == a
+    assert Settings(receptionist_home=tmp_path, dashboard_secret_key="x" * 40).secret_key == "x" * 40
