@@ -323,3 +323,11 @@ def test_tier_mix_is_kept_per_run(services, store, redis_client):
         assert cached_tier_mix(store, down, "R1")[0]["patients"] == 2
     finally:
         down.close()
+
+
+def test_forms_on_an_unknown_patient_are_not_found(staff_world):
+    """Opt-out or consent for a patient id that does not exist: 404, nothing written."""
+    w = staff_world
+    for path, data in (("/patients/NOPE/opt-out", {"confirm": "yes"}), ("/patients/NOPE/consent", {"consent": "sms"}),
+                       ("/patients/NOPE/consent", {})):
+        assert w.client.post(path, data={**data, "csrf_token": csrf(w.client, "/patients")}).status_code == 404

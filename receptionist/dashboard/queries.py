@@ -160,6 +160,11 @@ def search_patients(store: Store, text: str) -> list[dict[str, Any]]:
              "opted_out": p.opted_out} for p in rows]
 
 
+def patient_exists(store: Store, patient_id: str) -> bool:
+    with store.sessions() as s:
+        return s.get(Patient, patient_id) is not None
+
+
 def patient_detail(store: Store, patient_id: str) -> dict[str, Any] | None:
     run = latest_run(store)
     with store.sessions() as s:

@@ -53,7 +53,7 @@ def _detail(patient_id: str, status: int = 200):  # noqa: ANN202
 @login_required
 def record_opt_out(patient_id: str):  # noqa: ANN201
     services = services_of(current_app)
-    if queries.patient_detail(services.store, patient_id) is None:
+    if not queries.patient_exists(services.store, patient_id):
         abort(404)
     if request.form.get("confirm") != "yes":
         flash("Tick the box to confirm the patient asked not to be contacted.", "error")
@@ -72,7 +72,7 @@ def record_consent(patient_id: str):  # noqa: ANN201
     services = services_of(current_app)
     kinds = [k for k in request.form.getlist("consent") if k in CONSENTS]
     if not kinds:
-        if queries.patient_detail(services.store, patient_id) is None:
+        if not queries.patient_exists(services.store, patient_id):
             abort(404)
         flash("Choose which consent the patient gave.", "error")
         return _detail(patient_id, 400)

@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ...dashboard import queries
+from ...dashboard import formatting, queries
 from ...outreach.campaigns import STAFF_OUTCOMES, CampaignError, Campaigns
 from ...phones import InvalidPhone, to_e164
 from .. import services_of
@@ -70,9 +70,7 @@ def outcome():  # noqa: ANN201
     except CampaignError as exc:
         flash(f"Not recorded: {exc}", "error")
         return page(400)
-    from ...dashboard.formatting import outcome as label
-
-    flash(f"Recorded: {label(what)}.", "ok")
+    flash(f"Recorded: {formatting.outcome(what)}.", "ok")
     return redirect(url_for("today.index"))
 
 
