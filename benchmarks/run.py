@@ -374,8 +374,30 @@ def bench_integrations(quick: bool) -> None:
           f"with fhir.resources included); ratio FHIR/CSV {n / out['fhir_s'] / csv_rate:.2f}x")
 
 
+def bench_dashboard(quick: bool) -> None:
+    patients, events, repeats = (20_000, 100_000, 50) if quick else (100_000, 1_000_000, 200)
+    print(f"\n== dashboard: Today and Results rendered for a signed-in user, {patients:,} patients and {events:,} "
+          f"outcome events (SQLite store, embedded Redis), {repeats} renders each, in process (no network)")
+    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+        env["RECEPTIONIST_HOME"] = tmp
+        try:
+            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "dashboard.py"), str(patients), str(events),
+                                             str(repeats), tmp], check=True, capture_output=True, text=True, cwd=ROOT,
+                                            env=env).stdout)
+        finally:
+            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+    print(f"  loading the practice and events (set-up, not product code): {out['load_s']:.1f} s")
+    base = out["api_stats_p50_ms"]
+    print(f"  baseline, GET /api/stats (the same counters as JSON, no page): p50 {base:.1f} ms, "
+          f"p99 {out['api_stats_p99_ms']:.1f} ms")
+    for page in ("today", "results"):
+        print(f"  {page.capitalize():<8} p50 {out[page + '_p50_ms']:.1f} ms, p99 {out[page + '_p99_ms']:.1f} ms "
+              f"(target p99 under 200 ms); ratio p50 to the baseline {out[page + '_p50_ms'] / base:.1f}x")
+
+
 BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach,
-              "stats": bench_stats, "integrations": bench_integrations}
+              "stats": bench_stats, "integrations": bench_integrations, "dashboard": bench_dashboard}
 
 
 def main() -> None:

@@ -95,6 +95,17 @@ class TierCache:
         except (redis.RedisError, OSError) as exc:
             raise CacheUnavailable(str(exc)) from None
 
+    def forget(self, phone: str) -> None:
+        """A number no longer belongs to the patient it was published for (staff found it wrong): drop its entry,
+        and misses are no longer authoritative until the next publish."""
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incr(keys.tiers_epoch())
+            pipe.hdel(keys.tiers(), COMPLETE, phone)
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise CacheUnavailable(str(exc)) from None
+
     def current_run(self) -> str | None:
         try:
             raw = self.client.get(keys.tiers_run())

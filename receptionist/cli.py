@@ -221,6 +221,63 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
+@cli.group()
+def users() -> None:
+    """Staff accounts for the dashboard."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Make a staff account; asks for the password (twice), or reads one line from stdin."""
+    from .dashboard.accounts import AccountError, add_user, check_password, check_username
+
+    try:
+        check_username(name)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        check_password(password)
+        add_user(_services(ctx).store, name, password)
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"added {name.strip()}: sign in at {ctx.obj['settings'].base_url}/login")
+
+
+@users.command(name="list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Every staff account, with its last sign-in and whether it is locked now."""
+    from .dashboard.accounts import list_users
+
+    rows = list_users(_services(ctx).store)
+    if not rows:
+        click.echo("no staff accounts (make one with `receptionist users add NAME`)")
+    now = dt.datetime.now(dt.UTC)
+    for u in rows:
+        locked = u.locked_until and u.locked_until.replace(tzinfo=u.locked_until.tzinfo or dt.UTC) > now
+        last = u.last_sign_in_at.isoformat()[:16] if u.last_sign_in_at else "never"
+        click.echo(f"{u.username}  created {u.created_at.isoformat()[:16]}  last sign-in {last}"
+                   + ("  LOCKED" if locked else ""))
+
+
+@users.command(name="remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx: click.Context, name: str) -> None:
+    """Delete a staff account (its sessions end at their next request)."""
+    from .dashboard.accounts import AccountError, remove_user
+
+    try:
+        remove_user(_services(ctx).store, name)
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"removed {name}")
+
+
 @import_.command()
 @_file
 @_skip

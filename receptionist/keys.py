@@ -107,3 +107,18 @@ def api_signature_seen(digest: str) -> str:
 def rescore_scheduled() -> str:
     """String with a short expiry: a re-score after integration updates is already scheduled."""
     return f"{PREFIX}:integrations:rescore"
+
+
+def signin_failures(name_hash: str) -> str:
+    """Counter with an expiry: failed sign-ins for a username that is no account (hashed), for the lock-out."""
+    return f"{PREFIX}:signin:fail:{name_hash}"
+
+
+def tryit_call(call_sid: str) -> str:
+    """String (JSON) with an expiry: a dashboard "Try it" call paused at the caller's next turn."""
+    return f"{PREFIX}:tryit:{call_sid}"
+
+
+def run_tier_mix(run_id: str) -> str:
+    """String (JSON) with an expiry: a score run's tier mix and value at risk (a run never changes once kept)."""
+    return f"{PREFIX}:run:{run_id}:tier_mix"

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     # The most one caller turn may wait on the model before the offline engine answers it (seconds).
     openai_timeout_s: float = 6.0
+    # Signs the dashboard's session cookies; needed only where web servers share no data folder.
+    dashboard_secret_key: str | None = None
 
     @cached_property
     def home(self) -> Path:
@@ -83,6 +85,18 @@ class Settings(BaseSettings):
         if self.twilio_auth_token:
             return self.twilio_auth_token
         return _local_secret(self.home / "twilio_auth_token")
+
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Signs the dashboard's session cookies and CSRF tokens: generated once, kept in the data folder, so
+        every web worker (and a restart) shares it; `DASHBOARD_SECRET_KEY` where servers share no data folder."""
+        return self.dashboard_secret_key or _local_secret(self.home / "dashboard_secret_key")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over https when the public URL is https (local mode is plain http on the loopback)."""
+        return self.base_url.startswith("https://")
 
 
 def _local_secret(path: Path) -> str:

@@ -146,6 +146,31 @@ class SimulatedCall:
 DEFAULT_STAFF = StaffScript()
 
 
+@dataclass
+class PausedCall:
+    """A call waiting at a `<Gather>` for the caller's next words (stepwise calls: the dashboard's Try it). Plain
+    data, so it can be kept between requests (as JSON) and the call resumed by any web worker."""
+
+    call_sid: str
+    params: dict[str, str]
+    action: str
+    inputs: list[str]
+    finish_on_key: str
+    turns: list[dict[str, str]]
+    transcript: list[str]
+    dialed: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"call_sid": self.call_sid, "params": self.params, "action": self.action, "inputs": self.inputs,
+                "finish_on_key": self.finish_on_key, "turns": self.turns, "transcript": self.transcript,
+                "dialed": self.dialed}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> PausedCall:
+        return cls(**{k: body[k] for k in ("call_sid", "params", "action", "inputs", "finish_on_key", "turns",
+                                           "transcript", "dialed")})
+
+
 def transcript_text(call: SimulatedCall) -> str:
     """The transcript as printed by `receptionist call`: one line per event."""
     return "\n".join(call.transcript)
@@ -178,6 +203,29 @@ class CallSimulator:
             walk.fetch_outcome()
         return walk.result
 
+    def start(self, *, from_: str, to: str, staff: StaffScript = DEFAULT_STAFF) -> tuple[SimulatedCall, PausedCall | None]:
+        """Place a call stepwise: play it up to the first prompt that waits for the caller. Returns what was heard
+        and the paused call (None when the call already ended, e.g. put through to staff)."""
+        walk = _Walk(self, from_=from_, to=to, says=(), digits=(), staff=staff, extra_params={})
+        walk.pausable = True
+        walk.run()
+        walk.fetch_outcome()
+        return walk.result, walk.paused
+
+    def resume(self, paused: PausedCall, said: str | None, *,
+               staff: StaffScript = DEFAULT_STAFF) -> tuple[SimulatedCall, PausedCall | None]:
+        """Go on with a paused call: the caller says `said` (digits at a keypad prompt), or hangs up (None)."""
+        walk = _Walk(self, from_=paused.params.get("From", ""), to=paused.params.get("To", ""), says=(), digits=(),
+                     staff=staff, extra_params=dict(paused.params))
+        walk.pausable = True
+        walk.answered = True
+        walk.result.turns = [dict(t) for t in paused.turns]
+        walk.result.transcript = list(paused.transcript)
+        walk.result.dialed = list(paused.dialed)
+        walk.run(lambda: walk.answer_paused(paused, said))
+        walk.fetch_outcome()
+        return walk.result, walk.paused
+
     def answer(self, *, call_sid: str, url: str, from_: str, to: str, says: Sequence[str | None] = (),
                digits: Sequence[str | None] = (), status_callback: str | None = None, on_answered: Callable[[], None] | None = None,
                replaced: Callable[[], str | None] | None = None, final_sequence: int = 0) -> SimulatedCall:
@@ -203,6 +251,13 @@ class CallSimulator:
 class _Fetch:
     url: str
     params: dict[str, str]
+
+
+class _Pause(Exception):
+    def __init__(self, gather: ET.Element, action: str) -> None:
+        super().__init__("waiting for the caller")
+        self.gather = gather
+        self.action = action
 
 
 class _End(Exception):
@@ -246,6 +301,8 @@ class _Walk:
         self.on_answered: Callable[[], None] | None = None
         self.replaced: Callable[[], str | None] | None = None
         self.final_sequence = 0  # the stand-in API sends the earlier progress events of an outbound call
+        self.pausable = False  # stepwise: a prompt with no scripted input pauses the call instead of ending it
+        self.paused: PausedCall | None = None
         self.params: dict[str, str] = {
             "CallSid": self.result.call_sid, "AccountSid": sim.account_sid,
             "From": from_, "To": to, "Called": to, "Caller": from_,
@@ -325,10 +382,10 @@ class _Walk:
 
     # -- the walk
 
-    def run(self) -> None:
+    def run(self, resume: Callable[[], _Fetch] | None = None) -> None:
         try:
-            step = _Fetch(self.start_url, dict(self.params))
-            first = True
+            step = _Fetch(self.start_url, dict(self.params)) if resume is None else resume()
+            first = resume is None
             while True:
                 doc_url, root = self._fetch(step.url, step.params)
                 if first and self.on_answered is not None:
@@ -338,11 +395,37 @@ class _Walk:
                 if update is not None:  # a REST update replaced the call's TwiML: Twilio plays that instead
                     doc_url, root = doc_url, ET.fromstring(update)
                 step = self._play(root, doc_url)
+        except _Pause as pause:
+            self._flush_heard()
+            gather = pause.gather
+            self.paused = PausedCall(self.result.call_sid, dict(self.params), pause.action,
+                                     sorted((gather.get("input") or "dtmf").split()), gather.get("finishOnKey", "#"),
+                                     self.result.turns, self.result.transcript, self.result.dialed)
+            return
         except _End as end:
             self._flush_heard()
             self.result.ended_by = end.ended_by
             self.result.transcript.append(end.line)
         self._status_callback()
+
+    def answer_paused(self, paused: PausedCall, said: str | None) -> _Fetch:
+        """The caller's answer to the prompt a stepwise call paused at: words, keys (a keypad-only prompt takes
+        the digits in what was typed), or None for hanging up."""
+        text = " ".join((said or "").split())
+        if not text:
+            raise _End("caller", "[caller hangs up]")
+        if "speech" in paused.inputs:
+            self._caller(text)
+            return _Fetch(paused.action, {**self.call_params(), "SpeechResult": text, "Confidence": SPEECH_CONFIDENCE})
+        pressed = "".join(ch for ch in text if ch.isdigit() or ch in "*#")
+        if not pressed:
+            raise SimulatorError("this prompt takes keys only: type the digits to press")
+        self._caller(f"[pressed {pressed}]")
+        params = {**self.call_params(), "Digits": pressed}
+        finish = paused.finish_on_key
+        if finish and pressed.endswith(finish):
+            params.update(Digits=pressed[: -len(finish)], FinishedOnKey=finish)
+        return _Fetch(paused.action, params)
 
     def _play(self, root: ET.Element, doc_url: str) -> _Fetch:
         for verb in root:
@@ -384,6 +467,8 @@ class _Walk:
                 pressed = self.digits.popleft()
         elif dtmf and self.digits:
             pressed = self.digits.popleft()
+        elif self.pausable:
+            raise _Pause(gather, action)
         else:
             raise _End("caller", "[caller hangs up]")
         if said:

@@ -54,6 +54,9 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     if latest_run_id(store) is None and patient_count(store):
         summary = run_scoring(store, services.publish_cache, practice)
         click.echo(f"  scored {summary.patients} patients: {summary.tiers}")
+    from .dashboard.accounts import list_users
+
+    has_users = bool(list_users(store))
     high_phone = example_phone(store, "high") or "+12025550143"
     low_phone = example_phone(store, "low") or "+12025550177"
     services.close()
@@ -91,6 +94,7 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         public = settings.public_base_url or base
         click.echo(f"""
 receptionist is up ({practice.name}, {practice.main.phone})
+  dashboard:   {public}/   (staff sign-in){_first_user_line(has_users)}
   health:      {base}/healthz
   webhook:     {public}/voice/inbound   (Twilio: the Voice URL of your number, HTTP POST;
                expose it publicly, e.g. with a tunnel, and set PUBLIC_BASE_URL to that https URL)
@@ -121,6 +125,13 @@ Press Ctrl-C to stop.""")
         if started_redis:
             embedded.stop()
         click.echo("stopped")
+
+
+def _first_user_line(has_users: bool) -> str:
+    if has_users:
+        return ""
+    return ("\n               no staff account yet: make the first one (in another terminal, from this folder) with\n"
+            "                 .venv/bin/receptionist users add NAME")
 
 
 def _outreach_lines(local_twilio: str | None) -> str:

@@ -98,9 +98,9 @@ def run(tmp_path, database_url, redis_url, store, redis_client):
            "REDIS_URL": redis_url}
     env.pop("PRACTICE_FILE", None)
 
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(*args: str, timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "receptionist.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, input=input)
 
     return run
 

@@ -100,6 +100,11 @@ def test_up_on_embedded_defaults(tmp_path):
         assert r.returncode == 0, r.stderr
         outcome = json.loads(r.stdout)
         assert outcome["route"] in ("ai", "closed") and "Monday to Friday" in outcome["turns"][1]["receptionist"]
+        # the dashboard URL it prints opens the sign-in page (served by gunicorn, assets and all)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:  # noqa: S310 - loopback
+            assert "/login?next=" in page.url and "Sign in" in page.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/chart.umd.min.js", timeout=10) as js:  # noqa: S310
+            assert js.status == 200
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -108,5 +113,6 @@ def test_up_on_embedded_defaults(tmp_path):
     out = "".join(lines)
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/healthz" in out and "/voice/inbound" in out
+    assert f"dashboard:   http://127.0.0.1:{port}/" in out and "receptionist users add NAME" in out
     assert "stopped" in out
     assert EmbeddedRedis(tmp_path / "var").url is None  # the Redis it started is stopped too

@@ -21,6 +21,9 @@ from .events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of, utc
 from .log import OutcomeLog
 
 log = logging.getLogger(__name__)
+# a staff call's recorded outcome -> the event kind it counts as (docs/outcomes.md)
+STAFF_OUTCOME_KINDS = {"reached": "staff_reached", "booked": "booked", "call_back": "callback",
+                       "not_interested": "not_interested", "wrong_number": "wrong_number"}
 _CALL_FACTS = (("opted_out", "opted_out"), ("message_taken", "message"), ("callback_queued", "callback"))
 
 
@@ -188,6 +191,25 @@ class Outcomes:
                 out.append(self._event(a, f"responded:{a.id}", "responded", when))
             return out
         return self._safely("online booking", ref, produce)
+
+    def staff_outcome(self, attempt_id: str) -> int:
+        """What a staff member recorded after a staff call (`OutreachAttempt.staff_outcome`), in the call's bucket:
+        reached for anyone who answered, and for a booking or a wish to be called back a response too. The keys
+        are the attempt's, so recording the same outcome twice (or the bridge's "answered" as well) counts once."""
+        def produce() -> list[Event]:
+            with self.s.store.sessions() as s:
+                a = s.get(OutreachAttempt, attempt_id)
+            if a is None or a.sent_at is None or not a.staff_outcome:
+                return []
+            at = a.staff_outcome_at or self.s.now()
+            kind = STAFF_OUTCOME_KINDS[a.staff_outcome]
+            out = [self._event(a, f"staff:{a.id}:{kind}", kind, at)]
+            if a.staff_outcome != "wrong_number":
+                out.append(self._event(a, f"reached:{a.id}", "reached", at))
+            if kind in RESPONSE_KINDS:
+                out.append(self._event(a, f"responded:{a.id}", "responded", at))
+            return out
+        return self._safely("staff outcome", attempt_id, produce)
 
     def replied(self, patient_ids: Iterable[str]) -> int:
         """A text reply (not a STOP) to the last text sent: the patient wrote back."""

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
+from ..store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone
 from .dispatch import DIRECT, LOCK_SECONDS, job_options
 from .gates import WEEK, may_contact
 from .planner import Plan
 
 ENQUEUE_CHUNK = 1000
+# what a staff member can record after a staff call (the dashboard's outcome form)
+STAFF_OUTCOMES = ("reached", "booked", "call_back", "not_interested", "wrong_number")
 
 
 class CampaignError(RuntimeError):
@@ -210,6 +212,43 @@ class Campaigns:
                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
         self.s.outcomes.sent(attempt)
         return sid
+
+    def record_outcome(self, attempt: str, outcome: str) -> str:
+        """What came of a staff call, as the staff member tells it (the dashboard's outcome form).
+
+        A call made from the staff member's own phone (no "call now") counts as sent now. `wrong_number` takes
+        the number off the patient (so nobody dials it for them again) and `call_back` queues a callback; "not
+        interested" is no opt-out: that is recorded separately, only when the patient asks."""
+        if outcome not in STAFF_OUTCOMES:
+            raise CampaignError(f"unknown outcome {outcome!r}: one of {', '.join(STAFF_OUTCOMES)}")
+        d = self.s.outreach
+        c = d.contact(attempt)
+        if c is None or c.channel != "staff_call":
+            raise CampaignError(f"no staff call {attempt}")
+        if c.status not in ("listed", "sending", "sent"):
+            raise CampaignError(f"staff call {attempt} is {c.status}: nothing to record")
+        now = self.s.now().astimezone(dt.UTC)
+        if c.status == "listed" and d.transition(
+                attempt, ("listed",), status="sent", sent_at=now, finished_at=now, tries=OutreachAttempt.tries + 1,
+                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="called from a staff phone"):
+            self.s.outcomes.sent(attempt)
+        with self.s.store.session() as s:
+            a = s.get(OutreachAttempt, attempt)
+            a.staff_outcome, a.staff_outcome_at = outcome, now
+            if outcome == "wrong_number" and c.phone:
+                s.execute(delete(PatientPhone).where(PatientPhone.patient_id == c.patient_id,
+                                                     PatientPhone.phone == c.phone))
+            if outcome == "call_back":
+                s.add(Callback(patient_id=c.patient_id, phone=c.phone, location_id=self.s.practice.main.id,
+                               reason="asked to be called back (staff reactivation call)",
+                               priority="high" if c.tier == "high" else "normal", created_at=now))
+        if outcome == "wrong_number" and c.phone:
+            try:
+                self.s.cache.forget(c.phone)
+            except Exception:  # noqa: BLE001 - the store is changed; the cache catches up at the next publish
+                pass
+        self.s.outcomes.staff_outcome(attempt)
+        return outcome
 
     def export_general(self, campaign_id: str | None, out: Path) -> int:
         """The general-campaign patients (names and contacts: patient data, for the practice's own sender)."""

@@ -7,7 +7,8 @@ from .models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLi
 from .outcomes import OutcomeEvent
 from .outreach import Campaign, OutreachAttempt
 from .schedule import Appointment, Slot
+from .staff import StaffUser
 
 __all__ = ["Store", "Base", "Patient", "PatientPhone", "PatientScore", "ScoreRun", "VisitLine", "Appointment",
            "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message", "Campaign", "OutreachAttempt",
-           "OutcomeEvent", "ApiKey", "IntegrationEvent"]
+           "OutcomeEvent", "ApiKey", "IntegrationEvent", "StaffUser"]

@@ -66,6 +66,9 @@ class Patient(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
+    # the dashboard's "trying to return" list reads the recent ones
+    __table_args__ = (Index("ix_patients_booking_attempt_at", "booking_attempt_at"),)
+
 
 class PatientPhone(Base):
     """A patient's phone numbers (E.164); a household may share one, so a number can name several patients."""

@@ -61,6 +61,9 @@ class OutreachAttempt(Base):
     staff_number: Mapped[str | None] = mapped_column(String(20))  # a "call now" bridge: whose phone rang first
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     notes: Mapped[list | None] = mapped_column(JSON)  # a staff call's talking points (no dollar figures)
+    # what the staff member recorded after a staff call: reached | booked | call_back | not_interested | wrong_number
+    staff_outcome: Mapped[str | None] = mapped_column(String(16))
+    staff_outcome_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_outreach_attempts_campaign", "campaign_id", "status"),

@@ -27,6 +27,11 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.register_blueprint(outreach.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(api.bp)
+
+    from .dashboard import init_dashboard
+
+    # the staff dashboard: sign-in and CSRF for its own pages; the webhooks, health and API stay as they are
+    init_dashboard(app, exempt=[health.bp, voice.bp, relay.bp, outreach.bp, stats.bp, api.bp])
     return app
 
 

@@ -1,0 +1,94 @@
+"""The staff dashboard: server-rendered pages behind a sign-in, one blueprint per page family.
+
+`init_dashboard(app)` sets the session cookie up (HttpOnly, SameSite=Lax, Secure over https, signed with a key
+generated into the data folder), Flask-Login for who is signed in, and Flask-WTF's CSRF check on every form.
+The Twilio, health and API routes are exempt from the CSRF check and need no sign-in: they stay as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, Response, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ...dashboard import accounts, formatting
+from .. import services_of
+
+csrf = CSRFProtect()
+# Pages, scripts and charts come from this server only (the dashboard works with no internet).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+SESSION_HOURS = 12
+
+
+class StaffMember:
+    """Who is signed in, as Flask-Login sees them (ids and the username only)."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user_id: int, username: str) -> None:
+        self.id = user_id
+        self.username = username
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def init_dashboard(app: Flask, exempt: list) -> None:
+    services = services_of(app)
+    settings = services.settings
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key
+    app.config.update(
+        SESSION_COOKIE_NAME="receptionist_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600)
+    csrf.init_app(app)
+    for bp in exempt:
+        csrf.exempt(bp)
+
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = "Please sign in to see this page."
+    login.login_message_category = "info"
+    login.session_protection = "basic"
+
+    @login.user_loader
+    def load(user_id: str) -> StaffMember | None:
+        try:
+            user = accounts.get_user(services_of(app).store, int(user_id))
+        except ValueError:
+            return None
+        return StaffMember(user.id, user.username) if user is not None else None
+
+    from . import auth, calls, campaigns, patients, results, today, tryit
+
+    for module in (auth, today, patients, calls, campaigns, results, tryit):
+        app.register_blueprint(module.bp)
+    families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit"}
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):  # noqa: ANN202
+        return render_template("dashboard/error.html", title="Form expired",
+                               message="This form could not be accepted: its security token was missing or too old "
+                                       f"({error.description}). Go back, reload the page and try again."), 400
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        if request.blueprint in families or request.path.startswith("/static/"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.blueprint in families and request.blueprint != "auth":
+            # patient data: never kept by the browser or a proxy
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def helpers() -> dict:
+        return {"fmt": formatting, "practice": services_of(app).practice}

@@ -1,0 +1,45 @@
+"""Calls: live and recent calls, and one call's transcript (signed-in staff only)."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import login_required
+
+from ... import journal
+from ...dashboard import queries
+from .. import services_of
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+log = logging.getLogger(__name__)
+
+
+def _drain() -> None:
+    """Call records reach SQL from the Redis journal every few seconds; read our own writes now."""
+    services = services_of(current_app)
+    try:
+        journal.drain(services.queue_redis, services.store)
+    except (redis.RedisError, OSError):
+        log.warning("calls page: the call journal could not be drained (Redis unavailable)")
+
+
+@bp.get("")
+@login_required
+def index():  # noqa: ANN201
+    services = services_of(current_app)
+    _drain()
+    return render_template("dashboard/calls.html", calls=queries.recent_calls(services.store),
+                           zone=services.practice.main.zone)
+
+
+@bp.get("/<sid>")
+@login_required
+def detail(sid: str):  # noqa: ANN201
+    services = services_of(current_app)
+    _drain()
+    d = queries.call_detail(services.store, sid)
+    if d is None:
+        abort(404)
+    return render_template("dashboard/call.html", d=d, zone=services.practice.main.zone)

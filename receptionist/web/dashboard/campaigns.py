@@ -1,0 +1,89 @@
+"""Campaigns: the current plan (tier x channel, expected cost and value), start, pause, resume, progress."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ...dashboard import queries
+from ...export import NoScoreRun
+from ...outreach.campaigns import CampaignError, Campaigns
+from ...outreach.planner import CHANNELS, build_plan
+from .. import services_of
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+log = logging.getLogger(__name__)
+
+
+def _plan():  # noqa: ANN202
+    services = services_of(current_app)
+    try:
+        return build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
+    except NoScoreRun:
+        return None
+
+
+def page(status: int = 200):  # noqa: ANN201
+    services = services_of(current_app)
+    campaign = queries.latest_campaign(services.store)
+    progress = Campaigns(services).status(campaign.id) if campaign else None
+    return render_template("dashboard/campaigns.html", plan=_plan(), channels=CHANNELS, campaign=campaign,
+                           progress=progress, zone=services.practice.main.zone), status
+
+
+@bp.get("")
+@login_required
+def index():  # noqa: ANN201
+    return page()
+
+
+@bp.post("/start")
+@login_required
+def start():  # noqa: ANN201
+    services = services_of(current_app)
+    plan = _plan()
+    if plan is None:
+        flash("Nothing is scored yet: run `receptionist score` first.", "error")
+        return page(400)
+    try:
+        started = Campaigns(services).start(plan, services.now())
+    except CampaignError as exc:
+        flash(f"Not started: {exc}", "error")
+        return page(400)
+    log.info("campaign %s started from the dashboard", started.campaign_id)
+    flash(f"Campaign {started.campaign_id} started: {started.enqueued} AI calls, texts and emails queued, "
+          f"{started.staff_calls} on the staff call list, {started.holdout} held out to measure lift.", "ok")
+    return redirect(url_for("campaigns.index"))
+
+
+def _change(action: str):  # noqa: ANN202
+    services = services_of(current_app)
+    cid = request.form.get("campaign_id", "").strip()
+    if not cid:
+        flash("Which campaign? The form named none.", "error")
+        return page(400)
+    try:
+        if action == "pause":
+            Campaigns(services).pause(cid)
+            flash(f"Campaign {cid} paused: nothing more goes out until it is resumed.", "ok")
+        else:
+            _, n = Campaigns(services).resume(cid)
+            flash(f"Campaign {cid} resumed ({n} waiting contacts queued again).", "ok")
+    except CampaignError as exc:
+        flash(f"Not changed: {exc}", "error")
+        return page(400)
+    return redirect(url_for("campaigns.index"))
+
+
+@bp.post("/pause")
+@login_required
+def pause():  # noqa: ANN201
+    return _change("pause")
+
+
+@bp.post("/resume")
+@login_required
+def resume():  # noqa: ANN201
+    return _change("resume")

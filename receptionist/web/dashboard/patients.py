@@ -1,0 +1,83 @@
+"""Patients: search by name or phone; a patient's value, tier, P(alive), visits, contacts, outcomes, consent."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ...dashboard import formatting, queries
+from ...outreach.optout import opt_out
+from .. import services_of
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+log = logging.getLogger(__name__)
+CONSENTS = {"voice": "calls (including the AI receptionist's voice)", "sms": "text messages",
+            "written": "written consent for marketing calls and texts"}
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def search():  # noqa: ANN201
+    services = services_of(current_app)
+    text = request.form.get("q", "") if request.method == "POST" else ""
+    results = None
+    status = 200
+    if request.method == "POST":
+        if not text.strip():
+            flash("Type a name, a phone number or a patient id to search.", "error")
+            status = 400
+        else:
+            results = queries.search_patients(services.store, text)
+    return render_template("dashboard/patients.html", q=text, results=results), status
+
+
+@bp.get("/<patient_id>")
+@login_required
+def detail(patient_id: str):  # noqa: ANN201
+    return _detail(patient_id)
+
+
+def _detail(patient_id: str, status: int = 200):  # noqa: ANN202
+    services = services_of(current_app)
+    d = queries.patient_detail(services.store, patient_id)
+    if d is None:
+        abort(404)
+    years = formatting.yearly((day, cents) for day, cents, _ in d["visits"])
+    return render_template("dashboard/patient.html", d=d, years=years, consents=CONSENTS, now=services.now(),
+                           zone=services.practice.main.zone), status
+
+
+@bp.post("/<patient_id>/opt-out")
+@login_required
+def record_opt_out(patient_id: str):  # noqa: ANN201
+    services = services_of(current_app)
+    if not queries.patient_exists(services.store, patient_id):
+        abort(404)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the patient asked not to be contacted.", "error")
+        return _detail(patient_id, 400)
+    changed = opt_out(services.store, [patient_id], how="staff")
+    if changed:
+        services.outcomes.opted_out([patient_id])
+    flash("Opt-out recorded: no calls, texts or emails from any campaign." if changed
+          else "This patient had already opted out.", "ok")
+    return redirect(url_for("patients.detail", patient_id=patient_id))
+
+
+@bp.post("/<patient_id>/consent")
+@login_required
+def record_consent(patient_id: str):  # noqa: ANN201
+    services = services_of(current_app)
+    kinds = [k for k in request.form.getlist("consent") if k in CONSENTS]
+    if not kinds:
+        if not queries.patient_exists(services.store, patient_id):
+            abort(404)
+        flash("Choose which consent the patient gave.", "error")
+        return _detail(patient_id, 400)
+    if not queries.record_consent(services.store, patient_id, kinds):
+        abort(404)
+    log.info("consent recorded for patient %s: %s", patient_id, ",".join(kinds))
+    flash("Consent recorded: " + ", ".join(CONSENTS[k] for k in kinds) + ".", "ok")
+    return redirect(url_for("patients.detail", patient_id=patient_id))

@@ -1,0 +1,55 @@
+"""Results: tier mix and value at risk, rates against the expected ranges, the funnel, lift, cost and ROI.
+
+Aggregates only: the latest run's scores by GROUP BY, and the outcome counters (Redis; the store's own counts
+when Redis is unreachable). Every chart has its table beside it and a CSV download.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, Response, abort, current_app, render_template
+from flask_login import login_required
+
+from ...dashboard import queries
+from ...dashboard.formatting import to_csv
+from ...dashboard.results import build_tables
+from ...outcomes.log import live_counts, store_counts
+from ...outcomes.report import build_report
+from .. import services_of
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+log = logging.getLogger(__name__)
+
+
+def _tables():  # noqa: ANN202
+    services = services_of(current_app)
+    source = "live counters"
+    try:
+        counts = live_counts(services.redis)
+    except (redis.RedisError, OSError):
+        log.warning("results: Redis unavailable, counting from the store")
+        counts, source = store_counts(services.store), "the outcome log (Redis unavailable)"
+    report = build_report(counts, services.practice.outreach)
+    run = queries.latest_run(services.store)
+    mix = queries.cached_tier_mix(services.store, services.redis, run.id) if run else []
+    return build_tables(report, mix), report, run, source
+
+
+@bp.get("")
+@login_required
+def index():  # noqa: ANN201
+    tables, report, run, source = _tables()
+    return render_template("dashboard/results.html", tables=tables, report=report, run=run, source=source)
+
+
+@bp.get("/<name>.csv")
+@login_required
+def csv(name: str):  # noqa: ANN201
+    tables, *_ = _tables()
+    table = next((t for t in tables if t.name == name), None)
+    if table is None:
+        abort(404)
+    return Response(to_csv(table.csv_header, table.csv_rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

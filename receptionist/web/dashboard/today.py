@@ -1,0 +1,85 @@
+"""Today: the staff call list (with "call now" and the outcome form), the callbacks queue, and the patients
+who tried to book through the practice's own systems (outreach holds back for them)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ...dashboard import formatting, queries
+from ...outreach.campaigns import STAFF_OUTCOMES, CampaignError, Campaigns
+from ...phones import InvalidPhone, to_e164
+from .. import services_of
+
+bp = Blueprint("today", __name__)
+log = logging.getLogger(__name__)
+
+
+def page(status: int = 200):  # noqa: ANN201
+    services = services_of(current_app)
+    now = services.now()
+    campaign = queries.latest_campaign(services.store)
+    return render_template(
+        "dashboard/today.html", now=now, campaign=campaign,
+        call_list=queries.call_list(services.store, campaign.id) if campaign else [],
+        callbacks=queries.open_callbacks(services.store),
+        returning=queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days),
+        outcomes=STAFF_OUTCOMES, staff_numbers=services.practice.main.staff_numbers,
+        zone=services.practice.main.zone), status
+
+
+@bp.get("/")
+@login_required
+def index():  # noqa: ANN201
+    return page()
+
+
+@bp.post("/today/call-now")
+@login_required
+def call_now():  # noqa: ANN201
+    services = services_of(current_app)
+    attempt = request.form.get("attempt_id", "")
+    try:
+        number = to_e164(request.form.get("staff_number", ""))
+        Campaigns(services).call_now(attempt, number)
+    except InvalidPhone as exc:
+        flash(f"Your phone number: {exc}. Enter the number we should ring first, e.g. (202) 555-0111.", "error")
+        return page(400)
+    except CampaignError as exc:
+        flash(f"Not calling: {exc}", "error")
+        return page(400)
+    log.info("call now placed for attempt %s", attempt)
+    flash("Calling your phone now: answer and press 1 to be connected to the patient.", "ok")
+    return redirect(url_for("today.index"))
+
+
+@bp.post("/today/outcome")
+@login_required
+def outcome():  # noqa: ANN201
+    services = services_of(current_app)
+    attempt = request.form.get("attempt_id", "")
+    what = request.form.get("outcome", "")
+    if what not in STAFF_OUTCOMES:
+        flash("Choose what happened on the call: reached, booked, call back, not interested or wrong number.",
+              "error")
+        return page(400)
+    try:
+        Campaigns(services).record_outcome(attempt, what)
+    except CampaignError as exc:
+        flash(f"Not recorded: {exc}", "error")
+        return page(400)
+    flash(f"Recorded: {formatting.outcome(what)}.", "ok")
+    return redirect(url_for("today.index"))
+
+
+@bp.post("/today/callbacks/<int:callback_id>/done")
+@login_required
+def callback_done(callback_id: int):  # noqa: ANN201
+    services = services_of(current_app)
+    if not queries.close_callback(services.store, callback_id, services.now()):
+        flash("That callback is already done or no longer exists.", "error")
+        return page(404)
+    flash("Callback marked done.", "ok")
+    return redirect(url_for("today.index"))

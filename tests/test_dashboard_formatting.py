@@ -1,0 +1,60 @@
+"""The dashboard's pure formatting: numbers, times, phones, CSV and the visit-history series, no Flask."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from receptionist.dashboard import formatting as f
+
+NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value, text", [(None, "-"), (0, "$0.00"), (9.5, "$9.50"), (1234.4, "$1,234"),
+                                         (-250, "-$250"), (99.994, "$99.99")])
+def test_money(value, text):
+    """Dollars: cents below $100, whole dollars above, a minus sign in front."""
+    assert f.money(value) == text
+
+
+@pytest.mark.parametrize("when, text", [
+    (None, "never"), (NOW, "just now"), (NOW - dt.timedelta(minutes=5), "5 minutes ago"),
+    (NOW - dt.timedelta(hours=1), "1 hour ago"), (NOW - dt.timedelta(days=2), "2 days ago"),
+    (NOW - dt.timedelta(days=400), "1 year ago"), (NOW + dt.timedelta(days=1), "in the future"),
+    (dt.datetime(2026, 11, 28, 15, 0), "2 days ago"),  # naive: read as UTC (SQLite hands these back)
+])
+def test_ago(when, text):
+    """Relative times in words."""
+    assert f.ago(when, NOW) == text
+
+
+@pytest.mark.parametrize("value, text", [(None, "-"), ("+12025550143", "(202) 555-0143"),
+                                         ("+442071838750", "+442071838750")])
+def test_phone(value, text):
+    """North American numbers read the local way; others stay E.164."""
+    assert f.phone(value) == text
+
+
+def test_pct_duration_labels():
+    """Percentages, ranges, ratios, durations and labels."""
+    assert (f.pct(None), f.pct(0.256), f.pct(0.256, 1)) == ("-", "26%", "25.6%")
+    assert f.pct_range((0.25, 0.4)) == "25-40%" and f.pct_range(None) == "-"
+    assert f.ratio(2.345) == "2.3x" and f.ratio(None) == "-"
+    assert (f.duration(None), f.duration(65), f.duration(3725)) == ("-", "1:05", "1:02:05")
+    assert f.tier("high") == "High" and f.tier(None) == "Unknown"
+    assert f.channel("staff_call") == "Staff call" and f.channel("fax_blast") == "fax blast"
+    assert f.outcome("wrong_number") == "Wrong number"
+
+
+def test_csv_quotes_and_blanks():
+    """CSV with a header; None is an empty cell; commas are quoted."""
+    assert f.to_csv(["a", "b"], [[1, None], ["x, y", 2.5]]) == 'a,b\n1,\n"x, y",2.5\n'
+
+
+def test_yearly_fills_the_gaps():
+    """Visit lines become spend and visit days per year, every year between the first and last (zeros too)."""
+    lines = [(dt.date(2021, 3, 1), 10000), (dt.date(2021, 3, 1), 2500), (dt.date(2021, 9, 1), 5000),
+             (dt.date(2023, 1, 5), 16000)]
+    assert f.yearly(lines) == [("2021", 175.0, 2), ("2022", 0.0, 0), ("2023", 160.0, 1)]
+    assert f.yearly([]) == []

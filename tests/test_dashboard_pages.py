@@ -1,0 +1,333 @@
+"""Every dashboard page on a practice with data: real content, forms that do what they say (through the same
+code paths as the CLI and the webhooks), and bad input answered with a message."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from sqlalchemy import select
+
+from receptionist.outcomes.simulate import simulate_month
+from receptionist.simulator import CallSimulator, FlaskTransport
+from receptionist.store import Callback, OutcomeEvent, OutreachAttempt, Patient, PatientPhone
+from receptionist.web import create_app
+from tests.dashboard_helpers import csrf, sign_in
+from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice, start
+
+
+@pytest.fixture
+def staff_world(world, store):
+    """Three high-tier lapsed patients on a staff call list, two others; a campaign started; signed in."""
+    add_patient(store, "P1", 90, tier="high", **ALL)
+    add_patient(store, "P2", 80, tier="high", **ALL)
+    add_patient(store, "P3", 70, tier="high", **ALL)
+    add_patient(store, "P4", 40, tier="low", **ALL)
+    w = world(staff_call_list_size=3)
+    start(w)
+    w.client = sign_in(w.app.test_client(), store)
+    return w
+
+
+def _attempt(store, pid: str) -> OutreachAttempt:
+    with store.sessions() as s:
+        return s.scalar(select(OutreachAttempt).where(OutreachAttempt.patient_id == pid))
+
+
+def _events(store, pid: str) -> dict[str, str]:
+    with store.sessions() as s:
+        return {e.key: e.kind for e in s.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == pid))}
+
+
+def test_today_lists_who_to_call_and_why(staff_world):
+    """Today: the staff call list in order with names, reason codes, talking points and last contact."""
+    html = staff_world.client.get("/").get_data(as_text=True)
+    assert html.index("Pat1 Example") < html.index("Pat2 Example") < html.index("Pat3 Example")
+    assert "Pat4 Example" not in html  # low tier: not a staff call
+    assert "last visit 14 months ago" in html  # a reason code
+    assert "(202) 555-0001" in html
+    assert "never" in html  # last contact
+    assert 'name="outcome"' in html and "Wrong number" in html and "Call now" in html
+
+
+@pytest.mark.parametrize("outcome, kinds", [
+    ("booked", {"sent", "booked", "reached", "responded"}),
+    ("reached", {"sent", "staff_reached", "reached"}),
+    ("not_interested", {"sent", "not_interested", "reached"}),
+])
+def test_outcome_form_records_outcome_events(staff_world, store, outcome, kinds):
+    """The outcome form writes the staff outcome through the outcome log (so /api/stats counts it), once."""
+    w = staff_world
+    a = _attempt(store, "P1")
+    for _ in range(2):  # twice: counted once
+        r = w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": outcome,
+                                                  "csrf_token": csrf(w.client)})
+        assert r.status_code == 302
+    assert set(_events(store, "P1").values()) == kinds
+    after = _attempt(store, "P1")
+    assert after.staff_outcome == outcome and after.status == "sent" and after.sent_at is not None
+    stats = w.app.test_client().get("/api/stats").get_json()
+    row = next(r for r in stats["totals"] if r["tier"] == "high" and r["channel"] == "staff_call")
+    assert row["attempts"] == 1 and row["reached"] == 1
+    with store.sessions() as s:
+        assert s.get(Patient, "P1").opted_out is False  # not interested is no opt-out
+    assert "Recorded" in w.client.get("/").get_data(as_text=True)
+
+
+def test_wrong_number_takes_the_number_off_the_patient(staff_world, store):
+    """Wrong number: the phone is removed from the patient (and from the caller cache); not counted as reached."""
+    w = staff_world
+    w.services.cache.publish("R1", [(phone_of("P2"), "high", "P2", "R1", "Pat2")])
+    assert w.services.cache.lookup(phone_of("P2")) is not None
+    a = _attempt(store, "P2")
+    w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": "wrong_number", "csrf_token": csrf(w.client)})
+    with store.sessions() as s:
+        assert s.scalars(select(PatientPhone).where(PatientPhone.patient_id == "P2")).all() == []
+    assert w.services.cache.lookup(phone_of("P2")) is None
+    kinds = set(_events(store, "P2").values())
+    assert "wrong_number" in kinds and "reached" not in kinds
+
+
+def test_call_back_queues_a_callback(staff_world, store):
+    """Call back: a callback appears in Today's queue for the patient."""
+    w = staff_world
+    a = _attempt(store, "P3")
+    w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": "call_back", "csrf_token": csrf(w.client)})
+    with store.sessions() as s:
+        cb = s.scalar(select(Callback).where(Callback.patient_id == "P3"))
+    assert cb is not None and cb.priority == "high" and cb.status == "open"
+    html = w.client.get("/").get_data(as_text=True)
+    assert "asked to be called back" in html
+    r = w.client.post(f"/today/callbacks/{cb.id}/done", data={"csrf_token": csrf(w.client)})
+    assert r.status_code == 302
+    with store.sessions() as s:
+        assert s.get(Callback, cb.id).status == "done"
+    again = w.client.post(f"/today/callbacks/{cb.id}/done", data={"csrf_token": csrf(w.client)})
+    assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"outcome": "maybe"}, "Choose what happened"),
+    ({"outcome": "booked", "attempt_id": "nope"}, "no staff call nope"),
+])
+def test_outcome_form_bad_input(staff_world, form, message):
+    """A missing or unknown outcome, or an unknown call: 400 and a message, nothing recorded."""
+    w = staff_world
+    r = w.client.post("/today/outcome", data={**form, "csrf_token": csrf(w.client)})
+    assert r.status_code == 400 and message in r.get_data(as_text=True)
+
+
+def test_call_now_bridges_the_staff_phone(staff_world, store):
+    """Call now rings the staff member's phone through Twilio (the local stand-in) and marks the call sent."""
+    w = staff_world
+    a = _attempt(store, "P1")
+    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "(202) 555-0111",
+                                               "csrf_token": csrf(w.client)})
+    assert r.status_code == 302
+    w.twilio.wait_idle()
+    after = _attempt(store, "P1")
+    assert after.staff_number == "+12025550111" and after.provider_id and after.status == "sent"
+
+
+def test_call_now_bad_number_and_repeat(staff_world, store):
+    """A staff number that is no number, or a call already made: 400 with a message."""
+    w = staff_world
+    a = _attempt(store, "P1")
+    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "call me",
+                                               "csrf_token": csrf(w.client)})
+    assert r.status_code == 400 and "Your phone number" in r.get_data(as_text=True)
+    w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "2025550111",
+                                           "csrf_token": csrf(w.client)})
+    w.twilio.wait_idle()
+    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "2025550111",
+                                               "csrf_token": csrf(w.client)})
+    assert r.status_code == 400 and "already sent" in r.get_data(as_text=True)
+
+
+def test_trying_to_return_list(staff_world, store):
+    """Patients who tried to book online lately are listed on Today; an old attempt is not."""
+    w = staff_world
+    with store.session() as s:
+        s.get(Patient, "P4").booking_attempt_at = MONDAY_10AM - dt.timedelta(days=2)
+        s.get(Patient, "P3").booking_attempt_at = MONDAY_10AM - dt.timedelta(days=400)
+    html = w.client.get("/").get_data(as_text=True)
+    section = html[html.index("Trying to return"):]
+    assert "Pat4 Example" in section and "2 days ago" in section and "Pat3 Example" not in section
+
+
+def test_patient_search_by_name_and_phone(staff_world):
+    """Search by name (any case, any word order) or by phone in any format."""
+    w = staff_world
+    for q in ("pat2", "EXAMPLE pat2", "(202) 555-0002", "202.555.0002", "+1 202 555 0002", "P2"):
+        html = w.client.post("/patients", data={"q": q, "csrf_token": csrf(w.client, "/patients")}).get_data(as_text=True)
+        assert 'href="/patients/P2"' in html, q
+        assert 'href="/patients/P1"' not in html, q
+    none = w.client.post("/patients", data={"q": "zebra", "csrf_token": csrf(w.client, "/patients")})
+    assert "No patient matches" in none.get_data(as_text=True)
+    empty = w.client.post("/patients", data={"q": " ", "csrf_token": csrf(w.client, "/patients")})
+    assert empty.status_code == 400 and "Type a name" in empty.get_data(as_text=True)
+
+
+def test_patient_page_shows_value_visits_and_consent(staff_world):
+    """A patient's value, tier, P(alive), reasons, visit chart data and table, contacts and consent state."""
+    w = staff_world
+    r = w.client.get("/patients/P1")
+    html = r.get_data(as_text=True)
+    assert r.headers["Cache-Control"] == "no-store"
+    for text in ("$1,000", "$500", "50%", "High", "last visit 14 months ago", "visits-data", "2025", "$160",
+                 "not opted out", "Staff call", "Record opt-out", "Record consent"):
+        assert text in html, text
+    assert w.client.get("/patients/NOPE").status_code == 404
+
+
+def test_staff_record_opt_out_and_consent(staff_world, store):
+    """Staff record an opt-out (pending outreach is skipped, counted as an outcome) and later a consent."""
+    w = staff_world
+    unconfirmed = w.client.post("/patients/P1/opt-out", data={"csrf_token": csrf(w.client, "/patients/P1")})
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.get_data(as_text=True)
+    r = w.client.post("/patients/P1/opt-out", data={"confirm": "yes", "csrf_token": csrf(w.client, "/patients/P1")})
+    assert r.status_code == 302
+    with store.sessions() as s:
+        assert s.get(Patient, "P1").opted_out is True
+    a = _attempt(store, "P1")
+    assert a.status == "skipped" and "opted out" in a.reason
+    assert "opted_out" in _events(store, "P1").values()
+    assert "opted out" in w.client.get("/patients/P1").get_data(as_text=True)
+    none = w.client.post("/patients/P1/consent", data={"csrf_token": csrf(w.client, "/patients/P1")})
+    assert none.status_code == 400 and "Choose which consent" in none.get_data(as_text=True)
+    with store.session() as s:
+        s.get(Patient, "P1").consent_sms = False
+    r = w.client.post("/patients/P1/consent", data={"consent": ["sms"], "csrf_token": csrf(w.client, "/patients/P1")})
+    assert r.status_code == 302
+    with store.sessions() as s:
+        p = s.get(Patient, "P1")
+    assert p.consent_sms is True and p.opted_out is False
+
+
+def _place_call(w, says: list[str]):
+    sim = CallSimulator(FlaskTransport(w.app, base_url="http://testserver"), base_url="http://testserver",
+                        auth_token=TOKEN, account_sid=w.settings.account_sid)
+    return sim.call(from_=phone_of("P4"), to=w.services.practice.main.phone, says=says)
+
+
+def test_calls_page_and_transcript(staff_world):
+    """Calls lists a finished call with its route and duration; its transcript is on its own page."""
+    w = staff_world
+    call = _place_call(w, ["what are your hours", "bye"])
+    html = w.client.get("/calls").get_data(as_text=True)
+    assert f"/calls/{call.call_sid}" in html and "Pat4 Example" in html and "ai" in html
+    page = w.client.get(f"/calls/{call.call_sid}").get_data(as_text=True)
+    assert "what are your hours" in page and "Receptionist:" in page
+    assert w.client.get("/calls/CAnope").status_code == 404
+    assert w.app.test_client().get(f"/calls/{call.call_sid}").status_code == 302  # transcript: staff only
+
+
+def test_campaigns_page_start_pause_resume(world, store):
+    """Campaigns shows the plan (tier x channel) and starts, pauses and resumes a campaign."""
+    add_patient(store, "P1", 90, tier="high", **ALL)
+    add_patient(store, "P2", 50, tier="mid", **ALL)
+    w = world(staff_call_list_size=1)
+    client = sign_in(w.app.test_client(), store)
+    html = client.get("/campaigns").get_data(as_text=True)
+    assert "Current plan" in html and "Expected cost" in html and "No campaign yet" in html
+    r = client.post("/campaigns/start", data={"csrf_token": csrf(client, "/campaigns")})
+    assert r.status_code == 302
+    html = client.get("/campaigns").get_data(as_text=True)
+    assert "running" in html and "Staff call" in html and "listed" in html
+    cid = html.split('name="campaign_id" value="')[1].split('"')[0]
+    client.post("/campaigns/pause", data={"campaign_id": cid, "csrf_token": csrf(client, "/campaigns")})
+    assert 'id="resume"' in client.get("/campaigns").get_data(as_text=True)
+    client.post("/campaigns/resume", data={"campaign_id": cid, "csrf_token": csrf(client, "/campaigns")})
+    assert 'id="pause"' in client.get("/campaigns").get_data(as_text=True)
+    bad = client.post("/campaigns/pause", data={"campaign_id": "C404", "csrf_token": csrf(client, "/campaigns")})
+    assert bad.status_code == 400 and "no campaign C404" in bad.get_data(as_text=True)
+    missing = client.post("/campaigns/resume", data={"csrf_token": csrf(client, "/campaigns")})
+    assert missing.status_code == 400 and "Which campaign" in missing.get_data(as_text=True)
+
+
+def test_campaigns_page_without_scores(services, store):
+    """Nothing scored: the page says what to run, and Start answers with a message."""
+    app = create_app(services=services)
+    client = sign_in(app.test_client(), store)
+    assert "receptionist score" in client.get("/campaigns").get_data(as_text=True)
+    r = client.post("/campaigns/start", data={"csrf_token": csrf(client, "/campaigns")})
+    assert r.status_code == 400 and "Nothing is scored yet" in r.get_data(as_text=True)
+
+
+def test_results_page_tables_charts_and_csv(services, store):
+    """After a simulated month: tier mix, rates against expected ranges, funnel, lift, cost and ROI, each with a
+    chart configuration, a table and a CSV whose numbers match the report."""
+    for i in range(60):
+        add_patient(store, f"P{i + 1}", 500 - i, tier=("high", "mid", "low")[i % 3], email=f"p{i}@example.org", **ALL)
+    services.practice = practice(holdout_share=0.2, ai_contact_list_size=40, staff_call_list_size=5)
+    services.now = lambda: MONDAY_10AM
+    simulate_month(services, seed=3)
+    app = create_app(services=services)
+    client = sign_in(app.test_client(), store)
+    html = client.get("/results").get_data(as_text=True)
+    for name in ("tiers", "expected", "monthly", "funnel", "lift", "money"):
+        assert f'id="chart-{name}"' in html and f'id="table-{name}"' in html and f"/results/{name}.csv" in html
+    assert "chart.umd.min.js" in html and "Value at risk" not in html.split("<main>")[0]
+    tiers = list(csv.DictReader(io.StringIO(client.get("/results/tiers.csv").get_data(as_text=True))))
+    assert {r["tier"]: int(r["patients"]) for r in tiers} == {"high": 20, "mid": 20, "low": 20}
+    assert all(int(r["lapsed"]) == 20 for r in tiers)
+    stats = app.test_client().get("/api/stats").get_json()
+    funnel = {r["tier"]: r for r in csv.DictReader(io.StringIO(client.get("/results/funnel.csv").get_data(as_text=True)))}
+    for tier in ("high", "mid", "low"):
+        sent = sum(r["attempts"] for r in stats["totals"] if r["tier"] == tier)
+        assert int(funnel[tier]["contacted"]) == sent
+    assert client.get("/results/nothing.csv").status_code == 404
+
+
+def test_results_page_before_any_outcome(services, store):
+    """No outcomes yet: the page renders and says so."""
+    app = create_app(services=services)
+    client = sign_in(app.test_client(), store)
+    r = client.get("/results")
+    assert r.status_code == 200 and "Nothing yet: run a campaign" in r.get_data(as_text=True)
+
+
+def test_chart_library_is_served_locally(services):
+    """Chart.js is served by the app, licence header intact; no page names another host."""
+    app = create_app(services=services)
+    r = app.test_client().get("/static/vendor/chart.umd.min.js")
+    body = r.get_data(as_text=True)
+    r.close()
+    assert r.status_code == 200 and "Chart.js v4" in body[:200] and "MIT License" in body[:300]
+
+
+def test_tier_mix_is_kept_per_run(services, store, redis_client):
+    """The Results page's tier mix is computed once per score run and then read from Redis; a new run (a new
+    id) is computed afresh, and without Redis it is computed from the store."""
+    from receptionist.dashboard.queries import cached_tier_mix, tier_mix
+
+    add_patient(store, "P1", 90, tier="high")
+    first = cached_tier_mix(store, services.redis, "R1")
+    assert first == tier_mix(store, "R1") and first[0]["patients"] == 1
+    add_patient(store, "P2", 80, tier="high")  # same run id: the kept aggregate stands
+    assert cached_tier_mix(store, services.redis, "R1") == first
+    redis_client.flushdb()
+    assert cached_tier_mix(store, services.redis, "R1")[0]["patients"] == 2
+
+    import socket
+
+    import redis
+
+    with socket.socket() as sock:  # a port nothing listens on: a Redis that is down
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    try:
+        assert cached_tier_mix(store, down, "R1")[0]["patients"] == 2
+    finally:
+        down.close()
+
+
+def test_forms_on_an_unknown_patient_are_not_found(staff_world):
+    """Opt-out or consent for a patient id that does not exist: 404, nothing written."""
+    w = staff_world
+    for path, data in (("/patients/NOPE/opt-out", {"confirm": "yes"}), ("/patients/NOPE/consent", {"consent": "sms"}),
+                       ("/patients/NOPE/consent", {})):
+        assert w.client.post(path, data={**data, "csrf_token": csrf(w.client, "/patients")}).status_code == 404
