@@ -227,3 +227,25 @@ def test_secret_key_is_kept_in_the_data_folder_or_set(tmp_path):
     assert len(a) >= 32 and a == Settings(receptionist_home=tmp_path).secret_key
     assert (tmp_path / "dashboard_secret_key").read_text().strip() == a
     assert Settings(receptionist_home=tmp_path, dashboard_secret_key="x" * 40).secret_key == "x" * 40
+
+
+def test_webhooks_and_apis_neither_read_nor_set_the_session_cookie(app, store):
+    """Twilio's webhooks, the health check and the APIs get no cookie and no session, even from a signed-in client."""
+    from flask import request
+    from twilio.request_validator import RequestValidator
+
+    from receptionist.web import services_of
+    from receptionist.web.dashboard import DashboardSessions
+
+    client = sign_in(app.test_client(), store)
+    settings = services_of(app).settings
+    url = settings.base_url + "/voice/inbound"
+    params = {"CallSid": "CA" + "1" * 32, "From": "+13125550123", "To": "+12025550100"}
+    signature = RequestValidator(settings.auth_token).compute_signature(url, params)
+    for response in (client.post("/voice/inbound", data=params, headers={"X-Twilio-Signature": signature}),
+                     client.get("/healthz"), client.get("/api/stats"), client.get("/api/v1/openapi.json")):
+        assert response.status_code in (200, 503), response.status_code
+        assert "Set-Cookie" not in response.headers
+    with app.test_request_context("/voice/gather", method="POST"):
+        assert isinstance(DashboardSessions().open_session(app, request), DashboardSessions.null_session_class)
+    assert client.get("/").status_code == 200  # the dashboard's session survived them all
