@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from outcome_stats import insert_events  # run as a script: this folder is on the path
 
 
 def populate(services, n: int, events: int) -> None:
-    from receptionist.outcomes.events import CHANNELS, TIERS
     from receptionist.outcomes.log import rebuild
     from receptionist.store import (
         Callback,
         Campaign,
-        OutcomeEvent,
         OutreachAttempt,
         Patient,
         PatientPhone,
@@ -71,28 +70,7 @@ def populate(services, n: int, events: int) -> None:
             {"patient_id": f"B{i * 7:07d}", "phone": f"+1202{2000000 + i * 7:07d}", "call_sid": f"CA{i:032d}",
              "reason": "wants to reschedule", "priority": ("urgent", "high", "normal")[i % 3], "status": "open",
              "created_at": now - dt.timedelta(hours=i)} for i in range(60)])
-    # outcome events, as the stats benchmark makes them
-    kinds = ["sent", "reached", "responded", "reactivated", "revenue", "holdout", "holdout_reactivated", "answered",
-             "voicemail", "delivered", "booked", "call_completed", "opted_out"]
-    weights = np.array([30, 15, 6, 4, 8, 3, 1, 8, 5, 8, 5, 6, 1], dtype=float)
-    k = rng.choice(len(kinds), events, p=weights / weights.sum())
-    t = rng.integers(0, len(TIERS), events)
-    c = rng.integers(0, len(CHANNELS) - 1, events)
-    m = rng.integers(0, 24, events)
-    amount = np.where(k == 0, 35, np.where(k == 4, rng.integers(5000, 40000, events), 0))
-    at = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    with store.engine.begin() as conn:
-        batch = []
-        for i in range(events):
-            month = f"{2025 + int(m[i]) // 12}-{int(m[i]) % 12 + 1:02d}"
-            batch.append({"key": f"bench:{i}", "kind": kinds[k[i]], "tier": TIERS[t[i]], "channel": CHANNELS[c[i]],
-                          "month": month, "at": at, "amount_cents": int(amount[i]), "patient_id": None,
-                          "attempt_id": None, "campaign_id": None})
-            if len(batch) == 20_000:
-                conn.execute(OutcomeEvent.__table__.insert(), batch)
-                batch = []
-        if batch:
-            conn.execute(OutcomeEvent.__table__.insert(), batch)
+    insert_events(store, events)  # outcome events, as the stats benchmark makes them
     services.queue_redis.flushdb()
     rebuild(store, services.queue_redis)
 

@@ -14,18 +14,12 @@ from pathlib import Path
 import numpy as np
 
 
-def main() -> None:
-    n, home = int(sys.argv[1]), Path(sys.argv[2])
-    from receptionist.outcomes.events import CHANNELS, TIERS, Event
-    from receptionist.outcomes.log import OutcomeLog, live_counts, rebuild, store_counts
-    from receptionist.outcomes.report import build_report
-    from receptionist.services import build_services
-    from receptionist.settings import Settings
+def insert_events(store, n: int, seed: int = 7) -> None:  # noqa: ANN001
+    """N synthetic outcome events straight into the store (a realistic mix of kinds, tiers, channels, 24 months)."""
+    from receptionist.outcomes.events import CHANNELS, TIERS
     from receptionist.store import OutcomeEvent
 
-    services = build_services(Settings(receptionist_home=home))
-    rules = services.practice.outreach
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     kinds = ["sent", "reached", "responded", "reactivated", "revenue", "holdout", "holdout_reactivated", "answered",
              "voicemail", "delivered", "booked", "call_completed", "opted_out"]
     weights = np.array([30, 15, 6, 4, 8, 3, 1, 8, 5, 8, 5, 6, 1], dtype=float)
@@ -33,11 +27,10 @@ def main() -> None:
     t = rng.integers(0, len(TIERS), n)
     c = rng.integers(0, len(CHANNELS) - 1, n)
     m = rng.integers(0, 24, n)
-    amount = np.where(np.isin(k, [0]), 35, np.where(np.isin(k, [4]), rng.integers(5000, 40000, n), 0))
+    amount = np.where(k == 0, 35, np.where(k == 4, rng.integers(5000, 40000, n), 0))
     at = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    start = time.perf_counter()
     table = OutcomeEvent.__table__
-    with services.store.engine.begin() as conn:
+    with store.engine.begin() as conn:
         batch = []
         for i in range(n):
             month = f"{2025 + int(m[i]) // 12}-{int(m[i]) % 12 + 1:02d}"
@@ -49,6 +42,20 @@ def main() -> None:
                 batch = []
         if batch:
             conn.execute(table.insert(), batch)
+
+
+def main() -> None:
+    n, home = int(sys.argv[1]), Path(sys.argv[2])
+    from receptionist.outcomes.events import Event
+    from receptionist.outcomes.log import OutcomeLog, live_counts, rebuild, store_counts
+    from receptionist.outcomes.report import build_report
+    from receptionist.services import build_services
+    from receptionist.settings import Settings
+
+    services = build_services(Settings(receptionist_home=home))
+    rules = services.practice.outreach
+    start = time.perf_counter()
+    insert_events(services.store, n)
     load_s = time.perf_counter() - start
     redis = services.queue_redis
     redis.flushdb()
@@ -70,6 +77,7 @@ def main() -> None:
     assert live_counts(redis) == counts == store_counts(services.store)
     # the recording path: events written once through the log (insert, then the live counters)
     log = OutcomeLog(services.store, redis)
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     rec = [Event(f"rec:{i}", "sent", "mid", "email", "2026-11", at, 1) for i in range(2000)]
     s0 = time.perf_counter()
     for e in rec:
