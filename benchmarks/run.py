@@ -331,17 +331,22 @@ def bench_outreach(quick: bool) -> None:
           f"target within 5%), duplicates {out['duplicates']} (must be 0)")
 
 
-def bench_stats(quick: bool) -> None:
-    events = 100_000 if quick else 1_000_000
-    print(f"\n== outcome statistics: {events:,} outcome events (SQLite store, embedded Redis)")
+def _fresh_home_run(script: str, *args: object) -> dict:
+    """Run `benchmarks/SCRIPT ARGS... HOME` in a fresh data folder on embedded defaults; its printed JSON."""
     with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
         env["RECEPTIONIST_HOME"] = tmp
         try:
-            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "outcome_stats.py"), str(events), tmp],
-                                            check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
+            return json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / script), *map(str, args), tmp],
+                                             check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
         finally:
             subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+
+
+def bench_stats(quick: bool) -> None:
+    events = 100_000 if quick else 1_000_000
+    print(f"\n== outcome statistics: {events:,} outcome events (SQLite store, embedded Redis)")
+    out = _fresh_home_run("outcome_stats.py", events)
     print(f"  loading the events (set-up, not product code): {out['load_s']:.1f} s; {out['buckets']:,} "
           "tier/channel/month/kind buckets")
     print(f"  dashboard live query (Redis counters -> report JSON): p50 {out['live_p50_ms']:.2f} ms, "
@@ -356,14 +361,7 @@ def bench_integrations(quick: bool) -> None:
     n = 20_000 if quick else 100_000
     print(f"\n== integrations: {n:,} visits through PUT /api/v1/visits (batches of 1,000, in process), a FHIR "
           "bundle, and the CSV importer (the baseline), each into a fresh SQLite store")
-    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
-        env["RECEPTIONIST_HOME"] = tmp
-        try:
-            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "integrations_ingest.py"), str(n), tmp],
-                                            check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
-        finally:
-            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+    out = _fresh_home_run("integrations_ingest.py", n)
     csv_rate, api_rate = n / out["csv_s"], n / out["api_s"]
     print(f"  baseline, CSV importer: {csv_rate:,.0f} records/s ({out['csv_s']:.2f} s)")
     print(f"  API batches: {api_rate:,.0f} records/s ({out['api_s']:.2f} s; target 5,000 records/s or more); "
@@ -378,15 +376,7 @@ def bench_dashboard(quick: bool) -> None:
     patients, events, repeats = (20_000, 100_000, 50) if quick else (100_000, 1_000_000, 200)
     print(f"\n== dashboard: Today and Results rendered for a signed-in user, {patients:,} patients and {events:,} "
           f"outcome events (SQLite store, embedded Redis), {repeats} renders each, in process (no network)")
-    with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
-        env["RECEPTIONIST_HOME"] = tmp
-        try:
-            out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "dashboard.py"), str(patients), str(events),
-                                             str(repeats), tmp], check=True, capture_output=True, text=True, cwd=ROOT,
-                                            env=env).stdout)
-        finally:
-            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+    out = _fresh_home_run("dashboard.py", patients, events, repeats)
     print(f"  loading the practice and events (set-up, not product code): {out['load_s']:.1f} s")
     base = out["api_stats_p50_ms"]
     print(f"  baseline, GET /api/stats (the same counters as JSON, no page): p50 {base:.1f} ms, "
