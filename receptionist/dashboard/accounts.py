@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import keys
+from ..clock import utc
 from ..store import StaffUser, Store
 
 MAX_FAILURES = 5
@@ -88,12 +89,6 @@ def get_user(store: Store, user_id: int) -> StaffUser | None:
         return s.get(StaffUser, user_id)
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 def authenticate(store: Store, redis: Any, username: str, password: str, now: dt.datetime) -> SignIn:
     """Check a sign-in; count a failure, and lock after `MAX_FAILURES` in a row for `LOCK_MINUTES`."""
     name = (username or "").strip()
@@ -102,7 +97,7 @@ def authenticate(store: Store, redis: Any, username: str, password: str, now: dt
         if user is None:
             check_password_hash(_DUMMY_HASH, password or "")
             return SignIn(None, _unknown_failure(redis, name))
-        locked = _utc(user.locked_until)
+        locked = utc(user.locked_until)
         if locked is not None and locked > now:
             return SignIn(None, LOCKED_MESSAGE)
         if check_password_hash(user.password_hash, password or ""):

@@ -7,6 +7,8 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 
+from ..clock import utc
+
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
 CHANNEL_LABELS = {"staff_call": "Staff call", "ai_call": "AI call", "sms": "Text", "email": "Email",
                   "general": "General", "inbound": "Inbound"}
@@ -46,7 +48,7 @@ def ago(when: dt.datetime | None, now: dt.datetime) -> str:
     """'3 days ago', 'just now'; '-' for never."""
     if when is None:
         return "never"
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+    when = utc(when)
     seconds = (now - when).total_seconds()
     if seconds < 0:
         return "in the future"
@@ -61,7 +63,7 @@ def ago(when: dt.datetime | None, now: dt.datetime) -> str:
 def local_time(when: dt.datetime | None, zone: dt.tzinfo) -> str:
     if when is None:
         return "-"
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+    when = utc(when)
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from .. import keys
+from ..clock import utc
 from ..phones import InvalidPhone, to_e164
 from ..store import (
     Call,
@@ -65,16 +66,10 @@ def _last_contacts(s: Any, ids: list[str]) -> dict[str, dt.datetime]:
               select(Call.patient_id, func.max(Call.started_at)).where(Call.patient_id.in_(ids))
               .group_by(Call.patient_id)):
         for pid, when in s.execute(q):
-            when = _utc(when)
+            when = utc(when)
             if when is not None and (pid not in out or when > out[pid]):
                 out[pid] = when
     return out
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def call_list(store: Store, campaign_id: str) -> list[dict[str, Any]]:
@@ -107,7 +102,7 @@ def open_callbacks(store: Store) -> list[dict[str, Any]]:
                          .where(Callback.status == "open").order_by(rank, Callback.created_at, Callback.id)
                          .limit(LIST_CAP)).all()
     return [{"id": cb.id, "patient_id": cb.patient_id, "name": _name(p), "phone": cb.phone, "reason": cb.reason,
-             "priority": cb.priority, "created_at": _utc(cb.created_at), "call_sid": cb.call_sid} for cb, p in rows]
+             "priority": cb.priority, "created_at": utc(cb.created_at), "call_sid": cb.call_sid} for cb, p in rows]
 
 
 def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:
@@ -122,13 +117,13 @@ def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:
 def trying_to_return(store: Store, now: dt.datetime, cooldown_days: int) -> list[dict[str, Any]]:
     """Patients who started booking through the practice's own systems within the cool-down: outreach holds
     back for them, so a person may want to help them finish. Newest first."""
-    since = _utc(now) - dt.timedelta(days=cooldown_days)
+    since = utc(now) - dt.timedelta(days=cooldown_days)
     with store.sessions() as s:
         rows = s.execute(select(Patient).where(Patient.booking_attempt_at > since)
                          .order_by(Patient.booking_attempt_at.desc()).limit(LIST_CAP)).scalars().all()
         phones = _first_phones(s, [p.id for p in rows])
     return [{"patient_id": p.id, "name": _name(p), "phone": phones.get(p.id, ""),
-             "booking_attempt_at": _utc(p.booking_attempt_at)} for p in rows]
+             "booking_attempt_at": utc(p.booking_attempt_at)} for p in rows]
 
 
 # -- patients -------------------------------------------------------------------------------------------------
@@ -213,7 +208,7 @@ def recent_calls(store: Store, limit: int = 100) -> dict[str, list[dict[str, Any
                          .order_by(Call.started_at.desc(), Call.sid).limit(limit)).all()
     calls = [{"sid": c.sid, "direction": c.direction, "name": _name(p), "patient_id": c.patient_id,
               "tier": c.tier, "route": c.route, "transfer": c.transfer, "outcome": c.outcome,
-              "status": c.status, "duration": c.duration_seconds, "started_at": _utc(c.started_at),
+              "status": c.status, "duration": c.duration_seconds, "started_at": utc(c.started_at),
               "facts": c.facts or {}, "live": c.status not in _ENDED and c.ended_at is None} for c, p in rows]
     return {"live": [c for c in calls if c["live"]], "recent": [c for c in calls if not c["live"]]}
 

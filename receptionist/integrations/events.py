@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..cache import CacheUnavailable
+from ..clock import utc
 from ..outreach import optout
 from ..phones import InvalidPhone, to_e164
 from ..store import IntegrationEvent, Patient, PatientPhone, PatientScore, ScoreRun
 from ..store.schedule import Appointment
 from .errors import ApiError, invalid
-from .pms import _hold_slot
+from .pms import _hold_slot, e164_phones
 from .schemas import BookingEvent, IntakeUpdate
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,6 @@ log = logging.getLogger(__name__)
 class Applied:
     body: dict[str, Any]
     duplicate: bool = False
-
-
-def _utc(value: dt.datetime | None, default: dt.datetime) -> dt.datetime:
-    if value is None:
-        return default
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _stored(services: Any, key_id: str, event_id: str) -> Applied | None:
@@ -81,8 +76,8 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
     seen = _stored(services, key_id, event.event_id)
     if seen is not None:
         return seen
-    now = _utc(services.now(), services.now())
-    at = _utc(event.occurred_at, now)
+    now = utc(services.now())
+    at = utc(event.occurred_at or now)
     result: dict[str, Any] = {"event_id": event.event_id, "type": event.type, "duplicate": False,
                               "patient_id": None, "trying_to_return": False, "lapsed": None, "appointment": None}
     try:
@@ -91,7 +86,7 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
             if pid is not None:
                 patient = s.get(Patient, pid)
                 previous = patient.booking_attempt_at
-                if previous is None or _utc(previous, at) < at:
+                if previous is None or utc(previous) < at:
                     patient.booking_attempt_at = at
                 result.update(patient_id=pid, trying_to_return=True, lapsed=_lapsed(s, pid))
                 if event.type == "completed":
@@ -113,7 +108,7 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
 def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict:  # noqa: ANN001
     a = event.appointment
     assert a is not None
-    start = _utc(a.start, a.start)
+    start = utc(a.start)
     row = s.scalar(select(Appointment).where(Appointment.external_id == a.id))
     if row is None:
         row = Appointment(external_id=a.id, patient_id=pid, booked_via="online")
@@ -132,17 +127,8 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
     seen = _stored(services, key_id, update.event_id)
     if seen is not None:
         return seen
-    phones: list[str] | None = None
-    if update.phones is not None:
-        phones = []
-        for i, text in enumerate(update.phones):
-            try:
-                e164 = to_e164(text)
-            except InvalidPhone as exc:
-                raise invalid(f"phones[{i}]", str(exc)) from None
-            if e164 not in phones:
-                phones.append(e164)
-    now = _utc(services.now(), services.now())
+    phones = None if update.phones is None else e164_phones(update.phones, "phones")
+    now = utc(services.now())
     today = now.astimezone(dt.UTC).date()
     changed: list[str] = []
     opt_out_how: str | None = None
@@ -254,7 +240,7 @@ def trying_to_return(store: Any, now: dt.datetime, cooldown_days: int) -> int:
     """How many patients tried to book online within the cool-down (for the dashboard; a count, no names)."""
     from sqlalchemy import func
 
-    since = _utc(now, now) - dt.timedelta(days=cooldown_days)
+    since = utc(now) - dt.timedelta(days=cooldown_days)
     with store.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Patient).where(Patient.booking_attempt_at > since))
                    or 0)

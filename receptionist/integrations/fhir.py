@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ..cache import CacheUnavailable
+from ..clock import utc
 from ..importer import CHUNK, PatientRecord, VisitRecord, insert_visits, upsert_patients
 from ..phones import InvalidPhone, to_e164
 from ..store import Patient
@@ -131,7 +132,7 @@ def _instant(value: Any) -> dt.datetime | None:
         return None
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        t = t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+        t = utc(t)
     except (ValueError, OverflowError):
         return None
     return t if 1900 < t.year < 2200 else None

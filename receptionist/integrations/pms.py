@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from ..cache import CacheUnavailable
+from ..clock import utc
 from ..importer import PatientRecord, VisitRecord, insert_visits, upsert_patients
 from ..phones import InvalidPhone, to_e164
 from ..store import Patient, VisitLine
@@ -27,19 +28,21 @@ def _cents(amount: float) -> int:
     return int(round(amount * 100))
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def patient_record(p: PmsPatient, where: str) -> PatientRecord:
+def e164_phones(texts: list[str], field: str) -> list[str]:
+    """Phone numbers in any common format as E.164, first occurrence kept; a bad one is a 422 naming field[i]."""
     phones: list[str] = []
-    for i, text in enumerate(p.phones):
+    for i, text in enumerate(texts):
         try:
             e164 = to_e164(text)
         except InvalidPhone as exc:
-            raise invalid(f"{where}.phones[{i}]", str(exc)) from None
+            raise invalid(f"{field}[{i}]", str(exc)) from None
         if e164 not in phones:
             phones.append(e164)
+    return phones
+
+
+def patient_record(p: PmsPatient, where: str) -> PatientRecord:
+    phones = e164_phones(p.phones, f"{where}.phones")
     return PatientRecord(id=p.id, first_name=p.first_name, last_name=p.last_name, phones=tuple(phones),
                          email=p.email.lower(), zip=p.zip[:5], consent_voice=p.consent_voice,
                          consent_sms=p.consent_sms, consent_written=p.consent_written, opted_out=p.opted_out,
@@ -138,7 +141,7 @@ def upsert_appointments_batch(services: Any, appointments: list[PmsAppointment],
             Appointment.external_id.in_([a.id for a in appointments])))}
         for a in appointments:
             values = {"patient_id": a.patient_id, "location_id": a.location_id or services.practice.main.id,
-                      "provider": a.provider, "start": _utc(a.start), "minutes": a.minutes, "kind": a.kind,
+                      "provider": a.provider, "start": utc(a.start), "minutes": a.minutes, "kind": a.kind,
                       "status": a.status}
             row = rows.get(a.id)
             if row is None:
@@ -159,7 +162,7 @@ def upsert_appointments_batch(services: Any, appointments: list[PmsAppointment],
 
 def _same(old: Any, new: Any) -> bool:
     if isinstance(new, dt.datetime) and isinstance(old, dt.datetime):
-        return _utc(old) == new
+        return utc(old) == new
     return old == new
 
 

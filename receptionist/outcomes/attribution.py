@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
+from ..clock import utc
 from ..practice import OutreachRules
 from ..store import Campaign, OutreachAttempt, Store, VisitLine
-from .events import Event, local_day, month_of, utc
+from .events import Event, local_day, month_of
 from .log import OutcomeLog
 
 

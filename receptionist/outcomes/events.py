@@ -18,6 +18,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ..clock import utc
+
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")
 RESULTS = ("answered", "voicemail", "no-answer", "busy", "failed", "canceled", "delivered", "undelivered",
@@ -43,10 +45,6 @@ class Event:
         return {"key": self.key, "kind": self.kind, "tier": self.tier or "none", "channel": self.channel,
                 "month": self.month, "at": self.at, "amount_cents": int(self.amount_cents),
                 "patient_id": self.patient_id, "attempt_id": self.attempt_id, "campaign_id": self.campaign_id}
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def local_day(when: dt.datetime, zone: ZoneInfo) -> dt.date:

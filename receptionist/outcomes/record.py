@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ..clock import utc
 from ..store import Call, Campaign, OutreachAttempt, PatientScore, ScoreRun
-from .events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of, utc
+from .events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of
 from .log import OutcomeLog
 
 log = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from ..clock import utc
 from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
 from ..store.outreach import PENDING
 from . import wording
@@ -138,7 +139,7 @@ class Dispatcher:
                 zip=(p.zip if p else "") or "", consent_voice=bool(p and p.consent_voice),
                 consent_sms=bool(p and p.consent_sms), consent_written=bool(p and p.consent_written),
                 opted_out=bool(p is None or p.opted_out), preferences=(p.contact_preferences if p else None) or {},
-                booking_attempt_at=_utc(p.booking_attempt_at) if p and p.booking_attempt_at else None)
+                booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None)
 
     def contacts_since(self, patient_id: str, since: dt.datetime, exclude: str | None = None) -> list[dt.datetime]:
         """When this patient was contacted since `since`, any campaign, any channel (the durable log)."""
@@ -146,7 +147,7 @@ class Dispatcher:
             rows = s.execute(select(OutreachAttempt.id, OutreachAttempt.sent_at).where(
                 OutreachAttempt.patient_id == patient_id, OutreachAttempt.sent_at.is_not(None),
                 OutreachAttempt.sent_at >= since)).all()
-        return [_utc(sent) for aid, sent in rows if aid != exclude]
+        return [utc(sent) for aid, sent in rows if aid != exclude]
 
     def zone(self, c: Contact) -> tuple[ZoneInfo, ...]:
         return patient_zones(c.phone, c.zip, ZoneInfo(self.s.practice.timezone))
@@ -164,7 +165,7 @@ class Dispatcher:
         if c.campaign_status != "running":
             self.transition(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
             return f"campaign {c.campaign_status}"
-        now = _utc(self.s.now())
+        now = utc(self.s.now())
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
@@ -201,7 +202,7 @@ class Dispatcher:
                 provider_id = self._deliver(c)
             except Refused as exc:
                 self.transition(attempt_id, ("sending",), status="failed", reason=str(exc)[:200],
-                          finished_at=_utc(self.s.now()))
+                          finished_at=utc(self.s.now()))
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
                 return "failed: refused"
@@ -212,12 +213,12 @@ class Dispatcher:
                     limits.free_call_slot(attempt_id)
                 if tries >= MAX_TRIES:
                     self.transition(attempt_id, ("sending",), status="failed", reason="provider unavailable",
-                              finished_at=_utc(self.s.now()))
+                              finished_at=utc(self.s.now()))
                     log.warning("attempt %s: failed after %d tries", attempt_id, tries)
                     return "failed: provider unavailable"
                 self.transition(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
                 raise
-            sent_at = _utc(self.s.now())
+            sent_at = utc(self.s.now())
             self.transition(attempt_id, ("sending",), status="sent", sent_at=sent_at, provider_id=provider_id,
                       cost=self.rules.costs.get(c.channel, 0.0), reason="",
                       finished_at=None if c.channel == "ai_call" else sent_at,
@@ -293,7 +294,7 @@ class Dispatcher:
             if a is None or a.provider_id != params.get("CallSid"):
                 return  # not this attempt's call (a forged or stray callback)
             if a.finished_at is None:
-                a.finished_at = _utc(self.s.now())
+                a.finished_at = utc(self.s.now())
                 if a.result is None:  # a voicemail, or a bridge's own result from its <Dial>, stands
                     a.result = "answered" if status == "completed" else status
             patient_id = a.patient_id
@@ -308,7 +309,7 @@ class Dispatcher:
             return
         with self.s.store.sessions() as s:
             channel = s.scalar(select(OutreachAttempt.channel).where(OutreachAttempt.id == attempt_id))
-        if channel and self.transition(attempt_id, ("sending",), status="sent", sent_at=_utc(self.s.now()),
+        if channel and self.transition(attempt_id, ("sending",), status="sent", sent_at=utc(self.s.now()),
                                  provider_id=call_sid, cost=self.rules.costs.get(channel, 0.0), reason=""):
             self.s.outcomes.sent(attempt_id)
 
@@ -332,7 +333,7 @@ class Dispatcher:
         """Attempts claimed by a worker that never finished them: recorded if they went out, else queued again."""
         from ..jobs import send_attempt_job
 
-        now = _utc(self.s.now())
+        now = utc(self.s.now())
         with self.s.store.sessions() as s:
             stuck = s.scalars(select(OutreachAttempt.id).where(OutreachAttempt.status == "sending",
                                                                OutreachAttempt.claimed_at < now - older_than)).all()
@@ -340,7 +341,7 @@ class Dispatcher:
         for attempt_id in stuck:
             c = self.contact(attempt_id)
             with self.s.store.sessions() as s:
-                claimed = _utc(s.get(OutreachAttempt, attempt_id).claimed_at)
+                claimed = utc(s.get(OutreachAttempt, attempt_id).claimed_at)
             if c is None:
                 continue
             if c.channel == "email":
@@ -378,7 +379,3 @@ def _seconds(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -42,6 +42,7 @@ from sqlalchemy import select
 
 from scoring.outcomes import expected_recovered_value, thompson_choices
 
+from ..clock import utc
 from ..export import NoScoreRun, latest_run_id
 from ..outcomes.learning import Beliefs, load_beliefs, mix_reasons, seed_for
 from ..practice import Practice
@@ -102,10 +103,6 @@ class _Candidate(NamedTuple):  # a tuple: a plan builds one per lapsed patient, 
     preferences: dict
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _wants(c: _Candidate, channel: str) -> bool:
     key = _PREFERENCE_KEY.get(channel)
     return key is None or c.preferences.get(key) is not False
@@ -150,7 +147,7 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
             OutreachAttempt.status.in_(("listed", "queued", "deferred", "sending")))))
         excluded.update(pid for pid, start in conn.execute(
             select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked"))
-            if _utc(start) > now)
+            if utc(start) > now)
     out = []
     for (pid, first, last, email, opted_out, trying_at, voice, sms, written, prefs, tier, score, reasons,
          last_visit) in rows:
@@ -161,7 +158,7 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
         has_phone = pid in phones
         if not (has_phone or email):
             continue
-        if trying_at is not None and _utc(trying_at) >= cutoff:
+        if trying_at is not None and utc(trying_at) >= cutoff:
             continue
         out.append(_Candidate(pid, f"{first} {last}".strip(), tier, float(score), reasons, last_visit, has_phone,
                               email or "", bool(voice), bool(sms), bool(written), prefs or {}))
@@ -197,7 +194,7 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
     run_id = latest_run_id(store)
     if run_id is None:
         raise NoScoreRun("no score run yet: run `receptionist score` first")
-    now = _utc(now)
+    now = utc(now)
     rules = practice.outreach
     beliefs = beliefs if beliefs is not None else load_beliefs(store, rules)
     rng = np.random.default_rng(seed_for(run_id))
