@@ -22,19 +22,22 @@ csrf = CSRFProtect()
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 SESSION_HOURS = 12
-# Twilio's webhooks, the health check and the APIs carry no cookie: they neither open nor save a session.
-NO_SESSION = ("/voice/", "/sms/", "/api/", "/healthz", "/unsubscribe/")
 
 
 class DashboardSessions(SecureCookieSessionInterface):
     """The signed session cookie, for the dashboard's pages only.
 
     Opening and saving a signed session costs a webhook about a fifth of its CPU (a signing serializer made
-    per request, the cookie looked up and set): paths in `NO_SESSION` get Flask's read-only null session.
+    per request, the cookie looked up and set). The routes of the blueprints `init_dashboard` exempts (Twilio's
+    webhooks, the health check, the APIs: they carry no cookie) get Flask's read-only null session, found by
+    their paths up to the first variable part.
     """
 
+    def __init__(self, no_session: tuple[str, ...] = ()) -> None:
+        self.no_session = no_session
+
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith(NO_SESSION):
+        if request.path.startswith(self.no_session):
             return self.null_session_class()
         return super().open_session(app, request)
 
@@ -68,7 +71,10 @@ def init_dashboard(app: Flask, exempt: list) -> None:
         SESSION_COOKIE_NAME="receptionist_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600)
-    app.session_interface = DashboardSessions()
+    exempt_names = {bp.name for bp in exempt}
+    app.session_interface = DashboardSessions(tuple(sorted({
+        rule.rule.split("<", 1)[0] for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".", 1)[0] in exempt_names})))
     csrf.init_app(app)
     for bp in exempt:
         csrf.exempt(bp)
