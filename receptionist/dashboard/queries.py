@@ -6,8 +6,10 @@ Each returns plain dicts for the templates. Lists are capped; a patient's own hi
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import redis as redis_lib
 from sqlalchemy import and_, case, func, or_, select
 
 from .. import keys
@@ -45,6 +47,11 @@ def latest_campaign(store: Store) -> Campaign | None:
 
 def _name(p: Patient | None) -> str:
     return f"{p.first_name} {p.last_name}".strip() if p is not None else ""
+
+
+def _reasons(score: PatientScore | None) -> list[str]:
+    """A score's reason codes (stored comma-separated), none without a score."""
+    return [r.strip() for r in (score.reasons if score else "").split(",") if r.strip()]
 
 
 def _first_phones(s: Any, ids: list[str]) -> dict[str, str]:
@@ -89,7 +96,7 @@ def call_list(store: Store, campaign_id: str) -> list[dict[str, Any]]:
         last = _last_contacts(s, ids)
     return [{"attempt_id": a.id, "patient_id": p.id, "name": _name(p), "phone": phones.get(p.id, ""),
              "tier": a.tier, "status": a.status, "result": a.result, "reason": a.reason,
-             "reasons": [r.strip() for r in (sc.reasons if sc else "").split(",") if r.strip()],
+             "reasons": _reasons(sc),
              "talking_points": list(a.notes or []), "last_contact": last.get(p.id),
              "staff_outcome": a.staff_outcome, "opted_out": p.opted_out} for a, p, sc in rows]
 
@@ -181,7 +188,7 @@ def patient_detail(store: Store, patient_id: str) -> dict[str, Any] | None:
                               .order_by(Callback.created_at.desc()).limit(LIST_CAP)).all()
     return {
         "patient": p, "name": _name(p), "phones": phones, "score": score, "run": run,
-        "reasons": [r.strip() for r in (score.reasons if score else "").split(",") if r.strip()],
+        "reasons": _reasons(score),
         "visits": [(d, c, dep) for d, c, dep in visits],
         "attempts": attempts, "calls": calls, "events": events, "callbacks": callbacks,
     }
@@ -244,10 +251,6 @@ def tier_mix(store: Store, run_id: str) -> list[dict[str, Any]]:
 def cached_tier_mix(store: Store, redis: Any, run_id: str, ttl_s: int = 86400) -> list[dict[str, Any]]:
     """`tier_mix` of a run, kept in Redis: a kept run never changes, so its aggregate is computed once (the
     Results page must render in well under 200 ms at 100,000 patients). Without Redis it is computed."""
-    import json
-
-    import redis as redis_lib
-
     key = keys.run_tier_mix(run_id)
     try:
         raw = redis.get(key)
