@@ -69,7 +69,7 @@ def main() -> None:
             w.writerow([r["patient_id"], r["date"], f"{r['amount']:.2f}", r["department"], r["id"], r["provider"]])
     s = fresh("csv")
     t = time.perf_counter()
-    report = import_visits(s.store, path, progress=False)
+    report = import_visits(s.store, path, progress=False, today=s.practice.today(s.now()))
     out["csv_s"] = time.perf_counter() - t
     assert report.added == n, report.summary()
     s.close()

@@ -10,7 +10,6 @@ record (`outcome`, the final status callback) drain the journal first.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -80,7 +79,7 @@ class CallFlow:
             pending: dict[str, Any] = {}
             CallStates.record(pending, callrecord.record(sid, {"direction": "inbound", "location_id": None,
                                                                 "caller": None, "route": "closed",
-                                                                "outcome": "unknown number"}))
+                                                                "outcome": "unknown number"}, self.s.now()))
             try:
                 self.states.save("", pending)  # the record only: there is no call to continue
             except SQLAlchemyError:
@@ -91,7 +90,7 @@ class CallFlow:
         caller = normalise_or_none(p.get("From"))
         now = self.s.now()
         is_open = location.is_open(now)
-        counter = keys.caller_ai_calls(_hash(caller), now.date().isoformat()) if caller else None
+        counter = keys.caller_ai_calls(_hash(caller), location.today(now).isoformat()) if caller else None
         try:
             # one Redis round trip: the caller's tier and how often the AI had them today
             found, (recent,) = self.s.directory.find_with(caller, counter) if caller else (None, [None])
@@ -111,7 +110,7 @@ class CallFlow:
         # The route is in the call record (the dashboard's Calls page); at INFO this line was 5% of the webhook's CPU.
         log.debug("call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason)
         if decision.kind == "staff":
-            CallStates.record(state, callrecord.record(sid, record))
+            CallStates.record(state, callrecord.record(sid, record, now))
             try:
                 self.states.save(sid, state)
             except SQLAlchemyError:
@@ -268,7 +267,7 @@ class CallFlow:
         state["turn"] = seq + 1
         route = "emergency" if facts.get("emergency") else None
         CallStates.record(state, callrecord.turn(sid, seq, heard_text or "", reply.say, dict(facts),
-                                                 state.get("patient_id"), route, record))
+                                                 state.get("patient_id"), route, self.s.now(), record))
         return facts
 
     def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
@@ -357,7 +356,8 @@ class CallFlow:
         state = self.states.load(parent_sid) or {}
         reason = state.get("transfer_reason") or state.get("reason", "")
         try:
-            text = whisper_text(self.s.store, state.get("patient_id"), reason, self.s.now().date())
+            text = whisper_text(self.s.store, state.get("patient_id"), reason,
+                                self._location(state).today(self.s.now()))
         except SQLAlchemyError:
             text = f"A caller is on the line. {PRESS_ONE}"
         return twiml.whisper(text, action=self.url(f"/voice/whisper/answer?call={parent_sid}"))
@@ -424,7 +424,7 @@ class CallFlow:
                     call.status = status
                     call.status_sequence = sequence
                 if leg == parent and status in TERMINAL:
-                    call.ended_at = call.ended_at or dt.datetime.now(dt.UTC)
+                    call.ended_at = call.ended_at or self.s.now()
                     if duration is not None:
                         call.duration_seconds = duration
                     if call.outcome is None:
@@ -492,7 +492,7 @@ class CallFlow:
         """"Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
         from .outreach.optout import opt_out
 
-        opt_out(self.s.store, [patient_id], how="call")
+        opt_out(self.s.store, [patient_id], how="call", now=self.s.now())
 
     def _guard(self, produce, ctx: CallContext) -> Reply:  # noqa: ANN001
         try:

@@ -26,20 +26,16 @@ RECORD_FIELDS = ("direction", "location_id", "caller", "patient_id", "tier", "ro
 _IN_CHUNK = 400  # bound parameters per IN (...) query
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
-def record(sid: str, values: dict[str, Any]) -> dict:
+def record(sid: str, values: dict[str, Any], at: dt.datetime) -> dict:
     """The call's record as routing decided it (created, or reset when Twilio retries the first webhook)."""
-    return {"op": "record", "sid": sid, "values": values, "at": _now()}
+    return {"op": "record", "sid": sid, "values": values, "at": at.isoformat()}
 
 
 def turn(sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None, route: str | None,
-         values: dict[str, Any] | None = None) -> dict:
+         at: dt.datetime, values: dict[str, Any] | None = None) -> dict:
     """One transcript turn with the call's facts so far (and, on the call's first turn, its record)."""
     return {"op": "turn", "sid": sid, "seq": seq, "caller": caller, "said": said, "facts": facts,
-            "patient_id": patient_id, "route": route, "values": values, "at": _now()}
+            "patient_id": patient_id, "route": route, "values": values, "at": at.isoformat()}
 
 
 def facts(sid: str, found: dict) -> dict:
@@ -90,7 +86,7 @@ def apply(session: Session, entries: Sequence[dict]) -> None:
         call = calls.get(sid)
         if op in ("record", "turn") and call is None:
             values = entry.get("values") if op == "turn" else entry["values"]
-            call = Call(sid=sid, facts={}, started_at=_when(entry), **_fields(values or {"direction": "inbound"}))
+            call = Call(sid=sid, facts={}, **_when(entry, "started_at"), **_fields(values or {"direction": "inbound"}))
             session.add(call)
             calls[sid] = call
         elif op in ("record", "turn"):
@@ -101,7 +97,7 @@ def apply(session: Session, entries: Sequence[dict]) -> None:
         if op == "turn":
             if (sid, entry["seq"]) not in known_turns:
                 session.add(CallTurn(call_sid=sid, seq=entry["seq"], caller=entry["caller"],
-                                     receptionist=entry["said"], created_at=_when(entry)))
+                                     receptionist=entry["said"], **_when(entry, "created_at")))
                 known_turns.add((sid, entry["seq"]))
             # merged, never replaced: a slow turn that finished after its caller moved on added its own
             call.facts = {**(call.facts or {}), **entry["facts"]}
@@ -125,9 +121,11 @@ def _fields(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in RECORD_FIELDS}
 
 
-def _when(entry: dict) -> dt.datetime:
+def _when(entry: dict, column: str) -> dict[str, dt.datetime]:
+    """The entry's own time for `column`; an entry without one (written by an older release) leaves the column
+    to its default, the store's clock."""
     at = entry.get("at")
-    return dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+    return {column: dt.datetime.fromisoformat(at)} if at else {}
 
 
 def _parts(items: list[str]) -> Iterable[list[str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .clock import clock_from
 from .settings import Settings, load_settings
 
 
@@ -87,7 +88,7 @@ def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool
     services = _services(ctx)
     try:
         report = load_demo(services.store, services.settings.home, patients=patients, years=years, seed=seed,
-                           force=force, practice_file=services.settings.practice_file,
+                           as_of=services.practice.today(services.now()), force=force, practice_file=services.settings.practice_file,
                            progress=sys.stderr.isatty(), cache=services.publish_cache)
     except StoreNotEmpty as exc:
         raise UserError(str(exc)) from None
@@ -107,12 +108,14 @@ def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -
     from .importer import import_patients, import_visits
 
     services = _services(ctx)
+    today = services.practice.today(services.now())
     try:
         if kind == "patients":
-            report = import_patients(services.store, path, skip_invalid=skip_invalid,
+            report = import_patients(services.store, path, today=today, skip_invalid=skip_invalid,
                                      progress=sys.stderr.isatty(), cache=services.publish_cache)
         else:
-            report = import_visits(services.store, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+            report = import_visits(services.store, path, today=today, skip_invalid=skip_invalid,
+                                   progress=sys.stderr.isatty())
             if report.imported and report.added:
                 services.outcomes.attribute()  # new visits may be returns a contact earned
     except ImportFileError as exc:
@@ -149,7 +152,7 @@ def fhir_cmd(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise UserError(f"{file.name}: not valid JSON ({exc})") from None
     services = _services(ctx)
-    today = services.now().astimezone(dt.UTC).date()
+    today = services.practice.today(services.now())
     try:
         report = import_bundle(services, data, today=today, skip_invalid=skip_invalid)
     except ApiError as exc:
@@ -216,7 +219,8 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Stop a key working, at once."""
     from .integrations.apikeys import revoke_key
 
-    if not revoke_key(_services(ctx).store, key_id):
+    services = _services(ctx)
+    if not revoke_key(services.store, key_id, services.now()):
         raise UserError(f"KEY_ID: no live key {key_id!r} (see `receptionist keys list`)")
     click.echo(f"revoked {key_id}")
 
@@ -256,7 +260,7 @@ def users_list(ctx: click.Context) -> None:
     rows = list_users(_services(ctx).store)
     if not rows:
         click.echo("no staff accounts (make one with `receptionist users add NAME`)")
-    now = dt.datetime.now(dt.UTC)
+    now = _services(ctx).now()
     for u in rows:
         locked = u.locked_until and u.locked_until.replace(tzinfo=u.locked_until.tzinfo or dt.UTC) > now
         last = u.last_sign_in_at.isoformat()[:16] if u.last_sign_in_at else "never"
@@ -309,8 +313,8 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
 
     services = _services(ctx)
     try:
-        summary = run_scoring(services.store, services.publish_cache, services.practice,
-                              as_of.date() if as_of else None)
+        day = as_of.date() if as_of else services.practice.today(services.now())
+        summary = run_scoring(services.store, services.publish_cache, services.practice, day)
     except NothingToScore as exc:
         raise UserError(str(exc)) from None
     except (redis.RedisError, OSError) as exc:
@@ -382,6 +386,7 @@ def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], 
             raise UserError(str(exc)) from None
         base = url.rstrip("/")
         transport = HttpTransport()
+        clock = clock_from(settings.receptionist_clock)
     else:
         from .web import create_app
 
@@ -390,12 +395,12 @@ def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], 
         if at is not None:
             location = services.practice.location_for(called) or services.practice.main
             start = at.replace(tzinfo=location.zone)
-            began = dt.datetime.now(dt.UTC)
-            services.now = lambda: start + (dt.datetime.now(dt.UTC) - began)
+            services.now = clock_from(start)
         base = settings.base_url
         transport = FlaskTransport(create_app(services=services), base_url=base)
+        clock = services.now
     simulator = CallSimulator(transport, base_url=base, auth_token=settings.auth_token,
-                              account_sid=settings.account_sid)
+                              account_sid=settings.account_sid, clock=clock)
     try:
         result = simulator.call(from_=caller, to=called, says=list(says), digits=list(digits),
                                 staff=StaffScript(staff))

@@ -33,13 +33,13 @@ def patient_count(store: Store) -> int:
         return int(conn.scalar(select(func.count()).select_from(Patient)) or 0)
 
 
-def load_demo(store: Store, home: Path, *, patients: int = 2000, years: float = 6.0, seed: int = 7,
-              as_of: dt.date | None = None, force: bool = False, progress: bool = True,
+def load_demo(store: Store, home: Path, *, as_of: dt.date, patients: int = 2000, years: float = 6.0, seed: int = 7,
+              force: bool = False, progress: bool = True,
               practice_file: Path | None = None, cache: TierCache | None = None) -> DemoReport:
     existing = patient_count(store)
     if existing and not force:
         raise StoreNotEmpty(f"the store already holds {existing} patients; use --force to add the demo practice")
-    practice = synth.generate(n_patients=patients, years=years, seed=seed, as_of=as_of or dt.date.today())
+    practice = synth.generate(n_patients=patients, years=years, seed=seed, as_of=as_of)
     folder = Path(home) / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     synth.write_patients_csv(practice, folder / "patients.csv")

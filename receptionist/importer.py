@@ -29,7 +29,7 @@ from .csvfiles import (
     read_rows,
 )
 from .phones import InvalidPhone, parse_phone_list
-from .store import Patient, PatientPhone, Store, VisitLine
+from .store import Patient, PatientPhone, Store, VisitLine, store_now
 
 PATIENT_COLUMNS = ("patient_id", "first_name", "last_name", "phone", "email", "zip", "consent_voice",
                    "consent_sms", "opted_out")
@@ -185,13 +185,12 @@ def _validate(path: Path, required: tuple[str, ...], parse: Callable[..., Any], 
     return report
 
 
-def import_patients(store: Store, path: Path, *, skip_invalid: bool = False, progress: bool = True,
-                    today: dt.date | None = None, cache: TierCache | None = None) -> ImportReport:
-    """`cache`: the live tier cache, told before and after the commit that phones change, so a number it
-    does not hold is looked up in the store again (raises `CacheUnavailable`, importing nothing, if Redis
-    cannot be told first)."""
+def import_patients(store: Store, path: Path, *, today: dt.date, skip_invalid: bool = False,
+                    progress: bool = True, cache: TierCache | None = None) -> ImportReport:
+    """`today`: the practice's day (a zip change is dated by it). `cache`: the live tier cache, told before and
+    after the commit that phones change, so a number it does not hold is looked up in the store again (raises
+    `CacheUnavailable`, importing nothing, if Redis cannot be told first)."""
     path = Path(path)
-    today = today or dt.date.today()
     check = _validate(path, PATIENT_COLUMNS, _patient, "patients", progress)
     if check.invalid and not skip_invalid:
         return check
@@ -228,7 +227,7 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                                    .where(PatientPhone.patient_id.in_(ids))
                                    .order_by(PatientPhone.patient_id, PatientPhone.position)):
         old_phones.setdefault(pid, []).append(phone)
-    now = dt.datetime.now(dt.UTC)
+    now = store_now(conn)
     new_rows, changed_rows, phone_rows = [], [], []
     for r in chunk:
         values = {
@@ -280,10 +279,10 @@ def _update_patient(conn, row: dict[str, Any], today: dt.date, now: dt.datetime)
     conn.execute(update(Patient).where(Patient.id == bindparam("pid")).values(**values), {"pid": row["b_id"]})
 
 
-def import_visits(store: Store, path: Path, *, skip_invalid: bool = False, progress: bool = True,
-                  today: dt.date | None = None) -> ImportReport:
+def import_visits(store: Store, path: Path, *, today: dt.date, skip_invalid: bool = False,
+                  progress: bool = True) -> ImportReport:
+    """`today`: the practice's day; a visit dated after it is refused."""
     path = Path(path)
-    today = today or dt.date.today()
     check = _validate(path, VISIT_COLUMNS, _VisitParser(today), "visits", progress)
     if check.invalid and not skip_invalid:
         return check
@@ -309,12 +308,11 @@ def insert_visits(conn, chunk: list[VisitRecord]) -> tuple[int, int, int]:  # no
     known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
     unknown = [p for p in pids if p not in known]
     if unknown:
-        now = dt.datetime.now(dt.UTC)
+        # created_at and updated_at: the column default, the store's clock
         conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
                                         "previous_zip": "", "moved_away": False, "consent_voice": False,
                                         "consent_sms": False, "consent_written": False,
-                                        "opted_out": False, "has_contact": False,
-                                        "created_at": now, "updated_at": now} for p in unknown])
+                                        "opted_out": False, "has_contact": False} for p in unknown])
         created = len(unknown)
     keys = [r.line_key for r in chunk]
     present = set(conn.scalars(select(VisitLine.line_key).where(VisitLine.line_key.in_(keys))))

@@ -28,7 +28,7 @@ def score_job(as_of: str | None = None) -> dict:
     from .scorer import run_scoring
 
     s = services()
-    day = dt.date.fromisoformat(as_of) if as_of else None
+    day = dt.date.fromisoformat(as_of) if as_of else s.practice.today(s.now())
     return run_scoring(s.store, s.publish_cache, s.practice, day).as_json()
 
 
@@ -65,4 +65,5 @@ def deliver_webhook_job(key_id: str, body: dict) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails)."""
     from .integrations.webhooks import deliver
 
-    return deliver(services().store, key_id, body)
+    s = services()
+    return deliver(s.store, key_id, body, s.now())

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from .clock import Clock, system_clock
 from .simulator import CallSimulator, HttpTransport, Transport
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,9 @@ class MessageRecord:
 class LocalTwilio:
     def __init__(self, account_sid: str, auth_token: str, *, host: str = "127.0.0.1", port: int = 0,
                  callees: dict[str, Callee] | None = None, play: bool = True,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, clock: Clock = system_clock) -> None:
         self.account_sid = account_sid
+        self.clock = clock  # stamps date_created, which reconciling asks about
         self.auth_token = auth_token
         self.callees: dict[str, Callee] = dict(callees or {})
         self.play = play  # False: accept and record only (load tests); nothing calls back
@@ -279,7 +281,7 @@ class LocalTwilio:
                 if route is None:
                     return self._error(404, "not found", 20404)
                 kind, sid = route
-                now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                now = outer.clock().replace(microsecond=0)
                 if kind == "Calls" and sid is None:
                     if not one.get("To", "").startswith("+") or not (one.get("Url") or one.get("Twiml")):
                         return self._error(400, "The 'To' number is not a valid phone number.", 21211)
@@ -326,13 +328,15 @@ class LocalTwilio:
 
 
 def main() -> None:
+    from .clock import clock_from
     from .settings import load_settings
 
     parser = argparse.ArgumentParser(description="A local stand-in for the Twilio REST API (local mode).")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     settings = load_settings()
-    server = LocalTwilio(settings.account_sid, settings.auth_token, port=args.port)
+    server = LocalTwilio(settings.account_sid, settings.auth_token, port=args.port,
+                         clock=clock_from(settings.receptionist_clock))
     marker = settings.home / LOCAL_URL_FILE
     marker.write_text(server.base_url)
     print(server.base_url, flush=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scoring import TierRules
 
+from .clock import local_day
 from .phones import InvalidPhone, to_e164
 
 TRANSPORTS = ("gather", "relay")
@@ -79,6 +80,10 @@ class Location:
 
     def is_open(self, when: dt.datetime) -> bool:
         return self.hours.is_open(self.local_time(when))
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The location's calendar day at the instant `now`."""
+        return local_day(now, self.zone)
 
 
 # Industry experience: the share of contacted lapsed patients who book or ask for a callback.
@@ -149,6 +154,10 @@ class Practice:
     @property
     def main(self) -> Location:
         return self.locations[0]
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The practice's calendar day at the instant `now` (in its own time zone, not the server's)."""
+        return local_day(now, self.timezone)
 
     def location_for(self, called: str | None) -> Location | None:
         """The location whose number was called (`To`), or None for a number this practice does not own."""

@@ -155,10 +155,9 @@ class NothingToScore(LookupError):
     """The store holds no visits to learn from."""
 
 
-def run_scoring(store: Store, cache: TierCache | None, practice: Practice,
-                as_of: dt.date | None = None) -> RunSummary:
-    """Score every patient as of a day, keep the run and its scores, then publish the tier cache."""
-    as_of = as_of or dt.date.today()
+def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of: dt.date) -> RunSummary:
+    """Score every patient as of a day (the practice's, `Practice.today`), keep the run and its scores, then
+    publish the tier cache. The run's own times come from the store's clock."""
     started = time.perf_counter()
     data = load_practice_data(store, as_of)
     if data.visits.patient.size == 0:
@@ -180,7 +179,7 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice,
     seconds = time.perf_counter() - started
     with store.session() as session:
         session.execute(update(ScoreRun).where(ScoreRun.id == run_id).values(
-            seconds=seconds, published_at=dt.datetime.now(dt.UTC) if cache is not None else None))
+            seconds=seconds, published_at=store.clock() if cache is not None else None))
     return RunSummary(run_id, as_of, summary.patients, result, tiers, summary.lapsed, seconds, published)
 
 
@@ -206,7 +205,7 @@ def _store_run(store: Store, summary: RunSummary, data: LoadedPractice, tier_nam
         conn.execute(insert(ScoreRun), [{
             "id": summary.run_id, "as_of": summary.as_of, "patients": summary.patients,
             "lapsed": summary.lapsed, "tiers": summary.tiers, "model": summary.as_json()["model"],
-            "seconds": 0.0, "created_at": dt.datetime.now(dt.UTC),
+            "seconds": 0.0, "created_at": store.clock(),
         }])
         for rows in _score_rows(summary.run_id, data.patient_ids, columns, r.reasons):
             conn.execute(insert(PatientScore), rows)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -12,6 +10,7 @@ from redis.driver_info import DriverInfo
 from rq import Queue
 
 from .cache import TierCache
+from .clock import Clock, clock_from, system_clock
 from .directory import CallerDirectory
 from .embedded_redis import resolve_redis_url
 from .practice import Practice, load_practice
@@ -31,8 +30,11 @@ class Services:
     practice: Practice
     store: Store
     redis_url: str
-    # the clock: tests and the simulator's --at hand in a fixed one
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # the clock: tests and the simulator's --at hand in another one; the store stamps rows with it too
+    now: Clock = field(default=system_clock)
+
+    def __post_init__(self) -> None:
+        self.store.clock = lambda: self.now()  # follows a clock replaced later (`call --at`)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -152,4 +154,5 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         practice=load_practice(settings.practice_file),
         store=store,
         redis_url=resolve_redis_url(settings.redis_url, settings.home),
+        now=clock_from(settings.receptionist_clock),
     )

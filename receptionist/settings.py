@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8000
@@ -36,6 +37,16 @@ class Settings(BaseSettings):
     openai_timeout_s: float = 6.0
     # Signs the dashboard's session cookies; needed only where web servers share no data folder.
     dashboard_secret_key: str | None = None
+    # Start the product's clock at this instant (ISO 8601 with its offset); it then runs at real speed. For
+    # trying another day or time of day with every process (web, worker, CLI) on the same time.
+    receptionist_clock: dt.datetime | None = None
+
+    @field_validator("receptionist_clock")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("RECEPTIONIST_CLOCK needs its UTC offset, e.g. 2026-11-30T10:00:00-05:00")
+        return value
 
     @cached_property
     def home(self) -> Path:

@@ -44,10 +44,11 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from twilio.request_validator import RequestValidator
+
+from .clock import Clock, system_clock
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -182,8 +183,9 @@ def new_call_sid() -> str:
 
 class CallSimulator:
     def __init__(self, transport: Transport, *, base_url: str, auth_token: str,
-                 account_sid: str = "AC" + "0" * 32, max_steps: int = 60) -> None:
+                 account_sid: str = "AC" + "0" * 32, max_steps: int = 60, clock: Clock = system_clock) -> None:
         self.transport = transport
+        self.clock = clock  # the callbacks' Timestamp
         self.base_url = base_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.account_sid = account_sid
@@ -584,7 +586,7 @@ class _Walk:
             **self.params, "CallStatus": self.final_status,
             "CallDuration": str(SECONDS_PER_TURN * len(self.result.turns)),
             "SequenceNumber": str(self.final_sequence), "CallbackSource": "call-progress-events",
-            "Timestamp": email.utils.format_datetime(datetime.now(UTC)),
+            "Timestamp": email.utils.format_datetime(self.sim.clock()),
         }
         if self.status_url:
             self._side_post(self.status_url, params)

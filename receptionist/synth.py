@@ -445,10 +445,10 @@ _EMAIL_CLEAN = re.compile(r"[^a-z]")
 
 
 # --------------------------------------------------------------------------- generate
-def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7,
-             as_of: datetime.date | None = None) -> SynthPractice:
+def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
+             as_of: datetime.date) -> SynthPractice:
     """Generate a practice with ``n_patients`` patients over ``years`` years up to
-    ``as_of`` (default today).  Deterministic for (n_patients, years, seed, as_of)."""
+    ``as_of`` (the caller's "today", from its clock).  Deterministic for (n_patients, years, seed, as_of)."""
     if isinstance(n_patients, bool) or not isinstance(n_patients, (int, np.integer)):
         raise TypeError("n_patients must be an int")
     n = int(n_patients)
@@ -460,8 +460,6 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7,
         raise ValueError("years must be between 1 and 50")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError("seed must be a non-negative int")
-    if as_of is None:
-        as_of = datetime.date.today()
     if isinstance(as_of, datetime.datetime):
         as_of = as_of.date()
 

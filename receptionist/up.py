@@ -17,6 +17,7 @@ from .settings import Settings
 
 
 def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click.ClickException]) -> None:
+    from .clock import clock_from
     from .demo import load_demo, patient_count
     from .export import latest_run_id
     from .practice import PracticeFileError, load_practice
@@ -43,16 +44,18 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         raise fail(str(exc)) from None
     store = Store(settings.store_url)
     store.migrate()
-    services = Services(settings=settings, practice=practice, store=store, redis_url=redis_url)
+    services = Services(settings=settings, practice=practice, store=store, redis_url=redis_url,
+                        now=clock_from(settings.receptionist_clock))
+    today = practice.today(services.now())
     if demo and patient_count(store) == 0:
         click.echo("empty store: loading the demo practice ...")
-        report = load_demo(store, settings.home, progress=sys.stderr.isatty(), practice_file=settings.practice_file,
-                           cache=services.publish_cache)
+        report = load_demo(store, settings.home, as_of=today, progress=sys.stderr.isatty(),
+                           practice_file=settings.practice_file, cache=services.publish_cache)
         click.echo("  " + report.patients.summary())
         click.echo("  " + report.visits.summary())
-    ensure_schedule(store, practice, dt.date.today(), weeks=8)  # the schedule rolls forward at every start
+    ensure_schedule(store, practice, today, weeks=8)  # the schedule rolls forward at every start
     if latest_run_id(store) is None and patient_count(store):
-        summary = run_scoring(store, services.publish_cache, practice)
+        summary = run_scoring(store, services.publish_cache, practice, today)
         click.echo(f"  scored {summary.patients} patients: {summary.tiers}")
     from .dashboard.accounts import list_users
 
@@ -102,7 +105,7 @@ receptionist is up ({practice.name}, {practice.main.phone})
 
 Place a simulated call (in another terminal, from this folder):
   a high-value demo patient, put through to staff (a weekday morning):
-    .venv/bin/receptionist call --from {high_phone} --at {_next_weekday_10am()}
+    .venv/bin/receptionist call --from {high_phone} --at {_next_weekday_10am(practice.today(services.now()))}
   a routine caller booking a cleaning with the AI receptionist, against this server:
     .venv/bin/receptionist call --url {base} --from {low_phone} --say "I'd like to book a cleaning" --say "the first one" --say "yes" --say "that's all"
   an unknown caller asking for the hours:
@@ -168,8 +171,8 @@ def example_phone(store, tier: str) -> str | None:  # noqa: ANN001
                            .order_by(PatientScore.patient_id, PatientPhone.position).limit(1))
 
 
-def _next_weekday_10am() -> str:
-    day = dt.date.today() + dt.timedelta(days=1)
+def _next_weekday_10am(today: dt.date) -> str:
+    day = today + dt.timedelta(days=1)
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return f"{day.isoformat()}T10:00"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from receptionist.integrations import signing
@@ -14,12 +15,12 @@ from receptionist.integrations.apikeys import NewKey, create_key
 class Api:
     client: object
     key: NewKey
-
+    now: Callable[[], dt.datetime]  # the app's clock: signatures are dated by it
     def headers(self, body: bytes, *, key: str | None = None, sign: bool = False, at: float | None = None,
                 secret: str | None = None) -> dict[str, str]:
         h = {"Authorization": f"Bearer {key or self.key.token}", "Content-Type": "application/json"}
         if sign:
-            h["X-Signature"] = signing.sign(secret or self.key.signing_secret, body, int(at or time.time()))
+            h["X-Signature"] = signing.sign(secret or self.key.signing_secret, body, int(at or self.now().timestamp()))
         return h
 
     def send(self, method: str, path: str, payload=None, *, raw: bytes | None = None, **kw):  # noqa: ANN001
@@ -29,4 +30,4 @@ class Api:
 
 
 def make_api(services, app, **key) -> Api:  # noqa: ANN001
-    return Api(app.test_client(), create_key(services.store, "test integration", **key))
+    return Api(app.test_client(), create_key(services.store, "test integration", **key), services.now)

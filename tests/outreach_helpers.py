@@ -64,24 +64,26 @@ class World:
     clock: list[dt.datetime]
 
     def env(self) -> dict[str, str]:
-        """The environment a worker process needs to join this world."""
+        """The environment a worker process needs to join this world, on this world's clock (it starts where
+        the clock stands now and runs on from there)."""
         s = self.settings
         return {"DATABASE_URL": s.database_url or "", "REDIS_URL": s.redis_url or "",
                 "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_BASE_URL": self.twilio.base_url,
-                "PUBLIC_BASE_URL": s.base_url, "RECEPTIONIST_HOME": str(s.home)}
+                "PUBLIC_BASE_URL": s.base_url, "RECEPTIONIST_HOME": str(s.home),
+                "RECEPTIONIST_CLOCK": self.clock[0].isoformat()}
 
 
 def make_world(tmp_path: Path, database_url: str, redis_url: str, *, callees: dict[str, Callee] | None = None,
                smtp_url: str | None = None, play: bool = True, **outreach) -> World:
     settings_probe = Settings(receptionist_home=tmp_path, twilio_auth_token=TOKEN)
-    twilio = LocalTwilio(settings_probe.account_sid, TOKEN, callees=callees, play=play)
+    clock = [MONDAY_10AM]
+    twilio = LocalTwilio(settings_probe.account_sid, TOKEN, callees=callees, play=play, clock=lambda: clock[0])
     twilio.start()
     settings = Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
                         twilio_auth_token=TOKEN, public_base_url="http://testserver",
                         twilio_api_base_url=twilio.base_url, smtp_url=smtp_url)
     services = build_services(settings, migrate=False)
     services.practice = practice(**outreach)
-    clock = [MONDAY_10AM]
     services.now = lambda: clock[0]
     app = create_app(services=services)
     twilio.transport = FlaskTransport(app, base_url="http://testserver")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -98,7 +97,7 @@ def test_bad_and_missing_and_revoked_keys_are_refused(api, services, name):
     assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "missing_key"
     wrong = api.send(method, path, payload, key=api.key.token[:-2] + "xx")
     assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "bad_key"
-    revoke_key(services.store, api.key.id)
+    revoke_key(services.store, api.key.id, services.now())
     revoked = api.send(method, path, payload)
     assert revoked.status_code == 401 and revoked.get_json()["error"]["code"] == "bad_key"
     assert count(services.store, IntegrationEvent) == 0 and count(services.store, VisitLine) == 0
@@ -111,7 +110,7 @@ def test_signatures_are_checked_and_replays_refused(api, services, name):
     body = json.dumps(payload).encode()
     bad = api.send(method, path, raw=body, sign=True, secret="not-the-secret")
     assert bad.status_code == 401 and bad.get_json()["error"]["code"] == "bad_signature"
-    stale = api.send(method, path, raw=body, sign=True, at=time.time() - 600)
+    stale = api.send(method, path, raw=body, sign=True, at=api.now().timestamp() - 600)
     assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "stale_signature"
     tampered = api.headers(body, sign=True)
     other = api.client.open(path, method=method, data=body.replace(b"1", b"2", 1), headers=tampered)

@@ -17,6 +17,7 @@ from receptionist.scorer import run_scoring
 from receptionist.store import Call, CallTurn, Store
 from tests.voice_helpers import MAIN, MONDAY_10AM, PATIENTS, STRANGER, TOM, load_small_practice, simulator_for
 
+AT = MONDAY_10AM
 DEAD_STORE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 COLUMNS = ("direction", "location_id", "caller", "patient_id", "tier", "route", "transfer", "transfer_seconds",
            "outcome", "facts", "started_at")
@@ -27,12 +28,12 @@ def a_call(sid: str) -> list[dict]:
     values = {"direction": "inbound", "location_id": "main", "caller": TOM, "patient_id": None, "tier": None,
               "route": "ai"}
     return [
-        callrecord.turn(sid, 0, "", "Hello, how can I help?", {}, None, None, values),
-        callrecord.turn(sid, 1, "book a cleaning", "Tuesday at 9?", {}, "P2", None),
-        callrecord.turn(sid, 2, "yes", "Booked.", {"appointment": {"action": "booked", "start": "x"}}, "P2", None),
+        callrecord.turn(sid, 0, "", "Hello, how can I help?", {}, None, None, AT, values),
+        callrecord.turn(sid, 1, "book a cleaning", "Tuesday at 9?", {}, "P2", None, AT),
+        callrecord.turn(sid, 2, "yes", "Booked.", {"appointment": {"action": "booked", "start": "x"}}, "P2", None, AT),
         callrecord.events(sid, [{"action": "message"}]),
         callrecord.turn(sid, 3, "chest pain", "Dial 9 1 1.", {"emergency": True, "callback_queued": True}, "P2",
-                        "emergency"),
+                        "emergency", AT),
         callrecord.update(sid, {"transfer": "no-answer", "transfer_seconds": 20}),
         callrecord.facts(sid, {"callback_queued": True}),
     ]
@@ -152,7 +153,7 @@ def test_a_patient_imported_after_scoring_is_recognised(services, store, redis_c
     load_small_practice(store, redis_client, tmp_path)
     (tmp_path / "new.csv").write_text("patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,"
                                       "opted_out\nP9,Nadia,Quill,(312) 555-0123,,20009,yes,yes,no\n")
-    import_patients(store, tmp_path / "new.csv", progress=False, cache=TierCache(redis_client))
+    import_patients(store, tmp_path / "new.csv", progress=False, today=MONDAY_10AM.date(), cache=TierCache(redis_client))
     found = services.directory.find(STRANGER)
     assert (found.patient_id, found.tier, found.source) == ("P9", None, "store")
     call = simulator_for(services).call(from_=STRANGER, to=MAIN, says=["bye"])
@@ -227,7 +228,7 @@ def test_a_renamed_patient_is_greeted_by_the_new_name(services, store, redis_cli
     """An import that renames a patient: the cached name is not used until the next score run carries the new one."""
     load_small_practice(store, redis_client, tmp_path)
     (tmp_path / "renamed.csv").write_text(PATIENTS.replace("P2,Tom,", "P2,Thomas,"))
-    import_patients(store, tmp_path / "renamed.csv", progress=False, cache=TierCache(redis_client))
+    import_patients(store, tmp_path / "renamed.csv", progress=False, today=MONDAY_10AM.date(), cache=TierCache(redis_client))
     cache = TierCache(redis_client)
     assert cache.lookup(TOM).first_name == "Tom" and not cache.read(TOM).complete  # stale, and not vouched for
     assert "Hi Thomas, thank you" in inbound(services, "CAname2", TOM)

@@ -112,7 +112,7 @@ def test_unreadable_files_are_refused(store, tmp_path, content, message):
 def test_missing_file_is_refused(store, tmp_path):
     """A path that does not exist is a clear error, not a traceback."""
     with pytest.raises(ImportFileError, match="cannot open"):
-        import_patients(store, tmp_path / "nope.csv", progress=False)
+        import_patients(store, tmp_path / "nope.csv", progress=False, today=TODAY)
 
 
 def test_visits_merge_same_day_read_money_and_create_unknown_patients(store, tmp_path):

@@ -108,11 +108,13 @@ def test_as_of_only_shifts_dates():
         assert _equal(getattr(a, k), getattr(b, k)), k
 
 
-def test_default_as_of_is_today():
-    """Without as_of the practice ends today."""
-    p = generate(50, seed=1)
-    assert p.as_of == datetime.date.today()
-    assert p.visit_day.max() <= date_to_day(datetime.date.today())
+def test_as_of_is_the_callers_day():
+    """The practice ends on the day the caller gives (its clock's), never the server's own date."""
+    with pytest.raises(TypeError):
+        generate(50, seed=1)  # type: ignore[call-arg]
+    p = generate(50, seed=1, as_of=AS_OF)
+    assert p.as_of == AS_OF
+    assert p.visit_day.max() <= date_to_day(AS_OF)
 
 
 # --------------------------------------------------------------------------- time structure

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -72,7 +71,7 @@ def test_a_completed_booking_is_sent_signed_once(world):
     with Receiver() as receiver:
         key = create_key(services.store, "pms", webhook_url=receiver.url)
         create_key(services.store, "no hook")  # keys without a URL get nothing
-        api = Api(app.test_client(), key)
+        api = Api(app.test_client(), key, services.now)
         assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 201
         assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 200
         work(services)
@@ -81,7 +80,7 @@ def test_a_completed_booking_is_sent_signed_once(world):
     body = json.loads(raw)
     assert body["type"] == "outcome.booked" and body["patient_id"] == "P1" and body["id"]
     assert headers["X-Webhook-Id"] == body["id"]
-    signing.verify(key.signing_secret, headers["X-Signature"], raw, time.time())
+    signing.verify(key.signing_secret, headers["X-Signature"], raw, services.now().timestamp())
 
 
 def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothing(world):
@@ -90,7 +89,7 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
     services, app = world
     with Receiver(statuses=[500]) as receiver:
         key = create_key(services.store, "pms", webhook_url=receiver.url)
-        api = Api(app.test_client(), key)
+        api = Api(app.test_client(), key, services.now)
         api.send("POST", "/api/v1/booking-events", BOOKED)
         jobs.bind(services)
         SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True)
@@ -102,8 +101,8 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
         services.queue.enqueue_job(job)  # what the scheduler does when the back-off is over
         SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True)
         assert len(receiver.got) == 2
-        revoke_key(services.store, key.id)
+        revoke_key(services.store, key.id, services.now())
         from receptionist.integrations.webhooks import deliver
 
-        assert deliver(services.store, key.id, {"id": "x"}).startswith("dropped")
+        assert deliver(services.store, key.id, {"id": "x"}, services.now()).startswith("dropped")
         assert len(receiver.got) == 2

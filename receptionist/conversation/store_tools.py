@@ -208,7 +208,7 @@ class StoreTools:
                 patient = session.get(Patient, pid)
                 if patient is not None and not patient.opted_out:
                     patient.opted_out = True
-                    patient.opted_out_at = dt.datetime.now(dt.UTC)
+                    patient.opted_out_at = self.now()
         for pid in dict.fromkeys(patients):
             if self.on_opt_out:
                 self.on_opt_out(pid)

@@ -60,7 +60,7 @@ def check_password(password: str) -> str:
 def add_user(store: Store, username: str, password: str) -> StaffUser:
     name = check_username(username)
     user = StaffUser(username=name, password_hash=generate_password_hash(check_password(password)),
-                     failed_count=0, created_at=dt.datetime.now(dt.UTC))
+                     failed_count=0)  # created_at: the store's clock
     try:
         with store.session() as s:
             if s.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:

@@ -55,13 +55,13 @@ def list_keys(store: Store) -> list[ApiKey]:
         return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
 
 
-def revoke_key(store: Store, key_id: str, now: dt.datetime | None = None) -> bool:
+def revoke_key(store: Store, key_id: str, now: dt.datetime) -> bool:
     """True when the key existed and was live; a revoked key stops working at once."""
     with store.session() as s:
         key = s.get(ApiKey, key_id)
         if key is None or key.revoked_at is not None:
             return False
-        key.revoked_at = now or dt.datetime.now(dt.UTC)
+        key.revoked_at = now
         return True
 
 

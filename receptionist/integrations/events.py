@@ -129,7 +129,7 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
         return seen
     phones = None if update.phones is None else e164_phones(update.phones, "phones")
     now = utc(services.now())
-    today = now.astimezone(dt.UTC).date()
+    today = services.practice.today(now)
     changed: list[str] = []
     opt_out_how: str | None = None
     if phones is not None:
@@ -211,7 +211,7 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
             except CacheUnavailable:
                 log.warning("intake %s: the tier cache could not be told after the commit", update.event_id)
     if opt_out_how:
-        optout.opt_out(services.store, [update.patient_id], how=opt_out_how)
+        optout.opt_out(services.store, [update.patient_id], how=opt_out_how, now=services.now())
         services.outcomes.opted_out([update.patient_id])
     if changed or opt_out_how:
         schedule_rescore(services)

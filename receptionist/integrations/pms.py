@@ -118,12 +118,11 @@ def _ensure_patients(conn, pids: list[str]) -> int:  # noqa: ANN001
     known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
     unknown = [p for p in dict.fromkeys(pids) if p not in known]
     if unknown:
-        now = dt.datetime.now(dt.UTC)
+        # created_at and updated_at: the column default, the store's clock
         conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
                                         "previous_zip": "", "moved_away": False, "consent_voice": False,
                                         "consent_sms": False, "consent_written": False, "opted_out": False,
-                                        "has_contact": False, "created_at": now, "updated_at": now}
-                                       for p in unknown])
+                                        "has_contact": False} for p in unknown])
     return len(unknown)
 
 

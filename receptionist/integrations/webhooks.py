@@ -8,9 +8,9 @@ key's deliveries are dropped. Tiers and scores are not sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -68,8 +68,9 @@ def listener(services: Any) -> Callable[[list[Any]], None]:
     return on_new
 
 
-def deliver(store: Any, key_id: str, body: dict[str, Any], now: Callable[[], float] = time.time) -> str:
-    """POST one outcome to the key's URL, signed; raises `DeliveryFailed` for RQ to retry on anything but 2xx."""
+def deliver(store: Any, key_id: str, body: dict[str, Any], now: dt.datetime) -> str:
+    """POST one outcome to the key's URL, signed and dated `now`; raises `DeliveryFailed` for RQ to retry on
+    anything but 2xx."""
     with store.sessions() as s:
         key = s.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None or not key.webhook_url:
@@ -77,7 +78,7 @@ def deliver(store: Any, key_id: str, body: dict[str, Any], now: Callable[[], flo
     raw = json.dumps(body, separators=(",", ":")).encode()
     request = urllib.request.Request(key.webhook_url, data=raw, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "receptionist-webhooks/1",
-        "X-Signature": signing.sign(key.signing_secret, raw, int(now())), "X-Webhook-Id": str(body.get("id", ""))})
+        "X-Signature": signing.sign(key.signing_secret, raw, int(now.timestamp())), "X-Webhook-Id": str(body.get("id", ""))})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the operator's URL
             status = response.status

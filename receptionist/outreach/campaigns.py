@@ -114,7 +114,7 @@ class Campaigns:
         with self.s.store.session() as s:
             c = s.get(Campaign, cid)
             if c.status == "running":
-                c.status, c.paused_at = "paused", dt.datetime.now(dt.UTC)
+                c.status, c.paused_at = "paused", self.s.now()
         return cid
 
     def resume(self, campaign_id: str | None) -> tuple[str, int]:

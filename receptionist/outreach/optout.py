@@ -31,12 +31,11 @@ def patients_with_phone(store: Store, phone: str) -> list[str]:
         return list(s.scalars(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)))
 
 
-def opt_out(store: Store, patient_ids: Iterable[str], *, how: str) -> int:
+def opt_out(store: Store, patient_ids: Iterable[str], *, how: str, now: dt.datetime) -> int:
     """Opt these patients out of all outreach; pending attempts are skipped. Returns how many changed."""
     ids = list(dict.fromkeys(patient_ids))
     if not ids:
         return 0
-    now = dt.datetime.now(dt.UTC)
     changed = 0
     with store.session() as s:
         for pid in ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import weakref
 from collections.abc import Iterator
@@ -10,10 +11,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..clock import Clock, system_clock
+from .models import CLOCK_OPTION
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -27,10 +32,15 @@ def _forget_parent_connections() -> None:
 os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned per dialect: SQLite in WAL mode with a busy timeout, so web and worker share it."""
+def make_engine(url: str, clock: Clock = system_clock) -> Engine:
+    """An engine tuned per dialect: SQLite in WAL mode with a busy timeout, so web and worker share it.
+
+    `clock` stamps the columns whose default is "now" (`models.now_default`), through the engine's execution
+    options, so rows written on another clock (tests, `call --at`) carry that clock's time."""
+    options = {CLOCK_OPTION: clock}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               execution_options=options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -41,7 +51,13 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, execution_options=options)
+
+
+def store_now(conn: Connection) -> dt.datetime:
+    """The store's clock, read on an open connection (bulk writes that stamp many rows with one instant)."""
+    clock = conn.get_execution_options().get(CLOCK_OPTION)
+    return clock() if clock is not None else system_clock()
 
 
 def alembic_config(url: str) -> Config:
@@ -54,11 +70,16 @@ def alembic_config(url: str) -> Config:
 class Store:
     """Handed to whoever needs the database; built once from the settings."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Clock = system_clock) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        # Whoever builds the services points this at their clock (`Services.now`); rows stamped "now" use it.
+        self.clock = clock
+        self.engine = make_engine(url, self._now)
         _ENGINES.add(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _now(self) -> dt.datetime:
+        return self.clock()
 
     @property
     def dialect(self) -> str:

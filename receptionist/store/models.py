@@ -18,7 +18,10 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..clock import system_clock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,12 +32,18 @@ NAMING = {
 }
 
 
+CLOCK_OPTION = "receptionist_clock"  # the engine's execution option that carries the store's clock
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def _now(context: DefaultExecutionContext) -> dt.datetime:
+    """Column default "now": the store's clock (`Store.clock`, carried by the engine's execution options).
+    SQLAlchemy hands the execution context to a default that takes one positional argument."""
+    clock = context.execution_options.get(CLOCK_OPTION)
+    return clock() if clock is not None else system_clock()
 
 
 class Patient(Base):

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import time
 from typing import Any
 
 import redis
@@ -91,7 +90,7 @@ def before() -> Response | None:
         if not header:
             return _error(401, "missing_signature", "this key requires an X-Signature header")
         try:
-            signing.verify(caller.signing_secret, header, body, time.time())
+            signing.verify(caller.signing_secret, header, body, services.now().timestamp())
         except signing.BadSignature as exc:
             return _error(401, exc.code, exc.message)
         digest = hashlib.sha256(f"{caller.key_id}|{header}".encode()).hexdigest()
@@ -107,7 +106,7 @@ def before() -> Response | None:
 
 def _rate_limited(services: Any, key_id: str) -> Response | None:
     per_minute = int(current_app.config.get("API_RATE_PER_MINUTE", RATE_PER_MINUTE))
-    now = time.time()
+    now = services.now().timestamp()
     window = int(now // 60)
     try:
         pipe = services.redis.pipeline(transaction=True)
@@ -144,7 +143,7 @@ def _parse(model: type[Strict]) -> Any:
 
 
 def _today(services: Any) -> dt.date:
-    return services.now().astimezone(dt.UTC).date()
+    return services.practice.today(services.now())
 
 
 @bp.get("/openapi.json")

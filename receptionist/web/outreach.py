@@ -98,7 +98,7 @@ def sms_inbound() -> Response:
     patients = optout.patients_with_phone(services.store, sender) if sender else []
     if optout.is_stop(body):
         if patients:
-            optout.opt_out(services.store, patients, how="text STOP")
+            optout.opt_out(services.store, patients, how="text STOP", now=services.now())
             services.outcomes.opted_out(patients)
         return _xml(twiml.sms_reply(f"{name}: you're unsubscribed and won't hear from us again. "
                                     f"Questions? Call {number}."))
@@ -126,7 +126,7 @@ def unsubscribe(token: str) -> tuple[str, int]:
         return _PAGE.format(title="Link not valid", text="This unsubscribe link is not valid. Please call us.",
                             form=""), 404
     if request.method == "POST":
-        optout.opt_out(services.store, [patient_id], how="email unsubscribe")
+        optout.opt_out(services.store, [patient_id], how="email unsubscribe", now=services.now())
         services.outcomes.opted_out([patient_id])
         return _PAGE.format(title="Unsubscribed", text=f"You won't hear from {name} again.", form=""), 200
     form = '<form method="post"><button type="submit">Unsubscribe</button></form>'

@@ -58,7 +58,7 @@ def record_opt_out(patient_id: str):  # noqa: ANN201
     if request.form.get("confirm") != "yes":
         flash("Tick the box to confirm the patient asked not to be contacted.", "error")
         return _detail(patient_id, 400)
-    changed = opt_out(services.store, [patient_id], how="staff")
+    changed = opt_out(services.store, [patient_id], how="staff", now=services.now())
     if changed:
         services.outcomes.opted_out([patient_id])
     flash("Opt-out recorded: no calls, texts or emails from any campaign." if changed

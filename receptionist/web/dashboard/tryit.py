@@ -34,10 +34,11 @@ def _callers() -> dict[str, tuple[str, str | None]]:
 
 
 def _simulator() -> CallSimulator:
-    settings = services_of(current_app).settings
+    services = services_of(current_app)
+    settings = services.settings
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return CallSimulator(FlaskTransport(app, base_url=settings.base_url), base_url=settings.base_url,
-                         auth_token=settings.auth_token, account_sid=settings.account_sid)
+                         auth_token=settings.auth_token, account_sid=settings.account_sid, clock=services.now)
 
 
 def _error(message: str, status: int = 400):  # noqa: ANN202
