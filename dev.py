@@ -34,7 +34,9 @@ def ensure_env(extras: str) -> None:
     target = f".[{extras}]" if extras else "."
     print(f"installing receptionist{f' with {extras} extras' if extras else ''} ...", flush=True)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True
+    )
     stamp.write_text(digest)
 
 

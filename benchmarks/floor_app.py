@@ -5,8 +5,10 @@ import os
 import redis
 from flask import Flask, Response, request
 
-TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you for calling.</Say>'
-         '<Dial><Number>+12025550111</Number></Dial></Response>')
+TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you for calling.</Say>'
+    "<Dial><Number>+12025550111</Number></Dial></Response>"
+)
 
 
 def create_app() -> Flask:

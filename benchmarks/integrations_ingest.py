@@ -16,31 +16,74 @@ from pathlib import Path
 def visits(n: int) -> list[dict]:
     patients = max(1, n // 5)
     first = dt.date(2020, 1, 1)
-    return [{"id": f"V{i}", "patient_id": f"P{i % patients}", "date": (first + dt.timedelta(days=i % 2000)).isoformat(),
-             "amount": float(60 + (i * 37) % 900), "department": ("hygiene", "restorative", "ortho")[i % 3],
-             "provider": "Dr. Rivera"} for i in range(n)]
+    return [
+        {
+            "id": f"V{i}",
+            "patient_id": f"P{i % patients}",
+            "date": (first + dt.timedelta(days=i % 2000)).isoformat(),
+            "amount": float(60 + (i * 37) % 900),
+            "department": ("hygiene", "restorative", "ortho")[i % 3],
+            "provider": "Dr. Rivera",
+        }
+        for i in range(n)
+    ]
 
 
 def bundle(rows: list[dict]) -> dict:
     entries = []
     for pid in sorted({r["patient_id"] for r in rows}):
-        entries.append({"fullUrl": f"urn:uuid:{pid}", "resource": {
-            "resourceType": "Patient", "id": pid, "name": [{"family": "Example", "given": ["Pat"]}],
-            "telecom": [{"system": "phone", "value": f"+1202{int(pid[1:]) % 10_000_000:07d}"}],
-            "address": [{"postalCode": "20001"}]}})
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{pid}",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": pid,
+                    "name": [{"family": "Example", "given": ["Pat"]}],
+                    "telecom": [{"system": "phone", "value": f"+1202{int(pid[1:]) % 10_000_000:07d}"}],
+                    "address": [{"postalCode": "20001"}],
+                },
+            }
+        )
     for r in rows:
         eid = f"E{r['id']}"
-        entries.append({"fullUrl": f"urn:uuid:{eid}", "resource": {
-            "resourceType": "Encounter", "id": eid, "status": "finished", "class": {"code": "AMB"},
-            "serviceType": {"text": r["department"]}, "subject": {"reference": f"urn:uuid:{r['patient_id']}"},
-            "period": {"start": r["date"] + "T09:00:00Z"}}})
-        entries.append({"resource": {
-            "resourceType": "Claim", "id": f"C{r['id']}", "status": "active", "use": "claim",
-            "type": {"coding": [{"code": "professional"}]}, "patient": {"reference": f"urn:uuid:{r['patient_id']}"},
-            "created": r["date"], "provider": {"display": "Benchmark Dental"}, "priority": {"coding": [{"code": "normal"}]},
-            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Acme"}}],
-            "item": [{"sequence": 1, "productOrService": {"text": "visit"}, "encounter": [{"reference": f"urn:uuid:{eid}"}]}],
-            "total": {"value": r["amount"], "currency": "USD"}}})
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{eid}",
+                "resource": {
+                    "resourceType": "Encounter",
+                    "id": eid,
+                    "status": "finished",
+                    "class": {"code": "AMB"},
+                    "serviceType": {"text": r["department"]},
+                    "subject": {"reference": f"urn:uuid:{r['patient_id']}"},
+                    "period": {"start": r["date"] + "T09:00:00Z"},
+                },
+            }
+        )
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Claim",
+                    "id": f"C{r['id']}",
+                    "status": "active",
+                    "use": "claim",
+                    "type": {"coding": [{"code": "professional"}]},
+                    "patient": {"reference": f"urn:uuid:{r['patient_id']}"},
+                    "created": r["date"],
+                    "provider": {"display": "Benchmark Dental"},
+                    "priority": {"coding": [{"code": "normal"}]},
+                    "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Acme"}}],
+                    "item": [
+                        {
+                            "sequence": 1,
+                            "productOrService": {"text": "visit"},
+                            "encounter": [{"reference": f"urn:uuid:{eid}"}],
+                        }
+                    ],
+                    "total": {"value": r["amount"], "currency": "USD"},
+                }
+            }
+        )
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
@@ -57,8 +100,10 @@ def main() -> None:
     rows = visits(n)
     out: dict = {"visits": n, "batch": batch}
 
-    def fresh(name: str):  # noqa: ANN202
-        return build_services(Settings(receptionist_home=home, database_url=f"sqlite:///{home / name}.sqlite3"))
+    def fresh(name: str):
+        return build_services(
+            Settings(receptionist_home=home, database_url=f"sqlite:///{home / name}.sqlite3")
+        )
 
     # baseline: the CSV importer on the same visits
     path = home / "visits.csv"
@@ -66,7 +111,9 @@ def main() -> None:
         w = csv.writer(f)
         w.writerow(["patient_id", "date", "amount", "department", "visit_id", "provider"])
         for r in rows:
-            w.writerow([r["patient_id"], r["date"], f"{r['amount']:.2f}", r["department"], r["id"], r["provider"]])
+            w.writerow(
+                [r["patient_id"], r["date"], f"{r['amount']:.2f}", r["department"], r["id"], r["provider"]]
+            )
     s = fresh("csv")
     t = time.perf_counter()
     report = import_visits(s.store, path, progress=False, today=s.practice.today(s.now()))
@@ -81,7 +128,7 @@ def main() -> None:
     app.config["API_RATE_PER_MINUTE"] = 10**9
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key.token}", "Content-Type": "application/json"}
-    bodies = [json.dumps({"visits": rows[i:i + batch]}).encode() for i in range(0, n, batch)]
+    bodies = [json.dumps({"visits": rows[i : i + batch]}).encode() for i in range(0, n, batch)]
     t = time.perf_counter()
     added = 0
     for body in bodies:

@@ -51,7 +51,7 @@ QUESTION = "I was wondering about something"  # nothing the guardrails answer in
 class TimedTransport(FlaskTransport):
     """Times each request the app serves whose path matches."""
 
-    def __init__(self, app, path: str) -> None:  # noqa: ANN001
+    def __init__(self, app, path: str) -> None:
         super().__init__(app, base_url=BASE)
         self.path = path
         self.times: list[float] = []
@@ -69,7 +69,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
 
 
-def gather_turns(services, turns: int, fake: FakeOpenAI | None) -> list[float]:  # noqa: ANN001
+def gather_turns(services, turns: int, fake: FakeOpenAI | None) -> list[float]:
     transport = TimedTransport(create_app(services=services), "/voice/gather")
     sim = CallSimulator(transport, base_url=BASE, auth_token=TOKEN)
     per_call = 3
@@ -102,15 +102,16 @@ def model_calls(fake: FakeOpenAI, calls: int) -> list[float]:
     for _ in range(calls):
         fake.play(say(ANSWER))
         start = time.perf_counter()
-        stream = client.chat.completions.create(model="bench", stream=True,
-                                                messages=[{"role": "user", "content": QUESTION}])
+        stream = client.chat.completions.create(
+            model="bench", stream=True, messages=[{"role": "user", "content": QUESTION}]
+        )
         "".join((chunk.choices[0].delta.content or "") for chunk in stream if chunk.choices)
         times.append(time.perf_counter() - start)
     client.close()
     return times
 
 
-def relay_first_token(services, fake: FakeOpenAI, prompts: int) -> list[float]:  # noqa: ANN001
+def relay_first_token(services, fake: FakeOpenAI, prompts: int) -> list[float]:
     app = create_app(services=services)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -119,16 +120,33 @@ def relay_first_token(services, fake: FakeOpenAI, prompts: int) -> list[float]: 
     try:
         for n in range(prompts):
             sid = f"CA{n:032d}"
-            params = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": f"+1312556{n % 10000:04d}", "To": MAIN,
-                      "CallStatus": "ringing", "Direction": "inbound"}
+            params = {
+                "CallSid": sid,
+                "AccountSid": "AC" + "0" * 32,
+                "From": f"+1312556{n % 10000:04d}",
+                "To": MAIN,
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+            }
             sig = RequestValidator(TOKEN).compute_signature(BASE + "/voice/inbound", params)
             client.post("/voice/inbound", base_url=BASE, data=params, headers={"X-Twilio-Signature": sig})
             ws_sig = RequestValidator(TOKEN).compute_signature(f"ws://testserver/voice/relay?call={sid}", {})
-            ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{server.server_port}/voice/relay?call={sid}",
-                                                 headers={"X-Twilio-Signature": ws_sig})
+            ws = simple_websocket.Client.connect(
+                f"ws://127.0.0.1:{server.server_port}/voice/relay?call={sid}",
+                headers={"X-Twilio-Signature": ws_sig},
+            )
             try:
-                ws.send(json.dumps({"type": "setup", "callSid": sid, "sessionId": "VX1", "from": params["From"],
-                                    "to": MAIN}))
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "setup",
+                            "callSid": sid,
+                            "sessionId": "VX1",
+                            "from": params["From"],
+                            "to": MAIN,
+                        }
+                    )
+                )
                 fake.play(say(ANSWER))
                 marks = len(fake.first_token_at)
                 ws.send(json.dumps({"type": "prompt", "voicePrompt": QUESTION, "last": True}))
@@ -155,19 +173,38 @@ def main() -> None:
         server = EmbeddedRedis(home)
         url = server.ensure_running()
         try:
-            common = dict(receptionist_home=home, database_url=f"sqlite:///{home / 'bench.sqlite3'}", redis_url=url,
-                          twilio_auth_token=TOKEN, public_base_url=BASE)
+            common = dict(
+                receptionist_home=home,
+                database_url=f"sqlite:///{home / 'bench.sqlite3'}",
+                redis_url=url,
+                twilio_auth_token=TOKEN,
+                public_base_url=BASE,
+            )
             offline = build_services(Settings(**common))
             client = redis.Redis.from_url(url)
             load_small_practice(offline.store, client, home)
             offline.now = lambda: MONDAY_10AM
-            llm = build_services(Settings(**common, openai_api_key="bench", openai_base_url=fake.url), migrate=False)
+            llm = build_services(
+                Settings(**common, openai_api_key="bench", openai_base_url=fake.url), migrate=False
+            )
             llm.now = lambda: MONDAY_10AM
             practice = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
-            (home / "relay.toml").write_text(practice.replace(
-                'timezone = "America/New_York"\naddress', 'timezone = "America/New_York"\ntransport = "relay"\naddress', 1))
-            relay = build_services(Settings(**common, openai_api_key="bench", openai_base_url=fake.url,
-                                            practice_file=home / "relay.toml"), migrate=False)
+            (home / "relay.toml").write_text(
+                practice.replace(
+                    'timezone = "America/New_York"\naddress',
+                    'timezone = "America/New_York"\ntransport = "relay"\naddress',
+                    1,
+                )
+            )
+            relay = build_services(
+                Settings(
+                    **common,
+                    openai_api_key="bench",
+                    openai_base_url=fake.url,
+                    practice_file=home / "relay.toml",
+                ),
+                migrate=False,
+            )
             relay.now = lambda: MONDAY_10AM
             gather_turns(offline, 9, None)
             gather_turns(llm, 9, fake)  # warm up both
@@ -177,8 +214,13 @@ def main() -> None:
             model = model_calls(fake, turns)
             first = relay_first_token(relay, fake, max(20, turns // 5))
             out = {"turns": len(ours), "relay_prompts": len(first)}
-            for name, values in (("floor", floor), ("offline", base), ("llm", ours), ("model_call", model),
-                                 ("relay_first_token", first)):
+            for name, values in (
+                ("floor", floor),
+                ("offline", base),
+                ("llm", ours),
+                ("model_call", model),
+                ("relay_first_token", first),
+            ):
                 out[name] = {"p50_ms": round(pct(values, 0.5), 2), "p99_ms": round(pct(values, 0.99), 2)}
             # the server's own time per LLM turn: the turn less the model's round trip, measured in this run
             out["llm_overhead_p50_ms"] = round(out["llm"]["p50_ms"] - out["model_call"]["p50_ms"], 2)

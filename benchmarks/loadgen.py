@@ -27,8 +27,15 @@ def main() -> None:
     validator = RequestValidator(token)
     bodies = []
     for i in range(len(mix["from"])):
-        params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32, "From": mix["from"][i % len(mix["from"])],
-                  "To": mix["to"], "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+        params = {
+            "CallSid": "CA" + uuid.uuid4().hex,
+            "AccountSid": "AC" + "0" * 32,
+            "From": mix["from"][i % len(mix["from"])],
+            "To": mix["to"],
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
         body = urllib.parse.urlencode(params)
         bodies.append((body, validator.compute_signature(url, params)))
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
@@ -43,8 +50,12 @@ def main() -> None:
             i += concurrency
             t = time.perf_counter()
             try:
-                conn.request("POST", "/voice/inbound", body=body, headers={
-                    "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+                conn.request(
+                    "POST",
+                    "/voice/inbound",
+                    body=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig},
+                )
                 resp = conn.getresponse()
                 resp.read()
                 ok = resp.status == 200
@@ -66,9 +77,17 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     all_lat = sorted(x for lst in latencies for x in lst)
     n = len(all_lat)
-    print(json.dumps({"requests": n, "errors": sum(errors), "rps": n / elapsed,
-                      "p50_ms": all_lat[n // 2] * 1000 if n else None,
-                      "p99_ms": all_lat[min(n - 1, int(n * 0.99))] * 1000 if n else None}))
+    print(
+        json.dumps(
+            {
+                "requests": n,
+                "errors": sum(errors),
+                "rps": n / elapsed,
+                "p50_ms": all_lat[n // 2] * 1000 if n else None,
+                "p99_ms": all_lat[min(n - 1, int(n * 0.99))] * 1000 if n else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

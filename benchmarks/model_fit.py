@@ -25,8 +25,11 @@ def ours(d: dict) -> dict:
     bgnbd.expected_visits(bg, 365.0, d["frequency"], d["recency"], d["T"])
     gamma_gamma.expected_spend(gg, d["frequency"], d["monetary"])
     predict = time.perf_counter() - t
-    return {"fit": fit, "predict": predict,
-            "params": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "p": gg.p, "q": gg.q, "v": gg.v}}
+    return {
+        "fit": fit,
+        "predict": predict,
+        "params": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "p": gg.p, "q": gg.q, "v": gg.v},
+    }
 
 
 def lifetimes(d: dict) -> dict:
@@ -41,9 +44,12 @@ def lifetimes(d: dict) -> dict:
     try:
         ggf = GammaGammaFitter(penalizer_coef=0.0).fit(x[repeat], m[repeat])
     except Exception:  # noqa: BLE001 - lifetimes' ConvergenceError: from (1, 1, 1) it fails on dollar amounts
-        note = "Gamma-Gamma restarted from (p, q, v) = (1, 1, mean spend) after lifetimes' default start failed"
-        ggf = GammaGammaFitter(penalizer_coef=0.0).fit(x[repeat], m[repeat],
-                                                       initial_params=[1.0, 1.0, float(m[repeat].mean())])
+        note = (
+            "Gamma-Gamma restarted from (p, q, v) = (1, 1, mean spend) after lifetimes' default start failed"
+        )
+        ggf = GammaGammaFitter(penalizer_coef=0.0).fit(
+            x[repeat], m[repeat], initial_params=[1.0, 1.0, float(m[repeat].mean())]
+        )
     fit = time.perf_counter() - t
     t = time.perf_counter()
     bgf.conditional_probability_alive(x, tx, T)
@@ -52,9 +58,20 @@ def lifetimes(d: dict) -> dict:
     predict = time.perf_counter() - t
     p = bgf.params_
     g = ggf.params_
-    return {"fit": fit, "predict": predict, "note": note,
-            "params": {"r": p["r"], "alpha": p["alpha"], "a": p["a"], "b": p["b"], "p": g["p"], "q": g["q"],
-                       "v": g["v"]}}
+    return {
+        "fit": fit,
+        "predict": predict,
+        "note": note,
+        "params": {
+            "r": p["r"],
+            "alpha": p["alpha"],
+            "a": p["a"],
+            "b": p["b"],
+            "p": g["p"],
+            "q": g["q"],
+            "v": g["v"],
+        },
+    }
 
 
 if __name__ == "__main__":

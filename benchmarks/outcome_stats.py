@@ -14,14 +14,27 @@ from pathlib import Path
 import numpy as np
 
 
-def insert_events(store, n: int, seed: int = 7) -> None:  # noqa: ANN001
+def insert_events(store, n: int, seed: int = 7) -> None:
     """N synthetic outcome events straight into the store (a realistic mix of kinds, tiers, channels, 24 months)."""
     from receptionist.outcomes.events import CHANNELS, TIERS
     from receptionist.store import OutcomeEvent
 
     rng = np.random.default_rng(seed)
-    kinds = ["sent", "reached", "responded", "reactivated", "revenue", "holdout", "holdout_reactivated", "answered",
-             "voicemail", "delivered", "booked", "call_completed", "opted_out"]
+    kinds = [
+        "sent",
+        "reached",
+        "responded",
+        "reactivated",
+        "revenue",
+        "holdout",
+        "holdout_reactivated",
+        "answered",
+        "voicemail",
+        "delivered",
+        "booked",
+        "call_completed",
+        "opted_out",
+    ]
     weights = np.array([30, 15, 6, 4, 8, 3, 1, 8, 5, 8, 5, 6, 1], dtype=float)
     k = rng.choice(len(kinds), n, p=weights / weights.sum())
     t = rng.integers(0, len(TIERS), n)
@@ -34,9 +47,20 @@ def insert_events(store, n: int, seed: int = 7) -> None:  # noqa: ANN001
         batch = []
         for i in range(n):
             month = f"{2025 + int(m[i]) // 12}-{int(m[i]) % 12 + 1:02d}"
-            batch.append({"key": f"bench:{i}", "kind": kinds[k[i]], "tier": TIERS[t[i]], "channel": CHANNELS[c[i]],
-                          "month": month, "at": at, "amount_cents": int(amount[i]), "patient_id": None,
-                          "attempt_id": None, "campaign_id": None})
+            batch.append(
+                {
+                    "key": f"bench:{i}",
+                    "kind": kinds[k[i]],
+                    "tier": TIERS[t[i]],
+                    "channel": CHANNELS[c[i]],
+                    "month": month,
+                    "at": at,
+                    "amount_cents": int(amount[i]),
+                    "patient_id": None,
+                    "attempt_id": None,
+                    "campaign_id": None,
+                }
+            )
             if len(batch) == 20_000:
                 conn.execute(table.insert(), batch)
                 batch = []
@@ -84,10 +108,20 @@ def main() -> None:
         log.record([e])
     record_ms = (time.perf_counter() - s0) * 1000 / len(rec)
     services.close()
-    print(json.dumps({"events": n, "load_s": load_s, "rebuild_s": rebuild_s,
-                      "live_p50_ms": statistics.median(live), "live_max_ms": max(live),
-                      "store_p50_ms": statistics.median(from_store), "record_ms": record_ms,
-                      "buckets": len(counts)}))
+    print(
+        json.dumps(
+            {
+                "events": n,
+                "load_s": load_s,
+                "rebuild_s": rebuild_s,
+                "live_p50_ms": statistics.median(live),
+                "live_max_ms": max(live),
+                "store_p50_ms": statistics.median(from_store),
+                "record_ms": record_ms,
+                "buckets": len(counts),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

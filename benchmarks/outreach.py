@@ -54,36 +54,82 @@ def populate(store, n: int) -> None:
 
     now = dt.datetime.now(dt.UTC)
     with store.session() as s:
-        s.add(ScoreRun(id="R1", as_of=now.date(), patients=n, lapsed=n, tiers={}, model={}, seconds=0.0,
-                       created_at=now, published_at=now))
+        s.add(
+            ScoreRun(
+                id="R1",
+                as_of=now.date(),
+                patients=n,
+                lapsed=n,
+                tiers={},
+                model={},
+                seconds=0.0,
+                created_at=now,
+                published_at=now,
+            )
+        )
     patients, phones, scores = [], [], []
     for i in range(n):
         pid = f"B{i:07d}"
-        patients.append({"id": pid, "first_name": "Pat", "last_name": "Bench", "email": f"{pid}@example.com",
-                         "zip": "20001", "has_contact": True, "consent_voice": True, "consent_sms": True,
-                         "consent_written": True, "opted_out": False})
+        patients.append(
+            {
+                "id": pid,
+                "first_name": "Pat",
+                "last_name": "Bench",
+                "email": f"{pid}@example.com",
+                "zip": "20001",
+                "has_contact": True,
+                "consent_voice": True,
+                "consent_sms": True,
+                "consent_written": True,
+                "opted_out": False,
+            }
+        )
         phones.append({"patient_id": pid, "phone": f"+1202{2000000 + i:07d}", "position": 0})
         tier = "high" if i % 10 == 0 else "mid" if i % 3 == 0 else "low"
-        scores.append({"run_id": "R1", "patient_id": pid, "tier": tier, "plv": 1000.0, "annual_value": 300.0,
-                       "years_active": 4.0, "departments": 2, "p_alive": 0.3, "expected_visits_12m": 0.5,
-                       "expected_value_12m": 100.0, "lapsed": True, "reactivation_score": float(n - i),
-                       "reasons": "4 years, $300/yr, 2 departments, last visit 20 months ago, lapsed",
-                       "last_visit": (now - dt.timedelta(days=600)).date()})
+        scores.append(
+            {
+                "run_id": "R1",
+                "patient_id": pid,
+                "tier": tier,
+                "plv": 1000.0,
+                "annual_value": 300.0,
+                "years_active": 4.0,
+                "departments": 2,
+                "p_alive": 0.3,
+                "expected_visits_12m": 0.5,
+                "expected_value_12m": 100.0,
+                "lapsed": True,
+                "reactivation_score": float(n - i),
+                "reasons": "4 years, $300/yr, 2 departments, last visit 20 months ago, lapsed",
+                "last_visit": (now - dt.timedelta(days=600)).date(),
+            }
+        )
     with store.engine.begin() as conn:
-        for table, rows in ((Patient.__table__, patients), (PatientPhone.__table__, phones),
-                            (PatientScore.__table__, scores)):
+        for table, rows in (
+            (Patient.__table__, patients),
+            (PatientPhone.__table__, phones),
+            (PatientScore.__table__, scores),
+        ):
             for i in range(0, len(rows), 20000):
-                conn.execute(table.insert(), rows[i:i + 20000])
+                conn.execute(table.insert(), rows[i : i + 20000])
 
 
 def main() -> None:
-    n_patients, n_attempts, n_workers, rate = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
-                                               float(sys.argv[4]))
+    n_patients, n_attempts, n_workers, rate = (
+        int(sys.argv[1]),
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        float(sys.argv[4]),
+    )
     with tempfile.TemporaryDirectory(prefix="rcp-outreach-") as tmp:
         home = Path(tmp)
         practice_file = home / "practice.toml"
         practice_file.write_text(PRACTICE.format(attempts=n_attempts, rate=rate))
-        os.environ.update(RECEPTIONIST_HOME=str(home), PRACTICE_FILE=str(practice_file), PUBLIC_BASE_URL="http://127.0.0.1:9")
+        os.environ.update(
+            RECEPTIONIST_HOME=str(home),
+            PRACTICE_FILE=str(practice_file),
+            PUBLIC_BASE_URL="http://127.0.0.1:9",
+        )
         os.environ.pop("DATABASE_URL", None)
         os.environ.pop("REDIS_URL", None)
         from receptionist.localtwilio import LocalTwilio
@@ -99,9 +145,11 @@ def main() -> None:
         # the floor: the candidate rows, read with one query
         t = time.perf_counter()
         with services.store.engine.connect() as conn:
-            rows = conn.execute(select(PatientScore.patient_id, PatientScore.tier, PatientScore.reactivation_score)
-                                .where(PatientScore.run_id == "R1", PatientScore.lapsed.is_(True))
-                                .order_by(PatientScore.reactivation_score.desc())).all()
+            rows = conn.execute(
+                select(PatientScore.patient_id, PatientScore.tier, PatientScore.reactivation_score)
+                .where(PatientScore.run_id == "R1", PatientScore.lapsed.is_(True))
+                .order_by(PatientScore.reactivation_score.desc())
+            ).all()
         floor_s = time.perf_counter() - t
         assert len(rows) == n_patients
         now = dt.datetime.now(dt.UTC)
@@ -115,22 +163,46 @@ def main() -> None:
         services = build_services(load_settings(twilio_api_base_url=twilio.base_url), migrate=False)
         started = Campaigns(services).start(plan, now)
         t = time.perf_counter()
-        workers = [subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker", "--burst"], env=env,
-                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for _ in range(n_workers)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "receptionist.cli", "worker", "--burst"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(n_workers)
+        ]
         for w in workers:
             w.wait()
         dispatch_s = time.perf_counter() - t
         times = sorted(twilio.created_at)
-        dialled = Counter(c.to for c in twilio.calls.values()) + Counter(m.to for m in twilio.messages.values())
+        dialled = Counter(c.to for c in twilio.calls.values()) + Counter(
+            m.to for m in twilio.messages.values()
+        )
         achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        print(json.dumps({
-            "patients": n_patients, "plan_s": plan_s, "plan_floor_s": floor_s, "contacts": len(plan.contacts),
-            "enqueued": started.enqueued, "calls": len(twilio.calls), "texts": len(twilio.messages),
-            "dispatch_s": dispatch_s, "configured_rate": rate, "achieved_rate": achieved,
-            "duplicates": sum(v - 1 for v in dialled.values() if v > 1), "workers": n_workers}))
+        print(
+            json.dumps(
+                {
+                    "patients": n_patients,
+                    "plan_s": plan_s,
+                    "plan_floor_s": floor_s,
+                    "contacts": len(plan.contacts),
+                    "enqueued": started.enqueued,
+                    "calls": len(twilio.calls),
+                    "texts": len(twilio.messages),
+                    "dispatch_s": dispatch_s,
+                    "configured_rate": rate,
+                    "achieved_rate": achieved,
+                    "duplicates": sum(v - 1 for v in dialled.values() if v > 1),
+                    "workers": n_workers,
+                }
+            )
+        )
         twilio.stop()
-        subprocess.run([sys.executable, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True
+        )
         services.close()
 
 

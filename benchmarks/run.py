@@ -27,17 +27,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 LIFETIMES_VENV = ROOT / "benchmarks" / ".venv-lifetimes"
-LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas==1.5.3", "numpy==1.26.4", "scipy==1.11.4", "autograd==1.6.2",
-                  "dill==0.3.8"]
+LIFETIMES_PINS = [
+    "lifetimes==0.11.3",
+    "pandas==1.5.3",
+    "numpy==1.26.4",
+    "scipy==1.11.4",
+    "autograd==1.6.2",
+    "dill==0.3.8",
+]
 
 
 def run_stage(label: str, args: list[str], env: dict[str, str], results: list) -> str:
     """Run one stage as a child process; record its wall seconds and its own peak RSS (from wait4)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     chunks: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda n, f: chunks.__setitem__(n, f.read()), args=(n, f))
-               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    readers = [
+        threading.Thread(target=lambda n, f: chunks.__setitem__(n, f.read()), args=(n, f))
+        for n, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
     for t in readers:
         t.start()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -60,8 +70,9 @@ def lifetimes_python() -> str | None:
     if not py.exists():
         print("  (making the lifetimes baseline environment ...)", flush=True)
         subprocess.run([PY, "-m", "venv", "--clear", str(LIFETIMES_VENV)], check=True)
-        r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *LIFETIMES_PINS], capture_output=True,
-                           text=True)
+        r = subprocess.run(
+            [str(py), "-m", "pip", "install", "--quiet", *LIFETIMES_PINS], capture_output=True, text=True
+        )
         if r.returncode != 0:
             print("  lifetimes baseline unavailable (install failed):", r.stderr.strip().splitlines()[-1:])
             import shutil
@@ -102,12 +113,16 @@ def bench_scoring(quick: bool) -> None:
         home = Path(tmp) / "home"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
         env["RECEPTIONIST_HOME"] = str(home)
-        env["OPENBLAS_NUM_THREADS"] = "1"  # both fits single-threaded: threaded BLAS only adds noise at this size
+        env["OPENBLAS_NUM_THREADS"] = (
+            "1"  # both fits single-threaded: threaded BLAS only adds noise at this size
+        )
         as_of = dt.date(2026, 11, 1)
-        gen = ("import datetime as dt, sys; from receptionist import synth; "
-               f"p = synth.generate(n_patients={patients}, seed=7, as_of=dt.date(2026, 11, 1)); "
-               f"synth.write_patients_csv(p, '{tmp}/patients.csv'); synth.write_visits_csv(p, '{tmp}/visits.csv'); "
-               "print(len(p.visit_day))")
+        gen = (
+            "import datetime as dt, sys; from receptionist import synth; "
+            f"p = synth.generate(n_patients={patients}, seed=7, as_of=dt.date(2026, 11, 1)); "
+            f"synth.write_patients_csv(p, '{tmp}/patients.csv'); synth.write_visits_csv(p, '{tmp}/visits.csv'); "
+            "print(len(p.visit_day))"
+        )
         try:
             stages, ours, theirs = _scoring_stages(tmp, env, gen, as_of, results)
         finally:
@@ -122,24 +137,37 @@ def _scoring_stages(tmp: str, env: dict[str, str], gen: str, as_of: dt.date, res
     run_stage("import patients", [*cli, "import", "patients", f"{tmp}/patients.csv"], env, results)
     run_stage("import visits", [*cli, "import", "visits", f"{tmp}/visits.csv"], env, results)
     npz = f"{tmp}/features.npz"
-    out = run_stage("score: load + features..tiers + publish (one process)",
-                    [PY, "benchmarks/score_stages.py", as_of.isoformat(), npz], env, results)
+    out = run_stage(
+        "score: load + features..tiers + publish (one process)",
+        [PY, "benchmarks/score_stages.py", as_of.isoformat(), npz],
+        env,
+        results,
+    )
     stages = json.loads(out)
     simulate_spend(npz)
-    ours = json.loads(run_stage("model fit + predict, ours", [PY, "benchmarks/model_fit.py", "ours", npz], env,
-                                results))
+    ours = json.loads(
+        run_stage("model fit + predict, ours", [PY, "benchmarks/model_fit.py", "ours", npz], env, results)
+    )
     lt_py = lifetimes_python()
     theirs = None
     if lt_py:
         env_lt = {**env, "PYTHONWARNINGS": "ignore"}  # lifetimes/autograd warn on every overflow they survive
-        theirs = json.loads(run_stage("model fit + predict, lifetimes", [lt_py, "benchmarks/model_fit.py",
-                                                                          "lifetimes", npz], env_lt, results))
+        theirs = json.loads(
+            run_stage(
+                "model fit + predict, lifetimes",
+                [lt_py, "benchmarks/model_fit.py", "lifetimes", npz],
+                env_lt,
+                results,
+            )
+        )
     return stages, ours, theirs
 
 
 def _print_scoring(stages: dict, ours: dict, theirs: dict | None, results: list) -> None:
-    print(f"  patients {stages['patients']:,}, visit days {stages['visit_days']:,}, "
-          f"phones published {stages['published']:,}")
+    print(
+        f"  patients {stages['patients']:,}, visit days {stages['visit_days']:,}, "
+        f"phones published {stages['published']:,}"
+    )
     print(f"  {'process':58s} {'wall s':>8s} {'peak MB':>9s}")
     for label, wall, peak in results:
         print(f"  {label:58s} {wall:8.2f} {peak:9.0f}")
@@ -149,11 +177,15 @@ def _print_scoring(stages: dict, ours: dict, theirs: dict | None, results: list)
     if theirs:
         o = ours["fit"] + ours["predict"]
         t = theirs["fit"] + theirs["predict"]
-        print(f"  model fit+predict: ours {o:.2f} s, lifetimes {t:.2f} s, ratio lifetimes/ours = {t / o:.1f}x")
+        print(
+            f"  model fit+predict: ours {o:.2f} s, lifetimes {t:.2f} s, ratio lifetimes/ours = {t / o:.1f}x"
+        )
         if theirs.get("note"):
             print(f"  note: {theirs['note']}")
-        print("  (BG/NBD on the practice's visits; Gamma-Gamma on repeat spend simulated from the model with "
-              f"p={GG_TRUE['p']}, q={GG_TRUE['q']}, v={GG_TRUE['v']:.1f} for the same patients: see simulate_spend)")
+        print(
+            "  (BG/NBD on the practice's visits; Gamma-Gamma on repeat spend simulated from the model with "
+            f"p={GG_TRUE['p']}, q={GG_TRUE['q']}, v={GG_TRUE['v']:.1f} for the same patients: see simulate_spend)"
+        )
         print(f"  {'param':6s} {'ours':>12s} {'lifetimes':>12s}  same to 3 significant digits")
         for k in ("r", "alpha", "a", "b", "p", "q", "v"):
             a, b = ours["params"][k], theirs["params"][k]
@@ -203,8 +235,13 @@ def _serve(app: str, env: dict[str, str], extra: list[str]) -> tuple[subprocess.
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**env, "PUBLIC_BASE_URL": base, "PORT": str(port)}
-    proc = subprocess.Popen([PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN, *extra, app],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN, *extra, app],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -225,8 +262,10 @@ def bench_inbound(quick: bool) -> None:
     seconds = 2.0 if quick else 5.0  # per round
     rounds = 5  # each a floor run then an app run, back to back: a pair shares the machine's mood
     concurrency = 16
-    print(f"\n== inbound webhooks: gunicorn {' '.join(GUNICORN)}, concurrency {concurrency}, "
-          f"{rounds} rounds of {seconds:.0f} s per server, alternating")
+    print(
+        f"\n== inbound webhooks: gunicorn {' '.join(GUNICORN)}, concurrency {concurrency}, "
+        f"{rounds} rounds of {seconds:.0f} s per server, alternating"
+    )
     import csv
 
     with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
@@ -237,7 +276,11 @@ def bench_inbound(quick: bool) -> None:
         env.update(RECEPTIONIST_HOME=str(home), PRACTICE_FILE=str(practice))
         cli = [PY, "-m", "receptionist.cli"]
         # enough patients that each number calls about once: the AI hands a third call in a day to staff
-        for args in (["demo", "--patients", "30000"], ["score"], ["export", "scores", "--out", f"{tmp}/s.csv"]):
+        for args in (
+            ["demo", "--patients", "30000"],
+            ["score"],
+            ["export", "scores", "--out", f"{tmp}/s.csv"],
+        ):
             subprocess.run([*cli, *args], env=env, check=True, capture_output=True)
         with open(f"{tmp}/s.csv") as fh:
             rows = list(csv.DictReader(fh))
@@ -246,8 +289,9 @@ def bench_inbound(quick: bool) -> None:
         unknown = [f"+1312555{i:04d}" for i in range(10_000)]
         mix = [p for trio in zip(high, low, unknown, strict=False) for p in trio]
         Path(f"{tmp}/mix.json").write_text(json.dumps({"from": mix, "to": "+12025550100"}))
-        redis_url = subprocess.run([*cli, "redis", "url"], env=env, check=True, capture_output=True,
-                                   text=True).stdout.strip()
+        redis_url = subprocess.run(
+            [*cli, "redis", "url"], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
         env["REDIS_URL"] = redis_url
         from receptionist.settings import Settings
 
@@ -257,15 +301,19 @@ def bench_inbound(quick: bool) -> None:
         try:
             app, app_base = _serve("receptionist.web:create_app()", env, [])
             servers.append(app)
-            floor, floor_base = _serve("floor_app:create_app()", env, ["--pythonpath", str(ROOT / "benchmarks")])
+            floor, floor_base = _serve(
+                "floor_app:create_app()", env, ["--pythonpath", str(ROOT / "benchmarks")]
+            )
             servers.append(floor)
             for base in (floor_base, app_base):  # warm-up, not counted
                 _load(base, token, f"{tmp}/mix.json", concurrency, 1.0)
             for _ in range(rounds):
                 for name, base in (("floor", floor_base), ("app", app_base)):
                     results[name].append(_load(base, token, f"{tmp}/mix.json", concurrency, seconds))
-            single = {name: _load(base, token, f"{tmp}/mix.json", 1, seconds)
-                      for name, base in (("floor", floor_base), ("app", app_base))}
+            single = {
+                name: _load(base, token, f"{tmp}/mix.json", 1, seconds)
+                for name, base in (("floor", floor_base), ("app", app_base))
+            }
         finally:
             for proc in servers:
                 proc.terminate()
@@ -273,62 +321,109 @@ def bench_inbound(quick: bool) -> None:
             subprocess.run([*cli, "redis", "stop"], env=env, capture_output=True)
 
     def merged(rounds: list[dict]) -> dict:
-        return {"requests": sum(r["requests"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
-                "rps": sum(r["rps"] for r in rounds) / len(rounds),
-                "p50_ms": sorted(r["p50_ms"] for r in rounds)[len(rounds) // 2],
-                "p99_ms": max(r["p99_ms"] for r in rounds)}
+        return {
+            "requests": sum(r["requests"] for r in rounds),
+            "errors": sum(r["errors"] for r in rounds),
+            "rps": sum(r["rps"] for r in rounds) / len(rounds),
+            "p50_ms": sorted(r["p50_ms"] for r in rounds)[len(rounds) // 2],
+            "p99_ms": max(r["p99_ms"] for r in rounds),
+        }
 
     a, f = merged(results["app"]), merged(results["floor"])
     print(f"  mix: {len(high)} high-tier, {len(low)} low-tier, {len(unknown)} unknown callers, in turn")
     print(f"  {'server':8s} {'requests':>9s} {'errors':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for name, r in (("floor", f), ("app", a)):
-        print(f"  {name:8s} {r['requests']:9d} {r['errors']:7d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
-    pairs = [(ra["p99_ms"] / rf["p99_ms"], ra["p50_ms"] / rf["p50_ms"], ra["rps"] / rf["rps"])
-             for rf, ra in zip(results["floor"], results["app"], strict=True)]
+        print(
+            f"  {name:8s} {r['requests']:9d} {r['errors']:7d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}"
+        )
+    pairs = [
+        (ra["p99_ms"] / rf["p99_ms"], ra["p50_ms"] / rf["p50_ms"], ra["rps"] / rf["rps"])
+        for rf, ra in zip(results["floor"], results["app"], strict=True)
+    ]
     print("  p99 ratio app/floor per round: " + ", ".join(f"{p[0]:.2f}x" for p in pairs))
-    print(f"  ratios app/floor, median of the rounds: p50 {statistics.median(p[1] for p in pairs):.2f}x, "
-          f"p99 {statistics.median(p[0] for p in pairs):.2f}x, throughput {statistics.median(p[2] for p in pairs):.2f}x "
-          "(target: p99 within 1.5x, no errors)")
+    print(
+        f"  ratios app/floor, median of the rounds: p50 {statistics.median(p[1] for p in pairs):.2f}x, "
+        f"p99 {statistics.median(p[0] for p in pairs):.2f}x, throughput {statistics.median(p[2] for p in pairs):.2f}x "
+        "(target: p99 within 1.5x, no errors)"
+    )
     print(f"  worst round against worst round: p99 {a['p99_ms'] / f['p99_ms']:.2f}x")
     sf, sa = single["floor"], single["app"]
-    print(f"  one request at a time (service time, no queueing): floor p50 {sf['p50_ms']:.2f} ms p99 "
-          f"{sf['p99_ms']:.2f} ms; app p50 {sa['p50_ms']:.2f} ms p99 {sa['p99_ms']:.2f} ms; "
-          f"ratio p50 {sa['p50_ms'] / sf['p50_ms']:.2f}x, p99 {sa['p99_ms'] / sf['p99_ms']:.2f}x")
+    print(
+        f"  one request at a time (service time, no queueing): floor p50 {sf['p50_ms']:.2f} ms p99 "
+        f"{sf['p99_ms']:.2f} ms; app p50 {sa['p50_ms']:.2f} ms p99 {sa['p99_ms']:.2f} ms; "
+        f"ratio p50 {sa['p50_ms'] / sf['p50_ms']:.2f}x, p99 {sa['p99_ms'] / sf['p99_ms']:.2f}x"
+    )
 
 
 def _load(base: str, token: str, mix: str, concurrency: int, seconds: float) -> dict:
-    out = subprocess.run([PY, str(ROOT / "benchmarks" / "loadgen.py"), base, token, mix, str(concurrency),
-                          str(seconds)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [PY, str(ROOT / "benchmarks" / "loadgen.py"), base, token, mix, str(concurrency), str(seconds)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
 def bench_llm(quick: bool) -> None:
     turns = 60 if quick else 300
     print(f"\n== LLM engine overhead with an instant fake model: {turns} Gather turns, relay first tokens")
-    out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "llm_turn.py"), str(turns)], check=True,
-                                    capture_output=True, text=True, cwd=ROOT).stdout)
+    out = json.loads(
+        subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "llm_turn.py"), str(turns)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
     print(f"  {'server time per webhook':34s} {'p50 ms':>8s} {'p99 ms':>8s}")
-    for name, label in (("floor", "floor (one Redis read, fixed TwiML)"), ("offline", "offline engine turn"),
-                        ("llm", "LLM engine turn (incl. model HTTP)"), ("model_call", "bare model round trip"),
-                        ("relay_first_token", "relay: model first token -> text")):
+    for name, label in (
+        ("floor", "floor (one Redis read, fixed TwiML)"),
+        ("offline", "offline engine turn"),
+        ("llm", "LLM engine turn (incl. model HTTP)"),
+        ("model_call", "bare model round trip"),
+        ("relay_first_token", "relay: model first token -> text"),
+    ):
         print(f"  {label:34s} {out[name]['p50_ms']:8.2f} {out[name]['p99_ms']:8.2f}")
-    print(f"  server overhead per LLM turn (turn less the model round trip): p50 {out['llm_overhead_p50_ms']:.2f} ms, "
-          f"p99 {out['llm_overhead_p99_ms']:.2f} ms (target p50 under 5 ms); relay first token p50 "
-          f"{out['relay_first_token']['p50_ms']:.2f} ms (target 5 ms)")
+    print(
+        f"  server overhead per LLM turn (turn less the model round trip): p50 {out['llm_overhead_p50_ms']:.2f} ms, "
+        f"p99 {out['llm_overhead_p99_ms']:.2f} ms (target p50 under 5 ms); relay first token p50 "
+        f"{out['relay_first_token']['p50_ms']:.2f} ms (target 5 ms)"
+    )
 
 
 def bench_outreach(quick: bool) -> None:
     patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 25.0)
-    print(f"\n== campaigns: plan over {patients:,} scored patients; dispatch {attempts:,} AI calls with {workers} "
-          f"RQ workers against the local Twilio stand-in at {rate:g} calls/s")
-    out = json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / "outreach.py"), str(patients), str(attempts),
-                                     str(workers), str(rate)], check=True, capture_output=True, text=True,
-                                    cwd=ROOT).stdout)
-    print(f"  plan: {out['plan_s']:.2f} s for {out['contacts']:,} contacts (target under 2 s); the floor, reading "
-          f"the same rows with one query: {out['plan_floor_s']:.2f} s; ratio {out['plan_s'] / out['plan_floor_s']:.1f}x")
-    print(f"  dispatch: {out['calls']:,} calls in {out['dispatch_s']:.1f} s, {out['achieved_rate']:.2f} calls/s "
-          f"against {out['configured_rate']:g} configured (ratio {out['achieved_rate'] / out['configured_rate']:.3f}, "
-          f"target within 5%), duplicates {out['duplicates']} (must be 0)")
+    print(
+        f"\n== campaigns: plan over {patients:,} scored patients; dispatch {attempts:,} AI calls with {workers} "
+        f"RQ workers against the local Twilio stand-in at {rate:g} calls/s"
+    )
+    out = json.loads(
+        subprocess.run(
+            [
+                PY,
+                str(ROOT / "benchmarks" / "outreach.py"),
+                str(patients),
+                str(attempts),
+                str(workers),
+                str(rate),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    print(
+        f"  plan: {out['plan_s']:.2f} s for {out['contacts']:,} contacts (target under 2 s); the floor, reading "
+        f"the same rows with one query: {out['plan_floor_s']:.2f} s; ratio {out['plan_s'] / out['plan_floor_s']:.1f}x"
+    )
+    print(
+        f"  dispatch: {out['calls']:,} calls in {out['dispatch_s']:.1f} s, {out['achieved_rate']:.2f} calls/s "
+        f"against {out['configured_rate']:g} configured (ratio {out['achieved_rate'] / out['configured_rate']:.3f}, "
+        f"target within 5%), duplicates {out['duplicates']} (must be 0)"
+    )
 
 
 def _fresh_home_run(script: str, *args: object) -> dict:
@@ -337,61 +432,100 @@ def _fresh_home_run(script: str, *args: object) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
         env["RECEPTIONIST_HOME"] = tmp
         try:
-            return json.loads(subprocess.run([PY, str(ROOT / "benchmarks" / script), *map(str, args), tmp],
-                                             check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout)
+            return json.loads(
+                subprocess.run(
+                    [PY, str(ROOT / "benchmarks" / script), *map(str, args), tmp],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                    env=env,
+                ).stdout
+            )
         finally:
-            subprocess.run([PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT)
+            subprocess.run(
+                [PY, "-m", "receptionist.cli", "redis", "stop"], env=env, capture_output=True, cwd=ROOT
+            )
 
 
 def bench_stats(quick: bool) -> None:
     events = 100_000 if quick else 1_000_000
     print(f"\n== outcome statistics: {events:,} outcome events (SQLite store, embedded Redis)")
     out = _fresh_home_run("outcome_stats.py", events)
-    print(f"  loading the events (set-up, not product code): {out['load_s']:.1f} s; {out['buckets']:,} "
-          "tier/channel/month/kind buckets")
-    print(f"  dashboard live query (Redis counters -> report JSON): p50 {out['live_p50_ms']:.2f} ms, "
-          f"max {out['live_max_ms']:.2f} ms (target under 50 ms)")
-    print(f"  baseline, the same report counted from the store: p50 {out['store_p50_ms']:.0f} ms; "
-          f"ratio live/store {out['live_p50_ms'] / out['store_p50_ms']:.4f}x")
+    print(
+        f"  loading the events (set-up, not product code): {out['load_s']:.1f} s; {out['buckets']:,} "
+        "tier/channel/month/kind buckets"
+    )
+    print(
+        f"  dashboard live query (Redis counters -> report JSON): p50 {out['live_p50_ms']:.2f} ms, "
+        f"max {out['live_max_ms']:.2f} ms (target under 50 ms)"
+    )
+    print(
+        f"  baseline, the same report counted from the store: p50 {out['store_p50_ms']:.0f} ms; "
+        f"ratio live/store {out['live_p50_ms'] / out['store_p50_ms']:.4f}x"
+    )
     print(f"  full rebuild of the counters from the store: {out['rebuild_s']:.2f} s (target under 30 s)")
     print(f"  recording one event (insert once + live counters): {out['record_ms']:.2f} ms")
 
 
 def bench_integrations(quick: bool) -> None:
     n = 20_000 if quick else 100_000
-    print(f"\n== integrations: {n:,} visits through PUT /api/v1/visits (batches of 1,000, in process), a FHIR "
-          "bundle, and the CSV importer (the baseline), each into a fresh SQLite store")
+    print(
+        f"\n== integrations: {n:,} visits through PUT /api/v1/visits (batches of 1,000, in process), a FHIR "
+        "bundle, and the CSV importer (the baseline), each into a fresh SQLite store"
+    )
     out = _fresh_home_run("integrations_ingest.py", n)
     csv_rate, api_rate = n / out["csv_s"], n / out["api_s"]
     print(f"  baseline, CSV importer: {csv_rate:,.0f} records/s ({out['csv_s']:.2f} s)")
-    print(f"  API batches: {api_rate:,.0f} records/s ({out['api_s']:.2f} s; target 5,000 records/s or more); "
-          f"ratio API/CSV {api_rate / csv_rate:.2f}x")
-    print(f"  API repeated delivery (nothing added): {out['api_repeat_records'] / out['api_repeat_s']:,.0f} records/s")
-    print(f"  FHIR import: {out['fhir_resources'] / out['fhir_s']:,.0f} resources/s, {n / out['fhir_s']:,.0f} visits/s "
-          f"({out['fhir_resources']:,} resources: patients, encounters, claims; {out['fhir_s']:.2f} s, validation "
-          f"with fhir.resources included); ratio FHIR/CSV {n / out['fhir_s'] / csv_rate:.2f}x")
+    print(
+        f"  API batches: {api_rate:,.0f} records/s ({out['api_s']:.2f} s; target 5,000 records/s or more); "
+        f"ratio API/CSV {api_rate / csv_rate:.2f}x"
+    )
+    print(
+        f"  API repeated delivery (nothing added): {out['api_repeat_records'] / out['api_repeat_s']:,.0f} records/s"
+    )
+    print(
+        f"  FHIR import: {out['fhir_resources'] / out['fhir_s']:,.0f} resources/s, {n / out['fhir_s']:,.0f} visits/s "
+        f"({out['fhir_resources']:,} resources: patients, encounters, claims; {out['fhir_s']:.2f} s, validation "
+        f"with fhir.resources included); ratio FHIR/CSV {n / out['fhir_s'] / csv_rate:.2f}x"
+    )
 
 
 def bench_dashboard(quick: bool) -> None:
     patients, events, repeats = (20_000, 100_000, 50) if quick else (100_000, 1_000_000, 200)
-    print(f"\n== dashboard: Today and Results rendered for a signed-in user, {patients:,} patients and {events:,} "
-          f"outcome events (SQLite store, embedded Redis), {repeats} renders each, in process (no network)")
+    print(
+        f"\n== dashboard: Today and Results rendered for a signed-in user, {patients:,} patients and {events:,} "
+        f"outcome events (SQLite store, embedded Redis), {repeats} renders each, in process (no network)"
+    )
     out = _fresh_home_run("dashboard.py", patients, events, repeats)
     print(f"  loading the practice and events (set-up, not product code): {out['load_s']:.1f} s")
     base = out["api_stats_p50_ms"]
-    print(f"  baseline, GET /api/stats (the same counters as JSON, no page): p50 {base:.1f} ms, "
-          f"p99 {out['api_stats_p99_ms']:.1f} ms")
+    print(
+        f"  baseline, GET /api/stats (the same counters as JSON, no page): p50 {base:.1f} ms, "
+        f"p99 {out['api_stats_p99_ms']:.1f} ms"
+    )
     for page in ("today", "results"):
-        print(f"  {page.capitalize():<8} p50 {out[page + '_p50_ms']:.1f} ms, p99 {out[page + '_p99_ms']:.1f} ms "
-              f"(target p99 under 200 ms); ratio p50 to the baseline {out[page + '_p50_ms'] / base:.1f}x")
+        print(
+            f"  {page.capitalize():<8} p50 {out[page + '_p50_ms']:.1f} ms, p99 {out[page + '_p99_ms']:.1f} ms "
+            f"(target p99 under 200 ms); ratio p50 to the baseline {out[page + '_p50_ms'] / base:.1f}x"
+        )
 
 
-BENCHMARKS = {"scoring": bench_scoring, "inbound": bench_inbound, "llm": bench_llm, "outreach": bench_outreach,
-              "stats": bench_stats, "integrations": bench_integrations, "dashboard": bench_dashboard}
+BENCHMARKS = {
+    "scoring": bench_scoring,
+    "inbound": bench_inbound,
+    "llm": bench_llm,
+    "outreach": bench_outreach,
+    "stats": bench_stats,
+    "integrations": bench_integrations,
+    "dashboard": bench_dashboard,
+}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
     args = parser.parse_args()

@@ -41,8 +41,14 @@ def main(as_of: str, npz_out: str) -> None:
     spend = scoring.gamma_gamma.expected_spend(gg, feats.frequency[active], feats.monetary[active])
     times["predict"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = scoring.score_patients(data.visits, n, as_of_day, rules=services.practice.tiers,
-                                    lapsed_after_days=services.practice.lapsed_after_days, signals=data.signals)
+    result = scoring.score_patients(
+        data.visits,
+        n,
+        as_of_day,
+        rules=services.practice.tiers,
+        lapsed_after_days=services.practice.lapsed_after_days,
+        signals=data.signals,
+    )
     times["full score_patients (features to tiers and reasons)"] = time.perf_counter() - t
     times["scoring total (features to tiers, as above)"] = time.perf_counter() - t0
     np.savez(npz_out, frequency=x, recency=t_x, T=age, monetary=feats.monetary[active])
@@ -55,12 +61,28 @@ def main(as_of: str, npz_out: str) -> None:
     t = time.perf_counter()
     published = publish(services.store, services.publish_cache, run_id, data.patient_ids, result)
     times["cache publish"] = time.perf_counter() - t
-    print(json.dumps({
-        "patients": n, "visit_days": int(data.visits.patient.size), "published": published, "times": times,
-        "params": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "p": gg.p, "q": gg.q, "v": gg.v},
-        "mean_p_alive": float(p_alive.mean()), "mean_visits": float(visits.mean()),
-        "mean_spend": float(spend.mean()),
-    }))
+    print(
+        json.dumps(
+            {
+                "patients": n,
+                "visit_days": int(data.visits.patient.size),
+                "published": published,
+                "times": times,
+                "params": {
+                    "r": bg.r,
+                    "alpha": bg.alpha,
+                    "a": bg.a,
+                    "b": bg.b,
+                    "p": gg.p,
+                    "q": gg.q,
+                    "v": gg.v,
+                },
+                "mean_p_alive": float(p_alive.mean()),
+                "mean_visits": float(visits.mean()),
+                "mean_spend": float(spend.mean()),
+            }
+        )
+    )
     services.close()
 
 

@@ -75,7 +75,9 @@ class TierCache:
         hit = None
         if raw is not None:
             tier, patient_id, run_id, *name = _text(raw).split(SEP, 3)
-            hit = CachedTier(patient_id=patient_id, tier=tier, run_id=run_id, first_name=name[0] if name else None)
+            hit = CachedTier(
+                patient_id=patient_id, tier=tier, run_id=run_id, first_name=name[0] if name else None
+            )
         return Lookup(hit, complete is not None, rest)
 
     def epoch(self) -> int:
@@ -120,8 +122,13 @@ class TierCache:
         total, marked = pipe.execute()
         return int(total) - int(bool(marked))
 
-    def publish(self, run_id: str, entries: Iterable[tuple[str, ...]], chunk: int = 20_000,
-                complete_at: int | None = None) -> int:
+    def publish(
+        self,
+        run_id: str,
+        entries: Iterable[tuple[str, ...]],
+        chunk: int = 20_000,
+        complete_at: int | None = None,
+    ) -> int:
         """Publish (phone, tier, patient_id[, first_name]) entries of one run atomically; returns how many.
 
         `complete_at`: the `epoch()` read before the entries were read from the store; the hash is marked
@@ -161,10 +168,12 @@ class TierCache:
                 swap.reset()
                 if count:
                     self.client.pipeline(transaction=True).hdel(building, COMPLETE).rename(
-                        building, keys.tiers()).set(keys.tiers_run(), run_id).execute()
+                        building, keys.tiers()
+                    ).set(keys.tiers_run(), run_id).execute()
                 else:
                     self.client.pipeline(transaction=True).delete(keys.tiers()).set(
-                        keys.tiers_run(), run_id).execute()
+                        keys.tiers_run(), run_id
+                    ).execute()
         return count
 
 

@@ -53,9 +53,14 @@ class Urls:
 
 
 def facts_for(services: Any, location: Location) -> PracticeFacts:
-    return PracticeFacts(practice_name=services.practice.name, location_name=location.name,
-                         address=location.address, hours_text=location.hours.describe(), phone=location.phone,
-                         timezone=location.timezone)
+    return PracticeFacts(
+        practice_name=services.practice.name,
+        location_name=location.name,
+        address=location.address,
+        hours_text=location.hours.describe(),
+        phone=location.phone,
+        timezone=location.timezone,
+    )
 
 
 class CallFlow:
@@ -77,16 +82,28 @@ class CallFlow:
         location = self.s.practice.location_for(normalise_or_none(p.get("To")))
         if location is None:
             pending: dict[str, Any] = {}
-            CallStates.record(pending, callrecord.record(sid, {"direction": "inbound", "location_id": None,
-                                                                "caller": None, "route": "closed",
-                                                                "outcome": "unknown number"}, self.s.now()))
+            CallStates.record(
+                pending,
+                callrecord.record(
+                    sid,
+                    {
+                        "direction": "inbound",
+                        "location_id": None,
+                        "caller": None,
+                        "route": "closed",
+                        "outcome": "unknown number",
+                    },
+                    self.s.now(),
+                ),
+            )
             try:
                 self.states.save("", pending)  # the record only: there is no call to continue
             except SQLAlchemyError:
                 log.exception("call %s: store unavailable", sid)
             return twiml.say_and_hangup(
                 f"Sorry, this number is not set up for {self.s.practice.name}. "
-                "Please check the number and call again. Goodbye.")
+                "Please check the number and call again. Goodbye."
+            )
         caller = normalise_or_none(p.get("From"))
         now = self.s.now()
         is_open = location.is_open(now)
@@ -97,18 +114,39 @@ class CallFlow:
         except SQLAlchemyError:
             log.exception("call %s: store unavailable at routing", sid)
             return self._store_down(location, is_open)
-        decision = decide(tier=found.tier if found else None, known=found is not None, is_open=is_open,
-                          has_staff=bool(location.staff_numbers), recent_ai_calls=_int(recent) or 0)
-        state = {"location_id": location.id, "caller": caller, "patient_id": found.patient_id if found else None,
-                 "tier": found.tier if found else None, "route": decision.kind, "reason": decision.reason,
-                 "engine": {}, "turn": 0, "transfer": None, "facts": {}}
+        decision = decide(
+            tier=found.tier if found else None,
+            known=found is not None,
+            is_open=is_open,
+            has_staff=bool(location.staff_numbers),
+            recent_ai_calls=_int(recent) or 0,
+        )
+        state = {
+            "location_id": location.id,
+            "caller": caller,
+            "patient_id": found.patient_id if found else None,
+            "tier": found.tier if found else None,
+            "route": decision.kind,
+            "reason": decision.reason,
+            "engine": {},
+            "turn": 0,
+            "transfer": None,
+            "facts": {},
+        }
         if found is not None and found.first_name is not None:
             state["first_name"] = found.first_name  # the greeting's name came with the tier: no store read
-        record = {"direction": "inbound", "location_id": location.id, "caller": caller,
-                  "patient_id": state["patient_id"], "tier": state["tier"],
-                  "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed")}
+        record = {
+            "direction": "inbound",
+            "location_id": location.id,
+            "caller": caller,
+            "patient_id": state["patient_id"],
+            "tier": state["tier"],
+            "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed"),
+        }
         # The route is in the call record (the dashboard's Calls page); at INFO this line was 5% of the webhook's CPU.
-        log.debug("call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason)
+        log.debug(
+            "call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason
+        )
         if decision.kind == "staff":
             CallStates.record(state, callrecord.record(sid, record, now))
             try:
@@ -116,23 +154,45 @@ class CallFlow:
             except SQLAlchemyError:
                 log.exception("call %s: store unavailable", sid)
                 return self._store_down(location, is_open)
-            return twiml.transfer(f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
-                                  location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
-                                  action=self.url("/voice/transfer-result"))
+            return twiml.transfer(
+                f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
+                location.staff_numbers,
+                whisper=self.url(f"/voice/whisper?call={sid}"),
+                action=self.url("/voice/transfer-result"),
+            )
         if counter:
             CallStates.count(state, counter)
-        return self._start_ai(sid, location, state, reason="routine" if is_open else "after_hours", record=record)
+        return self._start_ai(
+            sid, location, state, reason="routine" if is_open else "after_hours", record=record
+        )
 
     def outbound(self, p: dict[str, str], *, patient_id: str, tier: str, attempt_id: str) -> str:
         """A reactivation call the dialler placed was answered: the AI's outbound conversation starts."""
         sid = p.get("CallSid", "")
         location = self.s.practice.main
         callee = normalise_or_none(p.get("To"))
-        state = {"location_id": location.id, "caller": callee, "patient_id": patient_id, "tier": tier,
-                 "route": "ai", "reason": "reactivation", "direction": "outbound", "attempt": attempt_id,
-                 "engine": {}, "turn": 0, "transfer": None, "facts": {}}
-        record = {"direction": "outbound", "location_id": location.id, "caller": callee, "patient_id": patient_id,
-                  "tier": tier, "route": "ai"}
+        state = {
+            "location_id": location.id,
+            "caller": callee,
+            "patient_id": patient_id,
+            "tier": tier,
+            "route": "ai",
+            "reason": "reactivation",
+            "direction": "outbound",
+            "attempt": attempt_id,
+            "engine": {},
+            "turn": 0,
+            "transfer": None,
+            "facts": {},
+        }
+        record = {
+            "direction": "outbound",
+            "location_id": location.id,
+            "caller": callee,
+            "patient_id": patient_id,
+            "tier": tier,
+            "route": "ai",
+        }
         log.info("call %s: outbound reactivation call answered", sid)
         return self._start_ai(sid, location, state, reason="reactivation", record=record)
 
@@ -143,8 +203,9 @@ class CallFlow:
             state["ended"] = True
             self.states.save(sid, state, ended=True)
 
-    def _start_ai(self, sid: str, location: Location, state: dict, *, reason: str,
-                  record: dict[str, Any] | None = None) -> str:
+    def _start_ai(
+        self, sid: str, location: Location, state: dict, *, reason: str, record: dict[str, Any] | None = None
+    ) -> str:
         ctx = self._context(sid, location, state, reason)
         tools = self._tools(sid, location, state)
         reply = self._guard(lambda: self.engine.start(ctx, tools), ctx)
@@ -158,9 +219,11 @@ class CallFlow:
             # Expired or unknown call: start over as a fresh inbound call rather than fail.
             return self.inbound(p)
         location = self._location(state)
-        heard = Utterance(speech=(p.get("SpeechResult") or "").strip()[:500] or None,
-                          digits=(p.get("Digits") or "").strip()[:20] or None,
-                          confidence=_float(p.get("Confidence")))
+        heard = Utterance(
+            speech=(p.get("SpeechResult") or "").strip()[:500] or None,
+            digits=(p.get("Digits") or "").strip()[:20] or None,
+            confidence=_float(p.get("Confidence")),
+        )
         ctx = self._context(sid, location, state, state.get("reason", "routine"))
         tools = self._tools(sid, location, state)
         if state["turn"] >= MAX_TURNS:
@@ -171,16 +234,21 @@ class CallFlow:
                 token = uuid.uuid4().hex[:16]
                 reply = self._within_hold(sid, token, produce, ctx, tools)
                 if reply is None:
-                    state["pending"] = {"token": token, "speech": heard.speech, "digits": heard.digits,
-                                        "confidence": heard.confidence}
+                    state["pending"] = {
+                        "token": token,
+                        "speech": heard.speech,
+                        "digits": heard.digits,
+                        "confidence": heard.confidence,
+                    }
                     self.states.save(sid, state)
                     return twiml.hold(HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}"))
             else:
                 reply = self._guard(produce, ctx)
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
-    def _within_hold(self, sid: str, token: str, produce, ctx: CallContext,  # noqa: ANN001
-                     tools: StoreTools) -> Reply | None:
+    def _within_hold(
+        self, sid: str, token: str, produce, ctx: CallContext, tools: StoreTools
+    ) -> Reply | None:
         """The turn's reply if it is ready within `hold_after_s`; else None, and the turn lands in Redis later."""
         lock = threading.Lock()
         box: dict[str, Any] = {}
@@ -193,8 +261,13 @@ class CallFlow:
             if late:
                 # What it did stands even if the wait route gives up on it: record its events on the call now.
                 self._merge_events(sid, tools.events)
-                body = {"say": reply.say, "state": reply.state, "action": reply.action, "events": tools.events,
-                        "patient_id": tools.patient_id}
+                body = {
+                    "say": reply.say,
+                    "state": reply.state,
+                    "action": reply.action,
+                    "events": tools.events,
+                    "patient_id": tools.patient_id,
+                }
                 try:
                     self.s.redis.set(keys.pending_turn(sid, token), json.dumps(body), ex=120)
                 except (redis.RedisError, OSError):
@@ -219,8 +292,11 @@ class CallFlow:
         pending = state.get("pending") or {}
         location = self._location(state)
         if pending.get("token") != token:  # a retried or stale redirect: ask again rather than guess
-            return twiml.listen("Sorry, could you say that again?", action=self.url("/voice/gather"),
-                                on_silence=self.url("/voice/gather"))
+            return twiml.listen(
+                "Sorry, could you say that again?",
+                action=self.url("/voice/gather"),
+                on_silence=self.url("/voice/gather"),
+            )
         raw = None
         deadline = time.monotonic() + self.wait_s
         while True:
@@ -232,8 +308,9 @@ class CallFlow:
                 break
             time.sleep(0.05)
         state.pop("pending", None)
-        heard = Utterance(speech=pending.get("speech"), digits=pending.get("digits"),
-                          confidence=pending.get("confidence"))
+        heard = Utterance(
+            speech=pending.get("speech"), digits=pending.get("digits"), confidence=pending.get("confidence")
+        )
         if raw is not None:
             done = json.loads(raw)
             try:
@@ -254,8 +331,15 @@ class CallFlow:
             reply = self._guard(lambda: self.engine.fallback_turn(ctx, tools, engine_state, heard), ctx)
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
-    def _record_turn(self, sid: str, state: dict, tools: StoreTools, reply: Reply, heard_text: str | None,
-                     record: dict[str, Any] | None = None) -> dict:
+    def _record_turn(
+        self,
+        sid: str,
+        state: dict,
+        tools: StoreTools,
+        reply: Reply,
+        heard_text: str | None,
+        record: dict[str, Any] | None = None,
+    ) -> dict:
         """Keep the engine's state, the tools' events and the turn itself; returns the call's facts."""
         state["engine"] = reply.state
         if tools.patient_id and not state.get("patient_id"):
@@ -266,12 +350,33 @@ class CallFlow:
         seq = state["turn"]
         state["turn"] = seq + 1
         route = "emergency" if facts.get("emergency") else None
-        CallStates.record(state, callrecord.turn(sid, seq, heard_text or "", reply.say, dict(facts),
-                                                 state.get("patient_id"), route, self.s.now(), record))
+        CallStates.record(
+            state,
+            callrecord.turn(
+                sid,
+                seq,
+                heard_text or "",
+                reply.say,
+                dict(facts),
+                state.get("patient_id"),
+                route,
+                self.s.now(),
+                record,
+            ),
+        )
         return facts
 
-    def _after_turn(self, sid: str, location: Location, state: dict, ctx: CallContext, tools: StoreTools,
-                    reply: Reply, heard_text: str | None, record: dict[str, Any] | None = None) -> str:
+    def _after_turn(
+        self,
+        sid: str,
+        location: Location,
+        state: dict,
+        ctx: CallContext,
+        tools: StoreTools,
+        reply: Reply,
+        heard_text: str | None,
+        record: dict[str, Any] | None = None,
+    ) -> str:
         facts = self._record_turn(sid, state, tools, reply, heard_text, record)
         if reply.action == "transfer":
             return self._transfer(sid, location, state, ctx.is_open, reply.say, facts)
@@ -281,27 +386,38 @@ class CallFlow:
         if location.transport == "relay" and hasattr(self.engine, "fallback_turn") and heard_text is None:
             # The greeting (written in code) opens a ConversationRelay session; the websocket takes it from here.
             self.states.save(sid, state)
-            ws_base = "ws" + self.s.settings.base_url[len("http"):]
-            return twiml.relay(url=f"{ws_base}/voice/relay?call={sid}", action=self.url("/voice/relay/end"),
-                               greeting=reply.say)
+            ws_base = "ws" + self.s.settings.base_url[len("http") :]
+            return twiml.relay(
+                url=f"{ws_base}/voice/relay?call={sid}",
+                action=self.url("/voice/relay/end"),
+                greeting=reply.say,
+            )
         self.states.save(sid, state)
         return twiml.listen(reply.say, action=self.url("/voice/gather"), on_silence=self.url("/voice/gather"))
 
-    def _transfer(self, sid: str, location: Location, state: dict, is_open: bool, say: str, facts: dict) -> str:
+    def _transfer(
+        self, sid: str, location: Location, state: dict, is_open: bool, say: str, facts: dict
+    ) -> str:
         if is_open and location.staff_numbers:
             state["transfer_reason"] = "asked_for_person"
             self.states.save(sid, state)
-            return twiml.transfer(say, location.staff_numbers, whisper=self.url(f"/voice/whisper?call={sid}"),
-                                  action=self.url("/voice/transfer-result"))
+            return twiml.transfer(
+                say,
+                location.staff_numbers,
+                whisper=self.url(f"/voice/whisper?call={sid}"),
+                action=self.url("/voice/transfer-result"),
+            )
         self._tools(sid, location, state).queue_callback("caller asked for a person", "normal")
         _apply_event(facts, {"action": "callback"})
         CallStates.record(state, callrecord.facts(sid, dict(facts)))
         self.states.save(sid, state, ended=True)
-        return twiml.say_and_hangup("Nobody can come to the phone right now, so I've asked our team to call "
-                                    f"you back. Our hours are {location.hours.describe()}. Goodbye.")
+        return twiml.say_and_hangup(
+            "Nobody can come to the phone right now, so I've asked our team to call "
+            f"you back. Our hours are {location.hours.describe()}. Goodbye."
+        )
 
     # -- ConversationRelay ------------------------------------------------------------------------------
-    def relay_turn(self, sid: str, heard: Utterance, on_text=None) -> Reply | None:  # noqa: ANN001
+    def relay_turn(self, sid: str, heard: Utterance, on_text=None) -> Reply | None:
         """One caller turn over the relay websocket; None when the call is unknown or already over."""
         state = self.states.load(sid)
         if state is None or state.get("ended"):
@@ -312,8 +428,9 @@ class CallFlow:
         if state["turn"] >= MAX_TURNS:
             reply = self._too_long(tools, state)
         else:
-            reply = self._guard(lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard,
-                                                            on_text=on_text), ctx)
+            reply = self._guard(
+                lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard, on_text=on_text), ctx
+            )
         self._record_turn(sid, state, tools, reply, heard.transcript)
         state["handoff"] = reply.action if reply.action != "listen" else None
         self.states.save(sid, state)
@@ -340,24 +457,29 @@ class CallFlow:
         wanted = handoff.get("action") if isinstance(handoff, dict) else None
         location = self._location(state)
         if wanted == "transfer" and state.get("handoff") == "transfer":
-            return self._transfer(sid, location, state, location.is_open(self.s.now()), "",
-                                  state.setdefault("facts", {}))
+            return self._transfer(
+                sid, location, state, location.is_open(self.s.now()), "", state.setdefault("facts", {})
+            )
         if wanted == "hangup" or state.get("handoff") == "hangup":
             self.states.save(sid, state, ended=True)
             return twiml.hangup()
         # The session dropped (an error on Twilio's side): the caller goes on in the Gather loop.
         log.warning("call %s: relay session ended without a handoff; continuing with Gather", sid)
         self.states.save(sid, state)
-        return twiml.listen("Sorry about that. How can I help?", action=self.url("/voice/gather"),
-                            on_silence=self.url("/voice/gather"))
+        return twiml.listen(
+            "Sorry about that. How can I help?",
+            action=self.url("/voice/gather"),
+            on_silence=self.url("/voice/gather"),
+        )
 
     # -- warm transfer ------------------------------------------------------------------------------------
     def whisper(self, p: dict[str, str], parent_sid: str) -> str:
         state = self.states.load(parent_sid) or {}
         reason = state.get("transfer_reason") or state.get("reason", "")
         try:
-            text = whisper_text(self.s.store, state.get("patient_id"), reason,
-                                self._location(state).today(self.s.now()))
+            text = whisper_text(
+                self.s.store, state.get("patient_id"), reason, self._location(state).today(self.s.now())
+            )
         except SQLAlchemyError:
             text = f"A caller is on the line. {PRESS_ONE}"
         return twiml.whisper(text, action=self.url(f"/voice/whisper/answer?call={parent_sid}"))
@@ -377,8 +499,13 @@ class CallFlow:
         state = self.states.load(sid)
         status = (p.get("DialCallStatus") or "").strip()
         if state is None:
-            return twiml.hangup() if status in ACCEPTED else twiml.say_and_hangup(
-                "I'm sorry, nobody could take your call. Please try again in a few minutes. Goodbye.")
+            return (
+                twiml.hangup()
+                if status in ACCEPTED
+                else twiml.say_and_hangup(
+                    "I'm sorry, nobody could take your call. Please try again in a few minutes. Goodbye."
+                )
+            )
         location = self._location(state)
         if status in ACCEPTED and state.get("transfer") != "declined":
             result = "accepted"
@@ -393,8 +520,15 @@ class CallFlow:
             self.states.save(sid, state, ended=True)
             return twiml.hangup()
         priority = "high" if state.get("tier") == "high" else "normal"
-        queue_callback(self.s.store, call_sid=sid, patient_id=state.get("patient_id"), phone=state.get("caller"),
-                       location_id=location.id, reason=f"transfer {result}", priority=priority)
+        queue_callback(
+            self.s.store,
+            call_sid=sid,
+            patient_id=state.get("patient_id"),
+            phone=state.get("caller"),
+            location_id=location.id,
+            reason=f"transfer {result}",
+            priority=priority,
+        )
         _apply_event(state.setdefault("facts", {}), {"action": "callback", "priority": priority})
         log.info("call %s: transfer %s, AI takes over", sid, result)
         state["reason"] = "transfer_failed"
@@ -412,13 +546,25 @@ class CallFlow:
             self._drain()  # the record's facts, turns and route are in SQL before the outcome is summed up
         try:
             with self.s.store.session() as session:
-                session.add(CallEvent(call_sid=parent, leg_sid=leg, status=status, sequence=sequence,
-                                      duration_seconds=duration))
+                session.add(
+                    CallEvent(
+                        call_sid=parent,
+                        leg_sid=leg,
+                        status=status,
+                        sequence=sequence,
+                        duration_seconds=duration,
+                    )
+                )
                 session.flush()
                 call = session.get(Call, parent)
                 if call is None:
-                    call = Call(sid=parent, direction=_direction(p.get("Direction")), status=status,
-                                status_sequence=-1, facts={})
+                    call = Call(
+                        sid=parent,
+                        direction=_direction(p.get("Direction")),
+                        status=status,
+                        status_sequence=-1,
+                        facts={},
+                    )
                     session.add(call)
                 if leg == parent and (sequence > call.status_sequence or call.status_sequence < 0):
                     call.status = status
@@ -441,7 +587,9 @@ class CallFlow:
             call = session.get(Call, sid)
             if call is None:
                 return None
-            turns = session.scalars(select(CallTurn).where(CallTurn.call_sid == sid).order_by(CallTurn.seq)).all()
+            turns = session.scalars(
+                select(CallTurn).where(CallTurn.call_sid == sid).order_by(CallTurn.seq)
+            ).all()
             facts = dict(call.facts or {})
             return {
                 "call_sid": sid,
@@ -459,8 +607,11 @@ class CallFlow:
     def _too_long(self, tools: StoreTools, state: dict) -> Reply:
         """A call that has gone on for MAX_TURNS turns ends with a callback rather than loop forever."""
         tools.queue_callback("long call without resolution", "normal")
-        return Reply("I'm going to have one of our team call you back to finish this. Thank you for calling. "
-                     "Goodbye.", state.get("engine", {}), "hangup")
+        return Reply(
+            "I'm going to have one of our team call you back to finish this. Thank you for calling. Goodbye.",
+            state.get("engine", {}),
+            "hangup",
+        )
 
     def _location(self, state: dict) -> Location:
         for location in self.s.practice.locations:
@@ -474,44 +625,70 @@ class CallFlow:
         if first is None and state.get("patient_id"):
             try:  # one column, not the whole patient: this runs on the caller's first turn
                 with self.s.store.engine.connect() as conn:
-                    first = conn.scalar(select(Patient.first_name).where(Patient.id == state["patient_id"])) or ""
+                    first = (
+                        conn.scalar(select(Patient.first_name).where(Patient.id == state["patient_id"])) or ""
+                    )
             except SQLAlchemyError:
                 first = ""
             state["first_name"] = first
-        return CallContext(call_sid=sid, facts=facts_for(self.s, location), now=location.local_time(now),
-                           is_open=location.is_open(now), caller_phone=state.get("caller"),
-                           patient_id=state.get("patient_id"), first_name=first or None, reason=reason,
-                           direction="outbound" if state.get("direction") == "outbound" else "inbound")
+        return CallContext(
+            call_sid=sid,
+            facts=facts_for(self.s, location),
+            now=location.local_time(now),
+            is_open=location.is_open(now),
+            caller_phone=state.get("caller"),
+            patient_id=state.get("patient_id"),
+            first_name=first or None,
+            reason=reason,
+            direction="outbound" if state.get("direction") == "outbound" else "inbound",
+        )
 
     def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
-        return StoreTools(self.s.store, location, call_sid=sid, caller_phone=state.get("caller"),
-                          patient_id=state.get("patient_id"), now=self.s.now, on_phones_change=self._phones_changed,
-                          on_opt_out=self._opted_out)
+        return StoreTools(
+            self.s.store,
+            location,
+            call_sid=sid,
+            caller_phone=state.get("caller"),
+            patient_id=state.get("patient_id"),
+            now=self.s.now,
+            on_phones_change=self._phones_changed,
+            on_opt_out=self._opted_out,
+        )
 
     def _opted_out(self, patient_id: str) -> None:
-        """"Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
+        """ "Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
         from .outreach.optout import opt_out
 
         opt_out(self.s.store, [patient_id], how="call", now=self.s.now())
 
-    def _guard(self, produce, ctx: CallContext) -> Reply:  # noqa: ANN001
+    def _guard(self, produce, ctx: CallContext) -> Reply:
         try:
             return produce()
-        except Exception:  # noqa: BLE001 - the caller always hears something sensible
+        except Exception:  # the caller always hears something sensible
             log.exception("call %s: conversation engine failed", ctx.call_sid)
             if ctx.is_open:
-                return Reply("I'm sorry, I'm having trouble. Let me put you through to our front desk.", {},
-                             "transfer")
-            return Reply("I'm sorry, I'm having trouble right now. Please call again during our opening hours: "
-                         f"{ctx.facts.hours_text}. Goodbye.", {}, "hangup")
+                return Reply(
+                    "I'm sorry, I'm having trouble. Let me put you through to our front desk.", {}, "transfer"
+                )
+            return Reply(
+                "I'm sorry, I'm having trouble right now. Please call again during our opening hours: "
+                f"{ctx.facts.hours_text}. Goodbye.",
+                {},
+                "hangup",
+            )
 
     def _store_down(self, location: Location, is_open: bool) -> str:
         if is_open and location.staff_numbers:
-            return twiml.transfer("Thank you for calling. One moment while I connect you.", location.staff_numbers,
-                                  whisper=self.url("/voice/whisper?call="), action=self.url("/voice/transfer-result"))
+            return twiml.transfer(
+                "Thank you for calling. One moment while I connect you.",
+                location.staff_numbers,
+                whisper=self.url("/voice/whisper?call="),
+                action=self.url("/voice/transfer-result"),
+            )
         return twiml.say_and_hangup(
             f"Thank you for calling {self.s.practice.name}. We can't take your call right now. Our hours are "
-            f"{location.hours.describe()}. Please call again then. Goodbye.")
+            f"{location.hours.describe()}. Please call again then. Goodbye."
+        )
 
     def _merge_events(self, sid: str, events: list[dict]) -> None:
         """A late turn's events, written on their own (the wait route has saved the state by now)."""
@@ -539,8 +716,18 @@ class CallFlow:
             log.warning("tier cache unavailable while a new patient's phone is stored")
 
 
-_STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3, "completed": 4,
-                 "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}
+_STATUS_ORDER = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "answered": 3,
+    "completed": 4,
+    "busy": 4,
+    "no-answer": 4,
+    "failed": 4,
+    "canceled": 4,
+}
 
 
 def _summary(facts: dict, status: str) -> str:
@@ -548,8 +735,11 @@ def _summary(facts: dict, status: str) -> str:
         return "emergency"
     if facts.get("appointment"):
         return "appointment " + facts["appointment"]["action"]
-    for key, word in (("opted_out", "opted out"), ("message_taken", "message taken"),
-                      ("callback_queued", "callback queued")):
+    for key, word in (
+        ("opted_out", "opted out"),
+        ("message_taken", "message taken"),
+        ("callback_queued", "callback queued"),
+    ):
         if facts.get(key):
             return word
     return "answered" if status == "completed" else status

@@ -21,8 +21,17 @@ from sqlalchemy.orm import Session
 from .store import Call, CallTurn
 
 # Record columns an operation may set; anything else in an entry is ignored rather than trusted.
-RECORD_FIELDS = ("direction", "location_id", "caller", "patient_id", "tier", "route", "outcome", "transfer",
-                 "transfer_seconds")
+RECORD_FIELDS = (
+    "direction",
+    "location_id",
+    "caller",
+    "patient_id",
+    "tier",
+    "route",
+    "outcome",
+    "transfer",
+    "transfer_seconds",
+)
 _IN_CHUNK = 400  # bound parameters per IN (...) query
 
 
@@ -31,11 +40,30 @@ def record(sid: str, values: dict[str, Any], at: dt.datetime) -> dict:
     return {"op": "record", "sid": sid, "values": values, "at": at.isoformat()}
 
 
-def turn(sid: str, seq: int, caller: str, said: str, facts: dict, patient_id: str | None, route: str | None,
-         at: dt.datetime, values: dict[str, Any] | None = None) -> dict:
+def turn(
+    sid: str,
+    seq: int,
+    caller: str,
+    said: str,
+    facts: dict,
+    patient_id: str | None,
+    route: str | None,
+    at: dt.datetime,
+    values: dict[str, Any] | None = None,
+) -> dict:
     """One transcript turn with the call's facts so far (and, on the call's first turn, its record)."""
-    return {"op": "turn", "sid": sid, "seq": seq, "caller": caller, "said": said, "facts": facts,
-            "patient_id": patient_id, "route": route, "values": values, "at": at.isoformat()}
+    return {
+        "op": "turn",
+        "sid": sid,
+        "seq": seq,
+        "caller": caller,
+        "said": said,
+        "facts": facts,
+        "patient_id": patient_id,
+        "route": route,
+        "values": values,
+        "at": at.isoformat(),
+    }
 
 
 def facts(sid: str, found: dict) -> dict:
@@ -76,8 +104,12 @@ def apply(session: Session, entries: Sequence[dict]) -> None:
     known_turns: set[tuple[str, int]] = set()
     for part in _parts(sids):
         calls.update((c.sid, c) for c in session.scalars(select(Call).where(Call.sid.in_(part))))
-        known_turns.update((sid, seq) for sid, seq in session.execute(
-            select(CallTurn.call_sid, CallTurn.seq).where(CallTurn.call_sid.in_(part))))
+        known_turns.update(
+            (sid, seq)
+            for sid, seq in session.execute(
+                select(CallTurn.call_sid, CallTurn.seq).where(CallTurn.call_sid.in_(part))
+            )
+        )
     for entry in entries:
         sid = entry.get("sid")
         if not sid:
@@ -86,7 +118,9 @@ def apply(session: Session, entries: Sequence[dict]) -> None:
         call = calls.get(sid)
         if op in ("record", "turn") and call is None:
             values = entry.get("values") if op == "turn" else entry["values"]
-            call = Call(sid=sid, facts={}, **_when(entry, "started_at"), **_fields(values or {"direction": "inbound"}))
+            call = Call(
+                sid=sid, facts={}, **_when(entry, "started_at"), **_fields(values or {"direction": "inbound"})
+            )
             session.add(call)
             calls[sid] = call
         elif op in ("record", "turn"):
@@ -96,8 +130,15 @@ def apply(session: Session, entries: Sequence[dict]) -> None:
             continue  # facts, events or an update for a call never recorded: nothing to attach them to
         if op == "turn":
             if (sid, entry["seq"]) not in known_turns:
-                session.add(CallTurn(call_sid=sid, seq=entry["seq"], caller=entry["caller"],
-                                     receptionist=entry["said"], **_when(entry, "created_at")))
+                session.add(
+                    CallTurn(
+                        call_sid=sid,
+                        seq=entry["seq"],
+                        caller=entry["caller"],
+                        receptionist=entry["said"],
+                        **_when(entry, "created_at"),
+                    )
+                )
                 known_turns.add((sid, entry["seq"]))
             # merged, never replaced: a slow turn that finished after its caller moved on added its own
             call.facts = {**(call.facts or {}), **entry["facts"]}
@@ -130,5 +171,4 @@ def _when(entry: dict, column: str) -> dict[str, dt.datetime]:
 
 def _parts(items: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), _IN_CHUNK):
-        yield items[start:start + _IN_CHUNK]
-
+        yield items[start : start + _IN_CHUNK]

@@ -76,11 +76,15 @@ class CallStates:
         body = json.dumps(state, separators=(",", ":"))
         lines = journal.encode(entries)
         try:
-            self._write([keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
-                        [body, ENDED_TTL_SECONDS if ended else TTL_SECONDS, len(lines), *lines, COUNTER_TTL_SECONDS])
+            self._write(
+                [keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
+                [body, ENDED_TTL_SECONDS if ended else TTL_SECONDS, len(lines), *lines, COUNTER_TTL_SECONDS],
+            )
             return
         except (redis.RedisError, OSError):
-            log.warning("call %s: Redis unavailable, writing the call record and state to the store", call_sid)
+            log.warning(
+                "call %s: Redis unavailable, writing the call record and state to the store", call_sid
+            )
         journal.write_direct(self.store, entries)
         if call_sid:
             with self.store.session() as session:

@@ -18,11 +18,11 @@ class UserError(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file=None) -> None:  # noqa: ANN001
+    def show(self, file=None) -> None:
         click.echo(f"receptionist: {self.message}", err=True)
 
 
-def _services(ctx: click.Context):  # noqa: ANN202
+def _services(ctx: click.Context):
     from sqlalchemy.exc import SQLAlchemyError
 
     from .embedded_redis import EmbeddedRedisError
@@ -36,8 +36,9 @@ def _services(ctx: click.Context):  # noqa: ANN202
         except (PracticeFileError, EmbeddedRedisError) as exc:
             raise UserError(str(exc)) from None
         except SQLAlchemyError as exc:  # a dead database is a user-facing condition, not a crash
-            raise UserError(f"cannot open the store at {_safe_url(settings.store_url)}: "
-                            f"{str(exc).splitlines()[0]}") from None
+            raise UserError(
+                f"cannot open the store at {_safe_url(settings.store_url)}: {str(exc).splitlines()[0]}"
+            ) from None
         ctx.call_on_close(ctx.obj["services"].close)
     return ctx.obj["services"]
 
@@ -87,9 +88,18 @@ def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool
 
     services = _services(ctx)
     try:
-        report = load_demo(services.store, services.settings.home, patients=patients, years=years, seed=seed,
-                           as_of=services.practice.today(services.now()), force=force, practice_file=services.settings.practice_file,
-                           progress=sys.stderr.isatty(), cache=services.publish_cache)
+        report = load_demo(
+            services.store,
+            services.settings.home,
+            patients=patients,
+            years=years,
+            seed=seed,
+            as_of=services.practice.today(services.now()),
+            force=force,
+            practice_file=services.settings.practice_file,
+            progress=sys.stderr.isatty(),
+            cache=services.publish_cache,
+        )
     except StoreNotEmpty as exc:
         raise UserError(str(exc)) from None
     click.echo(report.patients.summary())
@@ -111,18 +121,26 @@ def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -
     today = services.practice.today(services.now())
     try:
         if kind == "patients":
-            report = import_patients(services.store, path, today=today, skip_invalid=skip_invalid,
-                                     progress=sys.stderr.isatty(), cache=services.publish_cache)
+            report = import_patients(
+                services.store,
+                path,
+                today=today,
+                skip_invalid=skip_invalid,
+                progress=sys.stderr.isatty(),
+                cache=services.publish_cache,
+            )
         else:
-            report = import_visits(services.store, path, today=today, skip_invalid=skip_invalid,
-                                   progress=sys.stderr.isatty())
+            report = import_visits(
+                services.store, path, today=today, skip_invalid=skip_invalid, progress=sys.stderr.isatty()
+            )
             if report.imported and report.added:
                 services.outcomes.attribute()  # new visits may be returns a contact earned
     except ImportFileError as exc:
         raise UserError(str(exc)) from None
     except CacheUnavailable as exc:
-        raise UserError(f"nothing imported: the tier cache (Redis) could not be told that phones change ({exc})") \
-            from None
+        raise UserError(
+            f"nothing imported: the tier cache (Redis) could not be told that phones change ({exc})"
+        ) from None
     for error in report.invalid:
         click.echo(error.describe(path.name), err=True)
     if not report.imported:
@@ -198,9 +216,17 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Every key: id, name, signed or not, webhook URL, created, revoked."""
     from .integrations.apikeys import list_keys
 
-    rows = [{"id": k.id, "name": k.name, "signed": k.require_signature, "webhook_url": k.webhook_url,
-             "created_at": k.created_at.isoformat(), "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
-            for k in list_keys(_services(ctx).store)]
+    rows = [
+        {
+            "id": k.id,
+            "name": k.name,
+            "signed": k.require_signature,
+            "webhook_url": k.webhook_url,
+            "created_at": k.created_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in list_keys(_services(ctx).store)
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -208,7 +234,9 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
         click.echo("no API keys (make one with `receptionist keys add NAME`)")
     for r in rows:
         state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else "live"
-        extra = (" signed" if r["signed"] else "") + (f" webhook={r['webhook_url']}" if r["webhook_url"] else "")
+        extra = (" signed" if r["signed"] else "") + (
+            f" webhook={r['webhook_url']}" if r["webhook_url"] else ""
+        )
         click.echo(f"{r['id']}  {r['name']}  {state}  created {r['created_at'][:16]}{extra}")
 
 
@@ -264,8 +292,10 @@ def users_list(ctx: click.Context) -> None:
     for u in rows:
         locked = u.locked_until and u.locked_until.replace(tzinfo=u.locked_until.tzinfo or dt.UTC) > now
         last = u.last_sign_in_at.isoformat()[:16] if u.last_sign_in_at else "never"
-        click.echo(f"{u.username}  created {u.created_at.isoformat()[:16]}  last sign-in {last}"
-                   + ("  LOCKED" if locked else ""))
+        click.echo(
+            f"{u.username}  created {u.created_at.isoformat()[:16]}  last sign-in {last}"
+            + ("  LOCKED" if locked else "")
+        )
 
 
 @users.command(name="remove")
@@ -301,8 +331,13 @@ def visits(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
 
 
 @cli.command()
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Score as of this day (default today).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Score as of this day (default today).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
@@ -318,15 +353,19 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
     except NothingToScore as exc:
         raise UserError(str(exc)) from None
     except (redis.RedisError, OSError) as exc:
-        raise UserError(f"scores stored, but the tier cache could not be published ({exc}); "
-                        "run `receptionist score` again when Redis is back") from None
+        raise UserError(
+            f"scores stored, but the tier cache could not be published ({exc}); "
+            "run `receptionist score` again when Redis is back"
+        ) from None
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
     t = summary.tiers
-    click.echo(f"run {summary.run_id} as of {summary.as_of}: {summary.patients} patients, "
-               f"high {t['high']}, mid {t['mid']}, low {t['low']}, lapsed {summary.lapsed}; "
-               f"{summary.published} phone numbers published in {summary.seconds:.1f} s")
+    click.echo(
+        f"run {summary.run_id} as of {summary.as_of}: {summary.patients} patients, "
+        f"high {t['high']}, mid {t['mid']}, low {t['low']}, lapsed {summary.lapsed}; "
+        f"{summary.published} phone numbers published in {summary.seconds:.1f} s"
+    )
 
 
 @cli.group()
@@ -354,17 +393,38 @@ def export_scores_cmd(ctx: click.Context, out: Path) -> None:
 @cli.command()
 @click.option("--from", "from_", required=True, help="The caller's number.")
 @click.option("--to", default=None, help="The practice number called (default: the main location's).")
-@click.option("--say", "says", multiple=True, help="What the caller says at the next speech prompt (repeatable).")
+@click.option(
+    "--say", "says", multiple=True, help="What the caller says at the next speech prompt (repeatable)."
+)
 @click.option("--digits", "digits", multiple=True, help="Keys the caller presses at a keypad prompt.")
-@click.option("--staff", type=click.Choice(["accept", "decline", "no-answer", "busy"]), default="accept",
-              show_default=True, help="What staff do when the call is transferred.")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M"]), default=None,
-              help="Place the call at this local time of the location (in process only).")
+@click.option(
+    "--staff",
+    type=click.Choice(["accept", "decline", "no-answer", "busy"]),
+    default="accept",
+    show_default=True,
+    help="What staff do when the call is transferred.",
+)
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M"]),
+    default=None,
+    help="Place the call at this local time of the location (in process only).",
+)
 @click.option("--url", default=None, help="A running server's base URL (default: the app in process).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @click.pass_context
-def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], digits: tuple[str, ...],
-         staff: str, at: dt.datetime | None, url: str | None, as_json: bool) -> None:
+def call(
+    ctx: click.Context,
+    from_: str,
+    to: str | None,
+    says: tuple[str, ...],
+    digits: tuple[str, ...],
+    staff: str,
+    at: dt.datetime | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
     """Place a simulated inbound call exactly as Twilio would, and print the transcript or the outcome."""
     from .phones import InvalidPhone, to_e164
     from .simulator import CallSimulator, FlaskTransport, HttpTransport, StaffScript, transcript_text
@@ -399,17 +459,30 @@ def call(ctx: click.Context, from_: str, to: str | None, says: tuple[str, ...], 
         base = settings.base_url
         transport = FlaskTransport(create_app(services=services), base_url=base)
         clock = services.now
-    simulator = CallSimulator(transport, base_url=base, auth_token=settings.auth_token,
-                              account_sid=settings.account_sid, clock=clock)
+    simulator = CallSimulator(
+        transport,
+        base_url=base,
+        auth_token=settings.auth_token,
+        account_sid=settings.account_sid,
+        clock=clock,
+    )
     try:
-        result = simulator.call(from_=caller, to=called, says=list(says), digits=list(digits),
-                                staff=StaffScript(staff))
+        result = simulator.call(
+            from_=caller, to=called, says=list(says), digits=list(digits), staff=StaffScript(staff)
+        )
     except OSError as exc:
         raise UserError(f"cannot reach {base}: {exc}") from None
     if as_json and result.ended_by != "error":
-        body = result.outcome or {"call_sid": result.call_sid, "route": None, "transfer": None,
-                                  "appointment": None, "opted_out": False, "message_taken": False,
-                                  "callback_queued": False, "turns": result.turns}
+        body = result.outcome or {
+            "call_sid": result.call_sid,
+            "route": None,
+            "transfer": None,
+            "appointment": None,
+            "opted_out": False,
+            "message_taken": False,
+            "callback_queued": False,
+            "turns": result.turns,
+        }
         click.echo(json.dumps(body, indent=2))
     elif result.ended_by != "error":
         click.echo(transcript_text(result))
@@ -487,7 +560,9 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
 
     services = _services(ctx)
     try:
-        plan = build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
+        plan = build_plan(
+            services.store, services.practice, services.now(), email_on=services.mailer is not None
+        )
     except NoScoreRun as exc:
         raise UserError(str(exc)) from None
     if as_json:
@@ -497,8 +572,10 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{'tier':<6}" + "".join(f"{ch:>12}" for ch in CHANNELS))
     for tier, row in plan.counts.items():
         click.echo(f"{tier:<6}" + "".join(f"{row.get(ch, 0):>12}" for ch in CHANNELS))
-    click.echo(f"expected cost ${plan.expected_cost:,.2f}, "
-               f"expected recovered value ${plan.expected_recovered_value:,.2f} (value x P(response) - cost)")
+    click.echo(
+        f"expected cost ${plan.expected_cost:,.2f}, "
+        f"expected recovered value ${plan.expected_recovered_value:,.2f} (value x P(response) - cost)"
+    )
     if plan.mix:
         click.echo("channel mix:")
         for mix in plan.mix.values():
@@ -513,8 +590,13 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @click.option("--month", "months", multiple=True, help="Only this month (YYYY-MM, repeatable).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Attribute visits up to this day (default today).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Attribute visits up to this day (default today).",
+)
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.datetime | None) -> None:
     """Outcome statistics by value tier and channel: rates with 95% intervals, lift, cost per reactivation, ROI."""
@@ -538,8 +620,13 @@ def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.
 
 
 @stats.command(name="rebuild")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Attribute visits up to this day (default today).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Attribute visits up to this day (default today).",
+)
 @click.pass_context
 def stats_rebuild(ctx: click.Context, as_of: dt.datetime | None) -> None:
     """Recompute the live counters in Redis exactly from the outcome log (after Redis lost its data)."""
@@ -557,11 +644,13 @@ def stats_rebuild(ctx: click.Context, as_of: dt.datetime | None) -> None:
     except (redis_lib.RedisError, OSError) as exc:
         raise UserError(f"the counters could not be written to Redis ({exc})") from None
     events = sum(n for n, _ in counts.values())
-    click.echo(f"outcome counters rebuilt from {events:,} events in {len({k[0] for k in counts})} months "
-               f"({added} new attributed events) in {time.perf_counter() - start:.1f} s")
+    click.echo(
+        f"outcome counters rebuilt from {events:,} events in {len({k[0] for k in counts})} months "
+        f"({added} new attributed events) in {time.perf_counter() - start:.1f} s"
+    )
 
 
-def _campaigns(ctx: click.Context):  # noqa: ANN202
+def _campaigns(ctx: click.Context):
     from .outreach.campaigns import Campaigns
 
     return Campaigns(_services(ctx))
@@ -578,19 +667,31 @@ def campaign_run(ctx: click.Context, as_json: bool) -> None:
 
     services = _services(ctx)
     try:
-        plan = build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
+        plan = build_plan(
+            services.store, services.practice, services.now(), email_on=services.mailer is not None
+        )
         started = _campaigns(ctx).start(plan, services.now())
     except (NoScoreRun, CampaignError) as exc:
         raise UserError(str(exc)) from None
-    body = {"campaign_id": started.campaign_id, "attempts": started.attempts, "enqueued": started.enqueued,
-            "staff_calls": started.staff_calls, "general": started.general, "holdout": started.holdout}
+    body = {
+        "campaign_id": started.campaign_id,
+        "attempts": started.attempts,
+        "enqueued": started.enqueued,
+        "staff_calls": started.staff_calls,
+        "general": started.general,
+        "holdout": started.holdout,
+    }
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
-    click.echo(f"campaign {started.campaign_id}: {started.enqueued} AI calls, texts and emails queued for the "
-               f"workers, {started.staff_calls} on the staff call list, {started.general} for the general "
-               f"campaign, {started.holdout} held out to measure lift")
-    click.echo("follow it with `receptionist campaign status`; workers send within the calling hours and limits")
+    click.echo(
+        f"campaign {started.campaign_id}: {started.enqueued} AI calls, texts and emails queued for the "
+        f"workers, {started.staff_calls} on the staff call list, {started.general} for the general "
+        f"campaign, {started.holdout} held out to measure lift"
+    )
+    click.echo(
+        "follow it with `receptionist campaign status`; workers send within the calling hours and limits"
+    )
 
 
 @campaign.command(name="status")
@@ -608,8 +709,10 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
-    click.echo(f"campaign {body['campaign_id']} ({body['status']}), {body['pending']} still to send, "
-               f"cost so far ${body['cost']:,.2f}")
+    click.echo(
+        f"campaign {body['campaign_id']} ({body['status']}), {body['pending']} still to send, "
+        f"cost so far ${body['cost']:,.2f}"
+    )
     for channel, by in sorted(body["attempts"].items()):
         click.echo(f"  {channel:<11}" + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
     if body["results"]:
@@ -659,7 +762,9 @@ def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        done = f" [{r['status']}{', ' + r['result'] if r['result'] else ''}]" if r["status"] != "listed" else ""
+        done = (
+            f" [{r['status']}{', ' + r['result'] if r['result'] else ''}]" if r["status"] != "listed" else ""
+        )
         click.echo(f"{r['attempt_id']}  {r['name']}  {r['phone']}{done}")
         for point in r["talking_points"]:
             click.echo(f"    - {point}")
@@ -701,8 +806,10 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
         done = simulate_month(services, seed=seed)
     except NoScoreRun as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"simulated campaign {done['campaign_id']}: {done['contacts']} contacts, {done['held_out']} held "
-               f"out, {done['responded']} responded, {done['returned']} came back; next: receptionist stats")
+    click.echo(
+        f"simulated campaign {done['campaign_id']}: {done['contacts']} contacts, {done['held_out']} held "
+        f"out, {done['responded']} responded, {done['returned']} came back; next: receptionist stats"
+    )
 
 
 @campaign.command(name="export")

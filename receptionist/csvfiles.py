@@ -43,8 +43,12 @@ def read_rows(
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot open ({exc.strerror})") from None
     size = path.stat().st_size
-    with fh, tqdm(total=size, unit="B", unit_scale=True, desc=label or path.name, disable=not progress,
-                  leave=False) as bar:
+    with (
+        fh,
+        tqdm(
+            total=size, unit="B", unit_scale=True, desc=label or path.name, disable=not progress, leave=False
+        ) as bar,
+    ):
         reader = csv.reader(_counting(fh, bar))
         try:
             header = next(reader)
@@ -69,7 +73,7 @@ def read_rows(
             raise ImportFileError(f"{path}:{reader.line_num + 1}: not readable as CSV ({exc})") from None
 
 
-def _counting(fh, bar: tqdm) -> Iterator[str]:  # noqa: ANN001
+def _counting(fh, bar: tqdm) -> Iterator[str]:
     for line in fh:
         bar.update(len(line))
         yield line

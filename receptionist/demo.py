@@ -33,12 +33,24 @@ def patient_count(store: Store) -> int:
         return int(conn.scalar(select(func.count()).select_from(Patient)) or 0)
 
 
-def load_demo(store: Store, home: Path, *, as_of: dt.date, patients: int = 2000, years: float = 6.0, seed: int = 7,
-              force: bool = False, progress: bool = True,
-              practice_file: Path | None = None, cache: TierCache | None = None) -> DemoReport:
+def load_demo(
+    store: Store,
+    home: Path,
+    *,
+    as_of: dt.date,
+    patients: int = 2000,
+    years: float = 6.0,
+    seed: int = 7,
+    force: bool = False,
+    progress: bool = True,
+    practice_file: Path | None = None,
+    cache: TierCache | None = None,
+) -> DemoReport:
     existing = patient_count(store)
     if existing and not force:
-        raise StoreNotEmpty(f"the store already holds {existing} patients; use --force to add the demo practice")
+        raise StoreNotEmpty(
+            f"the store already holds {existing} patients; use --force to add the demo practice"
+        )
     practice = synth.generate(n_patients=patients, years=years, seed=seed, as_of=as_of)
     folder = Path(home) / "demo"
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,14 +70,24 @@ def demo_schedule(store: Store, practice: Practice, patient_ids: list[str], toda
     fill_demo_bookings(store, location, list(patient_ids[2:]), share=0.6, seed=len(patient_ids))
     if "P000002" in patient_ids:
         with store.session() as session:
-            has = session.scalar(select(Appointment.id).where(Appointment.patient_id == "P000002",
-                                                              Appointment.status == "booked"))
+            has = session.scalar(
+                select(Appointment.id).where(
+                    Appointment.patient_id == "P000002", Appointment.status == "booked"
+                )
+            )
             if has is None:
                 start = dt.datetime.combine(today + dt.timedelta(days=14), dt.time(0), location.zone)
-                slot = session.scalars(select(Slot).where(Slot.location_id == location.id, Slot.kind == "cleaning",
-                                                          Slot.appointment_id.is_(None),
-                                                          Slot.start >= start.astimezone(dt.UTC))
-                                       .order_by(Slot.start).limit(1)).first()
+                slot = session.scalars(
+                    select(Slot)
+                    .where(
+                        Slot.location_id == location.id,
+                        Slot.kind == "cleaning",
+                        Slot.appointment_id.is_(None),
+                        Slot.start >= start.astimezone(dt.UTC),
+                    )
+                    .order_by(Slot.start)
+                    .limit(1)
+                ).first()
                 if slot is not None:
                     book(session, slot, "P000002", "cleaning", via="pms")
     return created

@@ -24,7 +24,9 @@ class Caller:
     tier: str | None  # None: a known patient not scored yet
     run_id: str | None
     source: str  # "cache" or "store"
-    first_name: str | None = None  # the store's first name, when the cache vouches for it; None: ask the store
+    first_name: str | None = (
+        None  # the store's first name, when the cache vouches for it; None: ask the store
+    )
 
 
 class CallerDirectory:
@@ -45,8 +47,13 @@ class CallerDirectory:
             else:
                 if read.hit is not None:
                     # a name is current only while the hash is complete (see cache.py)
-                    return Caller(read.hit.patient_id, read.hit.tier, read.hit.run_id, "cache",
-                                  read.hit.first_name if read.complete else None), read.also
+                    return Caller(
+                        read.hit.patient_id,
+                        read.hit.tier,
+                        read.hit.run_id,
+                        "cache",
+                        read.hit.first_name if read.complete else None,
+                    ), read.also
                 if read.complete:
                     return None, read.also
                 return self.find_in_store(phone), read.also
@@ -55,17 +62,25 @@ class CallerDirectory:
     def find_in_store(self, phone: str) -> Caller | None:
         """One indexed query for the common case (a number we do not know); the score only when known."""
         with self.store.engine.connect() as conn:
-            patients = conn.scalars(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)
-                                    .order_by(PatientPhone.patient_id)).all()
+            patients = conn.scalars(
+                select(PatientPhone.patient_id)
+                .where(PatientPhone.phone == phone)
+                .order_by(PatientPhone.patient_id)
+            ).all()
             if not patients:
                 return None
-            run_id = conn.scalar(select(ScoreRun.id).where(ScoreRun.published_at.is_not(None))
-                                 .order_by(ScoreRun.published_at.desc()).limit(1))
+            run_id = conn.scalar(
+                select(ScoreRun.id)
+                .where(ScoreRun.published_at.is_not(None))
+                .order_by(ScoreRun.published_at.desc())
+                .limit(1)
+            )
             if run_id is not None:
                 row = conn.execute(
                     select(PatientScore.patient_id, PatientScore.tier)
                     .where(PatientScore.run_id == run_id, PatientScore.patient_id.in_(patients))
-                    .order_by(TIER_RANK, PatientScore.plv.desc()).limit(1)
+                    .order_by(TIER_RANK, PatientScore.plv.desc())
+                    .limit(1)
                 ).first()
                 if row is not None:
                     return Caller(row.patient_id, row.tier, run_id, "store")

@@ -9,8 +9,21 @@ from sqlalchemy import and_, select
 
 from .store import PatientPhone, PatientScore, ScoreRun, Store
 
-COLUMNS = ("patient_id", "phone", "tier", "plv", "annual_value", "years_active", "departments", "p_alive",
-           "expected_visits_12m", "expected_value_12m", "lapsed", "reactivation_score", "reasons")
+COLUMNS = (
+    "patient_id",
+    "phone",
+    "tier",
+    "plv",
+    "annual_value",
+    "years_active",
+    "departments",
+    "p_alive",
+    "expected_visits_12m",
+    "expected_value_12m",
+    "lapsed",
+    "reactivation_score",
+    "reasons",
+)
 
 
 class NoScoreRun(LookupError):
@@ -27,12 +40,24 @@ def export_scores(store: Store, out: Path) -> int:
     if run_id is None:
         raise NoScoreRun("no score run yet: run `receptionist score` first")
     query = (
-        select(PatientScore.patient_id, PatientPhone.phone, PatientScore.tier, PatientScore.plv,
-               PatientScore.annual_value, PatientScore.years_active, PatientScore.departments,
-               PatientScore.p_alive, PatientScore.expected_visits_12m, PatientScore.expected_value_12m,
-               PatientScore.lapsed, PatientScore.reactivation_score, PatientScore.reasons)
-        .outerjoin(PatientPhone, and_(PatientPhone.patient_id == PatientScore.patient_id,
-                                      PatientPhone.position == 0))
+        select(
+            PatientScore.patient_id,
+            PatientPhone.phone,
+            PatientScore.tier,
+            PatientScore.plv,
+            PatientScore.annual_value,
+            PatientScore.years_active,
+            PatientScore.departments,
+            PatientScore.p_alive,
+            PatientScore.expected_visits_12m,
+            PatientScore.expected_value_12m,
+            PatientScore.lapsed,
+            PatientScore.reactivation_score,
+            PatientScore.reasons,
+        )
+        .outerjoin(
+            PatientPhone, and_(PatientPhone.patient_id == PatientScore.patient_id, PatientPhone.position == 0)
+        )
         .where(PatientScore.run_id == run_id)
         .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
     )
@@ -42,9 +67,23 @@ def export_scores(store: Store, out: Path) -> int:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for row in conn.execution_options(yield_per=20_000).execute(query):
-            writer.writerow([row[0], row[1] or "", row[2], f"{row[3]:.2f}", f"{row[4]:.2f}", f"{row[5]:.2f}",
-                             row[6], f"{row[7]:.4f}", f"{row[8]:.3f}", f"{row[9]:.2f}",
-                             "yes" if row[10] else "no", f"{row[11]:.2f}", row[12]])
+            writer.writerow(
+                [
+                    row[0],
+                    row[1] or "",
+                    row[2],
+                    f"{row[3]:.2f}",
+                    f"{row[4]:.2f}",
+                    f"{row[5]:.2f}",
+                    row[6],
+                    f"{row[7]:.4f}",
+                    f"{row[8]:.3f}",
+                    f"{row[9]:.2f}",
+                    "yes" if row[10] else "no",
+                    f"{row[11]:.2f}",
+                    row[12],
+                ]
+            )
             count += 1
     tmp.replace(out)
     return count

@@ -31,8 +31,17 @@ from .csvfiles import (
 from .phones import InvalidPhone, parse_phone_list
 from .store import Patient, PatientPhone, Store, VisitLine, store_now
 
-PATIENT_COLUMNS = ("patient_id", "first_name", "last_name", "phone", "email", "zip", "consent_voice",
-                   "consent_sms", "opted_out")
+PATIENT_COLUMNS = (
+    "patient_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "zip",
+    "consent_voice",
+    "consent_sms",
+    "opted_out",
+)
 VISIT_COLUMNS = ("patient_id", "date", "amount", "department")
 CHUNK = 5_000
 
@@ -52,8 +61,10 @@ class ImportReport:
     def summary(self) -> str:
         name = Path(self.file).name
         if not self.imported:
-            return (f"{name}: {len(self.invalid)} bad row(s), nothing imported "
-                    "(fix them, or use --skip-invalid to import the good rows)")
+            return (
+                f"{name}: {len(self.invalid)} bad row(s), nothing imported "
+                "(fix them, or use --skip-invalid to import the good rows)"
+            )
         parts = [f"{self.rows} rows", f"{self.added} added"]
         if self.kind == "patients":
             parts.append(f"{self.updated} updated")
@@ -113,7 +124,9 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
         consent_sms=parse_bool(row["consent_sms"], "consent_sms"),
         consent_written=parse_bool(row.get("consent_written", ""), "consent_written"),
         opted_out=parse_bool(row["opted_out"], "opted_out"),
-        date_of_birth=parse_date(dob, "date_of_birth") if (dob := (row.get("date_of_birth") or "").strip()) else None,
+        date_of_birth=parse_date(dob, "date_of_birth")
+        if (dob := (row.get("date_of_birth") or "").strip())
+        else None,
     )
 
 
@@ -151,8 +164,14 @@ class _VisitParser:
         return VisitRecord(key, pid, day, amount, paid, department, provider)
 
 
-def _records(path: Path, required: tuple[str, ...], parse: Callable[..., Any], report: ImportReport,
-             progress: bool, label: str) -> Iterator[Any]:
+def _records(
+    path: Path,
+    required: tuple[str, ...],
+    parse: Callable[..., Any],
+    report: ImportReport,
+    progress: bool,
+    label: str,
+) -> Iterator[Any]:
     seen: dict[str, int] = {}
     for line, row in read_rows(path, required, progress=progress, label=label):
         report.rows += 1
@@ -177,16 +196,24 @@ def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _validate(path: Path, required: tuple[str, ...], parse: Callable[..., Any], kind: str,
-              progress: bool) -> ImportReport:
+def _validate(
+    path: Path, required: tuple[str, ...], parse: Callable[..., Any], kind: str, progress: bool
+) -> ImportReport:
     report = ImportReport(kind=kind, file=str(path))
     for _ in _records(path, required, parse, report, progress, f"checking {path.name}"):
         pass
     return report
 
 
-def import_patients(store: Store, path: Path, *, today: dt.date, skip_invalid: bool = False,
-                    progress: bool = True, cache: TierCache | None = None) -> ImportReport:
+def import_patients(
+    store: Store,
+    path: Path,
+    *,
+    today: dt.date,
+    skip_invalid: bool = False,
+    progress: bool = True,
+    cache: TierCache | None = None,
+) -> ImportReport:
     """`today`: the practice's day (a zip change is dated by it). `cache`: the live tier cache, told before and
     after the commit that phones change, so a number it does not hold is looked up in the store again (raises
     `CacheUnavailable`, importing nothing, if Redis cannot be told first)."""
@@ -212,28 +239,49 @@ def import_patients(store: Store, path: Path, *, today: dt.date, skip_invalid: b
     return report
 
 
-def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[int, int, int]:  # noqa: ANN001
+def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[int, int, int]:
     """Insert or update these patients (by id) on an open connection: (added, updated, unchanged). Phones are
     replaced; a changed zip keeps the old one and is a move away when its first three digits change; an opt-out
     is never undone. The caller tells the tier cache, before and after its commit, that phones change."""
     unchanged = 0
     ids = [r.id for r in chunk]
-    existing = {row.id: row for row in conn.execute(
-        select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.zip,
-               Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
-               Patient.opted_out, Patient.has_contact, Patient.date_of_birth).where(Patient.id.in_(ids)))}
+    existing = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                Patient.id,
+                Patient.first_name,
+                Patient.last_name,
+                Patient.email,
+                Patient.zip,
+                Patient.consent_voice,
+                Patient.consent_sms,
+                Patient.consent_written,
+                Patient.opted_out,
+                Patient.has_contact,
+                Patient.date_of_birth,
+            ).where(Patient.id.in_(ids))
+        )
+    }
     old_phones: dict[str, list[str]] = {}
-    for pid, phone in conn.execute(select(PatientPhone.patient_id, PatientPhone.phone)
-                                   .where(PatientPhone.patient_id.in_(ids))
-                                   .order_by(PatientPhone.patient_id, PatientPhone.position)):
+    for pid, phone in conn.execute(
+        select(PatientPhone.patient_id, PatientPhone.phone)
+        .where(PatientPhone.patient_id.in_(ids))
+        .order_by(PatientPhone.patient_id, PatientPhone.position)
+    ):
         old_phones.setdefault(pid, []).append(phone)
     now = store_now(conn)
     new_rows, changed_rows, phone_rows = [], [], []
     for r in chunk:
         values = {
-            "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "zip": r.zip,
-            "consent_voice": r.consent_voice, "consent_sms": r.consent_sms,
-            "consent_written": r.consent_written, "opted_out": r.opted_out,
+            "first_name": r.first_name,
+            "last_name": r.last_name,
+            "email": r.email,
+            "zip": r.zip,
+            "consent_voice": r.consent_voice,
+            "consent_sms": r.consent_sms,
+            "consent_written": r.consent_written,
+            "opted_out": r.opted_out,
             "has_contact": bool(r.phones or r.email),
         }
         if r.date_of_birth is not None:  # a file without the column keeps what is known
@@ -241,21 +289,36 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
         phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
         old = existing.get(r.id)
         if old is None:
-            new_rows.append({"id": r.id, "date_of_birth": None, **values, "previous_zip": "", "moved_away": False,
-                             "opted_out_at": now if r.opted_out else None,
-                             "created_at": now, "updated_at": now})
+            new_rows.append(
+                {
+                    "id": r.id,
+                    "date_of_birth": None,
+                    **values,
+                    "previous_zip": "",
+                    "moved_away": False,
+                    "opted_out_at": now if r.opted_out else None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             continue
         # An opt-out is never undone by an export: revoking consent is final until staff record new consent.
         values["opted_out"] = r.opted_out or old.opted_out
-        same = all(getattr(old, k) == v for k, v in values.items()) and \
-            old_phones.get(r.id, []) == list(r.phones)
+        same = all(getattr(old, k) == v for k, v in values.items()) and old_phones.get(r.id, []) == list(
+            r.phones
+        )
         if same:
             unchanged += 1
             continue
         extra = {"b_opted_out_at": now if (values["opted_out"] and not old.opted_out) else None}
         zip_changed = bool(old.zip and r.zip and old.zip != r.zip)
-        extra.update({"b_zip_changed": zip_changed, "b_previous_zip": old.zip,
-                      "b_moved_away": zip_changed and old.zip[:3] != r.zip[:3]})
+        extra.update(
+            {
+                "b_zip_changed": zip_changed,
+                "b_previous_zip": old.zip,
+                "b_moved_away": zip_changed and old.zip[:3] != r.zip[:3],
+            }
+        )
         changed_rows.append({"b_id": r.id, **{f"b_{k}": v for k, v in values.items()}, **extra})
     if new_rows:
         conn.execute(insert(Patient), new_rows)
@@ -267,20 +330,25 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
     return len(new_rows), len(changed_rows), unchanged
 
 
-def _update_patient(conn, row: dict[str, Any], today: dt.date, now: dt.datetime) -> None:  # noqa: ANN001
-    values: dict[str, Any] = {k[2:]: v for k, v in row.items()
-                              if k not in ("b_id", "b_opted_out_at", "b_zip_changed", "b_previous_zip",
-                                           "b_moved_away")}
+def _update_patient(conn, row: dict[str, Any], today: dt.date, now: dt.datetime) -> None:
+    values: dict[str, Any] = {
+        k[2:]: v
+        for k, v in row.items()
+        if k not in ("b_id", "b_opted_out_at", "b_zip_changed", "b_previous_zip", "b_moved_away")
+    }
     if row["b_opted_out_at"] is not None:
         values["opted_out_at"] = row["b_opted_out_at"]
     if row["b_zip_changed"]:
-        values.update(previous_zip=row["b_previous_zip"], zip_changed_on=today, moved_away=row["b_moved_away"])
+        values.update(
+            previous_zip=row["b_previous_zip"], zip_changed_on=today, moved_away=row["b_moved_away"]
+        )
     values["updated_at"] = now
     conn.execute(update(Patient).where(Patient.id == bindparam("pid")).values(**values), {"pid": row["b_id"]})
 
 
-def import_visits(store: Store, path: Path, *, today: dt.date, skip_invalid: bool = False,
-                  progress: bool = True) -> ImportReport:
+def import_visits(
+    store: Store, path: Path, *, today: dt.date, skip_invalid: bool = False, progress: bool = True
+) -> ImportReport:
     """`today`: the practice's day; a visit dated after it is refused."""
     path = Path(path)
     check = _validate(path, VISIT_COLUMNS, _VisitParser(today), "visits", progress)
@@ -300,7 +368,7 @@ def import_visits(store: Store, path: Path, *, today: dt.date, skip_invalid: boo
     return report
 
 
-def insert_visits(conn, chunk: list[VisitRecord]) -> tuple[int, int, int]:  # noqa: ANN001
+def insert_visits(conn, chunk: list[VisitRecord]) -> tuple[int, int, int]:
     """Add the visit lines whose key is new, on an open connection: (added, already present, patients created).
     Unknown patient ids create patients without contact data."""
     created = 0
@@ -309,10 +377,26 @@ def insert_visits(conn, chunk: list[VisitRecord]) -> tuple[int, int, int]:  # no
     unknown = [p for p in pids if p not in known]
     if unknown:
         # created_at and updated_at: the column default, the store's clock
-        conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
-                                        "previous_zip": "", "moved_away": False, "consent_voice": False,
-                                        "consent_sms": False, "consent_written": False,
-                                        "opted_out": False, "has_contact": False} for p in unknown])
+        conn.execute(
+            insert(Patient),
+            [
+                {
+                    "id": p,
+                    "first_name": "",
+                    "last_name": "",
+                    "email": "",
+                    "zip": "",
+                    "previous_zip": "",
+                    "moved_away": False,
+                    "consent_voice": False,
+                    "consent_sms": False,
+                    "consent_written": False,
+                    "opted_out": False,
+                    "has_contact": False,
+                }
+                for p in unknown
+            ],
+        )
         created = len(unknown)
     keys = [r.line_key for r in chunk]
     present = set(conn.scalars(select(VisitLine.line_key).where(VisitLine.line_key.in_(keys))))

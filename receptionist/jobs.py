@@ -46,8 +46,11 @@ def reconcile_job() -> dict:
     with s.store.sessions() as session:
         from sqlalchemy import select
 
-        busy = session.scalar(select(OutreachAttempt.id).where(
-            OutreachAttempt.status.in_(("queued", "deferred", "sending"))).limit(1))
+        busy = session.scalar(
+            select(OutreachAttempt.id)
+            .where(OutreachAttempt.status.in_(("queued", "deferred", "sending")))
+            .limit(1)
+        )
     if busy is not None:
         schedule_reconcile(s)
     return counts

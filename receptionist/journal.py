@@ -59,8 +59,13 @@ def drain(client: redis.Redis, store: Store, *, wait_s: float = 0.0, chunk: int 
     A reader that needs its own writes passes `wait_s`: it then waits for a running drain to finish (and
     commit) and drains what is left itself.
     """
-    lock = client.lock(keys.journal_lock(), timeout=LOCK_SECONDS, sleep=0.01, blocking=wait_s > 0,
-                       blocking_timeout=wait_s if wait_s > 0 else None)
+    lock = client.lock(
+        keys.journal_lock(),
+        timeout=LOCK_SECONDS,
+        sleep=0.01,
+        blocking=wait_s > 0,
+        blocking_timeout=wait_s if wait_s > 0 else None,
+    )
     if not lock.acquire():
         return None
     done = 0

@@ -35,7 +35,9 @@ from .simulator import CallSimulator, HttpTransport, Transport
 log = logging.getLogger(__name__)
 API = "/2010-04-01/Accounts/"
 NETWORK_DELAY_S = 0.05
-LOCAL_URL_FILE = "local_twilio_url"  # in the data folder while the stand-in runs (Settings.twilio_api reads it)
+LOCAL_URL_FILE = (
+    "local_twilio_url"  # in the data folder while the stand-in runs (Settings.twilio_api reads it)
+)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,21 @@ class CallRecord:
     answered_by: str | None = None
 
     def json(self, account: str) -> dict[str, Any]:
-        return {"sid": self.sid, "account_sid": account, "to": self.to, "from": self.from_, "status": self.status,
-                "direction": "outbound-api", "date_created": email.utils.format_datetime(self.created),
-                "date_updated": email.utils.format_datetime(self.created), "start_time": None, "end_time": None,
-                "answered_by": self.answered_by, "api_version": "2010-04-01",
-                "uri": f"{API}{account}/Calls/{self.sid}.json"}
+        return {
+            "sid": self.sid,
+            "account_sid": account,
+            "to": self.to,
+            "from": self.from_,
+            "status": self.status,
+            "direction": "outbound-api",
+            "date_created": email.utils.format_datetime(self.created),
+            "date_updated": email.utils.format_datetime(self.created),
+            "start_time": None,
+            "end_time": None,
+            "answered_by": self.answered_by,
+            "api_version": "2010-04-01",
+            "uri": f"{API}{account}/Calls/{self.sid}.json",
+        }
 
 
 @dataclass
@@ -89,17 +101,36 @@ class MessageRecord:
     status: str = "queued"
 
     def json(self, account: str) -> dict[str, Any]:
-        return {"sid": self.sid, "account_sid": account, "to": self.to, "from": self.from_, "body": self.body,
-                "status": self.status, "direction": "outbound-api", "num_segments": "1",
-                "date_created": email.utils.format_datetime(self.created), "date_sent": None,
-                "date_updated": email.utils.format_datetime(self.created), "api_version": "2010-04-01",
-                "uri": f"{API}{account}/Messages/{self.sid}.json"}
+        return {
+            "sid": self.sid,
+            "account_sid": account,
+            "to": self.to,
+            "from": self.from_,
+            "body": self.body,
+            "status": self.status,
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "date_created": email.utils.format_datetime(self.created),
+            "date_sent": None,
+            "date_updated": email.utils.format_datetime(self.created),
+            "api_version": "2010-04-01",
+            "uri": f"{API}{account}/Messages/{self.sid}.json",
+        }
 
 
 class LocalTwilio:
-    def __init__(self, account_sid: str, auth_token: str, *, host: str = "127.0.0.1", port: int = 0,
-                 callees: dict[str, Callee] | None = None, play: bool = True,
-                 transport: Transport | None = None, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        callees: dict[str, Callee] | None = None,
+        play: bool = True,
+        transport: Transport | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
         self.account_sid = account_sid
         self.clock = clock  # stamps date_created, which reconciling asks about
         self.auth_token = auth_token
@@ -142,8 +173,9 @@ class LocalTwilio:
 
     # -- the phone network side -------------------------------------------------------------------------------
     def _simulator(self, base: str) -> CallSimulator:
-        return CallSimulator(self.transport, base_url=base, auth_token=self.auth_token,
-                             account_sid=self.account_sid)
+        return CallSimulator(
+            self.transport, base_url=base, auth_token=self.auth_token, account_sid=self.account_sid
+        )
 
     def _post(self, url: str, params: dict[str, str]) -> None:
         sim = self._simulator(url)
@@ -154,16 +186,31 @@ class LocalTwilio:
 
     def _status(self, call: CallRecord, status: str, sequence: int, **extra: str) -> None:
         call.status = status
-        wanted = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}.get(status, "completed")
+        wanted = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}.get(
+            status, "completed"
+        )
         if call.status_callback and (wanted == "completed" or wanted in call.events):
-            self._post(call.status_callback, {
-                "CallSid": call.sid, "AccountSid": self.account_sid, "From": call.from_, "To": call.to,
-                "CallStatus": status, "Direction": "outbound-api", "ApiVersion": "2010-04-01",
-                "SequenceNumber": str(sequence), "CallbackSource": "call-progress-events", **extra})
+            self._post(
+                call.status_callback,
+                {
+                    "CallSid": call.sid,
+                    "AccountSid": self.account_sid,
+                    "From": call.from_,
+                    "To": call.to,
+                    "CallStatus": status,
+                    "Direction": "outbound-api",
+                    "ApiVersion": "2010-04-01",
+                    "SequenceNumber": str(sequence),
+                    "CallbackSource": "call-progress-events",
+                    **extra,
+                },
+            )
 
     def _play_call(self, call: CallRecord) -> None:
         # a call placed without machine detection is a "call now" bridge: a staff member who answers and accepts
-        callee = self.callees.get(call.to) or (default_callee(call.to) if call.amd_callback else Callee("human"))
+        callee = self.callees.get(call.to) or (
+            default_callee(call.to) if call.amd_callback else Callee("human")
+        )
         self._status(call, "initiated", 0)
         self._status(call, "ringing", 1)
         if callee.answer in ("no-answer", "busy", "fail"):
@@ -175,9 +222,15 @@ class LocalTwilio:
         def on_answered() -> None:
             call.answered_by = answered_by
             if call.amd_callback:
-                self._post(call.amd_callback, {
-                    "CallSid": call.sid, "AccountSid": self.account_sid, "AnsweredBy": answered_by,
-                    "MachineDetectionDuration": "3200"})
+                self._post(
+                    call.amd_callback,
+                    {
+                        "CallSid": call.sid,
+                        "AccountSid": self.account_sid,
+                        "AnsweredBy": answered_by,
+                        "MachineDetectionDuration": "3200",
+                    },
+                )
 
         def replaced() -> str | None:
             with self.lock:
@@ -186,10 +239,17 @@ class LocalTwilio:
 
         base = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(call.url))
         result = self._simulator(base).answer(
-            call_sid=call.sid, url=call.url, from_=call.from_, to=call.to,
+            call_sid=call.sid,
+            url=call.url,
+            from_=call.from_,
+            to=call.to,
             says=callee.says if callee.answer == "human" else (),
-            digits=callee.digits if callee.answer == "human" else (), status_callback=call.status_callback,
-            on_answered=on_answered, replaced=replaced, final_sequence=3)
+            digits=callee.digits if callee.answer == "human" else (),
+            status_callback=call.status_callback,
+            on_answered=on_answered,
+            replaced=replaced,
+            final_sequence=3,
+        )
         call.transcript = result.transcript
         call.status = "completed"
 
@@ -197,10 +257,20 @@ class LocalTwilio:
         for seq, status in enumerate(("sent", "delivered")):
             message.status = status
             if message.status_callback:
-                self._post(message.status_callback, {
-                    "MessageSid": message.sid, "SmsSid": message.sid, "AccountSid": self.account_sid,
-                    "From": message.from_, "To": message.to, "MessageStatus": status, "SmsStatus": status,
-                    "ApiVersion": "2010-04-01", "SequenceNumber": str(seq)})
+                self._post(
+                    message.status_callback,
+                    {
+                        "MessageSid": message.sid,
+                        "SmsSid": message.sid,
+                        "AccountSid": self.account_sid,
+                        "From": message.from_,
+                        "To": message.to,
+                        "MessageStatus": status,
+                        "SmsStatus": status,
+                        "ApiVersion": "2010-04-01",
+                        "SequenceNumber": str(seq),
+                    },
+                )
 
     def _expect(self) -> bool:
         """Count a call or message about to be played (before the API answers, so `wait_idle` sees it)."""
@@ -237,8 +307,15 @@ class LocalTwilio:
                 self.wfile.write(data)
 
             def _error(self, code: int, message: str, twilio_code: int) -> None:
-                self._reply(code, {"code": twilio_code, "message": message, "status": code,
-                                   "more_info": f"https://www.twilio.com/docs/errors/{twilio_code}"})
+                self._reply(
+                    code,
+                    {
+                        "code": twilio_code,
+                        "message": message,
+                        "status": code,
+                        "more_info": f"https://www.twilio.com/docs/errors/{twilio_code}",
+                    },
+                )
 
             def _authorised(self) -> bool:
                 expected = base64.b64encode(f"{outer.account_sid}:{outer.auth_token}".encode()).decode()
@@ -252,10 +329,10 @@ class LocalTwilio:
                 prefix = f"{API}{outer.account_sid}/"
                 if not path.startswith(prefix) or not path.endswith(".json"):
                     return None
-                parts = path[len(prefix):-len(".json")].split("/")
+                parts = path[len(prefix) : -len(".json")].split("/")
                 return parts[0], parts[1] if len(parts) > 1 else None
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if not self._authorised():
                     return
                 route = self._route()
@@ -264,14 +341,26 @@ class LocalTwilio:
                     return self._error(404, "not found", 20404)
                 with outer.lock:
                     records = list((outer.calls if route[0] == "Calls" else outer.messages).values())
-                found = [r.json(outer.account_sid) for r in records
-                         if not query.get("To") or r.to == query["To"]]
+                found = [
+                    r.json(outer.account_sid) for r in records if not query.get("To") or r.to == query["To"]
+                ]
                 key = route[0].lower()
-                self._reply(200, {key: found, "page": 0, "page_size": len(found), "start": 0,
-                                  "end": max(0, len(found) - 1), "uri": self.path, "first_page_uri": self.path,
-                                  "next_page_uri": None, "previous_page_uri": None})
+                self._reply(
+                    200,
+                    {
+                        key: found,
+                        "page": 0,
+                        "page_size": len(found),
+                        "start": 0,
+                        "end": max(0, len(found) - 1),
+                        "uri": self.path,
+                        "first_page_uri": self.path,
+                        "next_page_uri": None,
+                        "previous_page_uri": None,
+                    },
+                )
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 if not self._authorised():
                     return
                 length = int(self.headers.get("Content-Length") or 0)
@@ -285,9 +374,16 @@ class LocalTwilio:
                 if kind == "Calls" and sid is None:
                     if not one.get("To", "").startswith("+") or not (one.get("Url") or one.get("Twiml")):
                         return self._error(400, "The 'To' number is not a valid phone number.", 21211)
-                    call = CallRecord("CA" + uuid.uuid4().hex, one["To"], one.get("From", ""), one.get("Url", ""),
-                                      one.get("StatusCallback"), form.get("StatusCallbackEvent", []),
-                                      one.get("AsyncAmdStatusCallback"), now)
+                    call = CallRecord(
+                        "CA" + uuid.uuid4().hex,
+                        one["To"],
+                        one.get("From", ""),
+                        one.get("Url", ""),
+                        one.get("StatusCallback"),
+                        form.get("StatusCallbackEvent", []),
+                        one.get("AsyncAmdStatusCallback"),
+                        now,
+                    )
                     with outer.lock:
                         outer.calls[call.sid] = call
                         outer.created_at.append(time.monotonic())
@@ -313,8 +409,14 @@ class LocalTwilio:
                         return self._error(400, "The 'To' number is not a valid phone number.", 21211)
                     if len(one["Body"]) > 1600:
                         return self._error(400, "The message body exceeds the 1600 character limit.", 21617)
-                    message = MessageRecord("SM" + uuid.uuid4().hex, one["To"], one.get("From", ""), one["Body"],
-                                            one.get("StatusCallback"), now)
+                    message = MessageRecord(
+                        "SM" + uuid.uuid4().hex,
+                        one["To"],
+                        one.get("From", ""),
+                        one["Body"],
+                        one.get("StatusCallback"),
+                        now,
+                    )
                     with outer.lock:
                         outer.messages[message.sid] = message
                     play = outer._expect()
@@ -335,8 +437,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     settings = load_settings()
-    server = LocalTwilio(settings.account_sid, settings.auth_token, port=args.port,
-                         clock=clock_from(settings.receptionist_clock))
+    server = LocalTwilio(
+        settings.account_sid,
+        settings.auth_token,
+        port=args.port,
+        clock=clock_from(settings.receptionist_clock),
+    )
     marker = settings.home / LOCAL_URL_FILE
     marker.write_text(server.base_url)
     print(server.base_url, flush=True)

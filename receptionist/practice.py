@@ -88,12 +88,27 @@ class Location:
 
 # Industry experience: the share of contacted lapsed patients who book or ask for a callback.
 EXPECTED_RESPONSE: dict[str, dict[str, tuple[float, float]]] = {
-    "high": {"staff_call": (0.25, 0.40), "ai_call": (0.15, 0.25), "sms": (0.10, 0.20), "email": (0.08, 0.15),
-             "general": (0.01, 0.05)},
-    "mid": {"staff_call": (0.20, 0.35), "ai_call": (0.12, 0.20), "sms": (0.10, 0.18), "email": (0.15, 0.25),
-            "general": (0.01, 0.04)},
-    "low": {"staff_call": (0.10, 0.20), "ai_call": (0.05, 0.12), "sms": (0.04, 0.10), "email": (0.03, 0.08),
-            "general": (0.01, 0.03)},
+    "high": {
+        "staff_call": (0.25, 0.40),
+        "ai_call": (0.15, 0.25),
+        "sms": (0.10, 0.20),
+        "email": (0.08, 0.15),
+        "general": (0.01, 0.05),
+    },
+    "mid": {
+        "staff_call": (0.20, 0.35),
+        "ai_call": (0.12, 0.20),
+        "sms": (0.10, 0.18),
+        "email": (0.15, 0.25),
+        "general": (0.01, 0.04),
+    },
+    "low": {
+        "staff_call": (0.10, 0.20),
+        "ai_call": (0.05, 0.12),
+        "sms": (0.04, 0.10),
+        "email": (0.03, 0.08),
+        "general": (0.01, 0.03),
+    },
 }
 
 
@@ -122,7 +137,8 @@ class OutreachRules:
     # the practice's expected response rates (low, high) per tier and channel: the flags' yardstick and the
     # learning's priors (their midpoints, worth `prior_strength` attempts)
     expected_response: dict[str, dict[str, tuple[float, float]]] = field(
-        default_factory=lambda: {t: dict(r) for t, r in EXPECTED_RESPONSE.items()})
+        default_factory=lambda: {t: dict(r) for t, r in EXPECTED_RESPONSE.items()}
+    )
     prior_strength: float = 20.0
     # every channel open to a patient keeps at least this share of them, whatever its first results
     exploration_floor: float = 0.05
@@ -130,7 +146,8 @@ class OutreachRules:
     def expected_cost(self, channel: str) -> float:
         """What one attempt through `channel` is expected to cost: its charge plus its expected minutes."""
         return self.costs.get(channel, 0.0) + self.minute_costs.get(channel, 0.0) * self.expected_minutes.get(
-            channel, 0.0)
+            channel, 0.0
+        )
 
     @property
     def expected_costs(self) -> dict[str, float]:
@@ -284,10 +301,14 @@ def _outreach(raw: dict, fail) -> OutreachRules:
             holdout_share=float(raw.get("holdout_share", defaults.holdout_share)),
             attribution_window_days=int(raw.get("attribution_window_days", defaults.attribution_window_days)),
             costs={**defaults.costs, **{k: float(v) for k, v in raw.get("costs", {}).items()}},
-            minute_costs={**defaults.minute_costs,
-                          **{k: float(v) for k, v in raw.get("minute_costs", {}).items()}},
-            expected_minutes={**defaults.expected_minutes,
-                              **{k: float(v) for k, v in raw.get("expected_minutes", {}).items()}},
+            minute_costs={
+                **defaults.minute_costs,
+                **{k: float(v) for k, v in raw.get("minute_costs", {}).items()},
+            },
+            expected_minutes={
+                **defaults.expected_minutes,
+                **{k: float(v) for k, v in raw.get("expected_minutes", {}).items()},
+            },
             revenue_months=int(raw.get("revenue_months", defaults.revenue_months)),
             expected_response=_expected(raw.get("expected_response", {}), defaults.expected_response, fail),
             prior_strength=float(raw.get("prior_strength", defaults.prior_strength)),
@@ -297,8 +318,9 @@ def _outreach(raw: dict, fail) -> OutreachRules:
         raise fail("outreach", f"numbers expected ({exc})") from None
 
 
-def _expected(raw: dict, defaults: dict[str, dict[str, tuple[float, float]]],
-              fail) -> dict[str, dict[str, tuple[float, float]]]:
+def _expected(
+    raw: dict, defaults: dict[str, dict[str, tuple[float, float]]], fail
+) -> dict[str, dict[str, tuple[float, float]]]:
     """`[outreach.expected_response.high] staff_call = [0.25, 0.40]`: ranges merged over the defaults."""
     out = {tier: dict(by) for tier, by in defaults.items()}
     for tier, by in raw.items():

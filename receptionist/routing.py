@@ -15,7 +15,9 @@ class RouteDecision:
     reason: Literal["high_value", "repeat_caller", "after_hours", "no_staff", "routine", "unknown_caller"]
 
 
-def decide(*, tier: str | None, known: bool, is_open: bool, has_staff: bool, recent_ai_calls: int = 0) -> RouteDecision:
+def decide(
+    *, tier: str | None, known: bool, is_open: bool, has_staff: bool, recent_ai_calls: int = 0
+) -> RouteDecision:
     """High-value patients reach a person during opening hours; so does a caller the AI has had twice today.
 
     Everyone else, and everyone outside opening hours, gets the AI receptionist. Opt-outs do not matter here:

@@ -39,27 +39,39 @@ def ensure_schedule(store: Store, practice: Practice, start: dt.date, weeks: int
             end = dt.datetime.combine(day, span[1], zone)
             while t + dt.timedelta(minutes=SLOT_MINUTES) <= end:
                 for provider in location.providers:
-                    rows.append({"location_id": location.id, "provider": provider, "start": t.astimezone(dt.UTC),
-                                 "minutes": SLOT_MINUTES, "kind": provider_kind(provider)})
+                    rows.append(
+                        {
+                            "location_id": location.id,
+                            "provider": provider,
+                            "start": t.astimezone(dt.UTC),
+                            "minutes": SLOT_MINUTES,
+                            "kind": provider_kind(provider),
+                        }
+                    )
                 t += dt.timedelta(minutes=SLOT_MINUTES)
     if not rows:
         return 0
     insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
     with store.session() as session:
         before = session.scalar(select(func.count()).select_from(Slot))
-        session.execute(insert(Slot).on_conflict_do_nothing(index_elements=["location_id", "provider", "start"]),
-                        rows)
+        session.execute(
+            insert(Slot).on_conflict_do_nothing(index_elements=["location_id", "provider", "start"]), rows
+        )
         return int(session.scalar(select(func.count()).select_from(Slot)) - before)
 
 
-def fill_demo_bookings(store: Store, location: Location, patient_ids: list[str], share: float = 0.6,
-                       seed: int = 7) -> int:
+def fill_demo_bookings(
+    store: Store, location: Location, patient_ids: list[str], share: float = 0.6, seed: int = 7
+) -> int:
     """Make the demo schedule look lived-in: book a share of future slots for random demo patients."""
     rng = random.Random(seed)
     count = 0
     with store.session() as session:
-        slots = session.scalars(select(Slot).where(Slot.location_id == location.id,
-                                                   Slot.appointment_id.is_(None)).order_by(Slot.start)).all()
+        slots = session.scalars(
+            select(Slot)
+            .where(Slot.location_id == location.id, Slot.appointment_id.is_(None))
+            .order_by(Slot.start)
+        ).all()
         for slot in slots:
             if rng.random() < share and patient_ids:
                 book(session, slot, rng.choice(patient_ids), slot.kind, via="pms")
@@ -71,16 +83,29 @@ class SlotTaken(Exception):
     """Someone else booked the slot first."""
 
 
-def book(session: Session, slot: Slot, patient_id: str, kind: str, *, via: str = "ai",
-         call_sid: str | None = None) -> Appointment:
+def book(
+    session: Session, slot: Slot, patient_id: str, kind: str, *, via: str = "ai", call_sid: str | None = None
+) -> Appointment:
     """Book one slot; the conditional update makes a race lose cleanly instead of double-booking."""
-    appointment = Appointment(patient_id=patient_id, location_id=slot.location_id, provider=slot.provider,
-                              start=slot.start, minutes=slot.minutes, kind=kind, status="booked", slot_id=slot.id,
-                              booked_via=via, call_sid=call_sid)
+    appointment = Appointment(
+        patient_id=patient_id,
+        location_id=slot.location_id,
+        provider=slot.provider,
+        start=slot.start,
+        minutes=slot.minutes,
+        kind=kind,
+        status="booked",
+        slot_id=slot.id,
+        booked_via=via,
+        call_sid=call_sid,
+    )
     session.add(appointment)
     session.flush()
-    taken = session.execute(update(Slot).where(and_(Slot.id == slot.id, Slot.appointment_id.is_(None)))
-                            .values(appointment_id=appointment.id))
+    taken = session.execute(
+        update(Slot)
+        .where(and_(Slot.id == slot.id, Slot.appointment_id.is_(None)))
+        .values(appointment_id=appointment.id)
+    )
     if taken.rowcount != 1:
         raise SlotTaken(slot.id)
     return appointment
@@ -89,5 +114,8 @@ def book(session: Session, slot: Slot, patient_id: str, kind: str, *, via: str =
 def release(session: Session, appointment: Appointment) -> None:
     """Free the appointment's slot (cancel or move)."""
     if appointment.slot_id is not None:
-        session.execute(update(Slot).where(Slot.id == appointment.slot_id, Slot.appointment_id == appointment.id)
-                        .values(appointment_id=None))
+        session.execute(
+            update(Slot)
+            .where(Slot.id == appointment.slot_id, Slot.appointment_id == appointment.id)
+            .values(appointment_id=None)
+        )

@@ -55,15 +55,22 @@ def _timestamp_day(value: object) -> int | None:
 def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
     as_of_day = (as_of - EPOCH).days
     with store.engine.connect() as conn:
-        rows = conn.execute(select(Patient.id, Patient.opted_out, Patient.moved_away, Patient.zip_changed_on,
-                                   Patient.booking_attempt_at).order_by(Patient.id)).all()
+        rows = conn.execute(
+            select(
+                Patient.id,
+                Patient.opted_out,
+                Patient.moved_away,
+                Patient.zip_changed_on,
+                Patient.booking_attempt_at,
+            ).order_by(Patient.id)
+        ).all()
         ids = [r[0] for r in rows]
         index = {pid: i for i, pid in enumerate(ids)}
         n = len(ids)
         opted = np.fromiter((bool(r[1]) for r in rows), dtype=bool, count=n)
         moved = np.fromiter((bool(r[2]) for r in rows), dtype=bool, count=n)
-        zip_day = np.fromiter((_timestamp_day(r[3]) or -10**9 for r in rows), dtype=np.int64, count=n)
-        booking_day = np.fromiter((_timestamp_day(r[4]) or -10**9 for r in rows), dtype=np.int64, count=n)
+        zip_day = np.fromiter((_timestamp_day(r[3]) or -(10**9) for r in rows), dtype=np.int64, count=n)
+        booking_day = np.fromiter((_timestamp_day(r[4]) or -(10**9) for r in rows), dtype=np.int64, count=n)
         del rows
         signals = ReactivationSignals(
             zip_changed=(zip_day > as_of_day - SIGNAL_WINDOW_DAYS) & (zip_day <= as_of_day),
@@ -90,12 +97,18 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
             day_parts.append(np.asarray(days, dtype=np.int64))
             amount_parts.append(np.asarray(amounts, dtype=np.int64))
             paid_parts.append(np.asarray(paids, dtype=np.int64))
-            dept_parts.append(np.fromiter((dept_codes.setdefault(d, len(dept_codes)) for d in depts),
-                                          dtype=np.int64, count=len(batch)))
+            dept_parts.append(
+                np.fromiter(
+                    (dept_codes.setdefault(d, len(dept_codes)) for d in depts),
+                    dtype=np.int64,
+                    count=len(batch),
+                )
+            )
         cur.close()
     departments = sorted(dept_codes, key=dept_codes.__getitem__)
-    visits = _merge_days(_cat(patient_parts), _cat(day_parts), _cat(amount_parts), _cat(paid_parts),
-                         _cat(dept_parts))
+    visits = _merge_days(
+        _cat(patient_parts), _cat(day_parts), _cat(amount_parts), _cat(paid_parts), _cat(dept_parts)
+    )
     return LoadedPractice(ids, visits, signals, departments)
 
 
@@ -103,8 +116,9 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def _merge_days(patient: np.ndarray, day: np.ndarray, amount: np.ndarray, paid: np.ndarray,
-                dept: np.ndarray) -> VisitArrays:
+def _merge_days(
+    patient: np.ndarray, day: np.ndarray, amount: np.ndarray, paid: np.ndarray, dept: np.ndarray
+) -> VisitArrays:
     """Lines -> one row per patient and calendar day (amounts summed, departments OR-ed), sorted."""
     if patient.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -164,22 +178,30 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
         raise NothingToScore(f"no visits on or before {as_of.isoformat()}: import visits first")
     try:
         result = scoring.score_patients(
-            data.visits, len(data.patient_ids), (as_of - EPOCH).days, rules=practice.tiers,
-            lapsed_after_days=practice.lapsed_after_days, signals=data.signals,
+            data.visits,
+            len(data.patient_ids),
+            (as_of - EPOCH).days,
+            rules=practice.tiers,
+            lapsed_after_days=practice.lapsed_after_days,
+            signals=data.signals,
         )
     except ValueError as exc:  # e.g. nobody has a repeat visit yet: the spend model has nothing to learn from
         raise NothingToScore(f"cannot score as of {as_of.isoformat()}: {exc}") from None
     tier_names = np.asarray(scoring.TIERS)[result.tier]
     tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}
     run_id = uuid.uuid4().hex
-    summary = RunSummary(run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()),
-                         0.0, 0)
+    summary = RunSummary(
+        run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()), 0.0, 0
+    )
     _store_run(store, summary, data, tier_names)
     published = publish(store, cache, run_id, data.patient_ids, result) if cache is not None else 0
     seconds = time.perf_counter() - started
     with store.session() as session:
-        session.execute(update(ScoreRun).where(ScoreRun.id == run_id).values(
-            seconds=seconds, published_at=store.clock() if cache is not None else None))
+        session.execute(
+            update(ScoreRun)
+            .where(ScoreRun.id == run_id)
+            .values(seconds=seconds, published_at=store.clock() if cache is not None else None)
+        )
     return RunSummary(run_id, as_of, summary.patients, result, tiers, summary.lapsed, seconds, published)
 
 
@@ -202,33 +224,57 @@ def _store_run(store: Store, summary: RunSummary, data: LoadedPractice, tier_nam
     }
     with store.session() as session:
         conn = session.connection()
-        conn.execute(insert(ScoreRun), [{
-            "id": summary.run_id, "as_of": summary.as_of, "patients": summary.patients,
-            "lapsed": summary.lapsed, "tiers": summary.tiers, "model": summary.as_json()["model"],
-            "seconds": 0.0, "created_at": store.clock(),
-        }])
+        conn.execute(
+            insert(ScoreRun),
+            [
+                {
+                    "id": summary.run_id,
+                    "as_of": summary.as_of,
+                    "patients": summary.patients,
+                    "lapsed": summary.lapsed,
+                    "tiers": summary.tiers,
+                    "model": summary.as_json()["model"],
+                    "seconds": 0.0,
+                    "created_at": store.clock(),
+                }
+            ],
+        )
         for rows in _score_rows(summary.run_id, data.patient_ids, columns, r.reasons):
             conn.execute(insert(PatientScore), rows)
 
 
-def _score_rows(run_id: str, ids: list[str], c: dict[str, list], reasons: list[str],
-                size: int = 20_000) -> Iterator[list[dict]]:
+def _score_rows(
+    run_id: str, ids: list[str], c: dict[str, list], reasons: list[str], size: int = 20_000
+) -> Iterator[list[dict]]:
     for start in range(0, len(ids), size):
         stop = min(start + size, len(ids))
-        yield [{
-            "run_id": run_id, "patient_id": ids[i], "tier": c["tier"][i], "plv": c["plv"][i],
-            "annual_value": c["annual_value"][i], "years_active": c["years_active"][i],
-            "departments": c["departments"][i], "p_alive": c["p_alive"][i],
-            "expected_visits_12m": c["expected_visits_12m"][i], "expected_value_12m": c["expected_value_12m"][i],
-            "lapsed": c["lapsed"][i], "reactivation_score": c["reactivation_score"][i], "reasons": reasons[i],
-            "last_visit": EPOCH + dt.timedelta(days=c["last_day"][i]) if c["last_day"][i] >= 0 else None,
-        } for i in range(start, stop)]
+        yield [
+            {
+                "run_id": run_id,
+                "patient_id": ids[i],
+                "tier": c["tier"][i],
+                "plv": c["plv"][i],
+                "annual_value": c["annual_value"][i],
+                "years_active": c["years_active"][i],
+                "departments": c["departments"][i],
+                "p_alive": c["p_alive"][i],
+                "expected_visits_12m": c["expected_visits_12m"][i],
+                "expected_value_12m": c["expected_value_12m"][i],
+                "lapsed": c["lapsed"][i],
+                "reactivation_score": c["reactivation_score"][i],
+                "reasons": reasons[i],
+                "last_visit": EPOCH + dt.timedelta(days=c["last_day"][i]) if c["last_day"][i] >= 0 else None,
+            }
+            for i in range(start, stop)
+        ]
 
 
 def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str], result: ScoreResult) -> int:
     """Phone -> (tier, patient, run) for every phone; a shared household number names its most valuable patient."""
     index = {pid: i for i, pid in enumerate(patient_ids)}
-    epoch = cache.epoch()  # before reading phones: a change from here on keeps the hash from being marked complete
+    epoch = (
+        cache.epoch()
+    )  # before reading phones: a change from here on keeps the hash from being marked complete
     best: dict[str, int] = {}
     tier, plv = result.tier, result.plv
     first: list[str] = [""] * len(patient_ids)  # each patient's first name, for the AI's greeting
@@ -249,8 +295,11 @@ def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str],
     # Every phone of the store is in `best` unless its patient was added after `load_practice_data`, which
     # an import marks with `phones_changed` (so the epoch moves and the hash is not marked complete).
     complete = len(best) == _phone_count(store)
-    return cache.publish(run_id, ((phone, names[tier[i]], patient_ids[i], first[i]) for phone, i in best.items()),
-                         complete_at=epoch if complete else None)
+    return cache.publish(
+        run_id,
+        ((phone, names[tier[i]], patient_ids[i], first[i]) for phone, i in best.items()),
+        complete_at=epoch if complete else None,
+    )
 
 
 def _phone_count(store: Store) -> int:

@@ -37,7 +37,7 @@ class _Held:
         if self.pid == os.getpid():
             try:
                 self.pool.release(self.conn)
-            except Exception:  # noqa: BLE001, S110 - interpreter shutdown: nothing left to give back to
+            except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to give back to
                 pass
 
 

@@ -39,14 +39,19 @@ class Services:
     @cached_property
     def redis(self) -> redis.Redis:
         """For the call path: short timeouts."""
-        return redis.Redis.from_url(self.redis_url, driver_info=_DRIVER, socket_timeout=FAST_TIMEOUT,
-                                    socket_connect_timeout=FAST_TIMEOUT)
+        return redis.Redis.from_url(
+            self.redis_url,
+            driver_info=_DRIVER,
+            socket_timeout=FAST_TIMEOUT,
+            socket_connect_timeout=FAST_TIMEOUT,
+        )
 
     @cached_property
     def queue_redis(self) -> redis.Redis:
         """For RQ and bulk work (publishing, rebuilding): patient timeouts."""
-        return redis.Redis.from_url(self.redis_url, driver_info=_DRIVER, socket_timeout=30,
-                                    socket_connect_timeout=5)
+        return redis.Redis.from_url(
+            self.redis_url, driver_info=_DRIVER, socket_timeout=30, socket_connect_timeout=5
+        )
 
     @cached_property
     def cache(self) -> TierCache:
@@ -69,42 +74,44 @@ class Services:
         return Queue("outreach", connection=self.queue_redis)
 
     @cached_property
-    def limits(self):  # noqa: ANN201 - outreach.limits.Limits
+    def limits(self):  # outreach.limits.Limits
         from .outreach.limits import Limits
 
         return Limits(self.queue_redis)
 
     @cached_property
-    def twilio(self):  # noqa: ANN201 - outreach.channels.TwilioApi
+    def twilio(self):  # outreach.channels.TwilioApi
         """The Twilio REST client: the real API, or `TWILIO_API_BASE_URL` (the local stand-in, a test fake)."""
         from .outreach.channels import TwilioApi
 
         return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api)
 
     @cached_property
-    def mailer(self):  # noqa: ANN201 - outreach.channels.Mailer | None
+    def mailer(self):  # outreach.channels.Mailer | None
         """Email by SMTP, or None when `SMTP_URL` is not set (the email channel is off)."""
         from .outreach.channels import Mailer, SmtpTarget
 
         if not self.settings.smtp_url:
             return None
-        return Mailer(SmtpTarget.parse(self.settings.smtp_url, f"reception@{_domain(self.settings.base_url)}"))
+        return Mailer(
+            SmtpTarget.parse(self.settings.smtp_url, f"reception@{_domain(self.settings.base_url)}")
+        )
 
     @cached_property
-    def outreach(self):  # noqa: ANN201 - outreach.dispatch.Dispatcher
+    def outreach(self):  # outreach.dispatch.Dispatcher
         from .outreach.dispatch import Dispatcher
 
         return Dispatcher(self)
 
     @cached_property
-    def outcomes(self):  # noqa: ANN201 - outcomes.record.Outcomes
+    def outcomes(self):  # outcomes.record.Outcomes
         """Outcome events: written once to the store, counted live in Redis."""
         from .outcomes.record import Outcomes
 
         return Outcomes(self)
 
     @cached_property
-    def engine(self):  # noqa: ANN201 - an Engine (conversation/types.py)
+    def engine(self):  # an Engine (conversation/types.py)
         """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
         from .conversation.offline import OfflineEngine
 
@@ -115,12 +122,16 @@ class Services:
         from .conversation.llm import LLMEngine
 
         timeout = self.settings.openai_timeout_s
-        client = openai.OpenAI(api_key=self.settings.openai_api_key, base_url=self.settings.openai_base_url or None,
-                               timeout=timeout, max_retries=0)
+        client = openai.OpenAI(
+            api_key=self.settings.openai_api_key,
+            base_url=self.settings.openai_base_url or None,
+            timeout=timeout,
+            max_retries=0,
+        )
         return LLMEngine(client, self.settings.openai_model, timeout_s=timeout, fallback=OfflineEngine())
 
     @cached_property
-    def callflow(self):  # noqa: ANN201
+    def callflow(self):
         from .callflow import CallFlow
 
         return CallFlow(self, self.engine)

@@ -62,9 +62,9 @@ class Settings(BaseSettings):
             url = self.database_url
             # Heroku-style URLs name no driver; psycopg 3 is the one installed.
             if url.startswith("postgres://"):
-                url = "postgresql+psycopg://" + url[len("postgres://"):]
+                url = "postgresql+psycopg://" + url[len("postgres://") :]
             elif url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
         return f"sqlite:///{self.home / 'receptionist.sqlite3'}"
 
@@ -96,7 +96,6 @@ class Settings(BaseSettings):
         if self.twilio_auth_token:
             return self.twilio_auth_token
         return _local_secret(self.home / "twilio_auth_token")
-
 
     @cached_property
     def secret_key(self) -> str:

@@ -85,10 +85,10 @@ class FlaskTransport:
 
     def _split(self, url: str) -> tuple[str, str]:
         if self.base_url and url.startswith(self.base_url + "/"):
-            return self.base_url, url[len(self.base_url):]
+            return self.base_url, url[len(self.base_url) :]
         parts = urllib.parse.urlsplit(url)
         root = f"{parts.scheme}://{parts.netloc}"
-        return root, url[len(root):] or "/"
+        return root, url[len(root) :] or "/"
 
     def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         root, path = self._split(url)
@@ -114,7 +114,9 @@ class HttpTransport:
     def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         data = urllib.parse.urlencode(params).encode("utf-8")
         request = urllib.request.Request(
-            url, data=data, method="POST",
+            url,
+            data=data,
+            method="POST",
             headers={**headers, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
         )
         try:
@@ -162,14 +164,34 @@ class PausedCall:
     dialed: list[str]
 
     def as_json(self) -> dict[str, Any]:
-        return {"call_sid": self.call_sid, "params": self.params, "action": self.action, "inputs": self.inputs,
-                "finish_on_key": self.finish_on_key, "turns": self.turns, "transcript": self.transcript,
-                "dialed": self.dialed}
+        return {
+            "call_sid": self.call_sid,
+            "params": self.params,
+            "action": self.action,
+            "inputs": self.inputs,
+            "finish_on_key": self.finish_on_key,
+            "turns": self.turns,
+            "transcript": self.transcript,
+            "dialed": self.dialed,
+        }
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PausedCall:
-        return cls(**{k: body[k] for k in ("call_sid", "params", "action", "inputs", "finish_on_key", "turns",
-                                           "transcript", "dialed")})
+        return cls(
+            **{
+                k: body[k]
+                for k in (
+                    "call_sid",
+                    "params",
+                    "action",
+                    "inputs",
+                    "finish_on_key",
+                    "turns",
+                    "transcript",
+                    "dialed",
+                )
+            }
+        )
 
 
 def transcript_text(call: SimulatedCall) -> str:
@@ -182,8 +204,16 @@ def new_call_sid() -> str:
 
 
 class CallSimulator:
-    def __init__(self, transport: Transport, *, base_url: str, auth_token: str,
-                 account_sid: str = "AC" + "0" * 32, max_steps: int = 60, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        base_url: str,
+        auth_token: str,
+        account_sid: str = "AC" + "0" * 32,
+        max_steps: int = 60,
+        clock: Clock = system_clock,
+    ) -> None:
         self.transport = transport
         self.clock = clock  # the callbacks' Timestamp
         self.base_url = base_url.rstrip("/")
@@ -194,18 +224,29 @@ class CallSimulator:
     def sign(self, url: str, params: dict[str, str]) -> str:
         return self.validator.compute_signature(url, params)
 
-    def call(self, *, from_: str, to: str, says: Sequence[str | None] = (), digits: Sequence[str | None] = (),
-             staff: StaffScript = DEFAULT_STAFF, extra_params: dict[str, str] | None = None,
-             fetch_outcome: bool = True) -> SimulatedCall:
+    def call(
+        self,
+        *,
+        from_: str,
+        to: str,
+        says: Sequence[str | None] = (),
+        digits: Sequence[str | None] = (),
+        staff: StaffScript = DEFAULT_STAFF,
+        extra_params: dict[str, str] | None = None,
+        fetch_outcome: bool = True,
+    ) -> SimulatedCall:
         """Place one inbound call from `from_` to `to` and play it to the end."""
-        walk = _Walk(self, from_=from_, to=to, says=says, digits=digits, staff=staff,
-                     extra_params=extra_params or {})
+        walk = _Walk(
+            self, from_=from_, to=to, says=says, digits=digits, staff=staff, extra_params=extra_params or {}
+        )
         walk.run()
         if fetch_outcome:
             walk.fetch_outcome()
         return walk.result
 
-    def start(self, *, from_: str, to: str, staff: StaffScript = DEFAULT_STAFF) -> tuple[SimulatedCall, PausedCall | None]:
+    def start(
+        self, *, from_: str, to: str, staff: StaffScript = DEFAULT_STAFF
+    ) -> tuple[SimulatedCall, PausedCall | None]:
         """Place a call stepwise: play it up to the first prompt that waits for the caller. Returns what was heard
         and the paused call (None when the call already ended, e.g. put through to staff)."""
         walk = _Walk(self, from_=from_, to=to, says=(), digits=(), staff=staff, extra_params={})
@@ -214,11 +255,19 @@ class CallSimulator:
         walk.fetch_outcome()
         return walk.result, walk.paused
 
-    def resume(self, paused: PausedCall, said: str | None, *,
-               staff: StaffScript = DEFAULT_STAFF) -> tuple[SimulatedCall, PausedCall | None]:
+    def resume(
+        self, paused: PausedCall, said: str | None, *, staff: StaffScript = DEFAULT_STAFF
+    ) -> tuple[SimulatedCall, PausedCall | None]:
         """Go on with a paused call: the caller says `said` (digits at a keypad prompt), or hangs up (None)."""
-        walk = _Walk(self, from_=paused.params.get("From", ""), to=paused.params.get("To", ""), says=(), digits=(),
-                     staff=staff, extra_params=dict(paused.params))
+        walk = _Walk(
+            self,
+            from_=paused.params.get("From", ""),
+            to=paused.params.get("To", ""),
+            says=(),
+            digits=(),
+            staff=staff,
+            extra_params=dict(paused.params),
+        )
         walk.pausable = True
         walk.answered = True
         walk.result.turns = [dict(t) for t in paused.turns]
@@ -228,15 +277,33 @@ class CallSimulator:
         walk.fetch_outcome()
         return walk.result, walk.paused
 
-    def answer(self, *, call_sid: str, url: str, from_: str, to: str, says: Sequence[str | None] = (),
-               digits: Sequence[str | None] = (), status_callback: str | None = None, on_answered: Callable[[], None] | None = None,
-               replaced: Callable[[], str | None] | None = None, final_sequence: int = 0) -> SimulatedCall:
+    def answer(
+        self,
+        *,
+        call_sid: str,
+        url: str,
+        from_: str,
+        to: str,
+        says: Sequence[str | None] = (),
+        digits: Sequence[str | None] = (),
+        status_callback: str | None = None,
+        on_answered: Callable[[], None] | None = None,
+        replaced: Callable[[], str | None] | None = None,
+        final_sequence: int = 0,
+    ) -> SimulatedCall:
         """Play the answering side of an outbound call (`calls.create(url=...)`): fetch `url` as Twilio does
         once the callee picks up, then follow the TwiML with `says` as the callee's speech. `on_answered` runs
         after the first document arrives (where answering-machine detection reports); `replaced` returns
         TwiML that a REST update put on the live call, which Twilio then plays instead."""
-        walk = _Walk(self, from_=from_, to=to, says=says, digits=digits, staff=DEFAULT_STAFF,
-                     extra_params={"Direction": "outbound-api", "CallSid": call_sid})
+        walk = _Walk(
+            self,
+            from_=from_,
+            to=to,
+            says=says,
+            digits=digits,
+            staff=DEFAULT_STAFF,
+            extra_params={"Direction": "outbound-api", "CallSid": call_sid},
+        )
         walk.final_sequence = final_sequence
         walk.start_url = url
         walk.status_url = status_callback
@@ -283,12 +350,24 @@ def _geo(number: str, prefix: str) -> dict[str, str]:
         values = ("WASHINGTON", "DC", "20004", "US")
     else:
         values = ("", "", "", "")
-    return {f"{prefix}{name}": value for name, value in zip(("City", "State", "Zip", "Country"), values, strict=True)}
+    return {
+        f"{prefix}{name}": value
+        for name, value in zip(("City", "State", "Zip", "Country"), values, strict=True)
+    }
 
 
 class _Walk:
-    def __init__(self, sim: CallSimulator, *, from_: str, to: str, says: Sequence[str | None],
-                 digits: Sequence[str | None], staff: StaffScript, extra_params: dict[str, str]) -> None:
+    def __init__(
+        self,
+        sim: CallSimulator,
+        *,
+        from_: str,
+        to: str,
+        says: Sequence[str | None],
+        digits: Sequence[str | None],
+        staff: StaffScript,
+        extra_params: dict[str, str],
+    ) -> None:
         self.sim = sim
         self.staff = staff
         self.says: deque[str | None] = deque(says)
@@ -303,21 +382,35 @@ class _Walk:
         self.on_answered: Callable[[], None] | None = None
         self.replaced: Callable[[], str | None] | None = None
         self.final_sequence = 0  # the stand-in API sends the earlier progress events of an outbound call
-        self.pausable = False  # stepwise: a prompt with no scripted input pauses the call instead of ending it
+        self.pausable = (
+            False  # stepwise: a prompt with no scripted input pauses the call instead of ending it
+        )
         self.paused: PausedCall | None = None
         self.params: dict[str, str] = {
-            "CallSid": self.result.call_sid, "AccountSid": sim.account_sid,
-            "From": from_, "To": to, "Called": to, "Caller": from_,
-            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": API_VERSION,
-            **_geo(from_, "From"), **_geo(from_, "Caller"), **_geo(to, "To"), **_geo(to, "Called"),
+            "CallSid": self.result.call_sid,
+            "AccountSid": sim.account_sid,
+            "From": from_,
+            "To": to,
+            "Called": to,
+            "Caller": from_,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": API_VERSION,
+            **_geo(from_, "From"),
+            **_geo(from_, "Caller"),
+            **_geo(to, "To"),
+            **_geo(to, "Called"),
             **extra_params,
         }
 
     # -- requests
 
     def _post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
-        headers = {SIGNATURE_HEADER: self.sim.sign(url, params), "User-Agent": "TwilioProxy/1.1",
-                   "I-Twilio-Idempotency-Token": str(uuid.uuid4())}
+        headers = {
+            SIGNATURE_HEADER: self.sim.sign(url, params),
+            "User-Agent": "TwilioProxy/1.1",
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+        }
         self.result.requests.append((url, dict(params)))
         try:
             return self.sim.transport.post(url, params, headers)
@@ -348,8 +441,9 @@ class _Walk:
     def _resolve(doc_url: str, element: ET.Element, url: str | None) -> str:
         method = (element.get("method") or "POST").upper()
         if method != "POST":
-            raise SimulatorError(f'<{_tag(element)} method="{method}"> in {doc_url}: '
-                                 "the simulator only plays POST webhooks")
+            raise SimulatorError(
+                f'<{_tag(element)} method="{method}"> in {doc_url}: the simulator only plays POST webhooks'
+            )
         return urllib.parse.urljoin(doc_url, url) if url else doc_url
 
     # -- what the caller hears and says
@@ -400,9 +494,16 @@ class _Walk:
         except _Pause as pause:
             self._flush_heard()
             gather = pause.gather
-            self.paused = PausedCall(self.result.call_sid, dict(self.params), pause.action,
-                                     sorted((gather.get("input") or "dtmf").split()), gather.get("finishOnKey", "#"),
-                                     self.result.turns, self.result.transcript, self.result.dialed)
+            self.paused = PausedCall(
+                self.result.call_sid,
+                dict(self.params),
+                pause.action,
+                sorted((gather.get("input") or "dtmf").split()),
+                gather.get("finishOnKey", "#"),
+                self.result.turns,
+                self.result.transcript,
+                self.result.dialed,
+            )
             return
         except _End as end:
             self._flush_heard()
@@ -418,7 +519,9 @@ class _Walk:
             raise _End("caller", "[caller hangs up]")
         if "speech" in paused.inputs:
             self._caller(text)
-            return _Fetch(paused.action, {**self.call_params(), "SpeechResult": text, "Confidence": SPEECH_CONFIDENCE})
+            return _Fetch(
+                paused.action, {**self.call_params(), "SpeechResult": text, "Confidence": SPEECH_CONFIDENCE}
+            )
         pressed = "".join(ch for ch in text if ch.isdigit() or ch in "*#")
         if not pressed:
             raise SimulatorError("this prompt takes keys only: type the digits to press")
@@ -475,7 +578,9 @@ class _Walk:
             raise _End("caller", "[caller hangs up]")
         if said:
             self._caller(said)
-            return _Fetch(action, {**self.call_params(), "SpeechResult": said, "Confidence": SPEECH_CONFIDENCE})
+            return _Fetch(
+                action, {**self.call_params(), "SpeechResult": said, "Confidence": SPEECH_CONFIDENCE}
+            )
         if pressed:
             self._caller(f"[pressed {pressed}]")
             params = {**self.call_params(), "Digits": pressed}
@@ -500,10 +605,16 @@ class _Walk:
         first = nouns[0] if nouns else None
         child_sid = new_call_sid()
         child_params = {
-            "CallSid": child_sid, "ParentCallSid": self.result.call_sid, "AccountSid": self.sim.account_sid,
-            "From": dial.get("callerId") or self.params["To"], "To": targets[0],
-            "Caller": dial.get("callerId") or self.params["To"], "Called": targets[0],
-            "CallStatus": "in-progress", "Direction": "outbound-dial", "ApiVersion": API_VERSION,
+            "CallSid": child_sid,
+            "ParentCallSid": self.result.call_sid,
+            "AccountSid": self.sim.account_sid,
+            "From": dial.get("callerId") or self.params["To"],
+            "To": targets[0],
+            "Caller": dial.get("callerId") or self.params["To"],
+            "Called": targets[0],
+            "CallStatus": "in-progress",
+            "Direction": "outbound-dial",
+            "ApiVersion": API_VERSION,
         }
         whisper = first if first is not None and _tag(first) == "Number" and first.get("url") else None
         line = f"[dial {', '.join(targets)}]"
@@ -517,8 +628,14 @@ class _Walk:
         self.result.transcript.append("[connected to staff]" if connected else f"[transfer {status}]")
         if first is not None and first.get("statusCallback"):
             callback = urllib.parse.urljoin(doc_url, first.get("statusCallback"))
-            self._side_post(callback, {**child_params, "CallStatus": status,
-                                       **({"CallDuration": DIAL_CALL_DURATION} if connected else {})})
+            self._side_post(
+                callback,
+                {
+                    **child_params,
+                    "CallStatus": status,
+                    **({"CallDuration": DIAL_CALL_DURATION} if connected else {}),
+                },
+            )
         if action:
             params = {**self.call_params(), "DialCallStatus": status, "DialCallSid": child_sid}
             if connected:
@@ -544,7 +661,9 @@ class _Walk:
                     continue
                 elif tag == "Gather":
                     texts += [_text(c) for c in verb if _tag(c) == "Say"]
-                    step = _Fetch(self._resolve(url, verb, verb.get("action")), {**child_params, "Digits": key})
+                    step = _Fetch(
+                        self._resolve(url, verb, verb.get("action")), {**child_params, "Digits": key}
+                    )
                     pressed = True
                     break
                 elif tag == "Redirect":
@@ -559,7 +678,8 @@ class _Walk:
             self.result.whisper.extend(texts)
             if first_doc:
                 self.result.transcript.append(
-                    f"{line[:-1]}: staff whisper: {' '.join(texts)}]" if texts else line)
+                    f"{line[:-1]}: staff whisper: {' '.join(texts)}]" if texts else line
+                )
             elif texts:
                 self.result.transcript.append(f"[staff whisper: {' '.join(texts)}]")
             first_doc = False
@@ -583,9 +703,11 @@ class _Walk:
 
     def _status_callback(self) -> None:
         params = {
-            **self.params, "CallStatus": self.final_status,
+            **self.params,
+            "CallStatus": self.final_status,
             "CallDuration": str(SECONDS_PER_TURN * len(self.result.turns)),
-            "SequenceNumber": str(self.final_sequence), "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self.final_sequence),
+            "CallbackSource": "call-progress-events",
             "Timestamp": email.utils.format_datetime(self.sim.clock()),
         }
         if self.status_url:

@@ -224,40 +224,200 @@ _LOCAL_MOVE_P = 0.02
 _CONSENT_P = {"voice": 0.70, "sms": 0.60, "written": 0.35, "opted_out": 0.03}
 
 FIRST_NAMES = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
-    "Sarah", "Charles", "Karen", "Daniel", "Nancy", "Matthew", "Lisa", "Anthony", "Betty",
-    "Mark", "Sandra", "Steven", "Ashley", "Andrew", "Emily", "Kevin", "Michelle", "Brian",
-    "Amanda", "Jose", "Melissa", "Wei", "Priya", "Aisha", "Mohammed", "Sofia", "Luis",
-    "Grace", "Hannah", "Kwame", "Yuki", "Olga", "Tom", "Margaret", "Fatima", "Diego",
-    "Chloe", "Noah", "Ava", "Ethan", "Mia", "Omar", "Leila",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Steven",
+    "Ashley",
+    "Andrew",
+    "Emily",
+    "Kevin",
+    "Michelle",
+    "Brian",
+    "Amanda",
+    "Jose",
+    "Melissa",
+    "Wei",
+    "Priya",
+    "Aisha",
+    "Mohammed",
+    "Sofia",
+    "Luis",
+    "Grace",
+    "Hannah",
+    "Kwame",
+    "Yuki",
+    "Olga",
+    "Tom",
+    "Margaret",
+    "Fatima",
+    "Diego",
+    "Chloe",
+    "Noah",
+    "Ava",
+    "Ethan",
+    "Mia",
+    "Omar",
+    "Leila",
 )
 LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
-    "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson",
-    "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White",
-    "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young",
-    "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green",
-    "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter",
-    "Roberts", "Chen", "Patel", "Kim", "Okafor", "O'Connor", "Novak", "Ellison",
-    "Washington", "Kowalski", "Schmidt", "Haddad", "Tanaka", "Mensah", "Ivanova",
-    "Dubois", "Rossi", "Murphy", "Cohen", "Singh", "Ali", "Park", "Nakamura",
-    "Fitzgerald", "Brooks", "Price", "Bennett", "Wood", "Barnes", "Ross", "Henderson",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Chen",
+    "Patel",
+    "Kim",
+    "Okafor",
+    "O'Connor",
+    "Novak",
+    "Ellison",
+    "Washington",
+    "Kowalski",
+    "Schmidt",
+    "Haddad",
+    "Tanaka",
+    "Mensah",
+    "Ivanova",
+    "Dubois",
+    "Rossi",
+    "Murphy",
+    "Cohen",
+    "Singh",
+    "Ali",
+    "Park",
+    "Nakamura",
+    "Fitzgerald",
+    "Brooks",
+    "Price",
+    "Bennett",
+    "Wood",
+    "Barnes",
+    "Ross",
+    "Henderson",
 )
 LOCAL_ZIPS = (
-    "20001", "20002", "20003", "20004", "20005", "20006", "20007", "20008", "20009",
-    "20010", "20011", "20012", "20015", "20016", "20017", "20018", "20019", "20020",
-    "20024", "20032", "20036", "20037",
+    "20001",
+    "20002",
+    "20003",
+    "20004",
+    "20005",
+    "20006",
+    "20007",
+    "20008",
+    "20009",
+    "20010",
+    "20011",
+    "20012",
+    "20015",
+    "20016",
+    "20017",
+    "20018",
+    "20019",
+    "20020",
+    "20024",
+    "20032",
+    "20036",
+    "20037",
 )
 FAR_ZIPS = (
-    "10001", "10025", "02139", "60614", "30307", "33139", "78704", "80205", "85004",
-    "90026", "94110", "98103", "97214", "55408", "37206", "48201", "63110", "96813",
+    "10001",
+    "10025",
+    "02139",
+    "60614",
+    "30307",
+    "33139",
+    "78704",
+    "80205",
+    "85004",
+    "90026",
+    "94110",
+    "98103",
+    "97214",
+    "55408",
+    "37206",
+    "48201",
+    "63110",
+    "96813",
 )
 _EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
 # Real US area codes; +1 NPA 555 XXXX is valid for phonenumbers (region US) for all of them.
 LOCAL_AREA_CODES = (202, 301, 240, 703, 571, 410, 443, 667)
-NATIONAL_AREA_CODES = tuple(int(x) for x in """
+NATIONAL_AREA_CODES = tuple(
+    int(x)
+    for x in """
 201 203 205 206 207 208 209 210 212 213 214 215 216 217 218 219 224 225 228 229 231 234 239 248
 251 252 253 254 256 260 262 267 269 270 272 276 281 302 303 304 305 307 308 309 310 312 313 314
 315 316 317 318 319 320 321 323 325 330 331 334 336 337 339 346 347 351 352 360 361 385 386 401
@@ -270,7 +430,8 @@ NATIONAL_AREA_CODES = tuple(int(x) for x in """
 830 831 832 843 845 847 848 850 856 857 858 859 860 862 863 864 865 870 878 901 903 904 906 907
 908 909 910 912 913 914 915 916 917 918 919 920 925 928 931 936 937 940 941 947 949 951 952 954
 956 970 971 972 973 978 979 980 985 989
-""".split())
+""".split()
+)
 _SUBSCRIBERS_PER_NPA = 10_000
 _PHONE_CAPACITY = (len(LOCAL_AREA_CODES) + len(NATIONAL_AREA_CODES)) * _SUBSCRIBERS_PER_NPA
 # Leaves room for the demo numbers and second phones for (up to) every 5th patient.
@@ -280,17 +441,35 @@ MAX_PATIENTS = int((_PHONE_CAPACITY - 2) / 1.2)
 # --------------------------------------------------------------------------- demo patients
 # (first, last, phone, archetype, zip, email, voice, sms, written, opted_out)
 _DEMO_PATIENTS = (
-    ("Margaret", "Ellison", "+12025550143", LOYAL, "20016", "margaret.ellison@example.com",
-     True, True, True, False),
+    (
+        "Margaret",
+        "Ellison",
+        "+12025550143",
+        LOYAL,
+        "20016",
+        "margaret.ellison@example.com",
+        True,
+        True,
+        True,
+        False,
+    ),
     ("Tom", "Novak", "+12025550177", REGULAR, "20002", "", True, True, False, False),
 )
 _DEMO_PHONE_POOL_INDEX = (143, 177)  # subscriber numbers under NPA 202 (local pool index 0)
 _Treatments = tuple[tuple[int, int, int, int], ...]
 _MARGARET_TREATMENTS: _Treatments = (  # (days before as_of, department, provider, dollars)
-    (2010, RES, RIVERA, 1180), (1835, COS, RIVERA, 2350), (1650, ORT, CHEN, 2900),
-    (1470, ORT, CHEN, 1800), (1290, ORT, CHEN, 1800), (1110, SPE, CHEN, 1650),
-    (930, RES, RIVERA, 820), (750, COS, RIVERA, 1400), (560, SPE, CHEN, 1200),
-    (470, RES, RIVERA, 640), (290, COS, RIVERA, 2100), (21, RES, RIVERA, 460),
+    (2010, RES, RIVERA, 1180),
+    (1835, COS, RIVERA, 2350),
+    (1650, ORT, CHEN, 2900),
+    (1470, ORT, CHEN, 1800),
+    (1290, ORT, CHEN, 1800),
+    (1110, SPE, CHEN, 1650),
+    (930, RES, RIVERA, 820),
+    (750, COS, RIVERA, 1400),
+    (560, SPE, CHEN, 1200),
+    (470, RES, RIVERA, 640),
+    (290, COS, RIVERA, 2100),
+    (21, RES, RIVERA, 460),
     (7, COS, RIVERA, 450),
 )
 _TOM_TREATMENTS: _Treatments = ((640, RES, CHEN, 210),)
@@ -301,10 +480,22 @@ def _demo_history(index: int) -> tuple[list[int], list[int], list[int], list[int
     """Fixed (days_before_as_of, department, provider, cents) lines of a demo patient."""
     if index == 0:
         last, step, first_ago, hyg_prices, hygienist, treat = (
-            21, 182, 2040, (145, 150, 145, 160), PATEL, _MARGARET_TREATMENTS)
+            21,
+            182,
+            2040,
+            (145, 150, 145, 160),
+            PATEL,
+            _MARGARET_TREATMENTS,
+        )
     else:
         last, step, first_ago, hyg_prices, hygienist, treat = (
-            58, 183, 1535, (118, 122, 128, 120), MOORE, _TOM_TREATMENTS)
+            58,
+            183,
+            1535,
+            (118, 122, 128, 120),
+            MOORE,
+            _TOM_TREATMENTS,
+        )
     ago: list[int] = []
     dept: list[int] = []
     prov: list[int] = []
@@ -387,15 +578,22 @@ def _uniform_day(rng: np.random.Generator, lo: Any, hi: Any) -> np.ndarray:
     return out
 
 
-def _recall_days(rng: np.random.Generator, join: np.ndarray, end: np.ndarray,
-                 base: float, sigma: float, skip: float, growth: float,
-                 chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+def _recall_days(
+    rng: np.random.Generator,
+    join: np.ndarray,
+    end: np.ndarray,
+    base: float,
+    sigma: float,
+    skip: float,
+    growth: float,
+    chunk: int = 200_000,
+) -> tuple[np.ndarray, np.ndarray]:
     """Renewal process per patient: (row index into join/end, day) of every recall visit."""
     rows_out, days_out = [], []
     min_gap = base * _JITTER_CLIP[0]
     for start in range(0, join.shape[0], chunk):
-        j = join[start:start + chunk]
-        span = end[start:start + chunk] - j
+        j = join[start : start + chunk]
+        span = end[start : start + chunk] - j
         if j.shape[0] == 0:
             continue
         k = int(np.ceil(max(int(span.max()), 0) / min_gap)) + 1  # max visits incl. the first
@@ -420,8 +618,9 @@ def _recall_days(rng: np.random.Generator, join: np.ndarray, end: np.ndarray,
     return np.concatenate(rows_out), np.concatenate(days_out)
 
 
-def _trunc_lognormal_dollars(rng: np.random.Generator, median: np.ndarray, sigma: float,
-                             lo: float, hi: float) -> np.ndarray:
+def _trunc_lognormal_dollars(
+    rng: np.random.Generator, median: np.ndarray, sigma: float, lo: float, hi: float
+) -> np.ndarray:
     """Whole-dollar lognormal(log median, sigma) redrawn until inside [lo, hi]."""
     out = median * np.exp(sigma * rng.standard_normal(median.shape))
     bad = np.nonzero((out < lo) | (out > hi))[0]
@@ -445,8 +644,9 @@ _EMAIL_CLEAN = re.compile(r"[^a-z]")
 
 
 # --------------------------------------------------------------------------- generate
-def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
-             as_of: datetime.date) -> SynthPractice:
+def generate(
+    n_patients: int = 2000, years: float = 6.0, seed: int = 7, *, as_of: datetime.date
+) -> SynthPractice:
     """Generate a practice with ``n_patients`` patients over ``years`` years up to
     ``as_of`` (the caller's "today", from its clock).  Deterministic for (n_patients, years, seed, as_of)."""
     if isinstance(n_patients, bool) or not isinstance(n_patients, (int, np.integer)):
@@ -472,7 +672,8 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
 
     streams = np.random.SeedSequence(int(seed)).spawn(8)
     r_arch, r_time, r_ident, r_phone, r_contact, r_visit, r_amount, r_misc = (
-        np.random.default_rng(s) for s in streams)
+        np.random.default_rng(s) for s in streams
+    )
 
     n_demo = min(n, len(_DEMO_PATIENTS))
     idx_all = np.arange(n, dtype=np.int64)
@@ -546,8 +747,11 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
     p_dept = np.where(v_dept[pair] == HYG, RES, HYG).astype(np.int8)
     loyal_hyg = np.nonzero((archetype[p_pat] == LOYAL) & (v_dept[pair] == HYG))[0]
     choices, probs = _LOYAL_PAIR_DEPTS
-    p_dept[loyal_hyg] = choices[np.searchsorted(np.cumsum(probs), r_visit.random(loyal_hyg.size),
-                                                side="right").clip(0, len(choices) - 1)]
+    p_dept[loyal_hyg] = choices[
+        np.searchsorted(np.cumsum(probs), r_visit.random(loyal_hyg.size), side="right").clip(
+            0, len(choices) - 1
+        )
+    ]
     v_pat = np.concatenate([v_pat, p_pat])
     v_day = np.concatenate([v_day, v_day[pair]])
     v_dept = np.concatenate([v_dept, p_dept])
@@ -571,7 +775,9 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
     # providers
     preferred = np.where(r_misc.random(n) < _PREFERRED_HYGIENIST_P[0], PATEL, MOORE).astype(np.int8)
     u = _uniform01(r_misc, v_pat.shape[0])
-    v_prov = np.where(u < _SAME_HYGIENIST_P, preferred[v_pat], PATEL + MOORE - preferred[v_pat]).astype(np.int8)
+    v_prov = np.where(u < _SAME_HYGIENIST_P, preferred[v_pat], PATEL + MOORE - preferred[v_pat]).astype(
+        np.int8
+    )
     for dept, p_riv in _RIVERA_P.items():
         sel_l = v_dept == dept
         v_prov[sel_l] = np.where(u[sel_l] < p_riv, RIVERA, CHEN)
@@ -623,7 +829,9 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
     domain_idx = r_contact.integers(len(_EMAIL_DOMAINS), size=n).tolist()
     email = [
         f"{f.lower()}.{_EMAIL_CLEAN.sub('', last.lower())}{i + 1}@{_EMAIL_DOMAINS[d]}" if h else ""
-        for i, (f, last, d, h) in enumerate(zip(first_name, last_name, domain_idx, has_email.tolist(), strict=True))
+        for i, (f, last, d, h) in enumerate(
+            zip(first_name, last_name, domain_idx, has_email.tolist(), strict=True)
+        )
     ]
     consent_voice = _bernoulli(r_contact, _CONSENT_P["voice"], n)
     consent_sms = _bernoulli(r_contact, _CONSENT_P["sms"], n)
@@ -637,8 +845,14 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
     new_zip_idx = (zip_idx + 1 + r_contact.integers(len(LOCAL_ZIPS) - 1, size=n)) % len(LOCAL_ZIPS)
     zip_codes: list[str] = []
     previous_zip: list[str] = []
-    for a, zi, fi, lm, nz in zip(archetype.tolist(), zip_idx.tolist(), far_idx.tolist(),
-                                 local_move.tolist(), new_zip_idx.tolist(), strict=True):
+    for a, zi, fi, lm, nz in zip(
+        archetype.tolist(),
+        zip_idx.tolist(),
+        far_idx.tolist(),
+        local_move.tolist(),
+        new_zip_idx.tolist(),
+        strict=True,
+    ):
         if a == MOVER:
             zip_codes.append(FAR_ZIPS[fi])
             previous_zip.append(LOCAL_ZIPS[zi])
@@ -656,25 +870,52 @@ def generate(n_patients: int = 2000, years: float = 6.0, seed: int = 7, *,
     numbers = _draw_phone_numbers(r_phone, n_needed)
     phone = list(numbers[: n - n_demo])
     phone2 = [""] * n
-    second_numbers = numbers[n - n_demo:]
+    second_numbers = numbers[n - n_demo :]
     for k, i in enumerate(np.nonzero(has_phone2)[0].tolist()):
         phone2[i] = second_numbers[k]
 
     # demo identities
     phone = [d[2] for d in _DEMO_PATIENTS[:n_demo]] + phone
     for i in range(n_demo):
-        (first_name[i], last_name[i], _, _, zip_codes[i], email[i], consent_voice[i],
-         consent_sms[i], consent_written[i], opted_out[i]) = _DEMO_PATIENTS[i]
+        (
+            first_name[i],
+            last_name[i],
+            _,
+            _,
+            zip_codes[i],
+            email[i],
+            consent_voice[i],
+            consent_sms[i],
+            consent_written[i],
+            opted_out[i],
+        ) = _DEMO_PATIENTS[i]
         previous_zip[i] = ""
     patient_id = [f"P{i:06d}" for i in range(1, n + 1)]
 
     return SynthPractice(
-        as_of=as_of, patient_id=patient_id, first_name=first_name, last_name=last_name,
-        phone=phone, phone2=phone2, email=email, zip=zip_codes, previous_zip=previous_zip,
-        consent_voice=consent_voice, consent_sms=consent_sms, consent_written=consent_written,
-        opted_out=opted_out, archetype=archetype, alive=alive, join_day=join, churn_day=churn,
-        visit_patient=v_pat, visit_day=v_day, visit_amount_cents=v_cents, visit_paid_cents=v_paid,
-        visit_department=v_dept, visit_provider=v_prov,
+        as_of=as_of,
+        patient_id=patient_id,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        phone2=phone2,
+        email=email,
+        zip=zip_codes,
+        previous_zip=previous_zip,
+        consent_voice=consent_voice,
+        consent_sms=consent_sms,
+        consent_written=consent_written,
+        opted_out=opted_out,
+        archetype=archetype,
+        alive=alive,
+        join_day=join,
+        churn_day=churn,
+        visit_patient=v_pat,
+        visit_day=v_day,
+        visit_amount_cents=v_cents,
+        visit_paid_cents=v_paid,
+        visit_department=v_dept,
+        visit_provider=v_prov,
     )
 
 
@@ -688,21 +929,38 @@ def _draw_phone_numbers(rng: np.random.Generator, k: int) -> list[str]:
     if k_national > national_cap:
         raise ValueError("not enough distinct phone numbers")
     # sample from the local pool minus the reserved indices (mapped past them)
-    loc = np.sort(rng.choice(local_cap - reserved.size, size=k_local, replace=False)) if k_local else \
-        np.zeros(0, np.int64)
+    loc = (
+        np.sort(rng.choice(local_cap - reserved.size, size=k_local, replace=False))
+        if k_local
+        else np.zeros(0, np.int64)
+    )
     for r in np.sort(reserved):
         loc = np.where(loc >= r, loc + 1, loc)
     nat = rng.choice(national_cap, size=k_national, replace=False) if k_national else np.zeros(0, np.int64)
-    npa = np.concatenate([np.asarray(LOCAL_AREA_CODES)[loc // _SUBSCRIBERS_PER_NPA],
-                          np.asarray(NATIONAL_AREA_CODES)[nat // _SUBSCRIBERS_PER_NPA]])
+    npa = np.concatenate(
+        [
+            np.asarray(LOCAL_AREA_CODES)[loc // _SUBSCRIBERS_PER_NPA],
+            np.asarray(NATIONAL_AREA_CODES)[nat // _SUBSCRIBERS_PER_NPA],
+        ]
+    )
     sub = np.concatenate([loc % _SUBSCRIBERS_PER_NPA, nat % _SUBSCRIBERS_PER_NPA])
     perm = rng.permutation(k)
     return [f"+1{a}555{s:04d}" for a, s in zip(npa[perm].tolist(), sub[perm].tolist(), strict=True)]
 
 
 # --------------------------------------------------------------------------- CSV writers
-PATIENT_COLUMNS = ("patient_id", "first_name", "last_name", "phone", "email", "zip",
-                   "consent_voice", "consent_sms", "opted_out", "consent_written")
+PATIENT_COLUMNS = (
+    "patient_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "zip",
+    "consent_voice",
+    "consent_sms",
+    "opted_out",
+    "consent_written",
+)
 VISIT_COLUMNS = ("visit_id", "patient_id", "date", "amount", "department", "provider", "paid")
 _BAD_CSV = re.compile(r'[,"\r\n]')
 
@@ -713,14 +971,30 @@ def write_patients_csv(practice: SynthPractice, path: str | os.PathLike[str]) ->
     yn = ("no", "yes")
     lines = [",".join(PATIENT_COLUMNS)]
     for pid, fn, ln, ph, ph2, em, zp, cv, cs, oo, cw in zip(
-            practice.patient_id, practice.first_name, practice.last_name, practice.phone,
-            practice.phone2, practice.email, practice.zip, practice.consent_voice.tolist(),
-            practice.consent_sms.tolist(), practice.opted_out.tolist(),
-            practice.consent_written.tolist(), strict=True):
+        practice.patient_id,
+        practice.first_name,
+        practice.last_name,
+        practice.phone,
+        practice.phone2,
+        practice.email,
+        practice.zip,
+        practice.consent_voice.tolist(),
+        practice.consent_sms.tolist(),
+        practice.opted_out.tolist(),
+        practice.consent_written.tolist(),
+        strict=True,
+    ):
         phones = f"{ph};{ph2}" if ph2 else ph
         lines.append(f"{pid},{fn},{ln},{phones},{em},{zp},{yn[cv]},{yn[cs]},{yn[oo]},{yn[cw]}")
-    for column in (practice.patient_id, practice.first_name, practice.last_name, practice.phone,
-                   practice.phone2, practice.email, practice.zip):
+    for column in (
+        practice.patient_id,
+        practice.first_name,
+        practice.last_name,
+        practice.phone,
+        practice.phone2,
+        practice.email,
+        practice.zip,
+    ):
         if _BAD_CSV.search("".join(column)):
             raise ValueError("patient field contains a CSV special character")
     text = "\n".join(lines) + "\n"
@@ -735,8 +1009,9 @@ def _money(cents: np.ndarray) -> np.ndarray:
     return np.strings.add(np.strings.add(dollars, b"."), frac)
 
 
-def write_visits_csv(practice: SynthPractice, path: str | os.PathLike[str],
-                     chunk_rows: int = 1_000_000) -> None:
+def write_visits_csv(
+    practice: SynthPractice, path: str | os.PathLike[str], chunk_rows: int = 1_000_000
+) -> None:
     """Write ``visits.csv``: the ``VISIT_COLUMNS``; ``visit_id`` "V000001"... in array
     order, date YYYY-MM-DD, amount/paid in dollars with 2 decimals.  Vectorised in chunks
     of ``chunk_rows`` rows."""

@@ -20,13 +20,14 @@ DIAL_TIMEOUT = 20
 WHISPER_TIMEOUT = 8
 
 
-def _say(node, text: str) -> None:  # noqa: ANN001 - VoiceResponse or Gather
+def _say(node, text: str) -> None:  # VoiceResponse or Gather
     node.say(text, voice=VOICE, language=LANGUAGE)
 
 
 _SLOT = re.compile("\ue000([0-9]+)\ue000")  # a private-use character the builders pass through as is
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
-                          "\t": "&#09;"})
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -54,8 +55,16 @@ def listen(text: str, *, action: str, on_silence: str) -> str:
 
 def _listen(text: str, *, action: str, on_silence: str) -> str:
     response = VoiceResponse()
-    gather = Gather(input="speech dtmf", action=action, method="POST", speech_timeout="auto",
-                    timeout=GATHER_TIMEOUT, language=LANGUAGE, speech_model="phone_call", action_on_empty_result=False)
+    gather = Gather(
+        input="speech dtmf",
+        action=action,
+        method="POST",
+        speech_timeout="auto",
+        timeout=GATHER_TIMEOUT,
+        language=LANGUAGE,
+        speech_model="phone_call",
+        action_on_empty_result=False,
+    )
     _say(gather, text)
     response.append(gather)
     response.redirect(on_silence, method="POST")
@@ -75,8 +84,14 @@ def relay(*, url: str, action: str, greeting: str) -> str:
     `action` gets the call back when the session ends (`handoffData`: a transfer, say)."""
     response = VoiceResponse()
     connect = Connect(action=action, method="POST")
-    connect.conversation_relay(url=url, welcome_greeting=greeting, language=LANGUAGE, dtmf_detection=True,
-                               interruptible="any", welcome_greeting_interruptible="none")
+    connect.conversation_relay(
+        url=url,
+        welcome_greeting=greeting,
+        language=LANGUAGE,
+        dtmf_detection=True,
+        interruptible="any",
+        welcome_greeting_interruptible="none",
+    )
     response.append(connect)
     return str(response)
 
@@ -88,7 +103,9 @@ def say_and_hangup(text: str) -> str:
     return str(response)
 
 
-def transfer(text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None) -> str:
+def transfer(
+    text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None
+) -> str:
     """Ring every staff number at once; each staff leg hears the whisper before the caller is connected."""
     fixed = {"numbers": tuple(numbers), "action": action, "caller_id": caller_id}
     if not text:
@@ -96,11 +113,15 @@ def transfer(text: str, numbers: Sequence[str], *, whisper: str, action: str, ca
     return _fill(_transfer, fixed, {"text": text, "whisper": whisper})
 
 
-def _transfer(text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None) -> str:
+def _transfer(
+    text: str, numbers: Sequence[str], *, whisper: str, action: str, caller_id: str | None = None
+) -> str:
     response = VoiceResponse()
     if text:
         _say(response, text)
-    dial = Dial(action=action, method="POST", timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=caller_id)
+    dial = Dial(
+        action=action, method="POST", timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=caller_id
+    )
     for number in numbers:
         dial.number(number, url=whisper, method="POST")
     response.append(dial)

@@ -44,13 +44,24 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         raise fail(str(exc)) from None
     store = Store(settings.store_url)
     store.migrate()
-    services = Services(settings=settings, practice=practice, store=store, redis_url=redis_url,
-                        now=clock_from(settings.receptionist_clock))
+    services = Services(
+        settings=settings,
+        practice=practice,
+        store=store,
+        redis_url=redis_url,
+        now=clock_from(settings.receptionist_clock),
+    )
     today = practice.today(services.now())
     if demo and patient_count(store) == 0:
         click.echo("empty store: loading the demo practice ...")
-        report = load_demo(store, settings.home, as_of=today, progress=sys.stderr.isatty(),
-                           practice_file=settings.practice_file, cache=services.publish_cache)
+        report = load_demo(
+            store,
+            settings.home,
+            as_of=today,
+            progress=sys.stderr.isatty(),
+            practice_file=settings.practice_file,
+            cache=services.publish_cache,
+        )
         click.echo("  " + report.patients.summary())
         click.echo("  " + report.visits.summary())
     ensure_schedule(store, practice, today, weeks=8)  # the schedule rolls forward at every start
@@ -64,8 +75,7 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     low_phone = example_phone(store, "low") or "+12025550177"
     services.close()
 
-    env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
-           "RECEPTIONIST_HOME": str(settings.home)}
+    env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port), "RECEPTIONIST_HOME": str(settings.home)}
     if not settings.public_base_url:
         env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     procs = []
@@ -75,11 +85,31 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         twilio_port = _free_port()
         local_twilio = f"http://127.0.0.1:{twilio_port}"
         env["TWILIO_API_BASE_URL"] = local_twilio
-        procs.append(subprocess.Popen([sys.executable, "-m", "receptionist.localtwilio", "--port", str(twilio_port)],
-                                      env=env, stdout=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "receptionist.localtwilio", "--port", str(twilio_port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
     procs += [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                          "--threads", "4", "--access-logfile", "-", "receptionist.web:create_app()"], env=env),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "receptionist.web:create_app()",
+            ],
+            env=env,
+        ),
         subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker"], env=env),
     ]
     web = procs[-2]
@@ -133,13 +163,18 @@ Press Ctrl-C to stop.""")
 def _first_user_line(has_users: bool) -> str:
     if has_users:
         return ""
-    return ("\n               no staff account yet: make the first one (in another terminal, from this folder) with\n"
-            "                 .venv/bin/receptionist users add NAME")
+    return (
+        "\n               no staff account yet: make the first one (in another terminal, from this folder) with\n"
+        "                 .venv/bin/receptionist users add NAME"
+    )
 
 
 def _outreach_lines(local_twilio: str | None) -> str:
-    where = (f"a local stand-in of Twilio ({local_twilio}) plays the patients: most answer, some are voicemail"
-             if local_twilio else "your Twilio account places them")
+    where = (
+        f"a local stand-in of Twilio ({local_twilio}) plays the patients: most answer, some are voicemail"
+        if local_twilio
+        else "your Twilio account places them"
+    )
     return f"""
 Reactivation campaigns (calls and texts: {where}):
     .venv/bin/receptionist campaign plan
@@ -155,7 +190,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def example_phone(store, tier: str) -> str | None:  # noqa: ANN001
+def example_phone(store, tier: str) -> str | None:
     """A phone number of a patient of this tier in the latest run (the demo's Margaret for high)."""
     from sqlalchemy import select
 
@@ -166,9 +201,13 @@ def example_phone(store, tier: str) -> str | None:  # noqa: ANN001
     if run_id is None:
         return None
     with store.engine.connect() as conn:
-        return conn.scalar(select(PatientPhone.phone).join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
-                           .where(PatientScore.run_id == run_id, PatientScore.tier == tier)
-                           .order_by(PatientScore.patient_id, PatientPhone.position).limit(1))
+        return conn.scalar(
+            select(PatientPhone.phone)
+            .join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
+            .where(PatientScore.run_id == run_id, PatientScore.tier == tier)
+            .order_by(PatientScore.patient_id, PatientPhone.position)
+            .limit(1)
+        )
 
 
 def _next_weekday_10am(today: dt.date) -> str:
@@ -182,7 +221,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as resp:  # loopback only
                 if resp.status == 200:
                     return True
         except OSError:

@@ -9,8 +9,11 @@ from sqlalchemy import func, select
 from .store import Patient, PatientScore, ScoreRun, Store, VisitLine
 
 SPOKEN_DEPARTMENTS = {
-    "hygiene": "cleanings", "restorative": "restorative work", "cosmetic": "cosmetic work",
-    "orthodontics": "orthodontics", "specialty": "specialist care",
+    "hygiene": "cleanings",
+    "restorative": "restorative work",
+    "cosmetic": "cosmetic work",
+    "orthodontics": "orthodontics",
+    "specialty": "specialist care",
 }
 PRESS_ONE = "Press 1 to take the call."
 
@@ -23,17 +26,26 @@ def describe_patient(store: Store, patient_id: str, today: dt.date) -> tuple[str
             select(PatientScore.years_active, PatientScore.last_visit)
             .join(ScoreRun, ScoreRun.id == PatientScore.run_id)
             .where(PatientScore.patient_id == patient_id)
-            .order_by(ScoreRun.created_at.desc()).limit(1)
+            .order_by(ScoreRun.created_at.desc())
+            .limit(1)
         ).first()
         departments = conn.scalars(
-            select(VisitLine.department).where(VisitLine.patient_id == patient_id)
-            .group_by(VisitLine.department).order_by(func.count().desc(), VisitLine.department).limit(2)
+            select(VisitLine.department)
+            .where(VisitLine.patient_id == patient_id)
+            .group_by(VisitLine.department)
+            .order_by(func.count().desc(), VisitLine.department)
+            .limit(2)
         ).all()
     parts = []
     if score is not None and score.years_active:
         years = int(score.years_active)
-        parts.append(f"a patient for {years} years" if years >= 2 else "a patient for about a year"
-                     if years == 1 else "a newer patient")
+        parts.append(
+            f"a patient for {years} years"
+            if years >= 2
+            else "a patient for about a year"
+            if years == 1
+            else "a newer patient"
+        )
     if departments:
         spoken = [SPOKEN_DEPARTMENTS.get(d, d) for d in departments]
         parts.append("usually " + " and ".join(spoken))

@@ -124,9 +124,11 @@ def probability_best(
     names = sorted(posteriors)
     if not names:
         return {}
-    samples = np.stack([
-        value * rng.beta(posteriors[ch].alpha, posteriors[ch].beta, size=draws) - costs.get(ch, 0.0)
-        for ch in names
-    ])
+    samples = np.stack(
+        [
+            value * rng.beta(posteriors[ch].alpha, posteriors[ch].beta, size=draws) - costs.get(ch, 0.0)
+            for ch in names
+        ]
+    )
     winners = np.bincount(np.argmax(samples, axis=0), minlength=len(names))
     return {ch: float(winners[i]) / draws for i, ch in enumerate(names)}

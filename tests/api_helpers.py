@@ -16,18 +16,28 @@ class Api:
     client: object
     key: NewKey
     now: Callable[[], dt.datetime]  # the app's clock: signatures are dated by it
-    def headers(self, body: bytes, *, key: str | None = None, sign: bool = False, at: float | None = None,
-                secret: str | None = None) -> dict[str, str]:
+
+    def headers(
+        self,
+        body: bytes,
+        *,
+        key: str | None = None,
+        sign: bool = False,
+        at: float | None = None,
+        secret: str | None = None,
+    ) -> dict[str, str]:
         h = {"Authorization": f"Bearer {key or self.key.token}", "Content-Type": "application/json"}
         if sign:
-            h["X-Signature"] = signing.sign(secret or self.key.signing_secret, body, int(at or self.now().timestamp()))
+            h["X-Signature"] = signing.sign(
+                secret or self.key.signing_secret, body, int(at or self.now().timestamp())
+            )
         return h
 
-    def send(self, method: str, path: str, payload=None, *, raw: bytes | None = None, **kw):  # noqa: ANN001
+    def send(self, method: str, path: str, payload=None, *, raw: bytes | None = None, **kw):
         body = raw if raw is not None else json.dumps(payload).encode()
         headers = kw.pop("headers", None) or self.headers(body, **kw)
         return self.client.open(path, method=method, data=body, headers=headers)
 
 
-def make_api(services, app, **key) -> Api:  # noqa: ANN001
+def make_api(services, app, **key) -> Api:
     return Api(app.test_client(), create_key(services.store, "test integration", **key), services.now)

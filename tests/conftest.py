@@ -80,8 +80,13 @@ def store(database_url: str):
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
-    return Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
-                    twilio_auth_token=TEST_TOKEN, public_base_url="http://testserver")
+    return Settings(
+        receptionist_home=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        twilio_auth_token=TEST_TOKEN,
+        public_base_url="http://testserver",
+    )
 
 
 @pytest.fixture
@@ -94,13 +99,24 @@ def services(settings: Settings, store: Store, redis_client) -> Services:
 @pytest.fixture
 def run(tmp_path, database_url, redis_url, store, redis_client):
     """The `receptionist` command in a subprocess, as a user runs it, on this test's store and Redis."""
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "RECEPTIONIST_HOME": str(tmp_path / "home"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+    }
     env.pop("PRACTICE_FILE", None)
 
     def run(*args: str, timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "receptionist.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=timeout, input=input)
+        return subprocess.run(
+            [sys.executable, "-m", "receptionist.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
 
     return run
 

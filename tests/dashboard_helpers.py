@@ -21,8 +21,14 @@ def sign_in(client, store, username: str = "alice", password: str = PASSWORD, *,
     if create:
         add_user(store, username, password)
     page = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token_of(page.get_data(as_text=True))})
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": token_of(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 

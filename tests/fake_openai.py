@@ -86,7 +86,7 @@ class FakeOpenAI:
         with self._lock:
             return self.script.pop(0) if self.script else Step(text="Sorry, my script ran out.")
 
-    def _app(self, environ, start_response):  # noqa: ANN001, ANN202
+    def _app(self, environ, start_response):
         request = Request(environ)
         if request.method != "POST" or not request.path.endswith("/chat/completions"):
             return Response("not found", status=404)(environ, start_response)
@@ -94,39 +94,60 @@ class FakeOpenAI:
         with self._lock:
             self.requests.append(body)
         step = self._next()
-        step = replace(step, tool_calls=[(name, args(body) if callable(args) else args)
-                                         for name, args in step.tool_calls])
+        step = replace(
+            step,
+            tool_calls=[(name, args(body) if callable(args) else args) for name, args in step.tool_calls],
+        )
         if step.delay:
             time.sleep(step.delay)
         if step.status != 200:
             error = {"error": {"message": "scripted failure", "type": "server_error", "code": None}}
-            return Response(json.dumps(error), status=step.status, mimetype="application/json",
-                            headers={"retry-after": "0"})(environ, start_response)
+            return Response(
+                json.dumps(error),
+                status=step.status,
+                mimetype="application/json",
+                headers={"retry-after": "0"},
+            )(environ, start_response)
         if body.get("stream"):
-            return Response(_events(step, body["model"], self.first_token_at.append),
-                            mimetype="text/event-stream")(environ, start_response)
+            return Response(
+                _events(step, body["model"], self.first_token_at.append), mimetype="text/event-stream"
+            )(environ, start_response)
         return Response(json.dumps(_completion(step, body["model"])), mimetype="application/json")(
-            environ, start_response)
+            environ, start_response
+        )
 
 
 def _tool_calls(step: Step) -> list[dict]:
-    return [{"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}
-            for i, (name, args) in enumerate(step.tool_calls)]
+    return [
+        {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+        for i, (name, args) in enumerate(step.tool_calls)
+    ]
 
 
 def _completion(step: Step, model: str) -> dict:
     message: dict = {"role": "assistant", "content": step.text or None}
     if step.tool_calls:
         message["tool_calls"] = _tool_calls(step)
-    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": "tool_calls" if step.tool_calls else "stop"}]}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if step.tool_calls else "stop"}
+        ],
+    }
 
 
-def _events(step: Step, model: str, on_first_token=None) -> Iterator[bytes]:  # noqa: ANN001
+def _events(step: Step, model: str, on_first_token=None) -> Iterator[bytes]:
     def chunk(delta: dict, finish: str | None = None) -> bytes:
-        body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        body = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return f"data: {json.dumps(body)}\n\n".encode()
 
     yield chunk({"role": "assistant", "content": ""})
@@ -140,8 +161,18 @@ def _events(step: Step, model: str, on_first_token=None) -> Iterator[bytes]:  # 
             on_first_token(time.perf_counter())
         yield chunk({"content": word if i == 0 else " " + word})
     for i, (name, args) in enumerate(step.tool_calls):
-        yield chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
-                                     "function": {"name": name, "arguments": ""}}]})
+        yield chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": i,
+                        "id": f"call_{i}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    }
+                ]
+            }
+        )
         half = len(args) // 2
         for part in (args[:half], args[half:]):
             yield chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]})

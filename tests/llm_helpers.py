@@ -9,10 +9,20 @@ from receptionist.settings import Settings
 from tests.conftest import TEST_TOKEN
 
 
-def llm_settings(tmp_path: Path, database_url: str, redis_url: str, fake_url: str, timeout_s: float = 2.0) -> Settings:
-    return Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
-                    twilio_auth_token=TEST_TOKEN, public_base_url="http://testserver", openai_api_key="test",
-                    openai_base_url=fake_url, openai_model="fake-model", openai_timeout_s=timeout_s)
+def llm_settings(
+    tmp_path: Path, database_url: str, redis_url: str, fake_url: str, timeout_s: float = 2.0
+) -> Settings:
+    return Settings(
+        receptionist_home=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        twilio_auth_token=TEST_TOKEN,
+        public_base_url="http://testserver",
+        openai_api_key="test",
+        openai_base_url=fake_url,
+        openai_model="fake-model",
+        openai_timeout_s=timeout_s,
+    )
 
 
 def llm_services(tmp_path: Path, database_url: str, redis_url: str, fake_url: str, timeout_s: float = 2.0):

@@ -28,25 +28,65 @@ def phone_of(pid: str) -> str:
     return f"+1202555{int(pid[1:]):04d}"
 
 
-def add_patient(store, pid: str, score: float, tier: str = "mid", *, email: str = "", phone: bool = True,
-                **patient) -> None:
+def add_patient(
+    store, pid: str, score: float, tier: str = "mid", *, email: str = "", phone: bool = True, **patient
+) -> None:
     with store.session() as s:
         if s.get(ScoreRun, "R1") is None:
-            s.add(ScoreRun(id="R1", as_of=MONDAY_10AM.date(), patients=0, lapsed=0, tiers={}, model={}, seconds=0.0,
-                           published_at=MONDAY_10AM))
+            s.add(
+                ScoreRun(
+                    id="R1",
+                    as_of=MONDAY_10AM.date(),
+                    patients=0,
+                    lapsed=0,
+                    tiers={},
+                    model={},
+                    seconds=0.0,
+                    published_at=MONDAY_10AM,
+                )
+            )
             s.flush()
-        s.add(Patient(id=pid, first_name=f"Pat{pid[1:]}", last_name="Example", email=email, has_contact=True,
-                      **patient))
+        s.add(
+            Patient(
+                id=pid,
+                first_name=f"Pat{pid[1:]}",
+                last_name="Example",
+                email=email,
+                has_contact=True,
+                **patient,
+            )
+        )
         s.flush()
         if phone:
             s.add(PatientPhone(patient_id=pid, phone=phone_of(pid), position=0))
-        s.add(PatientScore(run_id="R1", patient_id=pid, tier=tier, plv=1000.0, annual_value=500.0,
-                           years_active=6.0, departments=2, p_alive=0.5, expected_visits_12m=1.0,
-                           expected_value_12m=300.0, lapsed=True, reactivation_score=score,
-                           reasons="6 years, $500/yr, 2 departments, last visit 14 months ago, lapsed",
-                           last_visit=dt.date(2025, 9, 20)))
-        s.add(VisitLine(line_key=f"{pid}-1", patient_id=pid, day=dt.date(2025, 9, 20), amount_cents=16000,
-                        paid_cents=16000, department="hygiene"))
+        s.add(
+            PatientScore(
+                run_id="R1",
+                patient_id=pid,
+                tier=tier,
+                plv=1000.0,
+                annual_value=500.0,
+                years_active=6.0,
+                departments=2,
+                p_alive=0.5,
+                expected_visits_12m=1.0,
+                expected_value_12m=300.0,
+                lapsed=True,
+                reactivation_score=score,
+                reasons="6 years, $500/yr, 2 departments, last visit 14 months ago, lapsed",
+                last_visit=dt.date(2025, 9, 20),
+            )
+        )
+        s.add(
+            VisitLine(
+                line_key=f"{pid}-1",
+                patient_id=pid,
+                day=dt.date(2025, 9, 20),
+                amount_cents=16000,
+                paid_cents=16000,
+                department="hygiene",
+            )
+        )
 
 
 def practice(**outreach):
@@ -67,21 +107,42 @@ class World:
         """The environment a worker process needs to join this world, on this world's clock (it starts where
         the clock stands now and runs on from there)."""
         s = self.settings
-        return {"DATABASE_URL": s.database_url or "", "REDIS_URL": s.redis_url or "",
-                "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_BASE_URL": self.twilio.base_url,
-                "PUBLIC_BASE_URL": s.base_url, "RECEPTIONIST_HOME": str(s.home),
-                "RECEPTIONIST_CLOCK": self.clock[0].isoformat()}
+        return {
+            "DATABASE_URL": s.database_url or "",
+            "REDIS_URL": s.redis_url or "",
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_API_BASE_URL": self.twilio.base_url,
+            "PUBLIC_BASE_URL": s.base_url,
+            "RECEPTIONIST_HOME": str(s.home),
+            "RECEPTIONIST_CLOCK": self.clock[0].isoformat(),
+        }
 
 
-def make_world(tmp_path: Path, database_url: str, redis_url: str, *, callees: dict[str, Callee] | None = None,
-               smtp_url: str | None = None, play: bool = True, **outreach) -> World:
+def make_world(
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    *,
+    callees: dict[str, Callee] | None = None,
+    smtp_url: str | None = None,
+    play: bool = True,
+    **outreach,
+) -> World:
     settings_probe = Settings(receptionist_home=tmp_path, twilio_auth_token=TOKEN)
     clock = [MONDAY_10AM]
-    twilio = LocalTwilio(settings_probe.account_sid, TOKEN, callees=callees, play=play, clock=lambda: clock[0])
+    twilio = LocalTwilio(
+        settings_probe.account_sid, TOKEN, callees=callees, play=play, clock=lambda: clock[0]
+    )
     twilio.start()
-    settings = Settings(receptionist_home=tmp_path, database_url=database_url, redis_url=redis_url,
-                        twilio_auth_token=TOKEN, public_base_url="http://testserver",
-                        twilio_api_base_url=twilio.base_url, smtp_url=smtp_url)
+    settings = Settings(
+        receptionist_home=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        twilio_auth_token=TOKEN,
+        public_base_url="http://testserver",
+        twilio_api_base_url=twilio.base_url,
+        smtp_url=smtp_url,
+    )
     services = build_services(settings, migrate=False)
     services.practice = practice(**outreach)
     services.now = lambda: clock[0]
@@ -109,6 +170,8 @@ def work(w, *, expect_jobs: bool = True) -> None:
     from receptionist.worker import queues
 
     jobs.bind(w.services)
-    worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(burst=True, with_scheduler=True)
+    worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(
+        burst=True, with_scheduler=True
+    )
     assert worked == expect_jobs
     w.twilio.wait_idle()

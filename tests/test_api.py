@@ -18,24 +18,64 @@ from tests.api_helpers import make_api
 
 # One valid request per write route, and what makes a repeat of it "stored once".
 REQUESTS = {
-    "booking": ("POST", "/api/v1/booking-events",
-                {"event_id": "evt-1", "type": "started", "patient_id": "P1"}),
-    "intake": ("POST", "/api/v1/intake",
-               {"event_id": "int-1", "patient_id": "P1", "email": "pat@example.com",
-                "contact_preferences": {"call": False, "note": "after 5 PM"}}),
-    "patients": ("PUT", "/api/v1/patients",
-                 {"patients": [{"id": "P2", "first_name": "Ann", "phones": ["(202) 555-0102"], "zip": "20001"}]}),
-    "visits": ("PUT", "/api/v1/visits",
-               {"visits": [{"id": "V1", "patient_id": "P1", "date": "2025-05-01", "amount": 120.5,
-                            "department": "Hygiene"}]}),
-    "appointments": ("PUT", "/api/v1/appointments",
-                     {"appointments": [{"id": "A1", "patient_id": "P1", "start": "2026-12-01T15:00:00Z"}]}),
-    "fhir": ("POST", "/api/v1/fhir",
-             {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": {"resourceType": "Patient", "id": "F1", "name": [{"given": ["Flo"]}]}}]}),
+    "booking": (
+        "POST",
+        "/api/v1/booking-events",
+        {"event_id": "evt-1", "type": "started", "patient_id": "P1"},
+    ),
+    "intake": (
+        "POST",
+        "/api/v1/intake",
+        {
+            "event_id": "int-1",
+            "patient_id": "P1",
+            "email": "pat@example.com",
+            "contact_preferences": {"call": False, "note": "after 5 PM"},
+        },
+    ),
+    "patients": (
+        "PUT",
+        "/api/v1/patients",
+        {"patients": [{"id": "P2", "first_name": "Ann", "phones": ["(202) 555-0102"], "zip": "20001"}]},
+    ),
+    "visits": (
+        "PUT",
+        "/api/v1/visits",
+        {
+            "visits": [
+                {
+                    "id": "V1",
+                    "patient_id": "P1",
+                    "date": "2025-05-01",
+                    "amount": 120.5,
+                    "department": "Hygiene",
+                }
+            ]
+        },
+    ),
+    "appointments": (
+        "PUT",
+        "/api/v1/appointments",
+        {"appointments": [{"id": "A1", "patient_id": "P1", "start": "2026-12-01T15:00:00Z"}]},
+    ),
+    "fhir": (
+        "POST",
+        "/api/v1/fhir",
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": {"resourceType": "Patient", "id": "F1", "name": [{"given": ["Flo"]}]}}],
+        },
+    ),
 }
-ENDPOINTS = {"booking": "api.booking_event", "intake": "api.intake", "patients": "api.patients",
-             "visits": "api.visits", "appointments": "api.appointments", "fhir": "api.fhir"}
+ENDPOINTS = {
+    "booking": "api.booking_event",
+    "intake": "api.intake",
+    "patients": "api.patients",
+    "visits": "api.visits",
+    "appointments": "api.appointments",
+    "fhir": "api.fhir",
+}
 
 
 @pytest.fixture
@@ -64,8 +104,14 @@ def test_openapi_document_is_served_and_matches_the_models(api):
     assert got.status_code == 200 and got.is_json
     assert FILE.read_text() == text(), "run python -m receptionist.web.openapi"
     paths = got.get_json()["paths"]
-    assert {"/api/v1/booking-events", "/api/v1/intake", "/api/v1/patients", "/api/v1/visits",
-            "/api/v1/appointments", "/api/v1/fhir"} <= set(paths)
+    assert {
+        "/api/v1/booking-events",
+        "/api/v1/intake",
+        "/api/v1/patients",
+        "/api/v1/visits",
+        "/api/v1/appointments",
+        "/api/v1/fhir",
+    } <= set(paths)
 
 
 @pytest.mark.parametrize("name", list(REQUESTS))
@@ -74,10 +120,14 @@ def test_success_and_duplicate_delivery_is_stored_once(api, services, name):
     method, path, payload = REQUESTS[name]
     first = api.send(method, path, payload)
     assert first.status_code in (200, 201), first.get_json()
-    before = {m.__name__: count(services.store, m) for m in (IntegrationEvent, Patient, VisitLine, Appointment)}
+    before = {
+        m.__name__: count(services.store, m) for m in (IntegrationEvent, Patient, VisitLine, Appointment)
+    }
     again = api.send(method, path, payload)
     assert again.status_code == 200, again.get_json()
-    after = {m.__name__: count(services.store, m) for m in (IntegrationEvent, Patient, VisitLine, Appointment)}
+    after = {
+        m.__name__: count(services.store, m) for m in (IntegrationEvent, Patient, VisitLine, Appointment)
+    }
     assert after == before
     body = again.get_json()
     if name in ("booking", "intake"):
@@ -141,8 +191,12 @@ def test_malformed_json_oversized_body_unknown_fields_and_wrong_type(api, servic
     limit = SIZE_LIMITS[ENDPOINTS[name]]
     huge = api.send(method, path, raw=b'{"x": "' + b"a" * limit + b'"}')
     assert huge.status_code == 413 and huge.get_json()["error"]["code"] == "too_large"
-    plain = api.client.open(path, method=method, data=b"hello",
-                            headers={"Authorization": f"Bearer {api.key.token}", "Content-Type": "text/plain"})
+    plain = api.client.open(
+        path,
+        method=method,
+        data=b"hello",
+        headers={"Authorization": f"Bearer {api.key.token}", "Content-Type": "text/plain"},
+    )
     assert plain.status_code == 415 and plain.get_json()["error"]["code"] == "unsupported_media_type"
     if name != "fhir":  # a FHIR bundle carries many fields of its own; its resources are validated instead
         extra = api.send(method, path, {**payload, "surprise": 1})
@@ -182,10 +236,14 @@ def test_unknown_routes_and_methods_answer_json(api):
 def test_invalid_field_values_name_the_field(api):
     """A bad phone or a batch with one id twice is a 422 naming the field."""
     bad_phone = api.send("PUT", "/api/v1/patients", {"patients": [{"id": "P9", "phones": ["12"]}]})
-    assert bad_phone.status_code == 422 and "patients[0].phones[0]" in bad_phone.get_json()["error"]["message"]
+    assert (
+        bad_phone.status_code == 422 and "patients[0].phones[0]" in bad_phone.get_json()["error"]["message"]
+    )
     twice = api.send("PUT", "/api/v1/visits", {"visits": [REQUESTS["visits"][2]["visits"][0]] * 2})
     assert twice.status_code == 422 and "visits[1].id" in twice.get_json()["error"]["message"]
-    no_appt = api.send("POST", "/api/v1/booking-events", {"event_id": "c1", "type": "completed", "patient_id": "P1"})
+    no_appt = api.send(
+        "POST", "/api/v1/booking-events", {"event_id": "c1", "type": "completed", "patient_id": "P1"}
+    )
     assert no_appt.status_code == 422 and "appointment" in no_appt.get_json()["error"]["message"]
 
 

@@ -35,10 +35,16 @@ def test_no_operation_answers_5xx(services, fuzz_app, mode):
     assert len(operations) >= 6
     seen: list[tuple[str, int]] = []
     for operation in operations:
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
-        def check(case) -> None:  # noqa: ANN001
+        def check(case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {api.key.token}"})
             seen.append((case.operation.label, response.status_code))
             assert response.status_code < 500, (case.operation.label, case.body, response.text[:500])
@@ -56,10 +62,15 @@ def test_unauthenticated_fuzzing_never_gets_past_the_key(services, fuzz_app):
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @settings(max_examples=10, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=10,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
-        def check(case) -> None:  # noqa: ANN001
+        def check(case) -> None:
             response = case.call()
             assert response.status_code == (200 if case.operation.path.endswith("openapi.json") else 401)
 

@@ -20,8 +20,15 @@ def test_publish_and_lookup(redis_client):
 def test_entries_carry_the_first_name(redis_client):
     """An entry may carry the patient's first name (any text); one published without it reads as None."""
     cache = TierCache(redis_client)
-    cache.publish("run1", [("+12025550143", "high", "P1", "Margaret"), ("+12025550177", "low", "P2", "Mary\tAnn"),
-                           ("+12025550188", "low", "P3", ""), ("+12025550199", "mid", "P4")])
+    cache.publish(
+        "run1",
+        [
+            ("+12025550143", "high", "P1", "Margaret"),
+            ("+12025550177", "low", "P2", "Mary\tAnn"),
+            ("+12025550188", "low", "P3", ""),
+            ("+12025550199", "mid", "P4"),
+        ],
+    )
     assert cache.lookup("+12025550143").first_name == "Margaret"
     assert cache.lookup("+12025550177").first_name == "Mary\tAnn"
     assert cache.lookup("+12025550188").first_name == ""

@@ -19,21 +19,48 @@ from tests.voice_helpers import MAIN, MONDAY_10AM, PATIENTS, STRANGER, TOM, load
 
 AT = MONDAY_10AM
 DEAD_STORE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-COLUMNS = ("direction", "location_id", "caller", "patient_id", "tier", "route", "transfer", "transfer_seconds",
-           "outcome", "facts", "started_at")
+COLUMNS = (
+    "direction",
+    "location_id",
+    "caller",
+    "patient_id",
+    "tier",
+    "route",
+    "transfer",
+    "transfer_seconds",
+    "outcome",
+    "facts",
+    "started_at",
+)
 
 
 def a_call(sid: str) -> list[dict]:
     """The operations of a whole call: routed to the AI, three turns, an emergency, a failed transfer."""
-    values = {"direction": "inbound", "location_id": "main", "caller": TOM, "patient_id": None, "tier": None,
-              "route": "ai"}
+    values = {
+        "direction": "inbound",
+        "location_id": "main",
+        "caller": TOM,
+        "patient_id": None,
+        "tier": None,
+        "route": "ai",
+    }
     return [
         callrecord.turn(sid, 0, "", "Hello, how can I help?", {}, None, None, AT, values),
         callrecord.turn(sid, 1, "book a cleaning", "Tuesday at 9?", {}, "P2", None, AT),
-        callrecord.turn(sid, 2, "yes", "Booked.", {"appointment": {"action": "booked", "start": "x"}}, "P2", None, AT),
+        callrecord.turn(
+            sid, 2, "yes", "Booked.", {"appointment": {"action": "booked", "start": "x"}}, "P2", None, AT
+        ),
         callrecord.events(sid, [{"action": "message"}]),
-        callrecord.turn(sid, 3, "chest pain", "Dial 9 1 1.", {"emergency": True, "callback_queued": True}, "P2",
-                        "emergency", AT),
+        callrecord.turn(
+            sid,
+            3,
+            "chest pain",
+            "Dial 9 1 1.",
+            {"emergency": True, "callback_queued": True},
+            "P2",
+            "emergency",
+            AT,
+        ),
         callrecord.update(sid, {"transfer": "no-answer", "transfer_seconds": 20}),
         callrecord.facts(sid, {"callback_queued": True}),
     ]
@@ -42,10 +69,15 @@ def a_call(sid: str) -> list[dict]:
 def snapshot(store: Store, sid: str) -> tuple:
     with store.sessions() as s:
         call = s.get(Call, sid)
-        turns = s.execute(select(CallTurn.seq, CallTurn.caller, CallTurn.receptionist)
-                          .where(CallTurn.call_sid == sid).order_by(CallTurn.seq)).all()
+        turns = s.execute(
+            select(CallTurn.seq, CallTurn.caller, CallTurn.receptionist)
+            .where(CallTurn.call_sid == sid)
+            .order_by(CallTurn.seq)
+        ).all()
         started = call.started_at.replace(tzinfo=None)
-        return tuple(getattr(call, c) if c != "started_at" else started for c in COLUMNS), [tuple(t) for t in turns]
+        return tuple(getattr(call, c) if c != "started_at" else started for c in COLUMNS), [
+            tuple(t) for t in turns
+        ]
 
 
 def push(client, entries: list[dict]) -> None:
@@ -125,8 +157,9 @@ def test_redis_down_writes_the_record_directly(store):
 def test_a_whole_call_is_in_sql_after_its_final_status_callback(services, store, redis_client, tmp_path):
     """The webhooks only journal; the completed status callback drains before summing up the outcome."""
     load_small_practice(store, redis_client, tmp_path)
-    call = simulator_for(services).call(from_=TOM, to=MAIN, says=["what are your hours", "bye"],
-                                        fetch_outcome=False)
+    call = simulator_for(services).call(
+        from_=TOM, to=MAIN, says=["what are your hours", "bye"], fetch_outcome=False
+    )
     assert journal.backlog(redis_client) == 0
     record, turns = snapshot(store, call.call_sid)
     assert record[5] == "ai" and record[3] == "P2" and len(turns) == len(call.turns)
@@ -135,6 +168,7 @@ def test_a_whole_call_is_in_sql_after_its_final_status_callback(services, store,
 
 
 # -- the tier cache's completeness -------------------------------------------------------------------------------
+
 
 def test_a_miss_on_a_complete_cache_needs_no_store(store, redis_client, tmp_path):
     """After a score run, an unknown number is known to be nobody's without asking the store."""
@@ -151,9 +185,13 @@ def test_a_miss_on_a_complete_cache_needs_no_store(store, redis_client, tmp_path
 def test_a_patient_imported_after_scoring_is_recognised(services, store, redis_client, tmp_path):
     """Importing patients after the score run: their number is found (in the store) on their first call."""
     load_small_practice(store, redis_client, tmp_path)
-    (tmp_path / "new.csv").write_text("patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,"
-                                      "opted_out\nP9,Nadia,Quill,(312) 555-0123,,20009,yes,yes,no\n")
-    import_patients(store, tmp_path / "new.csv", progress=False, today=MONDAY_10AM.date(), cache=TierCache(redis_client))
+    (tmp_path / "new.csv").write_text(
+        "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,"
+        "opted_out\nP9,Nadia,Quill,(312) 555-0123,,20009,yes,yes,no\n"
+    )
+    import_patients(
+        store, tmp_path / "new.csv", progress=False, today=MONDAY_10AM.date(), cache=TierCache(redis_client)
+    )
     found = services.directory.find(STRANGER)
     assert (found.patient_id, found.tier, found.source) == ("P9", None, "store")
     call = simulator_for(services).call(from_=STRANGER, to=MAIN, says=["bye"])
@@ -163,9 +201,17 @@ def test_a_patient_imported_after_scoring_is_recognised(services, store, redis_c
 def test_a_caller_registered_on_the_phone_is_recognised_next_time(services, store, redis_client, tmp_path):
     """The AI registering an unknown caller as a new patient makes the cache's misses go to the store."""
     load_small_practice(store, redis_client, tmp_path)
-    call = simulator_for(services).call(from_=STRANGER, to=MAIN,
-                                        says=["I'm a new patient and I'd like to book a cleaning", "the first one",
-                                              "yes", "Sure, it's Nadia Quill", "no thanks"])
+    call = simulator_for(services).call(
+        from_=STRANGER,
+        to=MAIN,
+        says=[
+            "I'm a new patient and I'd like to book a cleaning",
+            "the first one",
+            "yes",
+            "Sure, it's Nadia Quill",
+            "no thanks",
+        ],
+    )
     assert call.outcome["appointment"]["action"] == "booked", call.turns
     assert not TierCache(redis_client).read(STRANGER).complete
     assert services.directory.find(STRANGER).patient_id.startswith("N")
@@ -185,11 +231,12 @@ def test_a_publish_racing_a_phone_change_is_not_marked_complete(redis_client):
 
 # -- the first name for the greeting comes with the tier -------------------------------------------------------
 
-def statements_during(store: Store, act):  # noqa: ANN001, ANN201
+
+def statements_during(store: Store, act):
     """What `act()` returns, and the SQL statements it sent."""
     seen: list[str] = []
 
-    def note(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+    def note(conn, cursor, statement, *args):
         seen.append(statement)
 
     event.listen(store.engine, "before_cursor_execute", note)
@@ -201,8 +248,16 @@ def statements_during(store: Store, act):  # noqa: ANN001, ANN201
 
 def inbound(services, sid: str, caller: str) -> str:
     services.now = lambda: MONDAY_10AM
-    return services.callflow.inbound({"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": MAIN,
-                                      "CallStatus": "ringing", "Direction": "inbound"})
+    return services.callflow.inbound(
+        {
+            "CallSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller,
+            "To": MAIN,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+        }
+    )
 
 
 def test_a_known_callers_name_comes_with_the_tier(services, store, redis_client, tmp_path):
@@ -228,9 +283,17 @@ def test_a_renamed_patient_is_greeted_by_the_new_name(services, store, redis_cli
     """An import that renames a patient: the cached name is not used until the next score run carries the new one."""
     load_small_practice(store, redis_client, tmp_path)
     (tmp_path / "renamed.csv").write_text(PATIENTS.replace("P2,Tom,", "P2,Thomas,"))
-    import_patients(store, tmp_path / "renamed.csv", progress=False, today=MONDAY_10AM.date(), cache=TierCache(redis_client))
+    import_patients(
+        store,
+        tmp_path / "renamed.csv",
+        progress=False,
+        today=MONDAY_10AM.date(),
+        cache=TierCache(redis_client),
+    )
     cache = TierCache(redis_client)
-    assert cache.lookup(TOM).first_name == "Tom" and not cache.read(TOM).complete  # stale, and not vouched for
+    assert (
+        cache.lookup(TOM).first_name == "Tom" and not cache.read(TOM).complete
+    )  # stale, and not vouched for
     assert "Hi Thomas, thank you" in inbound(services, "CAname2", TOM)
     run_scoring(store, cache, load_practice(), MONDAY_10AM.date())
     assert cache.lookup(TOM).first_name == "Thomas" and cache.read(TOM).complete

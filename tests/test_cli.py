@@ -12,11 +12,13 @@ PATIENTS = "patient_id,first_name,last_name,phone,email,zip,consent_voice,consen
 
 def test_import_score_export_round_trip(run, tmp_path):
     """import patients + visits, score --json and export scores work on CSV files as the contract says."""
-    (tmp_path / "patients.csv").write_text(PATIENTS + "P1,Margaret,Hill,(202) 555-0143,,20036,yes,yes,no\n"
-                                           "P2,Tom,Reed,202-555-0177,,20036,no,yes,no\n")
+    (tmp_path / "patients.csv").write_text(
+        PATIENTS + "P1,Margaret,Hill,(202) 555-0143,,20036,yes,yes,no\n"
+        "P2,Tom,Reed,202-555-0177,,20036,no,yes,no\n"
+    )
     lines = ["patient_id,date,amount,department"]
     for year in range(2019, 2026):
-        lines += [f"P1,{year}-02-10,\"$1,200.00\",restorative", f"P1,{year}-08-10,160,hygiene"]
+        lines += [f'P1,{year}-02-10,"$1,200.00",restorative', f"P1,{year}-08-10,160,hygiene"]
     lines += ["P2,2021-05-01,90,hygiene", "P2,2022-05-01,95,hygiene"]
     (tmp_path / "visits.csv").write_text("\n".join(lines) + "\n")
     r = run("import", "patients", "patients.csv")
@@ -39,8 +41,9 @@ def test_import_score_export_round_trip(run, tmp_path):
 
 def test_bad_rows_exit_1_with_lines_and_no_traceback(run, tmp_path):
     """A file with bad rows exits 1, names file, line and field for each, and prints no traceback."""
-    (tmp_path / "patients.csv").write_text(PATIENTS + "P1,Ann,Lee,nope,,20036,yes,no,no\n"
-                                           "P2,Bo,Li,2025550100,,2003,yes,no,no\n")
+    (tmp_path / "patients.csv").write_text(
+        PATIENTS + "P1,Ann,Lee,nope,,20036,yes,no,no\nP2,Bo,Li,2025550100,,2003,yes,no,no\n"
+    )
     r = run("import", "patients", "patients.csv")
     assert r.returncode == 1
     assert "patients.csv:2: phone:" in r.stderr and "patients.csv:3: zip:" in r.stderr
@@ -67,10 +70,19 @@ def test_user_errors_are_one_line(run, args, message):
 
 def test_unreachable_database_is_a_clear_error(tmp_path, redis_url):
     """A DATABASE_URL that cannot be reached is a one-line error, not a traceback."""
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path), "REDIS_URL": redis_url,
-           "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
-    r = subprocess.run([sys.executable, "-m", "receptionist.cli", "score"], env=env, capture_output=True,
-                       text=True, timeout=60)
+    env = {
+        **os.environ,
+        "RECEPTIONIST_HOME": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "receptionist.cli", "score"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "cannot open the store" in r.stderr
     assert "secret" not in r.stderr and "Traceback" not in r.stderr
 
@@ -79,17 +91,28 @@ def test_bad_practice_file_is_a_clear_error(tmp_path, redis_url, database_url):
     """A broken PRACTICE_FILE is named in a one-line error."""
     bad = tmp_path / "practice.toml"
     bad.write_text("[[locations]]\nphone='nope'\n")
-    env = {**os.environ, "RECEPTIONIST_HOME": str(tmp_path), "REDIS_URL": redis_url,
-           "DATABASE_URL": database_url, "PRACTICE_FILE": str(bad)}
-    r = subprocess.run([sys.executable, "-m", "receptionist.cli", "score"], env=env, capture_output=True,
-                       text=True, timeout=60)
+    env = {
+        **os.environ,
+        "RECEPTIONIST_HOME": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "PRACTICE_FILE": str(bad),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "receptionist.cli", "score"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "locations[0].phone" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_no_repeat_visits_is_a_clear_error(run, tmp_path):
     """A practice where nobody has come back yet cannot fit the spend model: a one-line error, exit 1."""
-    (tmp_path / "visits.csv").write_text("patient_id,date,amount,department\nP1,2025-01-02,90,hygiene\n"
-                                         "P2,2025-02-03,120,hygiene\n")
+    (tmp_path / "visits.csv").write_text(
+        "patient_id,date,amount,department\nP1,2025-01-02,90,hygiene\nP2,2025-02-03,120,hygiene\n"
+    )
     assert run("import", "visits", "visits.csv").returncode == 0
     r = run("score", "--as-of", "2026-01-01")
     assert r.returncode == 1 and "cannot score as of 2026-01-01" in r.stderr and "Traceback" not in r.stderr

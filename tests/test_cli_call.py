@@ -20,8 +20,16 @@ def test_high_tier_call_reaches_staff(call):
     r = call("--from", MARGARET, "--at", AT, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) >= {"call_sid", "route", "transfer", "appointment", "opted_out", "message_taken",
-                        "callback_queued", "turns"}
+    assert set(out) >= {
+        "call_sid",
+        "route",
+        "transfer",
+        "appointment",
+        "opted_out",
+        "message_taken",
+        "callback_queued",
+        "turns",
+    }
     assert out["call_sid"].startswith("CA") and (out["route"], out["transfer"]) == ("staff", "accepted")
     assert out["appointment"] is None and out["opted_out"] is False
 
@@ -35,8 +43,21 @@ def test_staff_decline_is_scripted(call):
 
 def test_low_tier_books_a_cleaning(call):
     """A low-tier patient books a cleaning through the AI."""
-    r = call("--from", TOM, "--at", AT, "--say", "I need a cleaning", "--say", "the second one", "--say", "yes",
-             "--say", "no that's it", "--json")
+    r = call(
+        "--from",
+        TOM,
+        "--at",
+        AT,
+        "--say",
+        "I need a cleaning",
+        "--say",
+        "the second one",
+        "--say",
+        "yes",
+        "--say",
+        "no that's it",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["route"] == "ai" and out["appointment"]["action"] == "booked"

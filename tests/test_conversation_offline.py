@@ -28,9 +28,14 @@ from receptionist.conversation.types import (
 
 TZ = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # a Monday, mid-morning
-FACTS = PracticeFacts(practice_name="Brightsmile Dental", location_name="Brightsmile Dental Dupont Circle",
-                      address="1520 Connecticut Avenue Northwest, Washington, DC 20036",
-                      hours_text="Monday to Friday, 8 AM to 5 PM", phone="+12025550100", timezone="America/New_York")
+FACTS = PracticeFacts(
+    practice_name="Brightsmile Dental",
+    location_name="Brightsmile Dental Dupont Circle",
+    address="1520 Connecticut Avenue Northwest, Washington, DC 20036",
+    hours_text="Monday to Friday, 8 AM to 5 PM",
+    phone="+12025550100",
+    timezone="America/New_York",
+)
 HYGIENISTS = ("Hygienist Patel", "Hygienist Moore")
 DENTISTS = ("Dr. Rivera", "Dr. Chen")
 FORBIDDEN = re.compile(r"\b(tier|score|scores|spend|spending|lifetime|worth|value)\b|[*#_`<>\[\]{}]", re.I)
@@ -55,8 +60,14 @@ def week_slots(days: int = 14) -> list[tuple[int, dt.datetime, str, str]]:
 class FakeTools:
     """The `Tools` protocol over lists; every call is recorded as (name, arguments)."""
 
-    def __init__(self, *, patient_id: str | None = "P1", slots: list | None = None,
-                 appointments: list[AppointmentView] | None = None, fail: dict[str, Exception] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        patient_id: str | None = "P1",
+        slots: list | None = None,
+        appointments: list[AppointmentView] | None = None,
+        fail: dict[str, Exception] | None = None,
+    ) -> None:
         self._patient_id = patient_id
         self.slots = week_slots() if slots is None else list(slots)
         self.appointments = list(appointments or [])
@@ -76,9 +87,18 @@ class FakeTools:
     def called(self, name: str) -> list[dict]:
         return [args for call, args in self.calls if call == name]
 
-    def open_slots(self, *, kind: str = "cleaning", after: dt.datetime | None = None, part_of_day: str | None = None,
-                   weekday: int | None = None, limit: int = 3) -> list[SlotView]:
-        self._record("open_slots", kind=kind, after=after, part_of_day=part_of_day, weekday=weekday, limit=limit)
+    def open_slots(
+        self,
+        *,
+        kind: str = "cleaning",
+        after: dt.datetime | None = None,
+        part_of_day: str | None = None,
+        weekday: int | None = None,
+        limit: int = 3,
+    ) -> list[SlotView]:
+        self._record(
+            "open_slots", kind=kind, after=after, part_of_day=part_of_day, weekday=weekday, limit=limit
+        )
         slot_kind = "cleaning" if kind == "cleaning" else "exam"
         earliest = max(after or NOW, NOW + dt.timedelta(hours=1))
         out: list[SlotView] = []
@@ -86,7 +106,12 @@ class FakeTools:
         for sid, start, provider, k in self.slots:
             if k != slot_kind or sid in self.taken or start < earliest or start in starts:
                 continue
-            if part_of_day == "morning" and start.hour >= 12 or part_of_day == "afternoon" and start.hour < 12:
+            if (
+                part_of_day == "morning"
+                and start.hour >= 12
+                or part_of_day == "afternoon"
+                and start.hour < 12
+            ):
                 continue
             if weekday is not None and start.weekday() != weekday:
                 continue
@@ -155,14 +180,31 @@ class FakeTools:
         self._record("flag_emergency", summary=summary)
 
 
-def context(*, is_open: bool = True, first_name: str | None = "Margaret", patient_id: str | None = "P1",
-            reason: str = "routine", direction: str = "inbound", now: dt.datetime = NOW) -> CallContext:
-    return CallContext(call_sid="CA0123456789abcdef0123456789abcdef", facts=FACTS, now=now, is_open=is_open,
-                       caller_phone="+12025550143", patient_id=patient_id, first_name=first_name,
-                       direction=direction, reason=reason)  # type: ignore[arg-type]
+def context(
+    *,
+    is_open: bool = True,
+    first_name: str | None = "Margaret",
+    patient_id: str | None = "P1",
+    reason: str = "routine",
+    direction: str = "inbound",
+    now: dt.datetime = NOW,
+) -> CallContext:
+    return CallContext(
+        call_sid="CA0123456789abcdef0123456789abcdef",
+        facts=FACTS,
+        now=now,
+        is_open=is_open,
+        caller_phone="+12025550143",
+        patient_id=patient_id,
+        first_name=first_name,
+        direction=direction,
+        reason=reason,
+    )  # type: ignore[arg-type]
 
 
-def appointment(aid: int, day: int, hour: int, kind: str = "cleaning", provider: str = "Hygienist Patel") -> AppointmentView:
+def appointment(
+    aid: int, day: int, hour: int, kind: str = "cleaning", provider: str = "Hygienist Patel"
+) -> AppointmentView:
     return AppointmentView(aid, dt.datetime(2026, 12, day, hour, tzinfo=TZ), provider, kind, "booked")
 
 
@@ -177,8 +219,12 @@ def check(reply: Reply) -> None:
 class Call:
     """One phone call: the engine's state goes through JSON between turns, as it does through Redis."""
 
-    def __init__(self, tools: FakeTools | None = None, ctx: CallContext | None = None,
-                 engine: OfflineEngine | None = None) -> None:
+    def __init__(
+        self,
+        tools: FakeTools | None = None,
+        ctx: CallContext | None = None,
+        engine: OfflineEngine | None = None,
+    ) -> None:
         self.tools = tools or FakeTools()
         self.ctx = ctx or context(patient_id=self.tools.patient_id)
         self.engine = engine or OfflineEngine(raise_errors=True)
@@ -186,7 +232,9 @@ class Call:
         check(self.reply)
         self.state = json.loads(json.dumps(self.reply.state))
 
-    def say(self, speech: str | None = None, digits: str | None = None, confidence: float | None = 0.92) -> Reply:
+    def say(
+        self, speech: str | None = None, digits: str | None = None, confidence: float | None = 0.92
+    ) -> Reply:
         heard = Utterance(speech=speech, digits=digits, confidence=confidence if speech else None)
         self.reply = self.engine.respond(self.ctx, self.tools, self.state, heard)
         check(self.reply)
@@ -211,8 +259,9 @@ def slot_id(month: int, day: int, hour: int, provider: str) -> int:
 def test_greeting_names_the_practice_and_says_it_is_automated():
     """The first words name the practice, say it is an automated assistant and ask how to help."""
     call = Call(ctx=context(first_name=None))
-    assert call.reply.say == ("Thank you for calling Brightsmile Dental. This is the automated assistant. "
-                              "How can I help you today?")
+    assert call.reply.say == (
+        "Thank you for calling Brightsmile Dental. This is the automated assistant. How can I help you today?"
+    )
     assert call.reply.action == "listen" and call.stage == "menu"
 
 
@@ -243,10 +292,18 @@ def test_greeting_is_safe_with_an_odd_first_name():
     assert say.startswith("Thank you for calling")
 
 
-@pytest.mark.parametrize("ctx", [context(), context(first_name=None), context(first_name="<b>Bob</b> ; DROP"),
-                                 context(reason="transfer_failed"), context(is_open=False, reason="after_hours"),
-                                 context(direction="outbound", reason="reactivation"),
-                                 context(direction="outbound", first_name=None, reason="reactivation")])
+@pytest.mark.parametrize(
+    "ctx",
+    [
+        context(),
+        context(first_name=None),
+        context(first_name="<b>Bob</b> ; DROP"),
+        context(reason="transfer_failed"),
+        context(is_open=False, reason="after_hours"),
+        context(direction="outbound", reason="reactivation"),
+        context(direction="outbound", first_name=None, reason="reactivation"),
+    ],
+)
 def test_greetings_worked_out_once_are_the_greetings(ctx):
     """The engine keeps each greeting it has made: later calls get the same words and a state of their own."""
     from receptionist.conversation import offline
@@ -255,8 +312,9 @@ def test_greetings_worked_out_once_are_the_greetings(ctx):
     fresh = offline._Turn(ctx, FakeTools(), offline._load({}), Utterance()).greet()
     first = OfflineEngine(raise_errors=True).start(ctx, FakeTools())
     first.state["stage"] = "tampered"  # a caller's state is theirs to change
-    again = OfflineEngine(raise_errors=True).start(replace(ctx, call_sid="CA" + "f" * 32, now=NOW.replace(hour=16)),
-                                                   FakeTools())
+    again = OfflineEngine(raise_errors=True).start(
+        replace(ctx, call_sid="CA" + "f" * 32, now=NOW.replace(hour=16)), FakeTools()
+    )
     assert (first.say, first.action) == (again.say, again.action) == (fresh.say, fresh.action)
     assert again.state == fresh.state and again.state is not first.state
     assert all(isinstance(v, str | int | bool) for v in again.state.values())  # so a shallow copy is a copy
@@ -269,31 +327,40 @@ def test_booking_offers_three_slots_and_books_the_second():
     """A booking offers the next three openings, the caller picks the second, confirms, and it is booked."""
     call = Call()
     reply = call.say("Hi, I'd like to book a cleaning please")
-    assert reply.say == ("I have three openings: today at 11 AM with Hygienist Patel, today at noon with Hygienist "
-                         "Patel, or today at 1 PM with Hygienist Patel. Which one would you like?")
-    assert call.tools.called("open_slots") == [{"kind": "cleaning", "after": NOW, "part_of_day": None,
-                                                "weekday": None, "limit": 3}]
+    assert reply.say == (
+        "I have three openings: today at 11 AM with Hygienist Patel, today at noon with Hygienist "
+        "Patel, or today at 1 PM with Hygienist Patel. Which one would you like?"
+    )
+    assert call.tools.called("open_slots") == [
+        {"kind": "cleaning", "after": NOW, "part_of_day": None, "weekday": None, "limit": 3}
+    ]
     assert call.stage == "offer"
     reply = call.say("the second one")
     assert reply.say == "Shall I book a cleaning for today at noon with Hygienist Patel?"
     assert call.tools.called("book") == []
     reply = call.say("yes please")
-    assert call.tools.called("book") == [{"slot_id": slot_id(11, 30, 12, "Hygienist Patel"), "kind": "cleaning"}]
-    assert reply.say == ("You're all set, Margaret. I've booked a cleaning today at noon with Hygienist Patel. "
-                         "Is there anything else I can help with?")
+    assert call.tools.called("book") == [
+        {"slot_id": slot_id(11, 30, 12, "Hygienist Patel"), "kind": "cleaning"}
+    ]
+    assert reply.say == (
+        "You're all set, Margaret. I've booked a cleaning today at noon with Hygienist Patel. "
+        "Is there anything else I can help with?"
+    )
     assert reply.say.endswith("Is there anything else I can help with?")
     reply = call.say("no that's all, thanks")
     assert reply.action == "hangup" and "Goodbye" in reply.say
 
 
 def test_booking_honours_a_day_and_part_of_day_preference():
-    """"Next Tuesday afternoon" searches from that Tuesday, afternoons only, and offers slots on that day."""
+    """ "Next Tuesday afternoon" searches from that Tuesday, afternoons only, and offers slots on that day."""
     call = Call()
     reply = call.say("Can I come in for a cleaning next Tuesday afternoon?")
     query = call.tools.called("open_slots")[0]
     assert query["after"] == dt.datetime(2026, 12, 8, 0, 0, tzinfo=TZ) and query["part_of_day"] == "afternoon"
-    assert reply.say.startswith("I have three openings: Tuesday December 8th at noon with Hygienist Patel, "
-                                "Tuesday December 8th at 1 PM with Hygienist Patel, or Tuesday December 8th at 2 PM")
+    assert reply.say.startswith(
+        "I have three openings: Tuesday December 8th at noon with Hygienist Patel, "
+        "Tuesday December 8th at 1 PM with Hygienist Patel, or Tuesday December 8th at 2 PM"
+    )
 
 
 def test_booking_a_weekday_searches_that_weekday():
@@ -306,7 +373,7 @@ def test_booking_a_weekday_searches_that_weekday():
 
 
 def test_none_of_those_offers_the_next_ones_after_the_last_offered():
-    """"None of those" offers the next openings after the last one offered."""
+    """ "None of those" offers the next openings after the last one offered."""
     call = Call()
     call.say("book a cleaning")
     first = [o["start"] for o in call.state["offers"]]
@@ -317,7 +384,7 @@ def test_none_of_those_offers_the_next_ones_after_the_last_offered():
 
 
 def test_another_day_skips_to_the_next_day():
-    """"Another day" offers openings from the day after the last offered one."""
+    """ "Another day" offers openings from the day after the last offered one."""
     call = Call()
     call.say("book a cleaning")
     call.say("do you have another day?")
@@ -337,33 +404,40 @@ def test_picking_by_time_by_day_and_by_key():
     call.say("a cleaning please, any day after 3")
     offers = [dt.datetime.fromisoformat(o["start"]) for o in call.state["offers"]]
     assert [(o.day, o.hour) for o in offers] == [(30, 15), (30, 16), (1, 15)]
-    assert call.say("the Tuesday one").say == "Shall I book a cleaning for tomorrow at 3 PM with Hygienist Patel?"
+    assert (
+        call.say("the Tuesday one").say
+        == "Shall I book a cleaning for tomorrow at 3 PM with Hygienist Patel?"
+    )
 
 
 def test_a_spoken_number_is_a_choice_unless_it_is_beyond_the_offers():
-    """"Two" picks the second offer; "nine" of three offers looks for 9 o'clock."""
+    """ "Two" picks the second offer; "nine" of three offers looks for 9 o'clock."""
     call = Call()
     call.say("book a cleaning")
     assert call.say("two").say == "Shall I book a cleaning for today at noon with Hygienist Patel?"
     call = Call()
     call.say("book a cleaning")
     reply = call.say("nine")
-    assert reply.say.startswith("I have three openings: tomorrow at 9 AM with Hygienist Patel, Wednesday December 2nd "
-                                "at 9 AM")
+    assert reply.say.startswith(
+        "I have three openings: tomorrow at 9 AM with Hygienist Patel, Wednesday December 2nd at 9 AM"
+    )
 
 
 def test_a_time_not_available_offers_the_closest_each_day():
     """A time outside the schedule offers, day by day, the nearest openings."""
     reply = Call().say("I need a cleaning at 5:30 pm")
-    assert reply.say.startswith("I don't have anything at 5:30 PM. I have three openings: today at 4 PM with "
-                                "Hygienist Patel, tomorrow at 4 PM")
+    assert reply.say.startswith(
+        "I don't have anything at 5:30 PM. I have three openings: today at 4 PM with "
+        "Hygienist Patel, tomorrow at 4 PM"
+    )
 
 
 def test_a_closed_day_says_so_and_offers_the_next_openings():
     """Asking for a day the practice is closed says so and offers the next openings."""
     reply = Call().say("can I get a cleaning on Saturday morning")
-    assert reply.say.startswith("I don't have anything on a Saturday in the morning. I have three openings: today at "
-                                "11 AM")
+    assert reply.say.startswith(
+        "I don't have anything on a Saturday in the morning. I have three openings: today at 11 AM"
+    )
 
 
 def test_a_day_not_among_the_offers_searches_again():
@@ -380,8 +454,10 @@ def test_yes_to_a_single_offer_books_it():
     tools = FakeTools(slots=[(7, dt.datetime(2026, 12, 2, 9, tzinfo=TZ), "Hygienist Moore", "cleaning")])
     call = Call(tools)
     reply = call.say("I want to schedule a cleaning")
-    assert reply.say == ("The first opening I have is Wednesday December 2nd at 9 AM with Hygienist Moore. "
-                         "Would you like me to book it?")
+    assert reply.say == (
+        "The first opening I have is Wednesday December 2nd at 9 AM with Hygienist Moore. "
+        "Would you like me to book it?"
+    )
     call.say("yeah that works")
     assert tools.called("book") == [{"slot_id": 7, "kind": "cleaning"}]
 
@@ -415,7 +491,9 @@ def test_unknown_caller_gives_their_name_before_booking():
     call.say("I'm a new patient and I'd like to book a cleaning")
     call.say("the first one")
     reply = call.say("yes")
-    assert reply.say == "Before I book that, may I have your first and last name?" and tools.called("book") == []
+    assert (
+        reply.say == "Before I book that, may I have your first and last name?" and tools.called("book") == []
+    )
     reply = call.say("Sure, it's Jane Smith")
     assert tools.called("register_caller") == [{"first_name": "Jane", "last_name": "Smith"}]
     assert len(tools.called("book")) == 1 and "You're all set, Jane." in reply.say
@@ -475,14 +553,18 @@ def test_reschedule_the_only_appointment():
     tools = FakeTools(appointments=[appointment(501, 3, 9)])
     call = Call(tools)
     reply = call.say("I need to re schedule my appointment")
-    assert reply.say == ("I see your cleaning on Thursday December 3rd at 9 AM with Hygienist Patel. "
-                         "Would you like to move that one?")
+    assert reply.say == (
+        "I see your cleaning on Thursday December 3rd at 9 AM with Hygienist Patel. "
+        "Would you like to move that one?"
+    )
     reply = call.say("yes to next week please")
     assert "Monday December 7th at 8 AM" in reply.say
     reply = call.say("the first")
     assert reply.say == "Shall I move your cleaning to Monday December 7th at 8 AM with Hygienist Patel?"
     reply = call.say("yes")
-    assert tools.called("reschedule") == [{"appointment_id": 501, "slot_id": slot_id(12, 7, 8, "Hygienist Patel")}]
+    assert tools.called("reschedule") == [
+        {"appointment_id": 501, "slot_id": slot_id(12, 7, 8, "Hygienist Patel")}
+    ]
     assert "I've moved your cleaning" in reply.say and "Monday December 7th at 8 AM" in reply.say
 
 
@@ -491,9 +573,14 @@ def test_reschedule_picks_among_several_appointments():
     tools = FakeTools(appointments=[appointment(501, 3, 9), appointment(502, 10, 14, "exam", "Dr. Chen")])
     call = Call(tools)
     reply = call.say("can I move my appointment")
-    assert "You have two upcoming appointments:" in reply.say and "Which one would you like to move?" in reply.say
+    assert (
+        "You have two upcoming appointments:" in reply.say
+        and "Which one would you like to move?" in reply.say
+    )
     reply = call.say("the second one")
-    assert reply.say.startswith("Okay, your exam on Thursday December 10th at 2 PM.") and call.stage == "offer"
+    assert (
+        reply.say.startswith("Okay, your exam on Thursday December 10th at 2 PM.") and call.stage == "offer"
+    )
     assert call.tools.called("open_slots")[-1]["kind"] == "exam"
     call.say("the first")
     call.say("yes")
@@ -537,7 +624,9 @@ def test_cancel_identifies_the_appointment_by_day():
     tools = FakeTools(appointments=[appointment(501, 3, 9), appointment(502, 10, 14, "exam", "Dr. Chen")])
     call = Call(tools)
     reply = call.say("cancel my appointment on the 10th")
-    assert "your exam on Thursday December 10th at 2 PM" in reply.say and reply.say.endswith("Shall I cancel it?")
+    assert "your exam on Thursday December 10th at 2 PM" in reply.say and reply.say.endswith(
+        "Shall I cancel it?"
+    )
     call.say("yes")
     assert tools.called("cancel") == [{"appointment_id": 502}]
 
@@ -597,8 +686,9 @@ def test_human_when_closed_queues_a_callback():
     tools = FakeTools()
     call = Call(tools, context(is_open=False, reason="after_hours"))
     reply = call.say("I want to talk to the receptionist")
-    assert tools.called("queue_callback") == [{"reason": "caller asked for a person after hours",
-                                               "priority": "normal"}]
+    assert tools.called("queue_callback") == [
+        {"reason": "caller asked for a person after hours", "priority": "normal"}
+    ]
     assert reply.action == "listen" and "call you back when we open" in reply.say
     assert "Monday to Friday, 8 AM to 5 PM" in reply.say
     call.say("operator")
@@ -612,7 +702,9 @@ def test_message_is_taken_in_the_callers_words():
     reply = call.say("I'd like to leave a message")
     assert reply.say == "Of course. What message would you like me to pass on?"
     reply = call.say("Please tell Dr. Chen I'll be ten minutes late on Thursday.")
-    assert tools.called("take_message") == [{"text": "Please tell Dr. Chen I'll be ten minutes late on Thursday."}]
+    assert tools.called("take_message") == [
+        {"text": "Please tell Dr. Chen I'll be ten minutes late on Thursday."}
+    ]
     assert "passed your message on" in reply.say and call.stage == "anything_else"
 
 
@@ -645,8 +737,10 @@ def test_who_is_this():
 def test_medical_advice_is_declined():
     """A request for medical advice gets the fixed line offering a booking or a message."""
     reply = Call().say("my gum is bleeding a little, should I take ibuprofen?")
-    assert reply.say == ("I can't give medical advice, but I can book you in with the dentist or take a message "
-                         "for the clinical team. Which would you prefer?")
+    assert reply.say == (
+        "I can't give medical advice, but I can book you in with the dentist or take a message "
+        "for the clinical team. Which would you prefer?"
+    )
 
 
 # -- opt-out and emergencies ------------------------------------------------------------------------------------
@@ -658,7 +752,9 @@ def test_opt_out_is_immediate_once_and_the_call_goes_on():
     call = Call(tools)
     reply = call.say("please stop calling me")
     assert tools.called("opt_out") == [{}]
-    assert reply.say == ("Done: we won't call, text or email you again. Is there anything else I can help with?")
+    assert reply.say == (
+        "Done: we won't call, text or email you again. Is there anything else I can help with?"
+    )
     assert reply.action == "listen"
     assert call.say("what are your hours").say.startswith("Our hours are")
     call.say("and take me off your list")
@@ -666,7 +762,7 @@ def test_opt_out_is_immediate_once_and_the_call_goes_on():
 
 
 def test_opt_out_with_another_request_does_both():
-    """"Stop calling me, and cancel my appointment" opts out, then starts the cancellation."""
+    """ "Stop calling me, and cancel my appointment" opts out, then starts the cancellation."""
     tools = FakeTools(appointments=[appointment(501, 3, 9)])
     call = Call(tools)
     reply = call.say("Stop calling me and cancel my appointment")
@@ -684,13 +780,16 @@ def test_opt_out_while_booking():
     assert tools.called("opt_out") == [{}] and tools.called("book") == []
 
 
-@pytest.mark.parametrize("said", [
-    "I want to book but I'm having chest pain",
-    "my husband can't breathe",
-    "the bleeding won't stop after my extraction",
-    "my face is swollen and it's hard to swallow",
-    "it's an emergency",
-])
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I want to book but I'm having chest pain",
+        "my husband can't breathe",
+        "the bleeding won't stop after my extraction",
+        "my face is swollen and it's hard to swallow",
+        "it's an emergency",
+    ],
+)
 def test_emergency_wins_and_ends_the_call(said):
     """An emergency is flagged, the caller told to dial 911 or go to an emergency room, and the call ends."""
     tools = FakeTools()
@@ -777,8 +876,10 @@ def test_tool_error_is_said_politely_with_alternatives():
     """A ToolError is read out with alternatives instead of failing the call."""
     tools = FakeTools(fail={"upcoming": ToolError("I couldn't look up your appointments just now.")})
     reply = Call(tools).say("when is my appointment")
-    assert reply.say == ("I couldn't look up your appointments just now. I can take a message, or put you through "
-                         "to our front desk. What would you like to do?")
+    assert reply.say == (
+        "I couldn't look up your appointments just now. I can take a message, or put you through "
+        "to our front desk. What would you like to do?"
+    )
 
 
 def test_unexpected_errors_never_escape():
@@ -806,7 +907,7 @@ def test_goodbye_hangs_up():
 
 
 def test_repeat_says_the_last_reply_again():
-    """"Can you repeat that" repeats the last reply."""
+    """ "Can you repeat that" repeats the last reply."""
     call = Call()
     offers = call.say("book a cleaning").say
     assert call.say("sorry, can you repeat that?").say == offers
@@ -814,35 +915,91 @@ def test_repeat_says_the_last_reply_again():
 
 # -- properties ---------------------------------------------------------------------------------------------------
 
-WORDS = ["book", "cleaning", "cancel", "reschedule", "yes", "no", "the second one", "tomorrow", "Tuesday", "at 3",
-         "after 2", "morning", "none of those", "my name is Jane Smith", "Smith", "hours", "address", "person",
-         "message", "stop calling me", "bye", "what", "um", "the 3rd", "December 4", "number 2", "next week",
-         "anything later", "filling", "my appointment", "repeat that", "call me back", "0", "nine thirty"]
+WORDS = [
+    "book",
+    "cleaning",
+    "cancel",
+    "reschedule",
+    "yes",
+    "no",
+    "the second one",
+    "tomorrow",
+    "Tuesday",
+    "at 3",
+    "after 2",
+    "morning",
+    "none of those",
+    "my name is Jane Smith",
+    "Smith",
+    "hours",
+    "address",
+    "person",
+    "message",
+    "stop calling me",
+    "bye",
+    "what",
+    "um",
+    "the 3rd",
+    "December 4",
+    "number 2",
+    "next week",
+    "anything later",
+    "filling",
+    "my appointment",
+    "repeat that",
+    "call me back",
+    "0",
+    "nine thirty",
+]
 utterances = st.one_of(
     st.builds(Utterance),
     st.builds(Utterance, speech=st.text(max_size=60)),
-    st.builds(Utterance, speech=st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
-              confidence=st.one_of(st.none(), st.floats(0, 1))),
+    st.builds(
+        Utterance,
+        speech=st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
+        confidence=st.one_of(st.none(), st.floats(0, 1)),
+    ),
     st.builds(Utterance, digits=st.text(alphabet="0123456789*#", min_size=1, max_size=4)),
 )
 
 
-TOOL_METHODS = ["open_slots", "book", "upcoming", "reschedule", "cancel", "register_caller", "take_message",
-                "queue_callback", "opt_out", "flag_emergency"]
+TOOL_METHODS = [
+    "open_slots",
+    "book",
+    "upcoming",
+    "reschedule",
+    "cancel",
+    "register_caller",
+    "take_message",
+    "queue_callback",
+    "opt_out",
+    "flag_emergency",
+]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sequence=st.lists(utterances, min_size=1, max_size=10), is_open=st.booleans(), known=st.booleans(),
-       with_appointments=st.booleans(), refusing=st.lists(st.sampled_from(TOOL_METHODS), max_size=3),
-       reason=st.sampled_from(["routine", "after_hours", "transfer_failed"]))
-def test_engine_never_raises_and_always_answers(sequence, is_open, known, with_appointments, refusing, reason):
+@given(
+    sequence=st.lists(utterances, min_size=1, max_size=10),
+    is_open=st.booleans(),
+    known=st.booleans(),
+    with_appointments=st.booleans(),
+    refusing=st.lists(st.sampled_from(TOOL_METHODS), max_size=3),
+    reason=st.sampled_from(["routine", "after_hours", "transfer_failed"]),
+)
+def test_engine_never_raises_and_always_answers(
+    sequence, is_open, known, with_appointments, refusing, reason
+):
     """For any speech, keys, silences and tool refusals the engine answers, with a valid action and JSON state."""
-    tools = FakeTools(patient_id="P1" if known else None,
-                      appointments=[appointment(501, 3, 9), appointment(502, 10, 14, "exam", "Dr. Chen")]
-                      if with_appointments else [],
-                      fail={name: ToolError("I'm sorry, I can't do that right now.") for name in refusing})
-    ctx = context(is_open=is_open, patient_id=tools.patient_id, first_name="Margaret" if known else None,
-                  reason=reason)
+    tools = FakeTools(
+        patient_id="P1" if known else None,
+        appointments=[appointment(501, 3, 9), appointment(502, 10, 14, "exam", "Dr. Chen")]
+        if with_appointments
+        else [],
+        fail={name: ToolError("I'm sorry, I can't do that right now.") for name in refusing},
+    )
+    ctx = context(
+        is_open=is_open, patient_id=tools.patient_id, first_name="Margaret" if known else None, reason=reason
+    )
     engine = OfflineEngine(raise_errors=True)
     reply = engine.start(ctx, tools)
     check(reply)

@@ -12,11 +12,32 @@ from receptionist.store import StaffUser
 from receptionist.web import create_app
 from tests.dashboard_helpers import PASSWORD, csrf, sign_in, token_of
 
-PAGES = ["/", "/patients", "/patients/P1", "/calls", "/calls/CA123", "/campaigns", "/results", "/results/tiers.csv",
-         "/try"]
-POSTS = ["/today/call-now", "/today/outcome", "/today/callbacks/1/done", "/patients", "/patients/P1/opt-out",
-         "/patients/P1/consent", "/campaigns/start", "/campaigns/pause", "/campaigns/resume", "/try/start",
-         "/try/say", "/try/hangup", "/logout"]
+PAGES = [
+    "/",
+    "/patients",
+    "/patients/P1",
+    "/calls",
+    "/calls/CA123",
+    "/campaigns",
+    "/results",
+    "/results/tiers.csv",
+    "/try",
+]
+POSTS = [
+    "/today/call-now",
+    "/today/outcome",
+    "/today/callbacks/1/done",
+    "/patients",
+    "/patients/P1/opt-out",
+    "/patients/P1/consent",
+    "/campaigns/start",
+    "/campaigns/pause",
+    "/campaigns/resume",
+    "/try/start",
+    "/try/say",
+    "/try/hangup",
+    "/logout",
+]
 
 
 @pytest.fixture
@@ -92,8 +113,12 @@ def test_wrong_password_and_unknown_user_answer_alike(app, store):
     add_user(store, "alice", PASSWORD)
     client = app.test_client()
     token = token_of(client.get("/login").get_data(as_text=True))
-    wrong = client.post("/login", data={"username": "alice", "password": "nope nope nope", "csrf_token": token})
-    nobody = client.post("/login", data={"username": "mallory", "password": "nope nope nope", "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"username": "alice", "password": "nope nope nope", "csrf_token": token}
+    )
+    nobody = client.post(
+        "/login", data={"username": "mallory", "password": "nope nope nope", "csrf_token": token}
+    )
     assert wrong.status_code == nobody.status_code == 401
     assert "Wrong username or password." in wrong.get_data(as_text=True)
     assert "Wrong username or password." in nobody.get_data(as_text=True)
@@ -104,7 +129,9 @@ def test_empty_sign_in_is_answered_with_a_message(app):
     client = app.test_client()
     token = token_of(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"username": "", "password": "", "csrf_token": token})
-    assert response.status_code == 400 and "Enter your username and password." in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Enter your username and password." in response.get_data(
+        as_text=True
+    )
 
 
 def test_lock_out_after_five_failures(app, store, services):
@@ -113,7 +140,9 @@ def test_lock_out_after_five_failures(app, store, services):
     client = app.test_client()
     token = token_of(client.get("/login").get_data(as_text=True))
     for _ in range(MAX_FAILURES - 1):
-        r = client.post("/login", data={"username": "alice", "password": "bad password!", "csrf_token": token})
+        r = client.post(
+            "/login", data={"username": "alice", "password": "bad password!", "csrf_token": token}
+        )
         assert "Wrong username or password." in r.get_data(as_text=True)
     r = client.post("/login", data={"username": "alice", "password": "bad password!", "csrf_token": token})
     assert f"locked for {LOCK_MINUTES} minutes" in r.get_data(as_text=True)
@@ -175,7 +204,9 @@ def test_next_is_followed_only_on_this_site(app, store):
     for target, expected in (("/calls", "/calls"), ("https://evil.example/", "/"), ("//evil.example", "/")):
         client = app.test_client()
         token = token_of(client.get("/login").get_data(as_text=True))
-        r = client.post(f"/login?next={target}", data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+        r = client.post(
+            f"/login?next={target}", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+        )
         assert r.headers["Location"] == expected
 
 
@@ -242,11 +273,17 @@ def test_webhooks_and_apis_neither_read_nor_set_the_session_cookie(app, store):
     url = settings.base_url + "/voice/inbound"
     params = {"CallSid": "CA" + "1" * 32, "From": "+13125550123", "To": "+12025550100"}
     signature = RequestValidator(settings.auth_token).compute_signature(url, params)
-    for response in (client.post("/voice/inbound", data=params, headers={"X-Twilio-Signature": signature}),
-                     client.get("/healthz"), client.get("/api/stats"), client.get("/api/v1/openapi.json")):
+    for response in (
+        client.post("/voice/inbound", data=params, headers={"X-Twilio-Signature": signature}),
+        client.get("/healthz"),
+        client.get("/api/stats"),
+        client.get("/api/v1/openapi.json"),
+    ):
         assert response.status_code in (200, 503), response.status_code
         assert "Set-Cookie" not in response.headers
     with app.test_request_context("/voice/gather", method="POST"):
         assert isinstance(app.session_interface, DashboardSessions)
-        assert isinstance(app.session_interface.open_session(app, request), DashboardSessions.null_session_class)
+        assert isinstance(
+            app.session_interface.open_session(app, request), DashboardSessions.null_session_class
+        )
     assert client.get("/").status_code == 200  # the dashboard's session survived them all

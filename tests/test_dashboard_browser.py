@@ -32,8 +32,9 @@ def demo(world, store, tmp_path):
     """The demo practice (`receptionist demo`: 2,000 patients, scored), a simulated month of outcomes
     (`campaign simulate`), and a campaign started today (`campaign run`)."""
     w = world(staff_call_list_size=8, holdout_share=0.1, ai_contact_list_size=60)
-    load_demo(store, tmp_path / "demo", progress=False, as_of=MONDAY_10AM.date(),
-              cache=w.services.publish_cache)
+    load_demo(
+        store, tmp_path / "demo", progress=False, as_of=MONDAY_10AM.date(), cache=w.services.publish_cache
+    )
     run_scoring(store, w.services.publish_cache, w.services.practice, as_of=MONDAY_10AM.date())
     simulate_month(w.services, seed=7)
     start(w)
@@ -56,16 +57,28 @@ def server(demo):
 @pytest.fixture
 def browser():
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists() or not shutil.which(str(CHROMEDRIVER)):
-        pytest.fail("the browser tests need Debian's Chromium and its driver: "
-                    "`apt-get install -y chromium chromium-driver` (.ci/run installs them when missing)")
+        pytest.fail(
+            "the browser tests need Debian's Chromium and its driver: "
+            "`apt-get install -y chromium chromium-driver` (.ci/run installs them when missing)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-default-apps", "--disable-sync", "--mute-audio"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--disable-sync",
+        "--mute-audio",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -88,12 +101,12 @@ class Page:
     def open(self, path: str) -> None:
         self.d.get(self.base + path)
 
-    def wait(self, condition):  # noqa: ANN001, ANN201
+    def wait(self, condition):
         from selenium.webdriver.support.ui import WebDriverWait
 
         return WebDriverWait(self.d, WAIT).until(condition)
 
-    def css(self, selector: str):  # noqa: ANN201
+    def css(self, selector: str):
         from selenium.webdriver.common.by import By
 
         return self.d.find_element(By.CSS_SELECTOR, selector)
@@ -106,9 +119,16 @@ class Page:
     def check(self, name: str, expected_status: int | None = None) -> None:
         """No console errors (but the refused page's own status, when one is expected), every request on this
         server, and a screenshot."""
-        errors = [e for e in self.d.get_log("browser") if e["level"] == "SEVERE"
-                  and not (expected_status and e["source"] == "network"
-                           and f"status of {expected_status}" in e["message"])]
+        errors = [
+            e
+            for e in self.d.get_log("browser")
+            if e["level"] == "SEVERE"
+            and not (
+                expected_status
+                and e["source"] == "network"
+                and f"status of {expected_status}" in e["message"]
+            )
+        ]
         assert errors == [], f"{name}: console errors {errors}"
         foreign = []
         for entry in self.d.get_log("performance"):

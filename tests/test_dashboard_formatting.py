@@ -11,26 +11,36 @@ from receptionist.dashboard import formatting as f
 NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("value, text", [(None, "-"), (0, "$0.00"), (9.5, "$9.50"), (1234.4, "$1,234"),
-                                         (-250, "-$250"), (99.994, "$99.99")])
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "-"), (0, "$0.00"), (9.5, "$9.50"), (1234.4, "$1,234"), (-250, "-$250"), (99.994, "$99.99")],
+)
 def test_money(value, text):
     """Dollars: cents below $100, whole dollars above, a minus sign in front."""
     assert f.money(value) == text
 
 
-@pytest.mark.parametrize("when, text", [
-    (None, "never"), (NOW, "just now"), (NOW - dt.timedelta(minutes=5), "5 minutes ago"),
-    (NOW - dt.timedelta(hours=1), "1 hour ago"), (NOW - dt.timedelta(days=2), "2 days ago"),
-    (NOW - dt.timedelta(days=400), "1 year ago"), (NOW + dt.timedelta(days=1), "in the future"),
-    (dt.datetime(2026, 11, 28, 15, 0), "2 days ago"),  # naive: read as UTC (SQLite hands these back)
-])
+@pytest.mark.parametrize(
+    "when, text",
+    [
+        (None, "never"),
+        (NOW, "just now"),
+        (NOW - dt.timedelta(minutes=5), "5 minutes ago"),
+        (NOW - dt.timedelta(hours=1), "1 hour ago"),
+        (NOW - dt.timedelta(days=2), "2 days ago"),
+        (NOW - dt.timedelta(days=400), "1 year ago"),
+        (NOW + dt.timedelta(days=1), "in the future"),
+        (dt.datetime(2026, 11, 28, 15, 0), "2 days ago"),  # naive: read as UTC (SQLite hands these back)
+    ],
+)
 def test_ago(when, text):
     """Relative times in words."""
     assert f.ago(when, NOW) == text
 
 
-@pytest.mark.parametrize("value, text", [(None, "-"), ("+12025550143", "(202) 555-0143"),
-                                         ("+442071838750", "+442071838750")])
+@pytest.mark.parametrize(
+    "value, text", [(None, "-"), ("+12025550143", "(202) 555-0143"), ("+442071838750", "+442071838750")]
+)
 def test_phone(value, text):
     """North American numbers read the local way; others stay E.164."""
     assert f.phone(value) == text
@@ -54,7 +64,11 @@ def test_csv_quotes_and_blanks():
 
 def test_yearly_fills_the_gaps():
     """Visit lines become spend and visit days per year, every year between the first and last (zeros too)."""
-    lines = [(dt.date(2021, 3, 1), 10000), (dt.date(2021, 3, 1), 2500), (dt.date(2021, 9, 1), 5000),
-             (dt.date(2023, 1, 5), 16000)]
+    lines = [
+        (dt.date(2021, 3, 1), 10000),
+        (dt.date(2021, 3, 1), 2500),
+        (dt.date(2021, 9, 1), 5000),
+        (dt.date(2023, 1, 5), 16000),
+    ]
     assert f.yearly(lines) == [("2021", 175.0, 2), ("2022", 0.0, 0), ("2023", 160.0, 1)]
     assert f.yearly([]) == []

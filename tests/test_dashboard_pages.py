@@ -52,18 +52,22 @@ def test_today_lists_who_to_call_and_why(staff_world):
     assert 'name="outcome"' in html and "Wrong number" in html and "Call now" in html
 
 
-@pytest.mark.parametrize("outcome, kinds", [
-    ("booked", {"sent", "booked", "reached", "responded"}),
-    ("reached", {"sent", "staff_reached", "reached"}),
-    ("not_interested", {"sent", "not_interested", "reached"}),
-])
+@pytest.mark.parametrize(
+    "outcome, kinds",
+    [
+        ("booked", {"sent", "booked", "reached", "responded"}),
+        ("reached", {"sent", "staff_reached", "reached"}),
+        ("not_interested", {"sent", "not_interested", "reached"}),
+    ],
+)
 def test_outcome_form_records_outcome_events(staff_world, store, outcome, kinds):
     """The outcome form writes the staff outcome through the outcome log (so /api/stats counts it), once."""
     w = staff_world
     a = _attempt(store, "P1")
     for _ in range(2):  # twice: counted once
-        r = w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": outcome,
-                                                  "csrf_token": csrf(w.client)})
+        r = w.client.post(
+            "/today/outcome", data={"attempt_id": a.id, "outcome": outcome, "csrf_token": csrf(w.client)}
+        )
         assert r.status_code == 302
     assert set(_events(store, "P1").values()) == kinds
     after = _attempt(store, "P1")
@@ -82,7 +86,9 @@ def test_wrong_number_takes_the_number_off_the_patient(staff_world, store):
     w.services.cache.publish("R1", [(phone_of("P2"), "high", "P2", "R1", "Pat2")])
     assert w.services.cache.lookup(phone_of("P2")) is not None
     a = _attempt(store, "P2")
-    w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": "wrong_number", "csrf_token": csrf(w.client)})
+    w.client.post(
+        "/today/outcome", data={"attempt_id": a.id, "outcome": "wrong_number", "csrf_token": csrf(w.client)}
+    )
     with store.sessions() as s:
         assert s.scalars(select(PatientPhone).where(PatientPhone.patient_id == "P2")).all() == []
     assert w.services.cache.lookup(phone_of("P2")) is None
@@ -94,7 +100,9 @@ def test_call_back_queues_a_callback(staff_world, store):
     """Call back: a callback appears in Today's queue for the patient."""
     w = staff_world
     a = _attempt(store, "P3")
-    w.client.post("/today/outcome", data={"attempt_id": a.id, "outcome": "call_back", "csrf_token": csrf(w.client)})
+    w.client.post(
+        "/today/outcome", data={"attempt_id": a.id, "outcome": "call_back", "csrf_token": csrf(w.client)}
+    )
     with store.sessions() as s:
         cb = s.scalar(select(Callback).where(Callback.patient_id == "P3"))
     assert cb is not None and cb.priority == "high" and cb.status == "open"
@@ -108,10 +116,13 @@ def test_call_back_queues_a_callback(staff_world, store):
     assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"outcome": "maybe"}, "Choose what happened"),
-    ({"outcome": "booked", "attempt_id": "nope"}, "no staff call nope"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"outcome": "maybe"}, "Choose what happened"),
+        ({"outcome": "booked", "attempt_id": "nope"}, "no staff call nope"),
+    ],
+)
 def test_outcome_form_bad_input(staff_world, form, message):
     """A missing or unknown outcome, or an unknown call: 400 and a message, nothing recorded."""
     w = staff_world
@@ -123,8 +134,10 @@ def test_call_now_bridges_the_staff_phone(staff_world, store):
     """Call now rings the staff member's phone through Twilio (the local stand-in) and marks the call sent."""
     w = staff_world
     a = _attempt(store, "P1")
-    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "(202) 555-0111",
-                                               "csrf_token": csrf(w.client)})
+    r = w.client.post(
+        "/today/call-now",
+        data={"attempt_id": a.id, "staff_number": "(202) 555-0111", "csrf_token": csrf(w.client)},
+    )
     assert r.status_code == 302
     w.twilio.wait_idle()
     after = _attempt(store, "P1")
@@ -135,14 +148,19 @@ def test_call_now_bad_number_and_repeat(staff_world, store):
     """A staff number that is no number, or a call already made: 400 with a message."""
     w = staff_world
     a = _attempt(store, "P1")
-    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "call me",
-                                               "csrf_token": csrf(w.client)})
+    r = w.client.post(
+        "/today/call-now", data={"attempt_id": a.id, "staff_number": "call me", "csrf_token": csrf(w.client)}
+    )
     assert r.status_code == 400 and "Your phone number" in r.get_data(as_text=True)
-    w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "2025550111",
-                                           "csrf_token": csrf(w.client)})
+    w.client.post(
+        "/today/call-now",
+        data={"attempt_id": a.id, "staff_number": "2025550111", "csrf_token": csrf(w.client)},
+    )
     w.twilio.wait_idle()
-    r = w.client.post("/today/call-now", data={"attempt_id": a.id, "staff_number": "2025550111",
-                                               "csrf_token": csrf(w.client)})
+    r = w.client.post(
+        "/today/call-now",
+        data={"attempt_id": a.id, "staff_number": "2025550111", "csrf_token": csrf(w.client)},
+    )
     assert r.status_code == 400 and "already sent" in r.get_data(as_text=True)
 
 
@@ -153,7 +171,7 @@ def test_trying_to_return_list(staff_world, store):
         s.get(Patient, "P4").booking_attempt_at = MONDAY_10AM - dt.timedelta(days=2)
         s.get(Patient, "P3").booking_attempt_at = MONDAY_10AM - dt.timedelta(days=400)
     html = w.client.get("/").get_data(as_text=True)
-    section = html[html.index("Trying to return"):]
+    section = html[html.index("Trying to return") :]
     assert "Pat4 Example" in section and "2 days ago" in section and "Pat3 Example" not in section
 
 
@@ -161,7 +179,9 @@ def test_patient_search_by_name_and_phone(staff_world):
     """Search by name (any case, any word order) or by phone in any format."""
     w = staff_world
     for q in ("pat2", "EXAMPLE pat2", "(202) 555-0002", "202.555.0002", "+1 202 555 0002", "P2"):
-        html = w.client.post("/patients", data={"q": q, "csrf_token": csrf(w.client, "/patients")}).get_data(as_text=True)
+        html = w.client.post("/patients", data={"q": q, "csrf_token": csrf(w.client, "/patients")}).get_data(
+            as_text=True
+        )
         assert 'href="/patients/P2"' in html, q
         assert 'href="/patients/P1"' not in html, q
     none = w.client.post("/patients", data={"q": "zebra", "csrf_token": csrf(w.client, "/patients")})
@@ -176,8 +196,20 @@ def test_patient_page_shows_value_visits_and_consent(staff_world):
     r = w.client.get("/patients/P1")
     html = r.get_data(as_text=True)
     assert r.headers["Cache-Control"] == "no-store"
-    for text in ("$1,000", "$500", "50%", "High", "last visit 14 months ago", "visits-data", "2025", "$160",
-                 "not opted out", "Staff call", "Record opt-out", "Record consent"):
+    for text in (
+        "$1,000",
+        "$500",
+        "50%",
+        "High",
+        "last visit 14 months ago",
+        "visits-data",
+        "2025",
+        "$160",
+        "not opted out",
+        "Staff call",
+        "Record opt-out",
+        "Record consent",
+    ):
         assert text in html, text
     assert w.client.get("/patients/NOPE").status_code == 404
 
@@ -187,7 +219,9 @@ def test_staff_record_opt_out_and_consent(staff_world, store):
     w = staff_world
     unconfirmed = w.client.post("/patients/P1/opt-out", data={"csrf_token": csrf(w.client, "/patients/P1")})
     assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.get_data(as_text=True)
-    r = w.client.post("/patients/P1/opt-out", data={"confirm": "yes", "csrf_token": csrf(w.client, "/patients/P1")})
+    r = w.client.post(
+        "/patients/P1/opt-out", data={"confirm": "yes", "csrf_token": csrf(w.client, "/patients/P1")}
+    )
     assert r.status_code == 302
     with store.sessions() as s:
         assert s.get(Patient, "P1").opted_out is True
@@ -199,7 +233,9 @@ def test_staff_record_opt_out_and_consent(staff_world, store):
     assert none.status_code == 400 and "Choose which consent" in none.get_data(as_text=True)
     with store.session() as s:
         s.get(Patient, "P1").consent_sms = False
-    r = w.client.post("/patients/P1/consent", data={"consent": ["sms"], "csrf_token": csrf(w.client, "/patients/P1")})
+    r = w.client.post(
+        "/patients/P1/consent", data={"consent": ["sms"], "csrf_token": csrf(w.client, "/patients/P1")}
+    )
     assert r.status_code == 302
     with store.sessions() as s:
         p = s.get(Patient, "P1")
@@ -207,8 +243,12 @@ def test_staff_record_opt_out_and_consent(staff_world, store):
 
 
 def _place_call(w, says: list[str]):
-    sim = CallSimulator(FlaskTransport(w.app, base_url="http://testserver"), base_url="http://testserver",
-                        auth_token=TOKEN, account_sid=w.settings.account_sid)
+    sim = CallSimulator(
+        FlaskTransport(w.app, base_url="http://testserver"),
+        base_url="http://testserver",
+        auth_token=TOKEN,
+        account_sid=w.settings.account_sid,
+    )
     return sim.call(from_=phone_of("P4"), to=w.services.practice.main.phone, says=says)
 
 
@@ -241,7 +281,9 @@ def test_campaigns_page_start_pause_resume(world, store):
     assert 'id="resume"' in client.get("/campaigns").get_data(as_text=True)
     client.post("/campaigns/resume", data={"campaign_id": cid, "csrf_token": csrf(client, "/campaigns")})
     assert 'id="pause"' in client.get("/campaigns").get_data(as_text=True)
-    bad = client.post("/campaigns/pause", data={"campaign_id": "C404", "csrf_token": csrf(client, "/campaigns")})
+    bad = client.post(
+        "/campaigns/pause", data={"campaign_id": "C404", "csrf_token": csrf(client, "/campaigns")}
+    )
     assert bad.status_code == 400 and "no campaign C404" in bad.get_data(as_text=True)
     missing = client.post("/campaigns/resume", data={"csrf_token": csrf(client, "/campaigns")})
     assert missing.status_code == 400 and "Which campaign" in missing.get_data(as_text=True)
@@ -260,7 +302,9 @@ def test_results_page_tables_charts_and_csv(services, store):
     """After a simulated month: tier mix, rates against expected ranges, funnel, lift, cost and ROI, each with a
     chart configuration, a table and a CSV whose numbers match the report."""
     for i in range(60):
-        add_patient(store, f"P{i + 1}", 500 - i, tier=("high", "mid", "low")[i % 3], email=f"p{i}@example.org", **ALL)
+        add_patient(
+            store, f"P{i + 1}", 500 - i, tier=("high", "mid", "low")[i % 3], email=f"p{i}@example.org", **ALL
+        )
     services.practice = practice(holdout_share=0.2, ai_contact_list_size=40, staff_call_list_size=5)
     services.now = lambda: MONDAY_10AM
     simulate_month(services, seed=3)
@@ -268,13 +312,18 @@ def test_results_page_tables_charts_and_csv(services, store):
     client = sign_in(app.test_client(), store)
     html = client.get("/results").get_data(as_text=True)
     for name in ("tiers", "expected", "monthly", "funnel", "lift", "money"):
-        assert f'id="chart-{name}"' in html and f'id="table-{name}"' in html and f"/results/{name}.csv" in html
+        assert (
+            f'id="chart-{name}"' in html and f'id="table-{name}"' in html and f"/results/{name}.csv" in html
+        )
     assert "chart.umd.min.js" in html and "Value at risk" not in html.split("<main>")[0]
     tiers = list(csv.DictReader(io.StringIO(client.get("/results/tiers.csv").get_data(as_text=True))))
     assert {r["tier"]: int(r["patients"]) for r in tiers} == {"high": 20, "mid": 20, "low": 20}
     assert all(int(r["lapsed"]) == 20 for r in tiers)
     stats = app.test_client().get("/api/stats").get_json()
-    funnel = {r["tier"]: r for r in csv.DictReader(io.StringIO(client.get("/results/funnel.csv").get_data(as_text=True)))}
+    funnel = {
+        r["tier"]: r
+        for r in csv.DictReader(io.StringIO(client.get("/results/funnel.csv").get_data(as_text=True)))
+    }
     for tier in ("high", "mid", "low"):
         sent = sum(r["attempts"] for r in stats["totals"] if r["tier"] == tier)
         assert int(funnel[tier]["contacted"]) == sent
@@ -328,6 +377,11 @@ def test_tier_mix_is_kept_per_run(services, store, redis_client):
 def test_forms_on_an_unknown_patient_are_not_found(staff_world):
     """Opt-out or consent for a patient id that does not exist: 404, nothing written."""
     w = staff_world
-    for path, data in (("/patients/NOPE/opt-out", {"confirm": "yes"}), ("/patients/NOPE/consent", {"consent": "sms"}),
-                       ("/patients/NOPE/consent", {})):
-        assert w.client.post(path, data={**data, "csrf_token": csrf(w.client, "/patients")}).status_code == 404
+    for path, data in (
+        ("/patients/NOPE/opt-out", {"confirm": "yes"}),
+        ("/patients/NOPE/consent", {"consent": "sms"}),
+        ("/patients/NOPE/consent", {}),
+    ):
+        assert (
+            w.client.post(path, data={**data, "csrf_token": csrf(w.client, "/patients")}).status_code == 404
+        )

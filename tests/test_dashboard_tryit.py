@@ -48,10 +48,17 @@ def test_a_conversation_turn_by_turn_matches_the_cli_simulator(tryit):
     if not body["ended"]:
         body = tryit.post("/try/hangup", {"call_sid": sid}).get_json()
     assert body["ended"]
-    whole = CallSimulator(FlaskTransport(tryit.app, base_url="http://testserver"), base_url="http://testserver",
-                          auth_token=TOKEN, account_sid=tryit.settings.account_sid).call(
-        from_=phone_of("P2"), to=tryit.services.practice.main.phone, says=["what are your hours", "that's all, bye"])
-    assert [t["receptionist"] for t in whole.turns][:len(stepwise)] == stepwise
+    whole = CallSimulator(
+        FlaskTransport(tryit.app, base_url="http://testserver"),
+        base_url="http://testserver",
+        auth_token=TOKEN,
+        account_sid=tryit.settings.account_sid,
+    ).call(
+        from_=phone_of("P2"),
+        to=tryit.services.practice.main.phone,
+        says=["what are your hours", "that's all, bye"],
+    )
+    assert [t["receptionist"] for t in whole.turns][: len(stepwise)] == stepwise
     assert tryit.post("/try/say", {"call_sid": sid, "text": "hello?"}).status_code == 404  # ended: gone
     assert f"/calls/{sid}" in tryit.client.get("/calls").get_data(as_text=True)
 
@@ -63,12 +70,15 @@ def test_high_value_caller_is_put_through_to_staff(tryit):
     assert any(e.startswith("[dial") for e in body["events"])
 
 
-@pytest.mark.parametrize("path, body, message", [
-    ("/try/start", {"caller": "martian"}, "Choose who is calling"),
-    ("/try/say", {"call_sid": "CA1", "text": ""}, "Type what the caller says"),
-    ("/try/say", {"call_sid": "CA1", "text": "x" * 501}, "too long"),
-    ("/try/say", {"call_sid": "CAnope", "text": "hello"}, "ended or expired"),
-])
+@pytest.mark.parametrize(
+    "path, body, message",
+    [
+        ("/try/start", {"caller": "martian"}, "Choose who is calling"),
+        ("/try/say", {"call_sid": "CA1", "text": ""}, "Type what the caller says"),
+        ("/try/say", {"call_sid": "CA1", "text": "x" * 501}, "too long"),
+        ("/try/say", {"call_sid": "CAnope", "text": "hello"}, "ended or expired"),
+    ],
+)
 def test_bad_input_is_answered_with_a_message(tryit, path, body, message):
     """Bad input: a 4xx with a message the page shows."""
     r = tryit.post(path, body)
@@ -89,8 +99,12 @@ def test_simulator_start_and_resume_is_the_same_call(services, store):
     from receptionist.web import create_app
 
     app = create_app(services=services)
-    sim = CallSimulator(FlaskTransport(app, base_url="http://testserver"), base_url="http://testserver",
-                        auth_token=services.settings.auth_token, account_sid=services.settings.account_sid)
+    sim = CallSimulator(
+        FlaskTransport(app, base_url="http://testserver"),
+        base_url="http://testserver",
+        auth_token=services.settings.auth_token,
+        account_sid=services.settings.account_sid,
+    )
     call, paused = sim.start(from_="+13125550123", to=services.practice.main.phone)
     assert paused is not None and paused.call_sid == call.call_sid and "speech" in paused.inputs
     call2, paused2 = sim.resume(type(paused).from_json(paused.as_json()), "what are your hours")

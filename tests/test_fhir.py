@@ -19,19 +19,27 @@ P2 = "1b9e4d2c-7a3f-4e8d-b6c5-93e0f1a2d4b7"
 
 def stored(store) -> dict:
     with store.sessions() as s:
-        patients = {p.id: (p.first_name, p.last_name, p.email, p.zip, str(p.date_of_birth))
-                    for p in s.scalars(select(Patient))}
+        patients = {
+            p.id: (p.first_name, p.last_name, p.email, p.zip, str(p.date_of_birth))
+            for p in s.scalars(select(Patient))
+        }
         phones = {(r.patient_id, r.phone) for r in s.scalars(select(PatientPhone))}
-        visits = {v.line_key: (v.patient_id, str(v.day), v.amount_cents, v.paid_cents, v.department, v.provider)
-                  for v in s.scalars(select(VisitLine))}
-        appts = {a.external_id: (a.patient_id, a.start.isoformat()[:16], a.minutes, a.kind, a.status, a.booked_via)
-                 for a in s.scalars(select(Appointment))}
+        visits = {
+            v.line_key: (v.patient_id, str(v.day), v.amount_cents, v.paid_cents, v.department, v.provider)
+            for v in s.scalars(select(VisitLine))
+        }
+        appts = {
+            a.external_id: (a.patient_id, a.start.isoformat()[:16], a.minutes, a.kind, a.status, a.booked_via)
+            for a in s.scalars(select(Appointment))
+        }
     return {"patients": patients, "phones": phones, "visits": visits, "appointments": appts}
 
 
 EXPECTED = {
-    "patients": {P1: ("Ada", "Okafor", "ada.okafor@example.com", "20001", "1984-06-02"),
-                 P2: ("Bo", "Lind", "", "22201", "1971-01-15")},
+    "patients": {
+        P1: ("Ada", "Okafor", "ada.okafor@example.com", "20001", "1984-06-02"),
+        P2: ("Bo", "Lind", "", "22201", "1971-01-15"),
+    },
     "phones": {(P1, "+12025550161"), (P2, "+12025550162")},
     "visits": {
         # the claim's total, the EOB's payment; department from serviceType, then type, then class
@@ -81,8 +89,9 @@ def test_api_round_trip_matches_the_cli(services, store):
     got = api.send("POST", "/api/v1/fhir", raw=raw)
     assert got.status_code == 200, got.get_json()
     body = got.get_json()
-    assert body["invalid"] == [{"resourceType": "Encounter", "id": "e-bad", "entry": "12",
-                                "error": body["invalid"][0]["error"]}]
+    assert body["invalid"] == [
+        {"resourceType": "Encounter", "id": "e-bad", "entry": "12", "error": body["invalid"][0]["error"]}
+    ]
     assert body["skipped"] == {"Observation": 1, "Condition": 1} and body["resources"] == 13
     assert (body["patients"]["added"], body["patients"]["updated"], body["visits"]["added"]) == (1, 1, 3)
     assert stored(store) == EXPECTED

@@ -27,8 +27,16 @@ def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):
     w = world()
     assert start(w).enqueued == 2
     api = make_api(w.services, w.app)
-    got = api.send("POST", "/api/v1/booking-events", {"event_id": "b-1", "type": "started", "phone": phone_of("P1"),
-                                                      "occurred_at": MONDAY_10AM.isoformat()})
+    got = api.send(
+        "POST",
+        "/api/v1/booking-events",
+        {
+            "event_id": "b-1",
+            "type": "started",
+            "phone": phone_of("P1"),
+            "occurred_at": MONDAY_10AM.isoformat(),
+        },
+    )
     assert got.status_code == 201
     assert got.get_json() | {"lapsed": True} == got.get_json()  # the run says P1 is lapsed
     assert got.get_json()["patient_id"] == "P1" and got.get_json()["trying_to_return"] is True
@@ -59,16 +67,28 @@ def test_a_completed_online_booking_is_an_appointment_and_an_outcome(world, stor
     work(w)  # the reactivation text or call goes out first
     api = make_api(w.services, w.app)
     w.clock[0] = MONDAY_10AM + dt.timedelta(hours=2)
-    body = {"event_id": "b-9", "type": "completed", "patient_id": "P1",
-            "appointment": {"id": "WEB-77", "start": slot.start.isoformat(), "location_id": slot.location_id,
-                            "provider": slot.provider, "minutes": slot.minutes}}
+    body = {
+        "event_id": "b-9",
+        "type": "completed",
+        "patient_id": "P1",
+        "appointment": {
+            "id": "WEB-77",
+            "start": slot.start.isoformat(),
+            "location_id": slot.location_id,
+            "provider": slot.provider,
+            "minutes": slot.minutes,
+        },
+    }
     assert api.send("POST", "/api/v1/booking-events", body).status_code == 201
     assert api.send("POST", "/api/v1/booking-events", body).get_json()["duplicate"] is True
     with store.sessions() as s:
         appt = s.scalar(select(Appointment).where(Appointment.external_id == "WEB-77"))
         assert (appt.patient_id, appt.booked_via, appt.status) == ("P1", "online", "booked")
         assert s.get(Slot, slot.id).appointment_id == appt.id
-        kinds = {(e.kind, e.channel) for e in s.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == "P1"))}
+        kinds = {
+            (e.kind, e.channel)
+            for e in s.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == "P1"))
+        }
     attempt = attempts(store)["P1"]
     assert ("booked", attempt.channel) in kinds and ("responded", attempt.channel) in kinds
     booked = [k for k in kinds if k[0] == "booked"]
@@ -96,16 +116,28 @@ def test_an_intake_address_change_moves_the_reactivation_score(scored, redis_cli
     a re-score was scheduled; the change is stored once however often it is delivered."""
     services, first = scored
     with services.store.sessions() as s:
-        pid, old_zip = s.execute(select(PatientScore.patient_id, Patient.zip).join(
-            Patient, Patient.id == PatientScore.patient_id).where(
-            PatientScore.run_id == first.run_id, PatientScore.lapsed.is_(True), Patient.zip != "",
-            Patient.moved_away.is_(False), PatientScore.reactivation_score > 0)
-            .order_by(PatientScore.reactivation_score.desc()).limit(1)).one()
+        pid, old_zip = s.execute(
+            select(PatientScore.patient_id, Patient.zip)
+            .join(Patient, Patient.id == PatientScore.patient_id)
+            .where(
+                PatientScore.run_id == first.run_id,
+                PatientScore.lapsed.is_(True),
+                Patient.zip != "",
+                Patient.moved_away.is_(False),
+                PatientScore.reactivation_score > 0,
+            )
+            .order_by(PatientScore.reactivation_score.desc())
+            .limit(1)
+        ).one()
     before = _score(services.store, first.run_id, pid).reactivation_score
     new_zip = "99501" if not old_zip.startswith("995") else "10001"
     api = make_api(services, create_app(services=services))
-    body = {"event_id": "intake-42", "patient_id": pid, "address": {"line1": "1 Main St", "zip": new_zip},
-            "contact_preferences": {"text": False}}
+    body = {
+        "event_id": "intake-42",
+        "patient_id": pid,
+        "address": {"line1": "1 Main St", "zip": new_zip},
+        "contact_preferences": {"text": False},
+    }
     got = api.send("POST", "/api/v1/intake", body)
     assert got.status_code == 201 and set(got.get_json()["changed"]) == {"zip", "contact_preferences"}
     assert api.send("POST", "/api/v1/intake", body).get_json()["duplicate"] is True
@@ -124,13 +156,25 @@ def test_a_booking_attempt_raises_the_reactivation_score(scored, redis_client):
     """Trying to return is the strongest sign there is: P(return) rises to the booking floor."""
     services, first = scored
     with services.store.sessions() as s:
-        pid = s.scalars(select(PatientScore.patient_id).join(Patient, Patient.id == PatientScore.patient_id)
-                        .where(PatientScore.run_id == first.run_id, PatientScore.lapsed.is_(True),
-                               Patient.opted_out.is_(False), PatientScore.plv > 0,
-                               PatientScore.p_alive < 0.5).limit(1)).first()
+        pid = s.scalars(
+            select(PatientScore.patient_id)
+            .join(Patient, Patient.id == PatientScore.patient_id)
+            .where(
+                PatientScore.run_id == first.run_id,
+                PatientScore.lapsed.is_(True),
+                Patient.opted_out.is_(False),
+                PatientScore.plv > 0,
+                PatientScore.p_alive < 0.5,
+            )
+            .limit(1)
+        ).first()
     api = make_api(services, create_app(services=services))
-    assert api.send("POST", "/api/v1/booking-events",
-                    {"event_id": "s-1", "type": "abandoned", "patient_id": pid}).status_code == 201
+    assert (
+        api.send(
+            "POST", "/api/v1/booking-events", {"event_id": "s-1", "type": "abandoned", "patient_id": pid}
+        ).status_code
+        == 201
+    )
     before = _score(services.store, first.run_id, pid)
     second = run_scoring(services.store, TierCache(redis_client), load_practice(), AS_OF)
     after = _score(services.store, second.run_id, pid)
@@ -146,16 +190,28 @@ def test_intake_phones_consents_opt_out_and_life_events(services, redis_client):
     cache.publish("R1", [(phone_of("P1"), "mid", "P1")], complete_at=cache.epoch())
     assert cache.read("+12025550999").complete
     api = make_api(services, create_app(services=services))
-    got = api.send("POST", "/api/v1/intake", {"event_id": "i-1", "patient_id": "P1",
-                                              "phones": ["202-555-0999", "(202) 555-0999"],
-                                              "consents": {"sms": False}, "life_events": [{"type": "moved"}]})
+    got = api.send(
+        "POST",
+        "/api/v1/intake",
+        {
+            "event_id": "i-1",
+            "patient_id": "P1",
+            "phones": ["202-555-0999", "(202) 555-0999"],
+            "consents": {"sms": False},
+            "life_events": [{"type": "moved"}],
+        },
+    )
     assert got.status_code == 201, got.get_json()
     assert not cache.read("+12025550999").complete  # misses go to the store until the next score run
     with services.store.sessions() as s:
-        assert list(s.scalars(select(PatientPhone.phone).where(PatientPhone.patient_id == "P1"))) == ["+12025550999"]
+        assert list(s.scalars(select(PatientPhone.phone).where(PatientPhone.patient_id == "P1"))) == [
+            "+12025550999"
+        ]
         p = s.get(Patient, "P1")
         assert (p.consent_sms, p.consent_voice, p.moved_away, p.opted_out) == (False, True, True, False)
-    out = api.send("POST", "/api/v1/intake", {"event_id": "i-2", "patient_id": "P1", "consents": {"outreach": False}})
+    out = api.send(
+        "POST", "/api/v1/intake", {"event_id": "i-2", "patient_id": "P1", "consents": {"outreach": False}}
+    )
     assert "opted_out" in out.get_json()["changed"]
     with services.store.sessions() as s:
         assert s.get(Patient, "P1").opted_out
@@ -174,7 +230,9 @@ def test_pms_upserts_follow_the_importer_rules(services, redis_client):
     cache = TierCache(redis_client)
     cache.publish("R1", [("+12025550177", "mid", "X1")], complete_at=cache.epoch())
     assert cache.read("+12025550100").complete
-    moved = api.send("PUT", "/api/v1/patients", {"patients": [{**person, "zip": "94110", "opted_out": False}]})
+    moved = api.send(
+        "PUT", "/api/v1/patients", {"patients": [{**person, "zip": "94110", "opted_out": False}]}
+    )
     assert moved.get_json() == {"received": 1, "added": 0, "updated": 1, "unchanged": 0}
     assert not cache.read("+12025550100").complete
     with services.store.sessions() as s:
@@ -192,8 +250,13 @@ def test_pms_upserts_follow_the_importer_rules(services, redis_client):
     ensure_schedule(services.store, services.practice, MONDAY_10AM.date(), weeks=1)
     with services.store.sessions() as s:
         slot = s.scalars(select(Slot).order_by(Slot.start)).first()
-    appt = {"id": "PMS-A1", "patient_id": "X1", "start": slot.start.isoformat(), "location_id": slot.location_id,
-            "provider": slot.provider}
+    appt = {
+        "id": "PMS-A1",
+        "patient_id": "X1",
+        "start": slot.start.isoformat(),
+        "location_id": slot.location_id,
+        "provider": slot.provider,
+    }
     assert api.send("PUT", "/api/v1/appointments", {"appointments": [appt]}).get_json()["added"] == 1
     with services.store.sessions() as s:
         held = s.get(Slot, slot.id).appointment_id

@@ -9,8 +9,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_finds_nothing():
     """ruff (configured in pyproject.toml) reports no problems."""
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "receptionist", "scoring", "tests", "benchmarks",
-                        "dev.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "receptionist", "scoring", "tests", "benchmarks", "dev.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_format_leaves_everything_as_it_is():
+    """The code is laid out by `ruff format` (run it before committing)."""
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "receptionist",
+            "scoring",
+            "tests",
+            "benchmarks",
+            "dev.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 

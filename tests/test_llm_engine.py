@@ -18,16 +18,35 @@ from receptionist.store import Patient
 from tests.fake_openai import FakeOpenAI, Step, call, say
 from tests.voice_helpers import MONDAY_10AM, SATURDAY_10AM
 
-FACTS = PracticeFacts(practice_name="Brightsmile Dental", location_name="Brightsmile Dental Dupont Circle",
-                      address="1520 Connecticut Avenue Northwest, Washington, DC 20036",
-                      hours_text="Monday to Friday, 8 AM to 5 PM", phone="+12025550100", timezone="America/New_York")
+FACTS = PracticeFacts(
+    practice_name="Brightsmile Dental",
+    location_name="Brightsmile Dental Dupont Circle",
+    address="1520 Connecticut Avenue Northwest, Washington, DC 20036",
+    hours_text="Monday to Friday, 8 AM to 5 PM",
+    phone="+12025550100",
+    timezone="America/New_York",
+)
 
 
-def context(*, first_name: str | None = "Tom", patient_id: str | None = "P2", now: dt.datetime = MONDAY_10AM,
-            direction: str = "inbound", reason: str = "routine") -> CallContext:
-    return CallContext(call_sid="CA" + "1" * 32, facts=FACTS, now=now, is_open=now.weekday() < 5,
-                       caller_phone="+12025550177", patient_id=patient_id, first_name=first_name,
-                       direction=direction, reason=reason)  # type: ignore[arg-type]
+def context(
+    *,
+    first_name: str | None = "Tom",
+    patient_id: str | None = "P2",
+    now: dt.datetime = MONDAY_10AM,
+    direction: str = "inbound",
+    reason: str = "routine",
+) -> CallContext:
+    return CallContext(
+        call_sid="CA" + "1" * 32,
+        facts=FACTS,
+        now=now,
+        is_open=now.weekday() < 5,
+        caller_phone="+12025550177",
+        patient_id=patient_id,
+        first_name=first_name,
+        direction=direction,
+        reason=reason,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -45,22 +64,39 @@ def engine(fake):
 
 @pytest.fixture
 def tools(store, tmp_path):
-    (tmp_path / "p.csv").write_text("patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,"
-                                    "opted_out,date_of_birth\nP2,Tom,Novak,202-555-0177,,20009,yes,yes,no,1980-03-03\n"
-                                    "P5,Ann,Lee,202-555-0199,,20009,yes,yes,no,\n")
+    (tmp_path / "p.csv").write_text(
+        "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,"
+        "opted_out,date_of_birth\nP2,Tom,Novak,202-555-0177,,20009,yes,yes,no,1980-03-03\n"
+        "P5,Ann,Lee,202-555-0199,,20009,yes,yes,no,\n"
+    )
     import_patients(store, tmp_path / "p.csv", progress=False, today=MONDAY_10AM.date())
     ensure_schedule(store, load_practice(), MONDAY_10AM.date(), weeks=2)
-    return StoreTools(store, load_practice().main, call_sid="CA" + "1" * 32, caller_phone="+12025550177",
-                      patient_id="P2", now=lambda: MONDAY_10AM)
+    return StoreTools(
+        store,
+        load_practice().main,
+        call_sid="CA" + "1" * 32,
+        caller_phone="+12025550177",
+        patient_id="P2",
+        now=lambda: MONDAY_10AM,
+    )
 
 
-@pytest.mark.parametrize(("ctx", "words"), [
-    (context(), ["Hi Tom, thank you for calling Brightsmile Dental.", "automated assistant"]),
-    (context(first_name=None, patient_id=None), ["Thank you for calling Brightsmile Dental.", "automated assistant"]),
-    (context(now=SATURDAY_10AM), ["automated assistant", "closed", "Monday to Friday"]),
-    (context(direction="outbound", reason="reactivation_high"), ["automated assistant calling from", "stop calling"]),
-    (context(reason="transfer_failed"), ["sorry", "automated assistant"]),
-])
+@pytest.mark.parametrize(
+    ("ctx", "words"),
+    [
+        (context(), ["Hi Tom, thank you for calling Brightsmile Dental.", "automated assistant"]),
+        (
+            context(first_name=None, patient_id=None),
+            ["Thank you for calling Brightsmile Dental.", "automated assistant"],
+        ),
+        (context(now=SATURDAY_10AM), ["automated assistant", "closed", "Monday to Friday"]),
+        (
+            context(direction="outbound", reason="reactivation_high"),
+            ["automated assistant calling from", "stop calling"],
+        ),
+        (context(reason="transfer_failed"), ["sorry", "automated assistant"]),
+    ],
+)
 def test_greeting_is_written_in_code(engine, fake, ctx, words):
     """Every call opens with the automated-assistant disclosure, from code, with no model request."""
     reply = engine.start(ctx, tools=None)  # type: ignore[arg-type]
@@ -73,7 +109,9 @@ def test_tokens_stream_to_the_transport_as_they_arrive(engine, fake, tools):
     fake.play(say("We are open Monday to Friday."))
     pieces: list[str] = []
     state = engine.start(context(), tools).state
-    reply = engine.respond(context(), tools, state, Utterance(speech="when are you open"), on_text=pieces.append)
+    reply = engine.respond(
+        context(), tools, state, Utterance(speech="when are you open"), on_text=pieces.append
+    )
     assert len(pieces) > 1 and "".join(pieces) == reply.say == "We are open Monday to Friday."
     assert [m["role"] for m in reply.state["history"]] == ["assistant", "user", "assistant"]
 
@@ -115,16 +153,27 @@ def test_verify_identity_compares_the_imported_date_of_birth(tools, store):
 
 def test_verify_identity_refuses_without_a_date_on_file(store, tools):
     """No date of birth on file (or no record): identity cannot be confirmed by phone."""
-    other = StoreTools(store, load_practice().main, call_sid="CA" + "2" * 32, caller_phone="+12025550199",
-                       patient_id="P5", now=lambda: MONDAY_10AM)
+    other = StoreTools(
+        store,
+        load_practice().main,
+        call_sid="CA" + "2" * 32,
+        caller_phone="+12025550199",
+        patient_id="P5",
+        now=lambda: MONDAY_10AM,
+    )
     with pytest.raises(ToolError):
         other.verify_identity(dt.date(1980, 3, 3))
 
 
 def test_identity_attempts_are_limited(engine, fake, tools):
     """After three wrong dates the tool stops checking."""
-    fake.play(*[step for _ in range(4) for step in (call("verify_identity", date_of_birth="1970-01-01"),
-                                                     say("That doesn't match."))])
+    fake.play(
+        *[
+            step
+            for _ in range(4)
+            for step in (call("verify_identity", date_of_birth="1970-01-01"), say("That doesn't match."))
+        ]
+    )
     state = engine.start(context(), tools).state
     for _ in range(4):
         state = engine.respond(context(), tools, state, Utterance(speech="January 1st 1970")).state

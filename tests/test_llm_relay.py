@@ -30,8 +30,11 @@ BASE = "http://testserver"
 def relay_services(tmp_path, database_url, redis_url, store, redis_client, fake):
     load_small_practice(store, redis_client, tmp_path)
     text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
-    text = text.replace('timezone = "America/New_York"\naddress', 'timezone = "America/New_York"\ntransport = "relay"\n'
-                        'address', 1)
+    text = text.replace(
+        'timezone = "America/New_York"\naddress',
+        'timezone = "America/New_York"\ntransport = "relay"\naddress',
+        1,
+    )
     (tmp_path / "practice.toml").write_text(text)
     settings = llm_settings(tmp_path, database_url, redis_url, fake.url, timeout_s=2.0)
     settings = settings.model_copy(update={"practice_file": tmp_path / "practice.toml"})
@@ -41,14 +44,24 @@ def relay_services(tmp_path, database_url, redis_url, store, redis_client, fake)
     services.close()
 
 
-def signed_post(client, path: str, params: dict[str, str]):  # noqa: ANN001, ANN201
+def signed_post(client, path: str, params: dict[str, str]):
     signature = RequestValidator(TEST_TOKEN).compute_signature(BASE + path, params)
     return client.post(path, base_url=BASE, data=params, headers={"X-Twilio-Signature": signature})
 
 
-def inbound(client):  # noqa: ANN001, ANN201
-    return signed_post(client, "/voice/inbound", {"CallSid": SID, "AccountSid": "AC" + "0" * 32, "From": TOM,
-                                                  "To": MAIN, "CallStatus": "ringing", "Direction": "inbound"})
+def inbound(client):
+    return signed_post(
+        client,
+        "/voice/inbound",
+        {
+            "CallSid": SID,
+            "AccountSid": "AC" + "0" * 32,
+            "From": TOM,
+            "To": MAIN,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+        },
+    )
 
 
 @pytest.fixture
@@ -65,18 +78,19 @@ def live(relay_services):
 
 def connect(port: int, sid: str = SID, token: str = TEST_TOKEN) -> simple_websocket.Client:
     signature = RequestValidator(token).compute_signature(f"ws://testserver/voice/relay?call={sid}", {})
-    return simple_websocket.Client.connect(f"ws://127.0.0.1:{port}/voice/relay?call={sid}",
-                                           headers={"X-Twilio-Signature": signature})
+    return simple_websocket.Client.connect(
+        f"ws://127.0.0.1:{port}/voice/relay?call={sid}", headers={"X-Twilio-Signature": signature}
+    )
 
 
-def hang_up(ws) -> None:  # noqa: ANN001
+def hang_up(ws) -> None:
     try:
         ws.close()
     except simple_websocket.ConnectionClosed:
         pass  # the server ended the session first
 
 
-def receive_turn(ws) -> list[dict]:  # noqa: ANN001
+def receive_turn(ws) -> list[dict]:
     out = []
     while True:
         message = json.loads(ws.receive(timeout=5))
@@ -100,7 +114,9 @@ def test_a_relay_location_answers_with_connect_conversation_relay(relay_services
 def test_the_transport_setting_is_checked(tmp_path):
     """An unknown transport in the practice file is refused with the field named."""
     text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
-    (tmp_path / "p.toml").write_text(text.replace("[locations.hours]", 'transport = "pigeon"\n[locations.hours]', 1))
+    (tmp_path / "p.toml").write_text(
+        text.replace("[locations.hours]", 'transport = "pigeon"\n[locations.hours]', 1)
+    )
     with pytest.raises(PracticeFileError, match="transport"):
         load_practice(tmp_path / "p.toml")
     assert load_practice().main.transport == "gather"
@@ -111,9 +127,11 @@ def test_the_websocket_exchange(live, fake, redis_client):
     app, port = live
     client = app.test_client()
     inbound(client)
-    fake.play(say("We are open Monday to Friday. We close at five. Anything else?"),
-              say("You pressed one."),
-              Step(text="Let me put you through.", tool_calls=[("transfer_to_staff", "{}")]))
+    fake.play(
+        say("We are open Monday to Friday. We close at five. Anything else?"),
+        say("You pressed one."),
+        Step(text="Let me put you through.", tool_calls=[("transfer_to_staff", "{}")]),
+    )
     ws = connect(port)
     try:
         ws.send(json.dumps({"type": "setup", "callSid": SID, "sessionId": "VX1", "from": TOM, "to": MAIN}))
@@ -121,12 +139,21 @@ def test_the_websocket_exchange(live, fake, redis_client):
         ws.send(json.dumps({"type": "prompt", "voicePrompt": "when are you open", "last": True}))
         tokens = receive_turn(ws)
         assert len(tokens) >= 3 and all(t["type"] == "text" for t in tokens)
-        assert "".join(t["token"] for t in tokens).strip() == \
-            "We are open Monday to Friday. We close at five. Anything else?"
+        assert (
+            "".join(t["token"] for t in tokens).strip()
+            == "We are open Monday to Friday. We close at five. Anything else?"
+        )
         assert fake.requests[0]["messages"][-1]["content"] == "when are you open"
 
-        ws.send(json.dumps({"type": "interrupt", "utteranceUntilInterrupt": "We are open Monday",
-                            "durationUntilInterruptMs": 900}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "interrupt",
+                    "utteranceUntilInterrupt": "We are open Monday",
+                    "durationUntilInterruptMs": 900,
+                }
+            )
+        )
         ws.send(json.dumps({"type": "dtmf", "digit": "1"}))
         assert "".join(t["token"] for t in receive_turn(ws)).strip() == "You pressed one."
         history = fake.requests[1]["messages"]
@@ -140,8 +167,11 @@ def test_the_websocket_exchange(live, fake, redis_client):
         assert messages[-1] == {"type": "end", "handoffData": json.dumps({"action": "transfer"})}
     finally:
         hang_up(ws)
-    result = signed_post(client, "/voice/relay/end", {"CallSid": SID, "AccountSid": "AC" + "0" * 32,
-                                                      "HandoffData": json.dumps({"action": "transfer"})})
+    result = signed_post(
+        client,
+        "/voice/relay/end",
+        {"CallSid": SID, "AccountSid": "AC" + "0" * 32, "HandoffData": json.dumps({"action": "transfer"})},
+    )
     dial = ET.fromstring(result.get_data(as_text=True)).find("Dial")
     assert [n.text for n in dial.findall("Number")] == ["+12025550111", "+12025550112"]
 
@@ -171,7 +201,9 @@ def test_an_emergency_over_the_relay_ends_the_session(live, fake):
     ws = connect(port)
     try:
         ws.send(json.dumps({"type": "setup", "callSid": SID}))
-        ws.send(json.dumps({"type": "prompt", "voicePrompt": "my chest hurts and I can't breathe", "last": True}))
+        ws.send(
+            json.dumps({"type": "prompt", "voicePrompt": "my chest hurts and I can't breathe", "last": True})
+        )
         messages = receive_turn(ws)
         if messages[-1]["type"] != "end":
             messages.append(json.loads(ws.receive(timeout=5)))
@@ -179,8 +211,11 @@ def test_an_emergency_over_the_relay_ends_the_session(live, fake):
         hang_up(ws)
     assert "9 1 1" in messages[0]["token"] and messages[-1]["type"] == "end"
     assert fake.requests == []
-    result = signed_post(client, "/voice/relay/end", {"CallSid": SID, "AccountSid": "AC" + "0" * 32,
-                                                      "HandoffData": json.dumps({"action": "hangup"})})
+    result = signed_post(
+        client,
+        "/voice/relay/end",
+        {"CallSid": SID, "AccountSid": "AC" + "0" * 32, "HandoffData": json.dumps({"action": "hangup"})},
+    )
     assert ET.fromstring(result.get_data(as_text=True)).find("Hangup") is not None
 
 
@@ -188,11 +223,16 @@ def test_an_emergency_over_the_relay_ends_the_session(live, fake):
 def test_an_unsigned_handshake_is_refused(live, token):
     """The websocket upgrade needs a valid X-Twilio-Signature; without one there is no session."""
     _, port = live
-    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
     if token:
         headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(
-            f"ws://testserver/voice/relay?call={SID}", {})
+            f"ws://testserver/voice/relay?call={SID}", {}
+        )
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request("GET", f"/voice/relay?call={SID}", headers=headers)
@@ -227,7 +267,9 @@ def test_an_interrupt_during_generation_stops_the_reply(live, fake, relay_servic
         ws.send(json.dumps({"type": "setup", "callSid": SID, "sessionId": "VX1", "from": TOM, "to": MAIN}))
         ws.send(json.dumps({"type": "prompt", "voicePrompt": "when are you open", "last": True}))
         time.sleep(0.2)  # the model is still thinking
-        ws.send(json.dumps({"type": "interrupt", "utteranceUntilInterrupt": "", "durationUntilInterruptMs": 0}))
+        ws.send(
+            json.dumps({"type": "interrupt", "utteranceUntilInterrupt": "", "durationUntilInterruptMs": 0})
+        )
         ws.send(json.dumps({"type": "prompt", "voicePrompt": "actually I want to book", "last": True}))
         tokens = receive_turn(ws)
         assert "".join(t["token"] for t in tokens).strip() == "Sure, what day?"

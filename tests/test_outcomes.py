@@ -22,15 +22,18 @@ from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_o
 
 def events(store) -> dict[str, tuple]:
     with store.sessions() as s:
-        return {e.key: (e.kind, e.tier, e.channel, e.month, e.amount_cents)
-                for e in s.scalars(select(OutcomeEvent))}
+        return {
+            e.key: (e.kind, e.tier, e.channel, e.month, e.amount_cents)
+            for e in s.scalars(select(OutcomeEvent))
+        }
 
 
 def _signed(client, path: str, params: dict) -> int:
     url = "http://testserver" + path
     sig = RequestValidator(TOKEN).compute_signature(url, params)
-    return client.post(path, base_url="http://testserver", data=params,
-                       headers={"X-Twilio-Signature": sig}).status_code
+    return client.post(
+        path, base_url="http://testserver", data=params, headers={"X-Twilio-Signature": sig}
+    ).status_code
 
 
 def test_callbacks_repeated_and_out_of_order_write_once(world, store):
@@ -41,8 +44,12 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
     add_patient(store, "P1", 90, **ALL)
     add_patient(store, "P2", 80, **ALL)
     add_patient(store, "P3", 70, consent_sms=True, consent_written=True)
-    w = world(callees={phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
-                       phone_of("P2"): Callee("machine")})
+    w = world(
+        callees={
+            phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
+            phone_of("P2"): Callee("machine"),
+        }
+    )
     ensure_schedule(store, w.services.practice, MONDAY_10AM.date(), weeks=2)
     start(w)
     work(w)
@@ -65,8 +72,13 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
 
     client = w.app.test_client()
     sid1, sid3 = a["P1"].provider_id, a["P3"].provider_id
-    final = {"CallSid": sid1, "CallStatus": "completed", "Direction": "outbound-api", "SequenceNumber": "9",
-             "CallDuration": "40"}
+    final = {
+        "CallSid": sid1,
+        "CallStatus": "completed",
+        "Direction": "outbound-api",
+        "SequenceNumber": "9",
+        "CallDuration": "40",
+    }
     for _ in range(3):  # Twilio retries the final callback
         assert _signed(client, f"/voice/status?attempt={p1}", final) == 204
     late = {"CallSid": sid1, "CallStatus": "ringing", "Direction": "outbound-api", "SequenceNumber": "1"}
@@ -75,31 +87,62 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
     w.services.outreach.mark_voicemail(p1, sid1)
     w.services.outreach.settle_call(p1, final)
     for _ in range(2):
-        assert _signed(client, f"/sms/status?attempt={p3}", {"MessageSid": sid3, "MessageStatus": "delivered"}) \
+        assert (
+            _signed(client, f"/sms/status?attempt={p3}", {"MessageSid": sid3, "MessageStatus": "delivered"})
             == 204
+        )
     w.services.outcomes.sent(p1)
     w.services.outcomes.call_ended(sid1)
     assert events(store) == first
     assert live_counts(w.services.redis) == live
 
 
-def _touch(store, pid: str, cid: str, when: dt.datetime, *, held: bool = False, tier: str = "mid",
-           channel: str = "sms", cost: float = 0.02) -> str:
+def _touch(
+    store,
+    pid: str,
+    cid: str,
+    when: dt.datetime,
+    *,
+    held: bool = False,
+    tier: str = "mid",
+    channel: str = "sms",
+    cost: float = 0.02,
+) -> str:
     with store.session() as s:
         if s.get(Campaign, cid) is None:
-            s.add(Campaign(id=cid, run_id="R1", status="done", holdout_share=0.1, created_at=when, summary={}))
+            s.add(
+                Campaign(id=cid, run_id="R1", status="done", holdout_share=0.1, created_at=when, summary={})
+            )
             s.flush()
         aid = f"{cid}:{pid}"
-        s.add(OutreachAttempt(id=aid, campaign_id=cid, patient_id=pid, tier=tier, channel=channel, rank=1,
-                              status="holdout" if held else "sent", sent_at=None if held else when,
-                              cost=0.0 if held else cost))
+        s.add(
+            OutreachAttempt(
+                id=aid,
+                campaign_id=cid,
+                patient_id=pid,
+                tier=tier,
+                channel=channel,
+                rank=1,
+                status="holdout" if held else "sent",
+                sent_at=None if held else when,
+                cost=0.0 if held else cost,
+            )
+        )
     return aid
 
 
 def _visit(store, pid: str, day: dt.date, cents: int, key: str | None = None) -> None:
     with store.session() as s:
-        s.add(VisitLine(line_key=key or f"{pid}:{day}:{cents}", patient_id=pid, day=day, amount_cents=cents,
-                        paid_cents=cents, department="hygiene"))
+        s.add(
+            VisitLine(
+                line_key=key or f"{pid}:{day}:{cents}",
+                patient_id=pid,
+                day=day,
+                amount_cents=cents,
+                paid_cents=cents,
+                department="hygiene",
+            )
+        )
 
 
 CONTACT = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York, Monday 2 March 2026
@@ -144,7 +187,9 @@ def test_last_touch_and_hold_out_measured_the_same_way(services, store):
     services.practice = practice()
     early = _touch(store, "P1", "C1", CONTACT, channel="email")
     late = _touch(store, "P1", "C2", CONTACT + dt.timedelta(days=20), channel="sms")
-    held = _touch(store, "P2", "C2", CONTACT + dt.timedelta(days=20), held=True, tier="high", channel="staff_call")
+    held = _touch(
+        store, "P2", "C2", CONTACT + dt.timedelta(days=20), held=True, tier="high", channel="staff_call"
+    )
     _visit(store, "P1", D + dt.timedelta(days=30), 15000)
     _visit(store, "P2", D + dt.timedelta(days=25), 12000)
     n = services.outcomes.attribute(dt.date(2026, 12, 31))
@@ -197,8 +242,16 @@ def test_stats_cli_and_route_show_rates_lift_and_money_without_patient_data(serv
     assert row["response_rate"] == pytest.approx(row["responded"] / row["attempts"], abs=1e-4)
     lo, hi = row["response_ci"]
     assert lo <= row["response_rate"] <= hi
-    for key in ("reactivation_rate", "reactivation_ci", "revenue", "cost", "cost_per_reactivation", "roi",
-                "expected_response", "reached"):
+    for key in (
+        "reactivation_rate",
+        "reactivation_ci",
+        "revenue",
+        "cost",
+        "cost_per_reactivation",
+        "roi",
+        "expected_response",
+        "reached",
+    ):
         assert key in row
     lifts = {x["tier"]: x for x in body["lift"]}
     assert sum(x["held_out"] for x in lifts.values()) > 0
@@ -216,10 +269,12 @@ def test_flag_in_plain_words_when_a_tier_falls_below_expectations():
     from receptionist.outcomes.report import build_report
     from receptionist.practice import OutreachRules
 
-    counts = {("2026-11", "high", "staff_call", "sent"): (50, 30000),
-              ("2026-11", "high", "staff_call", "responded"): (6, 0),
-              ("2026-11", "mid", "email", "sent"): (50, 50),
-              ("2026-11", "mid", "email", "responded"): (10, 0)}
+    counts = {
+        ("2026-11", "high", "staff_call", "sent"): (50, 30000),
+        ("2026-11", "high", "staff_call", "responded"): (6, 0),
+        ("2026-11", "mid", "email", "sent"): (50, 50),
+        ("2026-11", "mid", "email", "responded"): (10, 0),
+    }
     report = build_report(counts, OutreachRules())
     assert len(report.flags) == 1
     assert report.flags[0].startswith("high-tier staff call response 12% this month")

@@ -32,8 +32,14 @@ def _month(rng, policy: str, counts: dict, rules: OutreachRules, month: str) -> 
             if policy == "default" or not beliefs.learning(tier):
                 ch = opts[0]  # the fixed order: staff call, then AI call
             else:
-                ch = thompson_choices(rng, [float(v)], [opts], beliefs.posteriors(tier), rules.expected_costs,
-                                      rules.exploration_floor)[0]
+                ch = thompson_choices(
+                    rng,
+                    [float(v)],
+                    [opts],
+                    beliefs.posteriors(tier),
+                    rules.expected_costs,
+                    rules.exploration_floor,
+                )[0]
             staff -= ch == "staff_call"
             cost = rules.expected_cost(ch)
             responded = rng.random() < TRUE_RESPONSE[tier][ch]
@@ -47,7 +53,9 @@ def _month(rng, policy: str, counts: dict, rules: OutreachRules, month: str) -> 
 
 
 def _best(tier: str, value: float, rules: OutreachRules) -> str:
-    return max(("ai_call", "sms", "email"), key=lambda ch: value * TRUE_RESPONSE[tier][ch] - rules.expected_cost(ch))
+    return max(
+        ("ai_call", "sms", "email"), key=lambda ch: value * TRUE_RESPONSE[tier][ch] - rules.expected_cost(ch)
+    )
 
 
 def test_learning_converges_to_the_best_channel_and_beats_the_default_plan():

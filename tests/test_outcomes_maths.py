@@ -16,12 +16,15 @@ from scoring.outcomes import (
 )
 
 
-@pytest.mark.parametrize(("k", "n", "low", "high"), [
-    (0, 10, 0.0, 0.2775),  # Newcombe (1998), table I: 0/10
-    (1, 29, 0.0061, 0.1718),  # 1/29
-    (81, 263, 0.2553, 0.3662),  # 81/263
-    (15, 148, 0.0624, 0.1605),  # 15/148
-])
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        (0, 10, 0.0, 0.2775),  # Newcombe (1998), table I: 0/10
+        (1, 29, 0.0061, 0.1718),  # 1/29
+        (81, 263, 0.2553, 0.3662),  # 81/263
+        (15, 148, 0.0624, 0.1605),  # 15/148
+    ],
+)
 def test_wilson_matches_published_values(k, n, low, high):
     """The Wilson score interval reproduces Newcombe's worked examples to 4 places."""
     lo, hi = wilson_interval(k, n)

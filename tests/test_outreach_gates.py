@@ -51,24 +51,61 @@ def test_patient_zone_from_phone(phone, default, expected):
         (utc(2026, 11, 30, 7, 59), NY, [], False, "outside calling hours", utc(2026, 11, 30, 8)),
         (utc(2026, 11, 30, 21), NY, [], False, "outside calling hours", utc(2026, 12, 1, 8)),
         # 8:30 in New York is 7:30 in Chicago: a Chicago patient waits for 8:00 Chicago time
-        (utc(2026, 11, 30, 8, 30), CHICAGO, [], False, "outside calling hours", utc(2026, 11, 30, 8, 0, CHICAGO)),
+        (
+            utc(2026, 11, 30, 8, 30),
+            CHICAGO,
+            [],
+            False,
+            "outside calling hours",
+            utc(2026, 11, 30, 8, 0, CHICAGO),
+        ),
         # one attempt 3 hours ago: wait until it is 24 hours old
-        (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 30, 10)], False, "daily attempt limit reached",
-         utc(2026, 12, 1, 10)),
+        (
+            utc(2026, 11, 30, 13),
+            NY,
+            [utc(2026, 11, 30, 10)],
+            False,
+            "daily attempt limit reached",
+            utc(2026, 12, 1, 10),
+        ),
         # an attempt exactly 24 hours ago no longer counts
         (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 29, 13)], True, "allowed", None),
         # aging out at 20:30 local is still inside hours
-        (utc(2026, 11, 30, 13), NY, [utc(2026, 11, 29, 20, 30)], False, "daily attempt limit reached",
-         utc(2026, 11, 30, 20, 30)),
+        (
+            utc(2026, 11, 30, 13),
+            NY,
+            [utc(2026, 11, 29, 20, 30)],
+            False,
+            "daily attempt limit reached",
+            utc(2026, 11, 30, 20, 30),
+        ),
         # three attempts in the past 7 days: the oldest must age out (then it is 9:00, inside hours)
-        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 24, 9), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)], False,
-         "weekly attempt limit reached", utc(2026, 12, 1, 9)),
+        (
+            utc(2026, 11, 30, 10),
+            NY,
+            [utc(2026, 11, 24, 9), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)],
+            False,
+            "weekly attempt limit reached",
+            utc(2026, 12, 1, 9),
+        ),
         # the oldest of three aged out half an hour ago
-        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 23, 9, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)], True,
-         "allowed", None),
+        (
+            utc(2026, 11, 30, 10),
+            NY,
+            [utc(2026, 11, 23, 9, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)],
+            True,
+            "allowed",
+            None,
+        ),
         # the week frees up at 21:30 local, after hours: wait for the next morning
-        (utc(2026, 11, 30, 10), NY, [utc(2026, 11, 24, 21, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)],
-         False, "weekly attempt limit reached", utc(2026, 12, 2, 8)),
+        (
+            utc(2026, 11, 30, 10),
+            NY,
+            [utc(2026, 11, 24, 21, 30), utc(2026, 11, 26, 9), utc(2026, 11, 28, 9)],
+            False,
+            "weekly attempt limit reached",
+            utc(2026, 12, 2, 8),
+        ),
     ],
 )
 def test_may_contact_table(now, zone, attempts, allowed, reason, retry_at):
@@ -76,11 +113,15 @@ def test_may_contact_table(now, zone, attempts, allowed, reason, retry_at):
     assert may_contact(now, zone, attempts, True, False, RULES) == Decision(allowed, reason, retry_at)
 
 
-@pytest.mark.parametrize(("consent", "opted_out", "reason"),
-                         [(True, True, "opted out"), (False, False, "no consent"), (False, True, "opted out")])
+@pytest.mark.parametrize(
+    ("consent", "opted_out", "reason"),
+    [(True, True, "opted out"), (False, False, "no consent"), (False, True, "opted out")],
+)
 def test_never_without_consent_or_after_opt_out(consent, opted_out, reason):
     """Opted-out or unconsented patients are never contacted and have no retry time."""
-    assert may_contact(utc(2026, 11, 30, 10), NY, [], consent, opted_out, RULES) == Decision(False, reason, None)
+    assert may_contact(utc(2026, 11, 30, 10), NY, [], consent, opted_out, RULES) == Decision(
+        False, reason, None
+    )
 
 
 def test_naive_times_are_refused():
@@ -95,8 +136,18 @@ def test_zero_caps_never_allow():
     assert may_contact(utc(2026, 11, 30, 10), NY, [], True, False, rules).retry_at is None
 
 
-ZONES = st.sampled_from([NY, CHICAGO, LA, ZoneInfo("America/Denver"), ZoneInfo("America/Phoenix"),
-                         ZoneInfo("Pacific/Honolulu"), ZoneInfo("America/Anchorage"), ZoneInfo("Europe/London")])
+ZONES = st.sampled_from(
+    [
+        NY,
+        CHICAGO,
+        LA,
+        ZoneInfo("America/Denver"),
+        ZoneInfo("America/Phoenix"),
+        ZoneInfo("Pacific/Honolulu"),
+        ZoneInfo("America/Anchorage"),
+        ZoneInfo("Europe/London"),
+    ]
+)
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 instants = st.integers(0, 2 * 365 * 24 * 60).map(lambda m: START + dt.timedelta(minutes=m))
 

@@ -19,29 +19,63 @@ ALL = {"consent_voice": True, "consent_sms": True, "consent_written": True}
 
 def practice(staff: int = 20, ai: int = 100):
     p = load_practice()
-    return dataclasses.replace(p, outreach=dataclasses.replace(p.outreach, staff_call_list_size=staff,
-                                                               ai_contact_list_size=ai))
+    return dataclasses.replace(
+        p, outreach=dataclasses.replace(p.outreach, staff_call_list_size=staff, ai_contact_list_size=ai)
+    )
 
 
-def add(store, pid: str, score: float, tier: str = "high", *, phone: bool = True, email: str = "x@example.com",
-        lapsed: bool = True, **patient) -> None:
+def add(
+    store,
+    pid: str,
+    score: float,
+    tier: str = "high",
+    *,
+    phone: bool = True,
+    email: str = "x@example.com",
+    lapsed: bool = True,
+    **patient,
+) -> None:
     """One patient of the run 'R1' with a score row (a phone and an email unless told otherwise)."""
     with store.session() as s:
         if s.get(ScoreRun, "R1") is None:
             s.add(ScoreRun(id="R1", as_of=NOW.date(), patients=0, lapsed=0, tiers={}, model={}, seconds=0.0))
             s.flush()
-        s.add(Patient(id=pid, first_name=f"First{pid}", last_name="Last", email=email, has_contact=True,
-                      **patient))
+        s.add(
+            Patient(
+                id=pid, first_name=f"First{pid}", last_name="Last", email=email, has_contact=True, **patient
+            )
+        )
         s.flush()
         if phone:
             s.add(PatientPhone(patient_id=pid, phone=f"+1202555{int(pid[1:]):04d}", position=0))
-        s.add(PatientScore(run_id="R1", patient_id=pid, tier=tier, plv=1000.0, annual_value=500.0,
-                           years_active=6.0, departments=2, p_alive=0.5, expected_visits_12m=1.0,
-                           expected_value_12m=300.0, lapsed=lapsed, reactivation_score=score,
-                           reasons="6 years, $1,000/yr, 2 departments, last visit 14 months ago, lapsed",
-                           last_visit=dt.date(2025, 9, 20)))
-        s.add(VisitLine(line_key=f"{pid}-1", patient_id=pid, day=dt.date(2025, 9, 20), amount_cents=16000,
-                        paid_cents=16000, department="hygiene"))
+        s.add(
+            PatientScore(
+                run_id="R1",
+                patient_id=pid,
+                tier=tier,
+                plv=1000.0,
+                annual_value=500.0,
+                years_active=6.0,
+                departments=2,
+                p_alive=0.5,
+                expected_visits_12m=1.0,
+                expected_value_12m=300.0,
+                lapsed=lapsed,
+                reactivation_score=score,
+                reasons="6 years, $1,000/yr, 2 departments, last visit 14 months ago, lapsed",
+                last_visit=dt.date(2025, 9, 20),
+            )
+        )
+        s.add(
+            VisitLine(
+                line_key=f"{pid}-1",
+                patient_id=pid,
+                day=dt.date(2025, 9, 20),
+                amount_cents=16000,
+                paid_cents=16000,
+                department="hygiene",
+            )
+        )
 
 
 def channels(plan) -> dict[str, str]:
@@ -65,10 +99,14 @@ def test_exclusions(store):
     add(store, "P7", 300, lapsed=False, **ALL)
     add(store, "P8", 200, **ALL)
     with store.session() as s:
-        for pid, start, status in (("P4", NOW + dt.timedelta(days=5), "booked"),
-                                   ("P8", NOW + dt.timedelta(days=5), "cancelled"),
-                                   ("P1", NOW - dt.timedelta(days=5), "booked")):
-            s.add(Appointment(patient_id=pid, location_id="main", provider="Dr A", start=start, status=status))
+        for pid, start, status in (
+            ("P4", NOW + dt.timedelta(days=5), "booked"),
+            ("P8", NOW + dt.timedelta(days=5), "cancelled"),
+            ("P1", NOW - dt.timedelta(days=5), "booked"),
+        ):
+            s.add(
+                Appointment(patient_id=pid, location_id="main", provider="Dr A", start=start, status=status)
+            )
     plan = build_plan(store, practice(), NOW)
     assert [c.patient_id for c in plan.contacts] == ["P1", "P6", "P8"]
 
@@ -79,8 +117,13 @@ def test_ranked_by_reactivation_score_and_staff_list_limited(store):
         add(store, f"P{i}", score, **ALL)
     plan = build_plan(store, practice(staff=2, ai=2), NOW)
     assert [c.patient_id for c in plan.contacts] == ["P2", "P4", "P3", "P5", "P1"]
-    assert channels(plan) == {"P2": "staff_call", "P4": "staff_call", "P3": "ai_call", "P5": "ai_call",
-                              "P1": "email"}
+    assert channels(plan) == {
+        "P2": "staff_call",
+        "P4": "staff_call",
+        "P3": "ai_call",
+        "P5": "ai_call",
+        "P1": "email",
+    }
     staff = plan.contacts[0]
     assert staff.talking_points and "hygiene" in staff.talking_points[-1]
     assert not any("$" in point or "/yr" in point for point in staff.talking_points)
@@ -104,16 +147,23 @@ def test_consent_fall_through(store):
     add(store, "P5", 50, tier="mid", email="", **ALL | {"consent_voice": False, "consent_sms": False})
     add(store, "P6", 40, tier="high", phone=False, **ALL)  # staff cannot call without a phone
     plan = build_plan(store, practice(), NOW)
-    assert channels(plan) == {"P1": "ai_call", "P2": "email", "P3": "sms", "P4": "email", "P5": "general",
-                              "P6": "email"}
+    assert channels(plan) == {
+        "P1": "ai_call",
+        "P2": "email",
+        "P3": "sms",
+        "P4": "email",
+        "P5": "general",
+        "P6": "email",
+    }
 
 
 def test_contact_preferences_honoured(store):
     """A channel the patient set to false is skipped, for staff and AI alike."""
     add(store, "P1", 90, contact_preferences={"call": False, "text": True, "email": True}, **ALL)
     add(store, "P2", 80, tier="mid", contact_preferences={"call": False, "text": False}, **ALL)
-    add(store, "P3", 70, tier="mid", contact_preferences={"call": False, "text": False, "email": False},
-        **ALL)
+    add(
+        store, "P3", 70, tier="mid", contact_preferences={"call": False, "text": False, "email": False}, **ALL
+    )
     add(store, "P4", 60, tier="high", contact_preferences={"note": "after 5 PM"}, **ALL)
     plan = build_plan(store, practice(), NOW)
     assert channels(plan) == {"P1": "sms", "P2": "email", "P3": "general", "P4": "staff_call"}
@@ -130,12 +180,18 @@ def test_counts_cost_and_value(store):
     assert channels(plan) == {"P1": "staff_call", "P2": "ai_call", "P3": "general"}
     assert plan.counts["high"]["staff_call"] == 1 and plan.counts["mid"]["ai_call"] == 1
     assert plan.counts["low"]["general"] == 1 and set(plan.counts["low"]) == set(CHANNELS)
-    assert plan.expected_cost == pytest.approx(6.0 + 0.35)  # the demo's staff call and AI call, minutes included
+    assert plan.expected_cost == pytest.approx(
+        6.0 + 0.35
+    )  # the demo's staff call and AI call, minutes included
     exp, costs = p.outreach.expected_response, p.outreach.expected_costs
     assert exp["high"]["staff_call"] == (0.25, 0.40)  # the defaults the issue names
     assert plan.expected_recovered_value == pytest.approx(
-        100 * sum(exp["high"]["staff_call"]) / 2 - costs["staff_call"]
-        + 50 * sum(exp["mid"]["ai_call"]) / 2 - costs["ai_call"] + 10 * sum(exp["low"]["general"]) / 2)
+        100 * sum(exp["high"]["staff_call"]) / 2
+        - costs["staff_call"]
+        + 50 * sum(exp["mid"]["ai_call"]) / 2
+        - costs["ai_call"]
+        + 10 * sum(exp["low"]["general"]) / 2
+    )
 
 
 def test_cli_plan_json_and_table(run, store):
@@ -151,7 +207,8 @@ def test_cli_plan_json_and_table(run, store):
     assert data["counts"]["high"]["staff_call"] == 1 and data["counts"]["mid"]["ai_call"] == 1
     assert set(data["counts"]) == {"high", "mid", "low"}
     assert data["expected_cost"] > 0 and data["expected_recovered_value"] == pytest.approx(
-        100 * 0.325 - 6.0 + 50 * 0.16 - 0.35)
+        100 * 0.325 - 6.0 + 50 * 0.16 - 0.35
+    )
     assert data["response_rates"]["high"]["staff_call"] == pytest.approx(0.325)
     assert "default order" in data["mix"]["high"]["reason"]
     assert "FirstP1" not in r.stdout  # the JSON carries counts, not names

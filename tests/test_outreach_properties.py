@@ -19,15 +19,35 @@ from sqlalchemy import delete, select
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone
 from tests.outreach_helpers import make_world
 
-ZONES = {"202": "America/New_York", "312": "America/Chicago", "415": "America/Los_Angeles",
-         "907": "America/Anchorage", "808": "Pacific/Honolulu"}
+ZONES = {
+    "202": "America/New_York",
+    "312": "America/Chicago",
+    "415": "America/Los_Angeles",
+    "907": "America/Anchorage",
+    "808": "Pacific/Honolulu",
+}
 BASE = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
 
-patients_st = st.lists(st.fixed_dictionaries({
-    "area": st.sampled_from(sorted(ZONES)), "voice": st.booleans(), "sms": st.booleans(),
-    "written": st.booleans(), "opted_out": st.booleans()}), min_size=1, max_size=3)
-sends_st = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["ai_call", "sms"]),
-                              st.integers(0, 10 * 24 * 60), st.booleans()), min_size=1, max_size=12)
+patients_st = st.lists(
+    st.fixed_dictionaries(
+        {
+            "area": st.sampled_from(sorted(ZONES)),
+            "voice": st.booleans(),
+            "sms": st.booleans(),
+            "written": st.booleans(),
+            "opted_out": st.booleans(),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
+sends_st = st.lists(
+    st.tuples(
+        st.integers(0, 2), st.sampled_from(["ai_call", "sms"]), st.integers(0, 10 * 24 * 60), st.booleans()
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 def _reset(store, redis_client) -> None:
@@ -39,16 +59,29 @@ def _reset(store, redis_client) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(patients=patients_st, sends=sends_st)
-def test_nothing_is_sent_that_a_gate_forbids(tmp_path, database_url, redis_url, store, redis_client, patients, sends):
+def test_nothing_is_sent_that_a_gate_forbids(
+    tmp_path, database_url, redis_url, store, redis_client, patients, sends
+):
     _reset(store, redis_client)
     w = make_world(tmp_path, database_url, redis_url, play=False)
     try:
         with store.session() as s:
-            s.add(Campaign(id="C", run_id="R", status="running", holdout_share=0.0, created_at=BASE, summary={}))
+            s.add(
+                Campaign(id="C", run_id="R", status="running", holdout_share=0.0, created_at=BASE, summary={})
+            )
             for i, p in enumerate(patients):
-                s.add(Patient(id=f"P{i}", first_name="Pat", last_name="Example", has_contact=True,
-                              consent_voice=p["voice"], consent_sms=p["sms"], consent_written=p["written"],
-                              opted_out=p["opted_out"]))
+                s.add(
+                    Patient(
+                        id=f"P{i}",
+                        first_name="Pat",
+                        last_name="Example",
+                        has_contact=True,
+                        consent_voice=p["voice"],
+                        consent_sms=p["sms"],
+                        consent_written=p["written"],
+                        opted_out=p["opted_out"],
+                    )
+                )
                 s.flush()
                 s.add(PatientPhone(patient_id=f"P{i}", phone=f"+1{p['area']}555{i:04d}", position=0))
         in_call: dict[str, str] = {}  # patient -> attempt id of a call not yet finished
@@ -59,8 +92,17 @@ def test_nothing_is_sent_that_a_gate_forbids(tmp_path, database_url, redis_url, 
             w.clock[0] = BASE + dt.timedelta(minutes=minute)
             aid = f"C:{n}:{pid}"
             with store.session() as s:
-                s.add(OutreachAttempt(id=aid, campaign_id="C", patient_id=pid, tier="mid", channel=channel,
-                                      rank=n, status="queued"))
+                s.add(
+                    OutreachAttempt(
+                        id=aid,
+                        campaign_id="C",
+                        patient_id=pid,
+                        tier="mid",
+                        channel=channel,
+                        rank=n,
+                        status="queued",
+                    )
+                )
             outcome = d.send(aid)
             if outcome == "sent" and pid in in_call:
                 overlaps.append((pid, aid))
@@ -87,7 +129,7 @@ def test_nothing_is_sent_that_a_gate_forbids(tmp_path, database_url, redis_url, 
             times.sort()
             for i, t in enumerate(times):
                 assert all(t - u >= dt.timedelta(days=1) for u in times[:i])
-                assert sum(1 for u in times[:i + 1] if t - u < dt.timedelta(days=7)) <= 3
+                assert sum(1 for u in times[: i + 1] if t - u < dt.timedelta(days=7)) <= 3
         # the provider saw exactly what the log says went out, each once
         provider = [c.sid for c in w.twilio.calls.values()] + [m.sid for m in w.twilio.messages.values()]
         assert sorted(provider) == sorted(a.provider_id for a in sent)

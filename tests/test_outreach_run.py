@@ -25,8 +25,12 @@ def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
     add_patient(store, "P1", 90, **ALL)
     add_patient(store, "P2", 80, **ALL)
     add_patient(store, "P3", 70, consent_sms=True, consent_written=True)
-    w = world(callees={phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
-                       phone_of("P2"): Callee("machine")})
+    w = world(
+        callees={
+            phone_of("P1"): Callee("human", ("yes please", "the first one", "yes", "no thanks")),
+            phone_of("P2"): Callee("machine"),
+        }
+    )
     from receptionist.schedule import ensure_schedule
 
     ensure_schedule(store, w.services.practice, MONDAY_10AM.date(), weeks=2)
@@ -35,7 +39,10 @@ def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
     work(w)
     got = attempts(store)
     assert {pid: (a.channel, a.status) for pid, a in got.items()} == {
-        "P1": ("ai_call", "sent"), "P2": ("ai_call", "sent"), "P3": ("sms", "sent")}
+        "P1": ("ai_call", "sent"),
+        "P2": ("ai_call", "sent"),
+        "P3": ("sms", "sent"),
+    }
     assert got["P1"].result == "answered" and got["P2"].result == "voicemail"
     assert got["P3"].result == "delivered"
     assert len(w.twilio.calls) == 2 and len(w.twilio.messages) == 1
@@ -48,7 +55,9 @@ def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
     with store.sessions() as s:
         call = s.get(Call, got["P1"].provider_id)
         assert call.direction == "outbound" and call.patient_id == "P1"
-        assert (call.facts.get("appointment") or {}).get("action") == "booked", w.twilio.calls[call.sid].transcript
+        assert (call.facts.get("appointment") or {}).get("action") == "booked", w.twilio.calls[
+            call.sid
+        ].transcript
     text = next(iter(w.twilio.messages.values())).body
     assert text.startswith(f"{name}:") and len(text) <= 160 and "STOP" in text
     # locks and call slots are free again
@@ -87,7 +96,9 @@ def test_outside_calling_hours_is_rescheduled_not_dropped(world, store, redis_cl
     work(w)
     a = attempts(store)["P1"]
     assert a.status == "deferred" and a.reason == "outside calling hours"
-    assert a.not_before.replace(tzinfo=dt.UTC) == dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.UTC)  # 8:00 next day
+    assert a.not_before.replace(tzinfo=dt.UTC) == dt.datetime(
+        2026, 12, 1, 13, 0, tzinfo=dt.UTC
+    )  # 8:00 next day
     from rq.registry import ScheduledJobRegistry
 
     assert len(ScheduledJobRegistry("outreach", connection=w.services.queue_redis)) >= 1
@@ -116,8 +127,17 @@ def test_daily_and_weekly_limits_across_campaigns(world, store):
         start(w)
     # even a hand-made second attempt is held by the daily limit at send time
     with store.session() as s:
-        s.add(OutreachAttempt(id="X:P1", campaign_id=first.campaign_id, patient_id="P1", tier="mid",
-                              channel="sms", rank=1, status="queued"))
+        s.add(
+            OutreachAttempt(
+                id="X:P1",
+                campaign_id=first.campaign_id,
+                patient_id="P1",
+                tier="mid",
+                channel="sms",
+                rank=1,
+                status="queued",
+            )
+        )
     from receptionist.jobs import send_attempt_job
 
     w.services.outreach_queue.enqueue(send_attempt_job, "X:P1")
@@ -149,7 +169,7 @@ def test_email_by_smtp_and_unsubscribe_link(world, store):
         def __init__(self) -> None:
             self.messages: list = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             self.messages.append(envelope)
             return "250 OK"
 
@@ -204,15 +224,26 @@ def test_stop_reply_opts_out_everywhere(world, store):
     from receptionist.simulator import CallSimulator, FlaskTransport
 
     sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
-    for body, stops in (("Stop", True), ("STOP ALL", True), ("unsubscribe", True), ("stop by tomorrow?", False)):
-        params = {"MessageSid": "SM1", "From": phone_of("P2"), "To": "+12025550100", "Body": body,
-                  "AccountSid": "AC" + "0" * 32}
+    for body, stops in (
+        ("Stop", True),
+        ("STOP ALL", True),
+        ("unsubscribe", True),
+        ("stop by tomorrow?", False),
+    ):
+        params = {
+            "MessageSid": "SM1",
+            "From": phone_of("P2"),
+            "To": "+12025550100",
+            "Body": body,
+            "AccountSid": "AC" + "0" * 32,
+        }
         url = "http://testserver/sms/inbound"
         status, xml = sim.transport.post(url, params, {"X-Twilio-Signature": sim.sign(url, params)})
         assert status == 200 and "<Response>" in xml
         assert ("unsubscribed" in xml) == stops
-    forged = w.app.test_client().post("/sms/inbound", data={"From": phone_of("P1"), "Body": "STOP"},
-                                      headers={"X-Twilio-Signature": "nope"})
+    forged = w.app.test_client().post(
+        "/sms/inbound", data={"From": phone_of("P1"), "Body": "STOP"}, headers={"X-Twilio-Signature": "nope"}
+    )
     assert forged.status_code == 403
     with store.sessions() as s:
         assert s.get(Patient, "P2").opted_out and not s.get(Patient, "P1").opted_out
@@ -253,8 +284,16 @@ def test_two_workers_send_each_attempt_once(world, store, tmp_path):
     for a in attempts(store).values():  # every job twice
         w.services.outreach_queue.enqueue(send_attempt_job, a.id)
     env = {**_worker_env(w), "PRACTICE_FILE": str(practice_file)}
-    procs = [subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker", "--burst"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "receptionist.cli", "worker", "--burst"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err[-2000:]
@@ -276,8 +315,13 @@ def test_worker_killed_mid_send_loses_nothing_and_duplicates_nothing(world, stor
     start(w)
     w.twilio.gate = threading.Event()  # hold the first create response: the worker is mid-send
     env = {**_worker_env(w), "PRACTICE_FILE": str(practice_file)}
-    proc = subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker", "--burst"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "receptionist.cli", "worker", "--burst"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not w.twilio.calls and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -370,8 +414,17 @@ def test_stop_calling_me_on_a_reactivation_call_drops_the_patients_other_attempt
     w = world(callees={phone_of("P1"): Callee("human", ("stop calling me", "bye"))})
     started = start(w)
     with store.session() as s:  # another attempt waiting for the same patient
-        s.add(OutreachAttempt(id="X:P1", campaign_id=started.campaign_id, patient_id="P1", tier="mid",
-                              channel="sms", rank=2, status="deferred"))
+        s.add(
+            OutreachAttempt(
+                id="X:P1",
+                campaign_id=started.campaign_id,
+                patient_id="P1",
+                tier="mid",
+                channel="sms",
+                rank=2,
+                status="deferred",
+            )
+        )
     work(w)
     with store.sessions() as s:
         assert s.get(Patient, "P1").opted_out
@@ -387,7 +440,10 @@ def test_campaign_commands(run, store):
     r = run("campaign", "run", "--json")
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
-    assert body["attempts"] == 3 and body["staff_calls"] + body["enqueued"] + body["holdout"] + body["general"] == 3
+    assert (
+        body["attempts"] == 3
+        and body["staff_calls"] + body["enqueued"] + body["holdout"] + body["general"] == 3
+    )
     r = run("campaign", "status", "--json")
     status = json.loads(r.stdout)
     assert status["campaign_id"] == body["campaign_id"] and status["status"] == "running"
@@ -421,11 +477,33 @@ def test_final_status_keeps_a_result_already_known(world, store):
     (from its <Dial>) stands; a call with no result yet takes its final status."""
     w = world()
     with store.session() as s:
-        s.add(OutreachAttempt(id="C:P1", campaign_id="C", patient_id="P1", tier="high", channel="staff_call",
-                              rank=1, status="sent", provider_id="CA1", result="no-answer",
-                              sent_at=MONDAY_10AM))
-        s.add(OutreachAttempt(id="C:P2", campaign_id="C", patient_id="P2", tier="mid", channel="ai_call",
-                              rank=2, status="sent", provider_id="CA2", sent_at=MONDAY_10AM))
+        s.add(
+            OutreachAttempt(
+                id="C:P1",
+                campaign_id="C",
+                patient_id="P1",
+                tier="high",
+                channel="staff_call",
+                rank=1,
+                status="sent",
+                provider_id="CA1",
+                result="no-answer",
+                sent_at=MONDAY_10AM,
+            )
+        )
+        s.add(
+            OutreachAttempt(
+                id="C:P2",
+                campaign_id="C",
+                patient_id="P2",
+                tier="mid",
+                channel="ai_call",
+                rank=2,
+                status="sent",
+                provider_id="CA2",
+                sent_at=MONDAY_10AM,
+            )
+        )
     d = w.services.outreach
     d.settle_call("C:P1", {"CallSid": "CA1", "CallStatus": "completed"})
     d.settle_call("C:P2", {"CallSid": "CA2", "CallStatus": "busy"})
@@ -445,12 +523,15 @@ def test_a_calls_minutes_count_against_it(world, store):
     a = attempts(store)["P1"]
     rules = w.services.practice.outreach
     seconds = 10  # the simulator bills 5 s a turn: two turns
-    w.services.outreach.settle_call(a.id, {"CallSid": a.provider_id, "CallStatus": "completed",
-                                           "CallDuration": str(seconds)})  # Twilio repeats the callback
+    w.services.outreach.settle_call(
+        a.id, {"CallSid": a.provider_id, "CallStatus": "completed", "CallDuration": str(seconds)}
+    )  # Twilio repeats the callback
     counts = store_counts(store)
     talk = {k: v for k, v in counts.items() if k[3] == "talk"}
     sent = {k: v for k, v in counts.items() if k[3] == "sent"}
-    assert list(talk.values()) == [(1, round(rules.minute_costs["ai_call"] * 100))]  # one started minute, once
+    assert list(talk.values()) == [
+        (1, round(rules.minute_costs["ai_call"] * 100))
+    ]  # one started minute, once
     assert list(sent.values()) == [(1, round(rules.costs["ai_call"] * 100))]
     assert rules.talk_cost("staff_call", 61) == 2 * rules.minute_costs["staff_call"]
     assert rules.expected_cost("ai_call") == pytest.approx(0.35)

@@ -5,8 +5,10 @@ from hypothesis import strategies as st
 from receptionist.phones import InvalidPhone, normalise_or_none, parse_phone_list, to_e164
 
 
-@pytest.mark.parametrize("text", ["(202) 555-0143", "202.555.0143", "+1 202 555 0143", "1-202-555-0143",
-                                  "2025550143", "  202 555 0143 "])
+@pytest.mark.parametrize(
+    "text",
+    ["(202) 555-0143", "202.555.0143", "+1 202 555 0143", "1-202-555-0143", "2025550143", "  202 555 0143 "],
+)
 def test_common_formats_become_e164(text):
     """Phone numbers in the formats practice systems export are stored as E.164."""
     assert to_e164(text) == "+12025550143"
@@ -39,4 +41,6 @@ def test_e164_shortcut_agrees_with_phonenumbers(number):
 
     parsed = phonenumbers.parse(number, "US")
     assert phonenumbers.is_possible_number(parsed)
-    assert to_e164(number) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+    assert (
+        to_e164(number) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+    )

@@ -53,11 +53,23 @@ def test_procfile_web_process_answers_healthz(tmp_path, database_url, redis_url,
     """The Procfile's web command (gunicorn on the app factory, bound to $PORT) serves /healthz."""
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "RECEPTIONIST_HOME": str(tmp_path), "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "RECEPTIONIST_HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     log = (tmp_path / "web.log").open("w")
-    proc = subprocess.Popen(["sh", "-c", "exec " + line.split(":", 1)[1].strip()], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["sh", "-c", "exec " + line.split(":", 1)[1].strip()],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["store"]["state"] == "ok" and body["cache"]["state"] == "ok"
@@ -72,8 +84,14 @@ def test_up_on_embedded_defaults(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
     env.update(RECEPTIONIST_HOME=str(tmp_path / "var"), PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "receptionist.cli", "up"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "receptionist.cli", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
@@ -94,16 +112,39 @@ def test_up_on_embedded_defaults(tmp_path):
             body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["queue"]["workers"] >= 1
         # the call example `up` prints, against the running server
-        r = subprocess.run([sys.executable, "-m", "receptionist.cli", "call", "--url", f"http://127.0.0.1:{port}",
-                            "--from", "+13125550123", "--say", "what are your hours", "--say", "bye", "--json"],
-                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "receptionist.cli",
+                "call",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--from",
+                "+13125550123",
+                "--say",
+                "what are your hours",
+                "--say",
+                "bye",
+                "--json",
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 0, r.stderr
         outcome = json.loads(r.stdout)
-        assert outcome["route"] in ("ai", "closed") and "Monday to Friday" in outcome["turns"][1]["receptionist"]
+        assert (
+            outcome["route"] in ("ai", "closed") and "Monday to Friday" in outcome["turns"][1]["receptionist"]
+        )
         # the dashboard URL it prints opens the sign-in page (served by gunicorn, assets and all)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:  # loopback
             assert "/login?next=" in page.url and "Sign in" in page.read().decode()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/chart.umd.min.js", timeout=10) as js:  # noqa: S310
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/static/vendor/chart.umd.min.js", timeout=10
+        ) as js:
             assert js.status == 200
     finally:
         proc.send_signal(signal.SIGINT)

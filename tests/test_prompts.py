@@ -4,9 +4,15 @@ import pytest
 
 from receptionist import prompts
 
-FACTS = {"practice_name": "Bright Smiles Dental", "location_name": "Dupont Circle", "address": "1 Main St",
-         "hours": "Monday to Friday, 8 AM to 5 PM", "today": "Monday November 30th 2026", "caller": "Tom",
-         "open_or_closed": "open"}
+FACTS = {
+    "practice_name": "Bright Smiles Dental",
+    "location_name": "Dupont Circle",
+    "address": "1 Main St",
+    "hours": "Monday to Friday, 8 AM to 5 PM",
+    "today": "Monday November 30th 2026",
+    "caller": "Tom",
+    "open_or_closed": "open",
+}
 
 
 @pytest.mark.parametrize("name", prompts.NAMES)
@@ -38,14 +44,17 @@ def test_prompts_never_mention_patient_value(words):
         assert words not in prompts._text(name).lower()
 
 
-@pytest.mark.parametrize(("direction", "reason", "known", "is_open", "expected"), [
-    ("inbound", "routine", True, True, "inbound_routine"),
-    ("inbound", "after_hours", True, False, "after_hours"),
-    ("inbound", "routine", False, True, "new_patient"),
-    ("outbound", "reactivation_high", True, True, "outbound_high"),
-    ("outbound", "reactivation_low", True, True, "outbound_low"),
-    ("outbound", "reactivation", True, True, "outbound_mid"),
-])
+@pytest.mark.parametrize(
+    ("direction", "reason", "known", "is_open", "expected"),
+    [
+        ("inbound", "routine", True, True, "inbound_routine"),
+        ("inbound", "after_hours", True, False, "after_hours"),
+        ("inbound", "routine", False, True, "new_patient"),
+        ("outbound", "reactivation_high", True, True, "outbound_high"),
+        ("outbound", "reactivation_low", True, True, "outbound_low"),
+        ("outbound", "reactivation", True, True, "outbound_mid"),
+    ],
+)
 def test_prompt_choice(direction, reason, known, is_open, expected):
     """The prompt fits the call's direction, the caller and the office hours."""
     assert prompts.name_for(direction, reason, known=known, is_open=is_open) == expected

@@ -104,7 +104,8 @@ def test_household_phone_names_the_most_valuable_patient(store, redis_client, tm
     """Two patients sharing a number: the cache names the higher tier one."""
     (tmp_path / "p.csv").write_text(
         "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out\n"
-        "A,Kid,Hill,2025550143,,20036,no,no,no\nB,Mom,Hill,2025550143,,20036,no,no,no\n")
+        "A,Kid,Hill,2025550143,,20036,no,no,no\nB,Mom,Hill,2025550143,,20036,no,no,no\n"
+    )
     lines = ["patient_id,date,amount,department"]
     for year in range(2020, 2026):
         lines += [f"B,{year}-03-01,900,restorative", f"B,{year}-09-01,150,hygiene"]

@@ -33,7 +33,9 @@ def test_a_killed_connection_is_reconnected_once(redis_client):
     """The held connection dropped by the server (CLIENT KILL, a restart): the call reconnects and succeeds."""
     hot = HotScript(redis_client, ECHO)
     hot(["rcp:test:n"], ["a"])
-    killer = redis.Redis(connection_pool=redis.ConnectionPool(**redis_client.connection_pool.connection_kwargs))
+    killer = redis.Redis(
+        connection_pool=redis.ConnectionPool(**redis_client.connection_pool.connection_kwargs)
+    )
     try:
         assert killer.client_kill_filter(_type="normal", skipme=True) >= 1
     finally:

@@ -89,7 +89,11 @@ def create_sim_app(auth_token: str, *, outcome: bool = True) -> Flask:
         if "transfer" in said:
             r.say("Connecting you to the front desk.")
             d = Dial(action=f"transfer-result?step={step + 1}", caller_id=request.form["From"])
-            d.number(STAFF, url=f"whisper?caller={quote(request.form['From'])}", status_callback="/voice/leg-status")
+            d.number(
+                STAFF,
+                url=f"whisper?caller={quote(request.form['From'])}",
+                status_callback="/voice/leg-status",
+            )
             r.append(d)
         elif "bye" in said:
             r.say("Goodbye.")
@@ -241,10 +245,14 @@ def test_signatures_verify_on_relative_urls_with_query_strings(app: Flask) -> No
 def test_tampered_token_is_refused_with_403(app: Flask) -> None:
     """With the wrong auth token the app answers 403; the simulator records it and ends in error."""
     call = CallSimulator(FlaskTransport(app), base_url=BASE, auth_token="not-the-token").call(
-        from_=CALLER, to=MAIN, says=["hello"])
+        from_=CALLER, to=MAIN, says=["hello"]
+    )
     assert call.ended_by == "error" and call.outcome is None
-    assert call.http_errors == [(f"{BASE}/voice/inbound", 403), (f"{BASE}/voice/status", 403),
-                                (f"{BASE}/voice/outcome", 403)]
+    assert call.http_errors == [
+        (f"{BASE}/voice/inbound", 403),
+        (f"{BASE}/voice/status", 403),
+        (f"{BASE}/voice/outcome", 403),
+    ]
     assert log_of(app) == []
 
 
@@ -277,8 +285,12 @@ def test_hangup_ends_the_call(app: Flask) -> None:
     call = place(app, says=["bye", "unused"])
     assert call.ended_by == "hangup" and call.transcript[-1] == "[hangup]"
     assert "never heard" not in transcript_text(call)
-    assert [e["path"] for e in log_of(app)] == ["/voice/inbound", "/voice/gather", "/voice/status",
-                                                "/voice/outcome"]
+    assert [e["path"] for e in log_of(app)] == [
+        "/voice/inbound",
+        "/voice/gather",
+        "/voice/status",
+        "/voice/outcome",
+    ]
 
 
 def test_script_exhaustion_hangs_up_and_sends_completed_status(app: Flask) -> None:
@@ -298,7 +310,10 @@ def test_silence_goes_on_to_the_next_verb_and_redirect_is_followed(app: Flask) -
     call = place(app, says=[None, "bye"])
     assert [e["path"] for e in log_of(app)][:3] == ["/voice/inbound", "/voice/inbound", "/voice/gather"]
     assert log_of(app, "/voice/inbound")[1]["form"]["CallStatus"] == "in-progress"
-    assert call.turns[1] == {"caller": "[silence]", "receptionist": f"Sorry, I did not catch that. {GREETING}"}
+    assert call.turns[1] == {
+        "caller": "[silence]",
+        "receptionist": f"Sorry, I did not catch that. {GREETING}",
+    }
     assert call.ended_by == "hangup"
 
 
@@ -308,7 +323,10 @@ def test_dtmf_only_gather_takes_digits_not_speech(app: Flask) -> None:
     (menu,) = log_of(app, "/voice/menu")
     assert menu["form"]["Digits"] == "2" and "SpeechResult" not in menu["form"]
     assert menu["args"] == {"from": "inbound"}
-    assert call.turns[-1] == {"caller": "[pressed 2]", "receptionist": "We are open Monday to Friday, 8 to 5."}
+    assert call.turns[-1] == {
+        "caller": "[pressed 2]",
+        "receptionist": "We are open Monday to Friday, 8 to 5.",
+    }
     assert call.ended_by == "hangup"
 
 
@@ -337,31 +355,54 @@ def test_accepted_transfer_whispers_presses_1_and_connects(app: Flask) -> None:
     assert leg["ParentCallSid"] == call.call_sid and leg["CallSid"] != call.call_sid
     assert leg["CallSid"].startswith("CA") and len(leg["CallSid"]) == 34
     assert (leg["From"], leg["To"], leg["Direction"], leg["CallStatus"]) == (
-        CALLER, STAFF, "outbound-dial", "in-progress")
+        CALLER,
+        STAFF,
+        "outbound-dial",
+        "in-progress",
+    )
     (answer,) = log_of(app, "/voice/whisper-answer")
     assert answer["form"]["Digits"] == "1" and answer["form"]["CallSid"] == leg["CallSid"]
     (result,) = log_of(app, "/voice/transfer-result")
     form = result["form"]
     assert (form["CallSid"], form["DialCallStatus"], form["DialCallSid"], form["DialCallDuration"]) == (
-        call.call_sid, "completed", leg["CallSid"], "42")
+        call.call_sid,
+        "completed",
+        leg["CallSid"],
+        "42",
+    )
     assert result["args"] == {"step": "2"}
     (leg_status,) = log_of(app, "/voice/leg-status")
     assert leg_status["form"]["CallSid"] == leg["CallSid"] and leg_status["form"]["CallStatus"] == "completed"
     assert call.dialed == [STAFF]
     assert call.whisper == [f"Call from {CALLER}. Press 1 to accept, 2 to decline."]
-    assert f"[dial {STAFF}: staff whisper: Call from {CALLER}. Press 1 to accept, 2 to decline.]" in call.transcript
+    assert (
+        f"[dial {STAFF}: staff whisper: Call from {CALLER}. Press 1 to accept, 2 to decline.]"
+        in call.transcript
+    )
     assert call.transcript[-3:] == ["[staff pressed 1]", "[connected to staff]", "[hangup]"]
     assert call.ended_by == "hangup" and call.outcome is not None and call.outcome["transfer"] == "completed"
 
 
-@pytest.mark.parametrize(("action", "whisper_posts", "answer_digits", "dial_status", "whisper_text"), [
-    ("decline", 1, ["2"], "no-answer",
-     [f"Call from {CALLER}. Press 1 to accept, 2 to decline.", "Okay, the assistant will handle it."]),
-    ("no-answer", 0, [], "no-answer", []),
-    ("busy", 0, [], "busy", []),
-])
+@pytest.mark.parametrize(
+    ("action", "whisper_posts", "answer_digits", "dial_status", "whisper_text"),
+    [
+        (
+            "decline",
+            1,
+            ["2"],
+            "no-answer",
+            [f"Call from {CALLER}. Press 1 to accept, 2 to decline.", "Okay, the assistant will handle it."],
+        ),
+        ("no-answer", 0, [], "no-answer", []),
+        ("busy", 0, [], "busy", []),
+    ],
+)
 def test_failed_transfers_report_dial_status_and_fall_back(
-    app: Flask, action: str, whisper_posts: int, answer_digits: list[str], dial_status: str,
+    app: Flask,
+    action: str,
+    whisper_posts: int,
+    answer_digits: list[str],
+    dial_status: str,
     whisper_text: list[str],
 ) -> None:
     """decline/no-answer/busy: the right whisper requests and Digits, then DialCallStatus, then the AI again."""
@@ -372,8 +413,10 @@ def test_failed_transfers_report_dial_status_and_fall_back(
     assert result["form"]["DialCallStatus"] == dial_status and "DialCallDuration" not in result["form"]
     assert call.whisper == whisper_text
     assert f"[transfer {dial_status}]" in call.transcript and "[connected to staff]" not in call.transcript
-    assert call.turns[1] == {"caller": "transfer me",
-                             "receptionist": f"Connecting you to the front desk. {FALLBACK}"}
+    assert call.turns[1] == {
+        "caller": "transfer me",
+        "receptionist": f"Connecting you to the front desk. {FALLBACK}",
+    }
     assert call.turns[2]["caller"] == "book me in" and call.ended_by == "caller"
     assert call.outcome is not None and call.outcome["transfer"] == dial_status
     assert [e["form"]["CallStatus"] for e in log_of(app, "/voice/status")] == ["completed"]
@@ -383,17 +426,26 @@ def test_plain_transfer_connects_without_whisper_and_ends(app: Flask) -> None:
     """A <Number> without url: accept connects at once; with no Dial action the call ends after the bridge."""
     call = place(app, to=PLAIN)
     assert log_of(app, "/voice/whisper") == [] and call.dialed == [STAFF]
-    assert call.transcript == ["receptionist: Transferring you.", f"[dial {STAFF}]", "[connected to staff]",
-                               "[hangup]"]
+    assert call.transcript == [
+        "receptionist: Transferring you.",
+        f"[dial {STAFF}]",
+        "[connected to staff]",
+        "[hangup]",
+    ]
     assert call.ended_by == "hangup"
 
 
 def test_unanswered_plain_transfer_goes_on_with_the_next_verb(app: Flask) -> None:
     """With no Dial action, a transfer nobody answers goes on with the verb after <Dial>, as on Twilio."""
     call = place(app, to=PLAIN, staff=StaffScript("no-answer"))
-    assert call.turns == [{"caller": "", "receptionist": "Transferring you. Nobody answered. Please call back later."}]
-    assert call.transcript[-3:] == ["[transfer no-answer]", "receptionist: Nobody answered. Please call back later.",
-                                    "[hangup]"]
+    assert call.turns == [
+        {"caller": "", "receptionist": "Transferring you. Nobody answered. Please call back later."}
+    ]
+    assert call.transcript[-3:] == [
+        "[transfer no-answer]",
+        "receptionist: Nobody answered. Please call back later.",
+        "[hangup]",
+    ]
 
 
 def test_menu_transfer_without_whisper_posts_dial_action(app: Flask) -> None:
@@ -476,11 +528,19 @@ def served_app(app: Flask) -> Iterator[str]:
 def test_http_transport_plays_a_transfer_against_a_running_server(app: Flask, served_app: str) -> None:
     """Over real HTTP (werkzeug server, port 0) signatures verify and a whispered transfer connects."""
     call = CallSimulator(HttpTransport(), base_url=served_app, auth_token=TOKEN).call(
-        from_=CALLER, to=MAIN, says=["transfer please"])
+        from_=CALLER, to=MAIN, says=["transfer please"]
+    )
     assert call.http_errors == []
     assert [e["path"] for e in log_of(app)] == [
-        "/voice/inbound", "/voice/gather", "/voice/whisper", "/voice/whisper-answer", "/voice/leg-status",
-        "/voice/transfer-result", "/voice/status", "/voice/outcome"]
+        "/voice/inbound",
+        "/voice/gather",
+        "/voice/whisper",
+        "/voice/whisper-answer",
+        "/voice/leg-status",
+        "/voice/transfer-result",
+        "/voice/status",
+        "/voice/outcome",
+    ]
     assert call.outcome is not None and call.outcome["transfer"] == "completed"
     assert call.ended_by == "hangup"
 
@@ -488,7 +548,8 @@ def test_http_transport_plays_a_transfer_against_a_running_server(app: Flask, se
 def test_http_transport_records_refusals_and_unreachable_servers(served_app: str) -> None:
     """Over HTTP a 403 is recorded with its status, and a server that is gone is recorded as status 0."""
     call = CallSimulator(HttpTransport(), base_url=served_app, auth_token="wrong").call(
-        from_=CALLER, to=MAIN, fetch_outcome=False)
+        from_=CALLER, to=MAIN, fetch_outcome=False
+    )
     assert call.http_errors == [(f"{served_app}/voice/inbound", 403), (f"{served_app}/voice/status", 403)]
     gone = CallSimulator(HttpTransport(timeout=2), base_url="http://127.0.0.1:1", auth_token=TOKEN)
     call = gone.call(from_=CALLER, to=MAIN, fetch_outcome=False)

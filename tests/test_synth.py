@@ -103,8 +103,19 @@ def test_as_of_only_shifts_dates():
     assert np.array_equal(b.visit_day, a.visit_day + shift)
     assert np.array_equal(b.join_day, a.join_day + shift)
     assert np.array_equal(b.churn_day[~a.alive], a.churn_day[~a.alive] + shift)
-    for k in ("visit_patient", "visit_amount_cents", "visit_paid_cents", "visit_department",
-              "visit_provider", "archetype", "phone", "phone2", "email", "zip", "previous_zip"):
+    for k in (
+        "visit_patient",
+        "visit_amount_cents",
+        "visit_paid_cents",
+        "visit_department",
+        "visit_provider",
+        "archetype",
+        "phone",
+        "phone2",
+        "email",
+        "zip",
+        "previous_zip",
+    ):
         assert _equal(getattr(a, k), getattr(b, k)), k
 
 
@@ -135,9 +146,14 @@ def test_visit_arrays_have_declared_dtypes_and_sort_order(big):
     """Visit arrays are parallel, typed as specified and sorted by (day, patient)."""
     p = big
     n = p.n_visits
-    for name, dtype in (("visit_patient", np.int64), ("visit_day", np.int64),
-                        ("visit_amount_cents", np.int64), ("visit_paid_cents", np.int64),
-                        ("visit_department", np.int8), ("visit_provider", np.int8)):
+    for name, dtype in (
+        ("visit_patient", np.int64),
+        ("visit_day", np.int64),
+        ("visit_amount_cents", np.int64),
+        ("visit_paid_cents", np.int64),
+        ("visit_department", np.int8),
+        ("visit_provider", np.int8),
+    ):
         arr = getattr(p, name)
         assert arr.dtype == dtype and arr.shape == (n,), name
     assert p.archetype.dtype == np.int8 and p.alive.dtype == bool
@@ -324,8 +340,12 @@ def test_consent_and_email_rates(big):
     """Consents, opt-outs and missing emails follow their stated rates."""
     p = big
     n = p.n_patients
-    for arr, rate in ((p.consent_voice, 0.70), (p.consent_sms, 0.60), (p.consent_written, 0.35),
-                      (p.opted_out, 0.03)):
+    for arr, rate in (
+        (p.consent_voice, 0.70),
+        (p.consent_sms, 0.60),
+        (p.consent_written, 0.35),
+        (p.opted_out, 0.03),
+    ):
         assert arr.dtype == bool and arr.shape == (n,)
         assert _within(arr.mean(), rate, n)
     missing = np.mean([e == "" for e in p.email])
@@ -337,9 +357,24 @@ def test_names_ids_and_lengths(small):
     """Patient lists are parallel, ids are P + 6 digits, names come from the fixed lists."""
     p = small
     n = p.n_patients
-    for name in ("patient_id", "first_name", "last_name", "phone", "phone2", "email", "zip",
-                 "previous_zip", "consent_voice", "consent_sms", "consent_written", "opted_out",
-                 "archetype", "alive", "join_day", "churn_day"):
+    for name in (
+        "patient_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "phone2",
+        "email",
+        "zip",
+        "previous_zip",
+        "consent_voice",
+        "consent_sms",
+        "consent_written",
+        "opted_out",
+        "archetype",
+        "alive",
+        "join_day",
+        "churn_day",
+    ):
         assert len(getattr(p, name)) == n, name
     assert p.patient_id[0] == "P000001" and p.patient_id[-1] == f"P{n:06d}"
     assert set(p.first_name) <= set(synth.FIRST_NAMES)
@@ -393,7 +428,10 @@ def test_patients_csv_header_and_rows(small, tmp_path):
     write_patients_csv(p, path)
     with open(path, newline="", encoding="utf-8") as f:
         header = f.readline().rstrip("\n")
-    assert header == "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out,consent_written"
+    assert (
+        header
+        == "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out,consent_written"
+    )
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == p.n_patients
@@ -448,17 +486,31 @@ def test_visits_csv_header_and_rows(small, tmp_path):
 def test_money_formatting():
     """Cents render as dollars with exactly two decimals."""
     cents = np.array([0, 5, 99, 100, 12_500, 123_456, 300_000], dtype=np.int64)
-    assert synth._money(cents).tolist() == [b"0.00", b"0.05", b"0.99", b"1.00", b"125.00",
-                                            b"1234.56", b"3000.00"]
+    assert synth._money(cents).tolist() == [
+        b"0.00",
+        b"0.05",
+        b"0.99",
+        b"1.00",
+        b"125.00",
+        b"1234.56",
+        b"3000.00",
+    ]
 
 
 # --------------------------------------------------------------------------- arguments and invariants
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"n_patients": 0}, {"n_patients": -5}, {"years": 0.5}, {"years": 51}, {"seed": -1},
-    {"n_patients": synth.MAX_PATIENTS + 1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_patients": 0},
+        {"n_patients": -5},
+        {"years": 0.5},
+        {"years": 51},
+        {"seed": -1},
+        {"n_patients": synth.MAX_PATIENTS + 1},
+    ],
+)
 def test_invalid_arguments_raise(kwargs):
     """Out-of-range arguments raise ValueError."""
     with pytest.raises(ValueError):
@@ -482,7 +534,9 @@ def test_invariants_hold_for_any_small_practice(n, seed, years, as_of):
     """For any size, seed, window and as_of: bounds, uniqueness, line caps and demo identities hold."""
     p = generate(n, years=years, seed=seed, as_of=as_of)
     a = date_to_day(as_of)
-    assert p.n_patients == n and len(set(p.phone + [x for x in p.phone2 if x])) == n + sum(map(bool, p.phone2))
+    assert p.n_patients == n and len(set(p.phone + [x for x in p.phone2 if x])) == n + sum(
+        map(bool, p.phone2)
+    )
     assert np.all(p.visit_day <= a)
     assert np.all(p.visit_day >= a - round(years * Y))
     assert np.all(p.visit_day >= p.join_day[p.visit_patient])

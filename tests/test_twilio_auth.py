@@ -16,10 +16,16 @@ TOKEN = "test-auth-token-0123456789abcdef"
 
 hosts = st.sampled_from(["127.0.0.1", "localhost", "example.com", "reception.example-practice.org", "[::1]"])
 ports = st.one_of(st.none(), st.sampled_from([80, 443, 8000, 5000, 65535, 1]), st.integers(1, 65535))
-paths = st.lists(st.from_regex(r"\A[A-Za-z0-9_.~-]{1,12}\Z"), max_size=3).map(lambda parts: "/" + "/".join(parts))
-queries = st.one_of(st.just(""), st.from_regex(r"\A[a-z]{1,6}=[A-Za-z0-9%._-]{0,20}(&[a-z]{1,6}=[A-Za-z0-9]{0,8})?\Z"))
-param_names = st.one_of(st.sampled_from(["CallSid", "From", "To", "CallStatus", "Digits", "SpeechResult"]),
-                        st.text(min_size=1, max_size=12))
+paths = st.lists(st.from_regex(r"\A[A-Za-z0-9_.~-]{1,12}\Z"), max_size=3).map(
+    lambda parts: "/" + "/".join(parts)
+)
+queries = st.one_of(
+    st.just(""), st.from_regex(r"\A[a-z]{1,6}=[A-Za-z0-9%._-]{0,20}(&[a-z]{1,6}=[A-Za-z0-9]{0,8})?\Z")
+)
+param_names = st.one_of(
+    st.sampled_from(["CallSid", "From", "To", "CallStatus", "Digits", "SpeechResult"]),
+    st.text(min_size=1, max_size=12),
+)
 params_st = st.dictionaries(param_names, st.text(max_size=40), max_size=8)
 
 
@@ -57,17 +63,47 @@ def requests(draw: st.DrawFn) -> tuple[str, str, dict[str, str], str]:
 
 @settings(max_examples=600, deadline=None)
 @given(requests())
-@example((TOKEN, "http://127.0.0.1:8000/voice/inbound", {"CallSid": "CA1"},
-          RequestValidator(TOKEN).compute_signature("http://127.0.0.1:8000/voice/inbound", {"CallSid": "CA1"})))
-@example((TOKEN, "https://example.com/voice/inbound", {"CallSid": "CA1"},
-          RequestValidator(TOKEN).compute_signature("https://example.com:443/voice/inbound", {"CallSid": "CA1"})))
-@example((TOKEN, "https://example.com:443/voice/inbound", {"CallSid": "CA1"},
-          RequestValidator(TOKEN).compute_signature("https://example.com/voice/inbound", {"CallSid": "CA1"})))
-@example((TOKEN, "http://example.com/voice/status?attempt=7", {},
-          RequestValidator(TOKEN).compute_signature("http://example.com:80/voice/status?attempt=7", {})))
-def test_accepts_exactly_what_the_request_validator_accepts(request_: tuple[str, str, dict[str, str], str]) -> None:
+@example(
+    (
+        TOKEN,
+        "http://127.0.0.1:8000/voice/inbound",
+        {"CallSid": "CA1"},
+        RequestValidator(TOKEN).compute_signature("http://127.0.0.1:8000/voice/inbound", {"CallSid": "CA1"}),
+    )
+)
+@example(
+    (
+        TOKEN,
+        "https://example.com/voice/inbound",
+        {"CallSid": "CA1"},
+        RequestValidator(TOKEN).compute_signature(
+            "https://example.com:443/voice/inbound", {"CallSid": "CA1"}
+        ),
+    )
+)
+@example(
+    (
+        TOKEN,
+        "https://example.com:443/voice/inbound",
+        {"CallSid": "CA1"},
+        RequestValidator(TOKEN).compute_signature("https://example.com/voice/inbound", {"CallSid": "CA1"}),
+    )
+)
+@example(
+    (
+        TOKEN,
+        "http://example.com/voice/status?attempt=7",
+        {},
+        RequestValidator(TOKEN).compute_signature("http://example.com:80/voice/status?attempt=7", {}),
+    )
+)
+def test_accepts_exactly_what_the_request_validator_accepts(
+    request_: tuple[str, str, dict[str, str], str],
+) -> None:
     token, url, params, signature = request_
-    assert Signatures(token).valid(url, params, signature) == RequestValidator(token).validate(url, params, signature)
+    assert Signatures(token).valid(url, params, signature) == RequestValidator(token).validate(
+        url, params, signature
+    )
 
 
 @settings(max_examples=300, deadline=None)

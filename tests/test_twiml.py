@@ -23,8 +23,11 @@ def test_listen_is_the_builders_document(text):
 
 
 @settings(max_examples=200)
-@given(TEXT, st.text(alphabet="CA0123456789abcdef&\"<", max_size=40))
+@given(TEXT, st.text(alphabet='CA0123456789abcdef&"<', max_size=40))
 def test_transfer_is_the_builders_document(text, sid):
-    args = {"whisper": f"https://x.test/voice/whisper?call={sid}", "action": "https://x.test/voice/transfer-result"}
+    args = {
+        "whisper": f"https://x.test/voice/whisper?call={sid}",
+        "action": "https://x.test/voice/transfer-result",
+    }
     numbers = ["+12025550111", "+12025550112"]
     assert same(twiml.transfer(text, numbers, **args), twiml._transfer(text, numbers, **args))

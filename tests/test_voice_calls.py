@@ -40,14 +40,20 @@ def test_high_tier_patient_reaches_staff_with_a_whisper(services, practice, stor
     assert "last visit" in whisper
     assert call.outcome["route"] == "staff" and call.outcome["transfer"] == "accepted"
     record = rows(store, Call, Call.sid == call.call_sid)[0]
-    assert (record.direction, record.tier, record.patient_id, record.status) == ("inbound", "high", "P1", "completed")
+    assert (record.direction, record.tier, record.patient_id, record.status) == (
+        "inbound",
+        "high",
+        "P1",
+        "completed",
+    )
 
 
 @pytest.mark.parametrize("staff", ["decline", "no-answer", "busy"])
 def test_failed_transfer_never_drops_the_caller(services, practice, store, staff):
     """No key, another key, busy or no answer: the AI apologises and takes over; a high-priority callback is queued."""
-    call = simulator_for(services).call(from_=MARGARET, to=MAIN, says=["what are your hours", "bye"],
-                                        staff=StaffScript(staff))
+    call = simulator_for(services).call(
+        from_=MARGARET, to=MAIN, says=["what are your hours", "bye"], staff=StaffScript(staff)
+    )
     assert call.outcome["transfer"] == {"decline": "declined"}.get(staff, staff)
     assert call.outcome["callback_queued"] is True
     spoken = " ".join(t["receptionist"] for t in call.turns).lower()
@@ -65,8 +71,9 @@ def test_high_tier_after_hours_gets_the_ai(services, practice):
 
 def test_low_tier_patient_books_a_cleaning(services, practice, store):
     """A routine caller books a cleaning with the AI: the appointment exists and its slot is taken."""
-    call = simulator_for(services).call(from_=TOM, to=MAIN,
-                                        says=["I'd like to book a cleaning", "the first one", "yes", "no thanks"])
+    call = simulator_for(services).call(
+        from_=TOM, to=MAIN, says=["I'd like to book a cleaning", "the first one", "yes", "no thanks"]
+    )
     assert call.outcome["route"] == "ai" and call.dialed == []
     assert call.outcome["appointment"]["action"] == "booked"
     booked = rows(store, Appointment, Appointment.patient_id == "P2", Appointment.status == "booked")
@@ -154,7 +161,7 @@ def test_emergency_tells_the_caller_to_dial_911(services, practice, store):
 
 
 def test_stop_calling_me_opts_out(services, practice, store):
-    """"Stop calling me" opts the caller out of all outreach."""
+    """ "Stop calling me" opts the caller out of all outreach."""
     call = simulator_for(services).call(from_=TOM, to=MAIN, says=["please stop calling me", "that's all"])
     assert call.outcome["opted_out"] is True
     assert rows(store, Patient, Patient.id == "P2")[0].opted_out
@@ -164,9 +171,11 @@ def test_message_is_taken(services, practice, store):
     """A caller can leave a message; it is stored for staff."""
     from receptionist.store import Message
 
-    call = simulator_for(services).call(from_=TOM, to=MAIN, says=["I'd like to leave a message",
-                                                                 "please ask Dr Chen to call me about my crown",
-                                                                 "no that's all"])
+    call = simulator_for(services).call(
+        from_=TOM,
+        to=MAIN,
+        says=["I'd like to leave a message", "please ask Dr Chen to call me about my crown", "no that's all"],
+    )
     assert call.outcome["message_taken"] is True
     assert "crown" in rows(store, Message, Message.call_sid == call.call_sid)[0].text
 
@@ -175,8 +184,9 @@ def test_redis_down_calls_are_still_answered(services, practice, settings):
     """With Redis unreachable the caller is found in the store and still routed to staff."""
     from receptionist.services import Services
 
-    dead = Services(settings=settings, practice=services.practice, store=services.store,
-                    redis_url="redis://127.0.0.1:1/0")
+    dead = Services(
+        settings=settings, practice=services.practice, store=services.store, redis_url="redis://127.0.0.1:1/0"
+    )
     call = simulator_for(dead).call(from_=MARGARET, to=MAIN)
     assert call.outcome["route"] == "staff" and call.outcome["transfer"] == "accepted"
     call = simulator_for(dead).call(from_=TOM, to=MAIN, says=["what's your address", "bye"])
@@ -188,8 +198,12 @@ def test_store_down_still_gives_valid_twiml(services, settings):
     from receptionist.services import Services
     from receptionist.store import Store
 
-    dead = Services(settings=settings, practice=services.practice,
-                    store=Store("postgresql+psycopg://nobody@127.0.0.1:1/none"), redis_url=services.redis_url)
+    dead = Services(
+        settings=settings,
+        practice=services.practice,
+        store=Store("postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        redis_url=services.redis_url,
+    )
     call = simulator_for(dead).call(from_=STRANGER, to=MAIN, fetch_outcome=False)
     assert call.dialed == ["+12025550111", "+12025550112"]
     assert not [e for e in call.http_errors if not e[0].endswith("/voice/status")]
@@ -211,8 +225,7 @@ def test_status_callbacks_once_and_out_of_order(services, practice, store):
     record = rows(store, Call, Call.sid == call.call_sid)[0]
     assert record.status == "completed"
     events = rows(store, CallEvent, CallEvent.call_sid == call.call_sid)
-    assert sorted((e.status, e.sequence) for e in events) == sorted(
-        {(e.status, e.sequence) for e in events})
+    assert sorted((e.status, e.sequence) for e in events) == sorted({(e.status, e.sequence) for e in events})
     assert ("ringing", 1) in {(e.status, e.sequence) for e in events}
 
 
@@ -269,4 +282,5 @@ def test_a_call_that_goes_on_and_on_ends_with_a_callback(services, practice, sto
     assert call.ended_by == "hangup" and len(call.turns) == 4
     assert "call you back" in call.turns[-1]["receptionist"]
     assert [c.reason for c in rows(store, Callback, Callback.call_sid == call.call_sid)] == [
-        "long call without resolution"]
+        "long call without resolution"
+    ]

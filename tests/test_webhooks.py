@@ -27,13 +27,13 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.got.append((dict(self.headers), raw))
                 self.send_response(outer.statuses.pop(0) if outer.statuses else 204)
                 self.end_headers()
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -44,12 +44,12 @@ class Receiver:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-def work(services) -> None:  # noqa: ANN001
+def work(services) -> None:
     jobs.bind(services)
     SimpleWorker(queues(services), connection=services.queue_redis).work(burst=True, with_scheduler=True)
 
@@ -61,8 +61,12 @@ def world(services):
     return services, create_app(services=services)
 
 
-BOOKED = {"event_id": "b-1", "type": "completed", "patient_id": "P1",
-          "appointment": {"id": "W-1", "start": "2030-01-07T15:00:00Z"}}
+BOOKED = {
+    "event_id": "b-1",
+    "type": "completed",
+    "patient_id": "P1",
+    "appointment": {"id": "W-1", "start": "2030-01-07T15:00:00Z"},
+}
 
 
 def test_a_completed_booking_is_sent_signed_once(world):

@@ -33,8 +33,11 @@ def load_small_practice(store, redis_client, tmp_path, now: dt.datetime = MONDAY
     lines = ["patient_id,date,amount,department"]
     for year in range(2019, 2026):
         for pid in ("P1", "P3"):
-            lines += [f"{pid},{year}-02-10,1200,restorative", f"{pid},{year}-08-10,160,hygiene",
-                      f"{pid},{year}-05-03,900,cosmetic"]
+            lines += [
+                f"{pid},{year}-02-10,1200,restorative",
+                f"{pid},{year}-08-10,160,hygiene",
+                f"{pid},{year}-05-03,900,cosmetic",
+            ]
     lines += ["P2,2025-05-01,90,hygiene", "P2,2025-11-01,95,hygiene"]
     (tmp_path / "visits.csv").write_text("\n".join(lines) + "\n")
     today = now.date()
@@ -51,5 +54,8 @@ def simulator_for(services, now: dt.datetime = MONDAY_10AM, auth_token: str | No
     services.now = lambda: now
     app = create_app(services=services)
     base = services.settings.base_url
-    return CallSimulator(FlaskTransport(app, base_url=base), base_url=base,
-                         auth_token=auth_token or services.settings.auth_token)
+    return CallSimulator(
+        FlaskTransport(app, base_url=base),
+        base_url=base,
+        auth_token=auth_token or services.settings.auth_token,
+    )

@@ -17,12 +17,17 @@ from .understand import understand
 
 Guard = Literal["emergency", "opt_out", "advice", "injection", "other_patient"]
 
-REFUSAL = ("I'm sorry, I can't help with that. I'm the automated assistant, and I can only help with your own "
-           "appointments and our practice's information.")
-OTHER_PATIENT = ("I'm sorry, I can only help with your own record. They are welcome to call us themselves, or our "
-                 "front desk can help.")
-EMERGENCY = ("This sounds like an emergency. Please hang up and dial 9 1 1 now, or go to the nearest emergency "
-             "room.")
+REFUSAL = (
+    "I'm sorry, I can't help with that. I'm the automated assistant, and I can only help with your own "
+    "appointments and our practice's information."
+)
+OTHER_PATIENT = (
+    "I'm sorry, I can only help with your own record. They are welcome to call us themselves, or our "
+    "front desk can help."
+)
+EMERGENCY = (
+    "This sounds like an emergency. Please hang up and dial 9 1 1 now, or go to the nearest emergency room."
+)
 
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|rules|prompts?|programming|"
@@ -32,9 +37,12 @@ _INJECTION = re.compile(
     r"|\b(?:developer|admin|debug|god) mode\b|\bjailbreak|\bdo anything now\b"
     r"|\bpretend (?:to be|you are|youre)\b|\byou are now\b|\bact as (?:a|an|my)\b"
     r"|\b(?:repeat|print|reveal|show|read) (?:me )?(?:the|your) (?:text|words|instructions|prompt)\b"
-    r"|\bwhat (?:model|llm) are you\b")
-_RELATIVE = (r"(?:wife|husband|son|daughter|mother|father|mom|mum|dad|neighbou?r|friend|sister|brother|partner|"
-             r"boss|kid|child|grandma|grandpa|grandmother|grandfather|roommate|aunt|uncle|cousin)")
+    r"|\bwhat (?:model|llm) are you\b"
+)
+_RELATIVE = (
+    r"(?:wife|husband|son|daughter|mother|father|mom|mum|dad|neighbou?r|friend|sister|brother|partner|"
+    r"boss|kid|child|grandma|grandpa|grandmother|grandfather|roommate|aunt|uncle|cousin)"
+)
 _RECORD = r"(?:appointments?|records?|dates? of birth|birthday|information|info|details|address|phone number|file|chart)"
 _OTHER_PATIENT = re.compile(
     r"\b(?:other|another|any other|all (?:the|your)|list (?:of )?(?:the|your|all)?) ?patients?\b"
@@ -42,7 +50,8 @@ _OTHER_PATIENT = re.compile(
     r"|\bpatients? (?:list|records|names|numbers|files)\b"
     rf"|\b(?:my|his|her|their|our) {_RELATIVE}s? {_RECORD}\b"
     rf"|\b(?:when|what time) (?:is|was|does) (?:my |his |her )?{_RELATIVE}s?\b"
-    r"|\b(?:when|what time) (?:is|was|does) [a-z]+ [a-z]+s appointment\b")
+    r"|\b(?:when|what time) (?:is|was|does) [a-z]+ [a-z]+s appointment\b"
+)
 
 
 def _plain(text: str) -> str:

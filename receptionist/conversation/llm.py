@@ -45,8 +45,15 @@ class _Fallback(Exception):
 class LLMEngine:
     """An `Engine` over an OpenAI-compatible chat completions API (`client`), with `fallback` for bad turns."""
 
-    def __init__(self, client: openai.OpenAI, model: str, *, timeout_s: float = 6.0,
-                 fallback: OfflineEngine | None = None, temperature: float = 0.2) -> None:
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        *,
+        timeout_s: float = 6.0,
+        fallback: OfflineEngine | None = None,
+        temperature: float = 0.2,
+    ) -> None:
         self.client = client
         self.model = model
         self.timeout_s = timeout_s
@@ -60,25 +67,42 @@ class LLMEngine:
         name = speech.first_name_for_speech(ctx.first_name)
         if ctx.direction == "outbound":
             hello = f"Hi {name}, this" if name else "Hello, this"
-            say = (f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. Would "
-                   "you like to book a cleaning? If you'd rather we didn't call, just say stop calling me.")
+            say = (
+                f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. Would "
+                "you like to book a cleaning? If you'd rather we didn't call, just say stop calling me."
+            )
         elif ctx.reason == "transfer_failed":
             opener = f"Hi {name}, I'm sorry," if name else "I'm sorry,"
-            say = (f"{opener} nobody at the front desk could take your call right now. A member of our team will "
-                   f"call you back soon. This is the automated assistant for {practice}, and I can help you in the "
-                   f"meantime. {HOW_CAN_I_HELP}")
+            say = (
+                f"{opener} nobody at the front desk could take your call right now. A member of our team will "
+                f"call you back soon. This is the automated assistant for {practice}, and I can help you in the "
+                f"meantime. {HOW_CAN_I_HELP}"
+            )
         else:
-            hi = f"Hi {name}, thank you for calling {practice}." if name else f"Thank you for calling {practice}."
-            closed = "" if ctx.is_open else (f" Our office is closed right now. Our hours are "
-                                             f"{speech.clean(ctx.facts.hours_text)}.")
+            hi = (
+                f"Hi {name}, thank you for calling {practice}."
+                if name
+                else f"Thank you for calling {practice}."
+            )
+            closed = (
+                ""
+                if ctx.is_open
+                else (f" Our office is closed right now. Our hours are {speech.clean(ctx.facts.hours_text)}.")
+            )
             say = f"{hi} This is the automated assistant.{closed} {HOW_CAN_I_HELP}"
         st: dict[str, Any] = {"v": 1, "history": [], "offline": {}}
         _remember(st, "assistant", say)
         return Reply(say, st, "listen")
 
     # -- one turn -----------------------------------------------------------------------------------------
-    def respond(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance,
-                on_text: Callable[[str], None] | None = None) -> Reply:
+    def respond(
+        self,
+        ctx: CallContext,
+        tools: Tools,
+        state: dict[str, Any],
+        heard: Utterance,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply:
         """One caller turn. `on_text` (streaming transports) receives the model's words as they arrive."""
         st = json.loads(json.dumps(state or {}))
         st.setdefault("history", [])
@@ -115,7 +139,9 @@ class LLMEngine:
         st["offline"] = reply.state
         if reply.action == "hangup":
             st["done"] = True
-        said = (heard.speech or "").strip()[:MAX_CHARS] or (f"(pressed {heard.digits})" if heard.digits else "")
+        said = (heard.speech or "").strip()[:MAX_CHARS] or (
+            f"(pressed {heard.digits})" if heard.digits else ""
+        )
         if said:
             _remember(st, "user", said)
         return self._reply(st, reply.say, reply.action)
@@ -133,8 +159,14 @@ class LLMEngine:
         return st
 
     # -- the model ----------------------------------------------------------------------------------------
-    def _model_turn(self, ctx: CallContext, tools: Tools, st: dict[str, Any], said: str,
-                    on_text: Callable[[str], None] | None) -> Reply:
+    def _model_turn(
+        self,
+        ctx: CallContext,
+        tools: Tools,
+        st: dict[str, Any],
+        said: str,
+        on_text: Callable[[str], None] | None,
+    ) -> Reply:
         deadline = time.monotonic() + self.timeout_s
         executor = Executor(ctx, tools, st)
         messages: list[dict[str, Any]] = [{"role": "user", "content": said}]
@@ -142,15 +174,26 @@ class LLMEngine:
             system = {"role": "system", "content": system_prompt(ctx, st)}
             text, calls = self._complete([system, *st["history"], *messages], deadline, on_text)
             if not calls:
-                say = speech.clean(text)[:MAX_CHARS * 2]
+                say = speech.clean(text)[: MAX_CHARS * 2]
                 if not say:
                     raise _Fallback("empty reply")
                 return self._finish(st, said, say, "listen")
             if _round == MAX_TOOL_ROUNDS:
                 break
-            messages.append({"role": "assistant", "content": text or None, "tool_calls": [
-                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                for c in calls]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": text or None,
+                    "tool_calls": [
+                        {
+                            "id": c["id"],
+                            "type": "function",
+                            "function": {"name": c["name"], "arguments": c["arguments"]},
+                        }
+                        for c in calls
+                    ],
+                }
+            )
             for call in calls:
                 result = executor.run(call["name"], call["arguments"])
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
@@ -163,16 +206,22 @@ class LLMEngine:
                 return self._finish(st, said, say, "hangup")
         raise _Fallback(f"no answer after {MAX_TOOL_ROUNDS} tool rounds ({executor.errors} rejected)")
 
-    def _complete(self, messages: list[dict[str, Any]], deadline: float,
-                  on_text: Callable[[str], None] | None) -> tuple[str, list[dict[str, str]]]:
+    def _complete(
+        self, messages: list[dict[str, Any]], deadline: float, on_text: Callable[[str], None] | None
+    ) -> tuple[str, list[dict[str, str]]]:
         """One streamed completion: (text, tool calls), within the turn's deadline."""
         remaining = deadline - time.monotonic()
         if remaining < 0.2:
             raise _Fallback("deadline")
         try:
             stream = self.client.chat.completions.create(
-                model=self.model, messages=messages, tools=SPECS, temperature=self.temperature, stream=True,
-                timeout=remaining)
+                model=self.model,
+                messages=messages,
+                tools=SPECS,
+                temperature=self.temperature,
+                stream=True,
+                timeout=remaining,
+            )
             parts: list[str] = []
             calls: dict[int, dict[str, str]] = {}
             with stream:
@@ -207,11 +256,14 @@ class LLMEngine:
         if st["silences"] >= MAX_SILENCES:
             try:
                 tools.queue_callback("caller could not be heard", "normal")
-            except Exception:  # noqa: BLE001 - the goodbye matters more
+            except Exception:  # the goodbye matters more
                 log.exception("call %s: callback for a silent caller failed", ctx.call_sid)
             st["done"] = True
-            return self._reply(st, "I'm sorry, I can't hear you. I'll have someone from our team call you back. "
-                                   "Goodbye.", "hangup")
+            return self._reply(
+                st,
+                "I'm sorry, I can't hear you. I'll have someone from our team call you back. Goodbye.",
+                "hangup",
+            )
         return self._reply(st, f"Sorry, I didn't catch that. {HOW_CAN_I_HELP}")
 
     def _emergency(self, ctx: CallContext, tools: Tools, st: dict[str, Any], said: str) -> Reply:
@@ -219,7 +271,7 @@ class LLMEngine:
         try:
             tools.flag_emergency(f"Caller reported an emergency: {said}"[:300])
             say += " I've also alerted our team."
-        except Exception:  # noqa: BLE001 - the caller must hear the instruction whatever happens
+        except Exception:  # the caller must hear the instruction whatever happens
             log.exception("call %s: could not flag an emergency", ctx.call_sid)
         st["done"] = True
         return self._reply(st, say, "hangup")
@@ -231,11 +283,13 @@ class LLMEngine:
             try:
                 tools.opt_out()
                 confirm = "Done: we won't call, text or email you again."
-            except Exception:  # noqa: BLE001 - an opt-out is never lost
+            except Exception:  # an opt-out is never lost
                 log.exception("call %s: opt-out failed; passed on as a message", ctx.call_sid)
                 tools.take_message("The caller asked us to stop all calls, texts and emails.")
-                confirm = ("I couldn't update that myself, so I've asked our team to make sure we don't call, text "
-                           "or email you again.")
+                confirm = (
+                    "I couldn't update that myself, so I've asked our team to make sure we don't call, text "
+                    "or email you again."
+                )
             st["opted_out"] = True
         _remember(st, "user", said)
         return self._reply(st, f"{confirm} {ANYTHING_ELSE}")
@@ -248,8 +302,11 @@ class LLMEngine:
     def _reply(st: dict[str, Any], say: str, action: str = "listen") -> Reply:
         say = speech.clean(say) or "Sorry, could you say that again?"
         _remember(st, "assistant", say)
-        return Reply(say, json.loads(json.dumps(st)), action if action in ("listen", "transfer", "hangup")
-                     else "listen")
+        return Reply(
+            say,
+            json.loads(json.dumps(st)),
+            action if action in ("listen", "transfer", "hangup") else "listen",
+        )
 
 
 def _remember(st: dict[str, Any], role: str, content: str) -> None:
@@ -263,17 +320,28 @@ def system_prompt(ctx: CallContext, st: dict[str, Any]) -> str:
     name = prompts.name_for(ctx.direction, ctx.reason, known=ctx.patient_id is not None, is_open=ctx.is_open)
     first = speech.first_name_for_speech(ctx.first_name)
     text = prompts.render(
-        name, practice_name=speech.clean(ctx.facts.practice_name), location_name=speech.clean(ctx.facts.location_name),
-        address=speech.clean(ctx.facts.address), hours=speech.clean(ctx.facts.hours_text),
-        today=ctx.now.strftime("%A %Y-%m-%d, %H:%M"), caller=first or "a caller whose name we do not know yet",
-        open_or_closed="open" if ctx.is_open else "closed")
+        name,
+        practice_name=speech.clean(ctx.facts.practice_name),
+        location_name=speech.clean(ctx.facts.location_name),
+        address=speech.clean(ctx.facts.address),
+        hours=speech.clean(ctx.facts.hours_text),
+        today=ctx.now.strftime("%A %Y-%m-%d, %H:%M"),
+        caller=first or "a caller whose name we do not know yet",
+        open_or_closed="open" if ctx.is_open else "closed",
+    )
     lines = [f"Identity confirmed: {'yes' if st.get('identified') else 'no'}."]
     if st.get("opted_out"):
         lines.append("The caller has opted out of all outreach.")
     if st.get("slots"):
-        lines.append("Open slots offered in this call: " + "; ".join(
-            f"slot_id {s['id']} ({s['kind']}): {s['when']}" for s in st["slots"]) + ".")
+        lines.append(
+            "Open slots offered in this call: "
+            + "; ".join(f"slot_id {s['id']} ({s['kind']}): {s['when']}" for s in st["slots"])
+            + "."
+        )
     if st.get("appts") and st.get("identified"):
-        lines.append("The caller's appointments: " + "; ".join(
-            f"appointment_id {a['id']}: {a['when']}" for a in st["appts"]) + ".")
+        lines.append(
+            "The caller's appointments: "
+            + "; ".join(f"appointment_id {a['id']}: {a['when']}" for a in st["appts"])
+            + "."
+        )
     return text + "\n\nThis call so far:\n" + "\n".join(lines)

@@ -27,12 +27,22 @@ MAX_REMEMBERED = 12
 MAX_ID_ATTEMPTS = 3
 
 
-def _fn(name: str, description: str, properties: dict[str, Any] | None = None,
-        required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"type": "function", "function": {
-        "name": name, "description": description,
-        "parameters": {"type": "object", "properties": properties or {}, "required": list(required),
-                       "additionalProperties": False}}}
+def _fn(
+    name: str, description: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": properties or {},
+                "required": list(required),
+                "additionalProperties": False,
+            },
+        },
+    }
 
 
 _ID = {"type": "integer"}
@@ -40,29 +50,61 @@ _DATE = {"type": "string", "description": "YYYY-MM-DD"}
 _TEXT = {"type": "string"}
 
 SPECS: list[dict[str, Any]] = [
-    _fn("find_open_slots", "Find the next open appointment times at this location.",
-        {"kind": {"type": "string", "enum": list(KINDS)},
-         "part_of_day": {"type": "string", "enum": ["morning", "afternoon"]},
-         "weekday": {"type": "string", "enum": list(WEEKDAYS)},
-         "on_or_after": _DATE}, ("kind",)),
-    _fn("book_appointment", "Book one of the open slots find_open_slots returned, for the caller.",
-        {"slot_id": _ID}, ("slot_id",)),
-    _fn("verify_identity", "Confirm the caller's identity with the date of birth they said.",
-        {"date_of_birth": _DATE}, ("date_of_birth",)),
+    _fn(
+        "find_open_slots",
+        "Find the next open appointment times at this location.",
+        {
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "part_of_day": {"type": "string", "enum": ["morning", "afternoon"]},
+            "weekday": {"type": "string", "enum": list(WEEKDAYS)},
+            "on_or_after": _DATE,
+        },
+        ("kind",),
+    ),
+    _fn(
+        "book_appointment",
+        "Book one of the open slots find_open_slots returned, for the caller.",
+        {"slot_id": _ID},
+        ("slot_id",),
+    ),
+    _fn(
+        "verify_identity",
+        "Confirm the caller's identity with the date of birth they said.",
+        {"date_of_birth": _DATE},
+        ("date_of_birth",),
+    ),
     _fn("my_appointments", "The caller's own upcoming appointments (identity must be verified first)."),
-    _fn("reschedule_appointment", "Move one of the caller's appointments to an open slot.",
-        {"appointment_id": _ID, "slot_id": _ID}, ("appointment_id", "slot_id")),
-    _fn("cancel_appointment", "Cancel one of the caller's appointments.", {"appointment_id": _ID},
-        ("appointment_id",)),
-    _fn("register_caller", "Create a record for a new caller before booking.",
-        {"first_name": _TEXT, "last_name": _TEXT}, ("first_name", "last_name")),
+    _fn(
+        "reschedule_appointment",
+        "Move one of the caller's appointments to an open slot.",
+        {"appointment_id": _ID, "slot_id": _ID},
+        ("appointment_id", "slot_id"),
+    ),
+    _fn(
+        "cancel_appointment",
+        "Cancel one of the caller's appointments.",
+        {"appointment_id": _ID},
+        ("appointment_id",),
+    ),
+    _fn(
+        "register_caller",
+        "Create a record for a new caller before booking.",
+        {"first_name": _TEXT, "last_name": _TEXT},
+        ("first_name", "last_name"),
+    ),
     _fn("take_message", "Pass a message from the caller to the team.", {"text": _TEXT}, ("text",)),
     _fn("request_callback", "Ask the team to call the caller back.", {"reason": _TEXT}, ("reason",)),
-    _fn("update_contact_preferences", "Record whether we may contact the caller on one channel (call, text or "
+    _fn(
+        "update_contact_preferences",
+        "Record whether we may contact the caller on one channel (call, text or "
         "email), with an optional note such as a good time. To stop all contact use opt_out instead.",
-        {"channel": {"type": "string", "enum": ["call", "text", "email"]}, "allowed": {"type": "boolean"},
-         "note": _TEXT},
-        ("channel", "allowed")),
+        {
+            "channel": {"type": "string", "enum": ["call", "text", "email"]},
+            "allowed": {"type": "boolean"},
+            "note": _TEXT,
+        },
+        ("channel", "allowed"),
+    ),
     _fn("transfer_to_staff", "Put the caller through to the front desk (only while the office is open)."),
     _fn("opt_out", "Stop all calls, texts and emails to the caller."),
     _fn("end_call", "End the call after saying goodbye."),
@@ -165,22 +207,39 @@ class Executor:
         raise BadCall("appointment_id must be one of the ids my_appointments returned in this call")
 
     def _slot_view(self, slot: SlotView, kind: str) -> dict[str, Any]:
-        return {"id": slot.id, "kind": kind, "when": speech.slot_phrase(slot.start, slot.provider, self.ctx.now)}
+        return {
+            "id": slot.id,
+            "kind": kind,
+            "when": speech.slot_phrase(slot.start, slot.provider, self.ctx.now),
+        }
 
     def _appt_view(self, a: AppointmentView) -> dict[str, Any]:
-        return {"id": a.id, "kind": a.kind, "when": speech.appointment_phrase(a.kind, a.start, a.provider,
-                                                                             self.ctx.now)}
+        return {
+            "id": a.id,
+            "kind": a.kind,
+            "when": speech.appointment_phrase(a.kind, a.start, a.provider, self.ctx.now),
+        }
 
     # -- the tools ----------------------------------------------------------------------------------------
-    def _find_open_slots(self, kind: str, part_of_day: str | None = None, weekday: str | None = None,
-                         on_or_after: dt.date | None = None) -> dict[str, Any]:
+    def _find_open_slots(
+        self,
+        kind: str,
+        part_of_day: str | None = None,
+        weekday: str | None = None,
+        on_or_after: dt.date | None = None,
+    ) -> dict[str, Any]:
         after = None
         if on_or_after is not None:
             if on_or_after > self.ctx.now.date() + dt.timedelta(days=366):
                 raise BadCall("on_or_after must be within a year")
             after = dt.datetime.combine(on_or_after, dt.time(0), tzinfo=self.ctx.now.tzinfo)
-        slots = self.tools.open_slots(kind=kind, after=after, part_of_day=part_of_day,
-                                      weekday=WEEKDAYS.index(weekday) if weekday else None, limit=3)
+        slots = self.tools.open_slots(
+            kind=kind,
+            after=after,
+            part_of_day=part_of_day,
+            weekday=WEEKDAYS.index(weekday) if weekday else None,
+            limit=3,
+        )
         views = [self._slot_view(s, kind) for s in slots]
         self._remember("slots", views)
         return {"slots": [{"slot_id": v["id"], "when": v["when"]} for v in views]}
@@ -252,7 +311,9 @@ class Executor:
     def _update_contact_preferences(self, channel: str, allowed: bool, note: str = "") -> dict[str, Any]:
         setter = getattr(self.tools, "set_contact_preference", None)
         if setter is None:  # tools without a store behind them: the team gets it as a message
-            self.tools.take_message(f"Contact preferences ({channel}): {'yes' if allowed else 'no'} {note[:300]}")
+            self.tools.take_message(
+                f"Contact preferences ({channel}): {'yes' if allowed else 'no'} {note[:300]}"
+            )
             return {"passed_to_team": True}
         setter(channel, allowed, note)
         return {"recorded": True, "channel": channel, "allowed": allowed}

@@ -40,10 +40,30 @@ from .understand import ACTIONS, Understanding, extract_name, hour_from_number, 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-STAGES = ("menu", "anything_else", "offer", "confirm_slot", "ask_name", "choose_appt", "confirm_appt", "offer_book",
-          "no_slots", "message", "offer_transfer", "done")
-FLOW_STAGES = ("offer", "confirm_slot", "ask_name", "choose_appt", "confirm_appt", "offer_book", "no_slots",
-               "offer_transfer")
+STAGES = (
+    "menu",
+    "anything_else",
+    "offer",
+    "confirm_slot",
+    "ask_name",
+    "choose_appt",
+    "confirm_appt",
+    "offer_book",
+    "no_slots",
+    "message",
+    "offer_transfer",
+    "done",
+)
+FLOW_STAGES = (
+    "offer",
+    "confirm_slot",
+    "ask_name",
+    "choose_appt",
+    "confirm_appt",
+    "offer_book",
+    "no_slots",
+    "offer_transfer",
+)
 MAX_SILENCES = 2  # consecutive silent turns before a callback and goodbye
 MAX_MISSES = 3  # consecutive misunderstood turns before a transfer (open) or a message (closed)
 OFFER_COUNT = 3
@@ -54,17 +74,23 @@ HOW_CAN_I_HELP = "How can I help you today?"
 ANYTHING_ELSE = "Is there anything else I can help with?"
 WHAT_MESSAGE = "What message would you like me to pass on?"
 NAME_QUESTION = "May I have your first and last name?"
-ADVICE = ("I can't give medical advice, but I can book you in with the dentist or take a message for the "
-          "clinical team. Which would you prefer?")
+ADVICE = (
+    "I can't give medical advice, but I can book you in with the dentist or take a message for the "
+    "clinical team. Which would you prefer?"
+)
 
 
 def menu_text(ctx: CallContext) -> str:
     """What the receptionist can do, for reprompts."""
     if ctx.is_open and ctx.reason != "transfer_failed":
-        return ("I can book, move or cancel an appointment, tell you our hours or address, take a message, or put "
-                "you through to the front desk.")
-    return ("I can book, move or cancel an appointment, tell you our hours or address, take a message, or have "
-            "someone call you back.")
+        return (
+            "I can book, move or cancel an appointment, tell you our hours or address, take a message, or put "
+            "you through to the front desk."
+        )
+    return (
+        "I can book, move or cancel an appointment, tell you our hours or address, take a message, or have "
+        "someone call you back."
+    )
 
 
 class OfflineEngine:
@@ -85,8 +111,11 @@ class OfflineEngine:
                 raise
             log.exception("call %s: offline engine failed to greet", ctx.call_sid)
             practice = speech.clean(ctx.facts.practice_name)
-            return Reply(f"Thank you for calling {practice}. This is the automated assistant. {HOW_CAN_I_HELP}",
-                         _load({}), "listen")
+            return Reply(
+                f"Thank you for calling {practice}. This is the automated assistant. {HOW_CAN_I_HELP}",
+                _load({}),
+                "listen",
+            )
 
     def respond(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply:
         """One caller turn: what they said (or pressed, or nothing) -> what to say and do next."""
@@ -111,7 +140,14 @@ _GREETINGS_MAX = 4096
 
 
 def _greeting(ctx: CallContext, tools: Tools) -> Reply:
-    key = (ctx.facts.practice_name, ctx.facts.hours_text, ctx.first_name, ctx.direction, ctx.reason, ctx.is_open)
+    key = (
+        ctx.facts.practice_name,
+        ctx.facts.hours_text,
+        ctx.first_name,
+        ctx.direction,
+        ctx.reason,
+        ctx.is_open,
+    )
     known = _GREETINGS.get(key)
     if known is None:
         reply = _Turn(ctx, tools, _load({}), Utterance()).greet()
@@ -140,7 +176,9 @@ class _Turn:
         self.now = ctx.now
 
     # -- replies --------------------------------------------------------------------------------------------
-    def reply(self, say: str, stage: str | None = None, *, q: str | None = None, action: str = "listen") -> Reply:
+    def reply(
+        self, say: str, stage: str | None = None, *, q: str | None = None, action: str = "listen"
+    ) -> Reply:
         st = self.st
         if stage is not None:
             st["stage"] = stage
@@ -181,18 +219,29 @@ class _Turn:
             hello = f"Hi {name}, this" if name else "Hello, this"
             self.st["kind"] = "cleaning"
             q = "Would you like to book a cleaning?"
-            return self.ask(f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. "
-                            f"{q} If you'd rather we didn't call, just say stop calling me.", q, "offer_book")
+            return self.ask(
+                f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. "
+                f"{q} If you'd rather we didn't call, just say stop calling me.",
+                q,
+                "offer_book",
+            )
         hi = f"Hi {name}, thank you for calling {practice}." if name else f"Thank you for calling {practice}."
         if ctx.reason == "transfer_failed":
             opener = f"Hi {name}, I'm sorry," if name else "I'm sorry,"
-            return self.ask(f"{opener} nobody at the front desk could take your call right now. A member of our team "
-                            f"will call you back soon. This is the automated assistant for {practice}, and I can help "
-                            f"you in the meantime. {HOW_CAN_I_HELP}", HOW_CAN_I_HELP, "menu")
+            return self.ask(
+                f"{opener} nobody at the front desk could take your call right now. A member of our team "
+                f"will call you back soon. This is the automated assistant for {practice}, and I can help "
+                f"you in the meantime. {HOW_CAN_I_HELP}",
+                HOW_CAN_I_HELP,
+                "menu",
+            )
         if not ctx.is_open:
-            return self.ask(f"{hi} This is the automated assistant. Our office is closed right now. Our hours are "
-                            f"{hours}. I can book an appointment or take a message for the team. {HOW_CAN_I_HELP}",
-                            HOW_CAN_I_HELP, "menu")
+            return self.ask(
+                f"{hi} This is the automated assistant. Our office is closed right now. Our hours are "
+                f"{hours}. I can book an appointment or take a message for the team. {HOW_CAN_I_HELP}",
+                HOW_CAN_I_HELP,
+                "menu",
+            )
         return self.ask(f"{hi} This is the automated assistant. {HOW_CAN_I_HELP}", HOW_CAN_I_HELP, "menu")
 
     # -- the turn -------------------------------------------------------------------------------------------
@@ -213,7 +262,12 @@ class _Turn:
             return self.opt_out()
         if u.low_confidence:
             return self.miss()
-        if st["stage"] != "ask_name" and u.slots.first_name and u.slots.last_name and self.tools.patient_id is None:
+        if (
+            st["stage"] != "ask_name"
+            and u.slots.first_name
+            and u.slots.last_name
+            and self.tools.patient_id is None
+        ):
             st["first"], st["last"] = u.slots.first_name[:60], u.slots.last_name[:60]
         handler = self.STAGE_HANDLERS.get(st["stage"])
         reply = handler(self) if handler is not None else None
@@ -263,8 +317,11 @@ class _Turn:
                 return self.goodbye()
             self.keep_misses = True
             return self.reply(f"You're welcome. {self.question}")
-        if intent in ("unknown", "unsure", "more", "yes", "thanks") and (u.slots.kind or u.slots.has_when) \
-                and st["stage"] in ("menu", "anything_else"):
+        if (
+            intent in ("unknown", "unsure", "more", "yes", "thanks")
+            and (u.slots.kind or u.slots.has_when)
+            and st["stage"] in ("menu", "anything_else")
+        ):
             return self.start_booking()  # "a cleaning please", "tomorrow morning?"
         if intent == "yes" and st["stage"] in ("menu", "anything_else"):
             q = "What can I help you with?"
@@ -290,8 +347,11 @@ class _Turn:
                 self.tools.queue_callback("caller could not be heard", "normal")
             except ToolError:
                 log.info("call %s: callback for a silent caller refused", self.ctx.call_sid)
-            return self.reply("I'm sorry, I can't hear you. I'll have someone from our team call you back. Goodbye.",
-                              "done", action="hangup")
+            return self.reply(
+                "I'm sorry, I can't hear you. I'll have someone from our team call you back. Goodbye.",
+                "done",
+                action="hangup",
+            )
         return self.reply(f"Sorry, I didn't catch that. {self.question}")
 
     def miss(self, prefix: str = "") -> Reply:
@@ -311,10 +371,18 @@ class _Turn:
         self.st["misses"] = 0
         self.missed = True
         if self.can_transfer:
-            return self.reply("I'm sorry, I'm having trouble understanding. Let me put you through to our front desk.",
-                              "menu", q=HOW_CAN_I_HELP, action="transfer")
-        return self.ask("I'm sorry, I'm having trouble understanding. Please tell me a short message, and a member of "
-                        "our team will call you back.", WHAT_MESSAGE, "message")
+            return self.reply(
+                "I'm sorry, I'm having trouble understanding. Let me put you through to our front desk.",
+                "menu",
+                q=HOW_CAN_I_HELP,
+                action="transfer",
+            )
+        return self.ask(
+            "I'm sorry, I'm having trouble understanding. Please tell me a short message, and a member of "
+            "our team will call you back.",
+            WHAT_MESSAGE,
+            "message",
+        )
 
     # -- safety first -------------------------------------------------------------------------------------
     def emergency(self) -> Reply:
@@ -322,12 +390,14 @@ class _Turn:
         flagged = True
         try:
             self.tools.flag_emergency(f"Caller reported an emergency: {said}"[:300])
-        except Exception:  # noqa: BLE001 - the caller must hear the instruction whatever happens
+        except Exception:  # the caller must hear the instruction whatever happens
             flagged = False
             log.exception("call %s: could not flag an emergency", self.ctx.call_sid)
         self.reset_flow()
-        say = ("This sounds like an emergency. Please hang up and dial 9 1 1 now, or go to the nearest emergency "
-               "room.")
+        say = (
+            "This sounds like an emergency. Please hang up and dial 9 1 1 now, or go to the nearest emergency "
+            "room."
+        )
         if flagged:
             say += " I've also alerted our team."
         return self.reply(say, "done", action="hangup")
@@ -358,14 +428,18 @@ class _Turn:
             # Only once something is recorded: if nothing could be, the caller's next request tries again.
             st["opted_out"] = confirm is not None
             if confirm is None:
-                confirm = ("I'm sorry, I couldn't record that right now. Please ask our front desk to take you off "
-                           "our list, or tell me again in a moment.")
+                confirm = (
+                    "I'm sorry, I couldn't record that right now. Please ask our front desk to take you off "
+                    "our list, or tell me again in a moment."
+                )
         else:
             confirm = "You're already off our list: we won't call, text or email you again."
         if st["stage"] == "message":
             st["stage"] = "menu"
         self.reset_flow()
-        second, score = self.u.runner_up(exclude=("opt_out", "no", "yes", "thanks", "unsure", "more", "repeat"))
+        second, score = self.u.runner_up(
+            exclude=("opt_out", "no", "yes", "thanks", "unsure", "more", "repeat")
+        )
         if score >= 0.8 and (second in ACTIONS or second == "goodbye"):
             self.prefix = confirm
             st["stage"] = "menu"
@@ -381,23 +455,32 @@ class _Turn:
     def address_text(self) -> str:
         facts = self.ctx.facts
         place = speech.clean(facts.location_name or facts.practice_name)
-        now = "We're open now." if self.ctx.is_open else f"We're closed right now; our hours are {speech.clean(facts.hours_text)}."
+        now = (
+            "We're open now."
+            if self.ctx.is_open
+            else f"We're closed right now; our hours are {speech.clean(facts.hours_text)}."
+        )
         return f"{place} is at {speech.speakable_address(facts.address)}. {now}"
 
     def human(self) -> Reply:
         ctx = self.ctx
         if self.can_transfer:
             self.reset_flow()
-            return self.reply("Let me put you through to our front desk.", "menu", q=HOW_CAN_I_HELP, action="transfer")
+            return self.reply(
+                "Let me put you through to our front desk.", "menu", q=HOW_CAN_I_HELP, action="transfer"
+            )
         if ctx.reason == "transfer_failed":
-            return self.done_then_anything_else("A member of our team will call you back as soon as they can.")
+            return self.done_then_anything_else(
+                "A member of our team will call you back as soon as they can."
+            )
         if not self.st.get("callback"):
             self.tools.queue_callback("caller asked for a person after hours", "normal")
             self.st["callback"] = True
         hours = speech.clean(ctx.facts.hours_text)
         return self.done_then_anything_else(
             f"Our office is closed right now, so I've asked a member of our team to call you back when we open. "
-            f"Our hours are {hours}.")
+            f"Our hours are {hours}."
+        )
 
     @property
     def can_transfer(self) -> bool:
@@ -410,8 +493,11 @@ class _Turn:
         if self.can_transfer:
             q = "Would you like me to put you through?"
             return self.ask(f"{lead} {q}", q, "offer_transfer")
-        return self.ask(f"{lead} I can take a message, and someone will call you back. {WHAT_MESSAGE}", WHAT_MESSAGE,
-                        "message")
+        return self.ask(
+            f"{lead} I can take a message, and someone will call you back. {WHAT_MESSAGE}",
+            WHAT_MESSAGE,
+            "message",
+        )
 
     def callback(self) -> Reply:
         if self.ctx.reason == "transfer_failed":
@@ -426,7 +512,9 @@ class _Turn:
         practice = speech.clean(self.ctx.facts.practice_name)
         self.reset_flow()
         self.keep_misses = True
-        return self.reply(f"Thank you for calling {practice}. Have a good day. Goodbye.", "done", action="hangup")
+        return self.reply(
+            f"Thank you for calling {practice}. Have a good day. Goodbye.", "done", action="hangup"
+        )
 
     # -- messages -------------------------------------------------------------------------------------------
     def ask_message(self) -> Reply:
@@ -449,7 +537,11 @@ class _Turn:
             if u.intent == "goodbye":
                 return self.goodbye()
             return self.done_then_anything_else("Okay, no message.")
-        if len(words) <= 3 and u.intent in ("hello", "unsure", "repeat", "who") and self.st.get("misses", 0) < 2:
+        if (
+            len(words) <= 3
+            and u.intent in ("hello", "unsure", "repeat", "who")
+            and self.st.get("misses", 0) < 2
+        ):
             return self.miss(prefix="I'm listening.")  # "hello?", "um": not the message yet
         return self._store_message(u.speech)
 
@@ -466,7 +558,9 @@ class _Turn:
         st["pref"] = _pref_from(self.u)
         return self.offer_new()
 
-    def offer_new(self, after: dt.datetime | None = None, exclude: set[Any] | None = None, lead: str = "") -> Reply:
+    def offer_new(
+        self, after: dt.datetime | None = None, exclude: set[Any] | None = None, lead: str = ""
+    ) -> Reply:
         slots, note = self.search(after=after, exclude=exclude)
         if not slots:
             if exclude:
@@ -474,7 +568,9 @@ class _Turn:
             return self.no_slots()
         return self.present(slots, " ".join(x for x in (lead, note) if x))
 
-    def search(self, after: dt.datetime | None = None, exclude: set[Any] | None = None) -> tuple[list[SlotView], str]:
+    def search(
+        self, after: dt.datetime | None = None, exclude: set[Any] | None = None
+    ) -> tuple[list[SlotView], str]:
         """Up to three open slots honouring the preference in `pref`; a note when the preference could not be met."""
         st = self.st
         pref = st.get("pref") or {}
@@ -507,21 +603,30 @@ class _Turn:
             note = f"I don't have anything open {_day_words(day, self.now)}."
         return slots, note
 
-    def closest(self, kind: str, after: dt.datetime, part: str | None, weekday: int | None, target: int,
-                exclude: set[Any]) -> list[SlotView]:
+    def closest(
+        self,
+        kind: str,
+        after: dt.datetime,
+        part: str | None,
+        weekday: int | None,
+        target: int,
+        exclude: set[Any],
+    ) -> list[SlotView]:
         """For each of the next days, the opening nearest to the time asked for."""
         by_day: dict[dt.date, SlotView] = {}
         cursor = after
         for _ in range(3):
-            batch = _valid_slots(self.tools.open_slots(kind=kind, after=cursor, part_of_day=part, weekday=weekday,
-                                                       limit=10))
+            batch = _valid_slots(
+                self.tools.open_slots(kind=kind, after=cursor, part_of_day=part, weekday=weekday, limit=10)
+            )
             for slot in batch:
                 if slot.id in exclude:
                     continue
                 day = _local(slot.start, self.now).date()
                 best = by_day.get(day)
-                if best is None or abs(_minutes(slot.start, self.now) - target) < \
-                        abs(_minutes(best.start, self.now) - target):
+                if best is None or abs(_minutes(slot.start, self.now) - target) < abs(
+                    _minutes(best.start, self.now) - target
+                ):
                     by_day[day] = slot
             if not batch or len(by_day) > OFFER_COUNT:
                 break
@@ -531,18 +636,29 @@ class _Turn:
             cursor = latest + dt.timedelta(minutes=1)
         return [by_day[d] for d in sorted(by_day)][:OFFER_COUNT]
 
-    def find(self, kind: str, after: dt.datetime, part: str | None, weekday: int | None,
-             keep: Callable[[SlotView], bool] | None, exclude: set[Any]) -> list[SlotView]:
+    def find(
+        self,
+        kind: str,
+        after: dt.datetime,
+        part: str | None,
+        weekday: int | None,
+        keep: Callable[[SlotView], bool] | None,
+        exclude: set[Any],
+    ) -> list[SlotView]:
         """Asks the tools for slots, paging on when slots must also pass `keep` (a time of day)."""
         if keep is None and not exclude:
-            return _valid_slots(self.tools.open_slots(kind=kind, after=after, part_of_day=part, weekday=weekday,
-                                                      limit=OFFER_COUNT))[:OFFER_COUNT]
+            return _valid_slots(
+                self.tools.open_slots(
+                    kind=kind, after=after, part_of_day=part, weekday=weekday, limit=OFFER_COUNT
+                )
+            )[:OFFER_COUNT]
         out: list[SlotView] = []
         seen: set[Any] = set(exclude)
         cursor = after
         for _ in range(SEARCH_PAGES):
-            batch = _valid_slots(self.tools.open_slots(kind=kind, after=cursor, part_of_day=part, weekday=weekday,
-                                                       limit=10))
+            batch = _valid_slots(
+                self.tools.open_slots(kind=kind, after=cursor, part_of_day=part, weekday=weekday, limit=10)
+            )
             if not batch:
                 break
             for slot in batch:
@@ -564,9 +680,16 @@ class _Turn:
         phrases = [slot_phrase(s.start, s.provider, self.now) for s in slots]
         if len(slots) == 1:
             st["pick"] = st["offers"][0]
-            ask = "Would you like to move it there?" if st.get("flow") == "reschedule" else "Would you like me to book it?"
-            return self.ask(f"{lead} The first opening I have is {phrases[0]}. {ask}", self.confirm_question(slots[0]),
-                            "confirm_slot")
+            ask = (
+                "Would you like to move it there?"
+                if st.get("flow") == "reschedule"
+                else "Would you like me to book it?"
+            )
+            return self.ask(
+                f"{lead} The first opening I have is {phrases[0]}. {ask}",
+                self.confirm_question(slots[0]),
+                "confirm_slot",
+            )
         st.pop("pick", None)
         listing = f"I have {speech.number_word(len(slots))} openings: {spoken_list(phrases)}. Which one would you like?"
         return self.ask(f"{lead} {listing}", listing, "offer")
@@ -597,20 +720,26 @@ class _Turn:
             return self.confirm_pick(offers[chosen])
         if isinstance(chosen, list):
             st["offers"] = [_slot_dump(offers[i]) for i in chosen]
-            phrases = [spoken_time(_local(offers[i].start, self.now)) + " with " + speech.clean(offers[i].provider)
-                       for i in chosen]
+            phrases = [
+                spoken_time(_local(offers[i].start, self.now)) + " with " + speech.clean(offers[i].provider)
+                for i in chosen
+            ]
             q = f"I have {spoken_list(phrases)}. Which one would you like?"
             return self.ask(q, q, "offer")
         hour = hour_from_number(sl.number) if sl.number is not None and chosen is None else None
         if hour is not None and not sl.has_when:  # "nine" when 9 was not offered: look for 9
-            st["pref"] = _merge_pref(st.get("pref") or {}, {"tat": hour, "part": "morning" if hour < 720 else "afternoon"})
+            st["pref"] = _merge_pref(
+                st.get("pref") or {}, {"tat": hour, "part": "morning" if hour < 720 else "afternoon"}
+            )
             return self.offer_new()
         if chosen == "out_of_range":
             self.missed = True
             self.st["misses"] = st.get("misses", 0) + 1
             if st["misses"] >= MAX_MISSES:
                 return self.escalate()
-            return self.reply(f"Sorry, I only have {speech.number_word(len(offers))} options. {self.question}")
+            return self.reply(
+                f"Sorry, I only have {speech.number_word(len(offers))} options. {self.question}"
+            )
         last = max(s.start for s in offers)
         later = last + dt.timedelta(minutes=1)
         if re.search(r"\b(?:day|days|date|dates|week)\b", u.text):
@@ -676,18 +805,25 @@ class _Turn:
                 new = self.tools.reschedule(appt.get("id"), pick.id)
             except ToolError as error:
                 return self.slot_failed(error, pick)
-            said = appointment_phrase(new.kind or appt.get("kind") or "appointment", new.start, new.provider, self.now,
-                                      article="your")
+            said = appointment_phrase(
+                new.kind or appt.get("kind") or "appointment",
+                new.start,
+                new.provider,
+                self.now,
+                article="your",
+            )
             return self.done_then_anything_else(f"Done. I've moved {said}.")
         if self.tools.patient_id is None:
             if not (st.get("first") and st.get("last")):
                 if st.get("first"):
                     st["name_part"] = "last"
-                    return self.ask("Before I book that, may I have your last name?", "And your last name?",
-                                    "ask_name")
+                    return self.ask(
+                        "Before I book that, may I have your last name?", "And your last name?", "ask_name"
+                    )
                 st["name_part"] = "both"
-                return self.ask("Before I book that, may I have your first and last name?", NAME_QUESTION,
-                                "ask_name")
+                return self.ask(
+                    "Before I book that, may I have your first and last name?", NAME_QUESTION, "ask_name"
+                )
             try:
                 self.tools.register_caller(st["first"], st["last"])
             except ToolError as error:
@@ -702,7 +838,9 @@ class _Turn:
             return self.slot_failed(error, pick)
         name = speech.first_name_for_speech(st.get("first") or self.ctx.first_name)
         said = appointment_phrase(booked.kind or kind, booked.start, booked.provider, self.now)
-        return self.done_then_anything_else(f"You're all set{', ' + name if name else ''}. I've booked {said}.")
+        return self.done_then_anything_else(
+            f"You're all set{', ' + name if name else ''}. I've booked {said}."
+        )
 
     def slot_failed(self, error: ToolError, pick: SlotView) -> Reply:
         message = speech.sentence(str(error)) or "I'm sorry, I couldn't book that time."
@@ -712,7 +850,11 @@ class _Turn:
     def no_slots(self, sorry: str = "I'm sorry, I don't have any openings right now.") -> Reply:
         self.st.pop("offers", None)
         self.st.pop("pick", None)
-        callback = "put you through to our front desk" if self.can_transfer else "have a member of our team call you back"
+        callback = (
+            "put you through to our front desk"
+            if self.can_transfer
+            else "have a member of our team call you back"
+        )
         q = f"I can take a message, or {callback}. Which would you prefer?"
         return self.ask(f"{sorry} {q}", q, "no_slots")
 
@@ -726,7 +868,9 @@ class _Turn:
             if not self.st.get("callback") and self.ctx.reason != "transfer_failed":
                 self.tools.queue_callback("caller wants an appointment; no openings found", "normal")
                 self.st["callback"] = True
-            return self.done_then_anything_else("I've asked a member of our team to call you back about an appointment.")
+            return self.done_then_anything_else(
+                "I've asked a member of our team to call you back about an appointment."
+            )
         if u.slots.has_when or u.intent == "book" or u.slots.kind:
             return self.start_booking(kind=self.st.get("kind"))
         if self.is_no():
@@ -737,8 +881,12 @@ class _Turn:
         st, u = self.st, self.u
         first, last = extract_name(u.speech, expect=True)
         short = len(u.text.split()) <= 3  # a bare name, even one that sounds like a word ("Hope Price")
-        if not (first and short) and u.slots.first_name is None and u.intent in ACTIONS + ("goodbye",) \
-                and u.score(u.intent) >= 1.0:
+        if (
+            not (first and short)
+            and u.slots.first_name is None
+            and u.intent in ACTIONS + ("goodbye",)
+            and u.score(u.intent) >= 1.0
+        ):
             return None
         if st.get("name_part") == "last" and st.get("first") and first and not last:
             last, first = first, st["first"]
@@ -752,7 +900,9 @@ class _Turn:
             q = "And your last name?"
             return self.ask(f"Thanks, {speech.first_name_for_speech(first) or ''}. {q}", q, "ask_name")
         if self.is_no():
-            return self.miss(prefix="I need your name to book the appointment, or I can take a message instead.")
+            return self.miss(
+                prefix="I need your name to book the appointment, or I can take a message instead."
+            )
         return self.miss(prefix="Sorry, I didn't catch your name.")
 
     # -- the caller's appointments ---------------------------------------------------------------------------
@@ -774,8 +924,9 @@ class _Turn:
         phrases = [appointment_phrase(a.kind, a.start, a.provider, self.now) for a in appts[:MAX_LISTED]]
         if len(appts) == 1:
             return self.done_then_anything_else(f"You have {phrases[0]}.")
-        return self.done_then_anything_else(f"You have {speech.number_word(len(appts))} upcoming appointments: "
-                                            f"{spoken_list(phrases, 'and')}.")
+        return self.done_then_anything_else(
+            f"You have {speech.number_word(len(appts))} upcoming appointments: {spoken_list(phrases, 'and')}."
+        )
 
     def start_appointment_flow(self, purpose: str) -> Reply:
         st, u = self.st, self.u
@@ -810,8 +961,12 @@ class _Turn:
         phrases = [appointment_phrase(a.kind, a.start, a.provider, self.now) for a in listed]
         verb = "move" if purpose == "reschedule" else "cancel"
         q = f"Which one would you like to {verb}?"
-        return self.ask(f"You have {speech.number_word(len(listed))} upcoming appointments: "
-                        f"{spoken_list(phrases, 'and')}. {q}", q, "choose_appt")
+        return self.ask(
+            f"You have {speech.number_word(len(listed))} upcoming appointments: "
+            f"{spoken_list(phrases, 'and')}. {q}",
+            q,
+            "choose_appt",
+        )
 
     def confirm_appointment(self, appt: AppointmentView) -> Reply:
         st = self.st
@@ -836,8 +991,10 @@ class _Turn:
             if st.get("flow") == "reschedule":
                 st["appt"] = _appt_dump(appt)
                 st["kind"] = appt.kind or "cleaning"
-                return self.offer_new(lead=f"Okay, your {speech.clean(appt.kind or 'appointment')} "
-                                           f"{_on_when(appt.start, self.now)}.")
+                return self.offer_new(
+                    lead=f"Okay, your {speech.clean(appt.kind or 'appointment')} "
+                    f"{_on_when(appt.start, self.now)}."
+                )
             return self.confirm_appointment(appt)
         if isinstance(chosen, list):
             appts_left = [appts[i] for i in chosen]
@@ -869,8 +1026,9 @@ class _Turn:
             cancelled = self.tools.cancel(appt.id)
             st.pop("appt", None)
             st["kind"] = appt.kind or "cleaning"
-            said = appointment_phrase(cancelled.kind or appt.kind, cancelled.start, cancelled.provider, self.now,
-                                      article="your")
+            said = appointment_phrase(
+                cancelled.kind or appt.kind, cancelled.start, cancelled.provider, self.now, article="your"
+            )
             self.reset_flow()
             q = "Would you like to book a new time?"
             return self.ask(f"Okay, {said} is cancelled. {q}", q, "offer_book")
@@ -918,20 +1076,32 @@ class _Turn:
         u = self.u
         if u.intent == "yes":
             return True
-        return u.intent in ("thanks", "unknown", "book") and u.score("yes") >= 0.5 and u.score("yes") > u.score("no")
+        return (
+            u.intent in ("thanks", "unknown", "book")
+            and u.score("yes") >= 0.5
+            and u.score("yes") > u.score("no")
+        )
 
     def is_no(self) -> bool:
         u = self.u
         if u.intent == "no":
             return True
-        return u.intent in ("thanks", "unknown", "unsure") and u.score("no") >= 0.5 and u.score("no") > u.score("yes")
+        return (
+            u.intent in ("thanks", "unknown", "unsure")
+            and u.score("no") >= 0.5
+            and u.score("no") > u.score("yes")
+        )
 
     # -- failures -------------------------------------------------------------------------------------------
     def tool_failed(self, error: ToolError) -> Reply:
         message = speech.sentence(str(error)) or "I'm sorry, I couldn't do that."
         self.reset_flow()
         self.prefix = ""
-        other = "put you through to our front desk" if self.can_transfer else "have a member of our team call you back"
+        other = (
+            "put you through to our front desk"
+            if self.can_transfer
+            else "have a member of our team call you back"
+        )
         q = "What would you like to do?"
         return self.ask(f"{message} I can take a message, or {other}. {q}", q, "menu")
 
@@ -954,8 +1124,9 @@ _Turn.STAGE_HANDLERS = {
 # ------------------------------------------------------------------------------------------------------------
 
 
-def _resolve(items: list[Any], u: Understanding, now: dt.datetime,
-             allow_numbers: bool = True) -> int | list[int] | str | None:
+def _resolve(
+    items: list[Any], u: Understanding, now: dt.datetime, allow_numbers: bool = True
+) -> int | list[int] | str | None:
     """Which of `items` (slots or appointments, in the order read out) the caller means.
 
     An index, several indexes (ambiguous: "Tuesday" when two were on Tuesday), "out_of_range" ("the fifth"
@@ -988,8 +1159,12 @@ def _resolve(items: list[Any], u: Understanding, now: dt.datetime,
     if target is not None:
         exact = [i for i in candidates if _minutes(items[i].start, now) == target]
         if not exact:  # "the 9" for 9 AM or PM, whichever was offered
-            exact = [i for i in candidates if _local(items[i].start, now).hour % 12 == (target // 60) % 12
-                     and _local(items[i].start, now).minute == target % 60]
+            exact = [
+                i
+                for i in candidates
+                if _local(items[i].start, now).hour % 12 == (target // 60) % 12
+                and _local(items[i].start, now).minute == target % 60
+            ]
         if not exact:
             return None
         candidates, filtered = exact, True
@@ -1004,7 +1179,9 @@ def _resolve(items: list[Any], u: Understanding, now: dt.datetime,
             return None
         candidates, filtered = same, True
     if sl.part_of_day and target is None:
-        same = [i for i in candidates if (_local(items[i].start, now).hour < 12) == (sl.part_of_day == "morning")]
+        same = [
+            i for i in candidates if (_local(items[i].start, now).hour < 12) == (sl.part_of_day == "morning")
+        ]
         if same and len(same) < len(candidates):
             candidates, filtered = same, True
         elif not same:
@@ -1038,13 +1215,16 @@ def _said_when(u: Understanding) -> bool:
 
 def _provider_words(provider: str) -> set[str]:
     words = re.findall(r"[a-z]+", (provider or "").lower())
-    return {w for w in words if w not in ("dr", "doctor", "hygienist", "dds", "dmd", "the", "and") and len(w) > 2}
+    return {
+        w for w in words if w not in ("dr", "doctor", "hygienist", "dds", "dmd", "the", "and") and len(w) > 2
+    }
 
 
 def _matches_day(item: Any, u: Understanding, now: dt.datetime) -> bool:
     local = _local(item.start, now)
-    return (u.slots.day is not None and local.date() == u.slots.day) or \
-        (u.slots.weekday is not None and local.weekday() == u.slots.weekday and u.slots.day is None)
+    return (u.slots.day is not None and local.date() == u.slots.day) or (
+        u.slots.weekday is not None and local.weekday() == u.slots.weekday and u.slots.day is None
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -1084,7 +1264,7 @@ def _merge_pref(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pref_words(pref: dict[str, Any], now: dt.datetime) -> str:
-    """"on a Saturday in the morning", "after 2 PM": what was asked for, for "I don't have anything ..."."""
+    """ "on a Saturday in the morning", "after 2 PM": what was asked for, for "I don't have anything ..."."""
     parts = []
     day = _date_or_none(pref.get("date"))
     if day is not None:
@@ -1114,6 +1294,7 @@ def _time_filter(pref: dict[str, Any], now: dt.datetime) -> Callable[[SlotView],
         if tmin is not None and m < tmin:
             return False
         return not (tmax is not None and m >= tmax)
+
     return keep
 
 
@@ -1156,15 +1337,21 @@ def _load(state: Any) -> dict[str, Any]:
             if isinstance(pref.get(key), int) and 0 <= pref[key] < 24 * 60:
                 clean[key] = pref[key]
         st["pref"] = clean
-    offers = [s for s in (_slot_of(x) for x in state.get("offers") or [] if isinstance(state.get("offers"), list))
-              if s is not None]
+    offers = [
+        s
+        for s in (_slot_of(x) for x in state.get("offers") or [] if isinstance(state.get("offers"), list))
+        if s is not None
+    ]
     if offers:
         st["offers"] = [_slot_dump(s) for s in offers[:10]]
     pick = _slot_of(state.get("pick"))
     if pick is not None:
         st["pick"] = _slot_dump(pick)
-    appts = [a for a in (_appt_of(x) for x in state.get("appts") or [] if isinstance(state.get("appts"), list))
-             if a is not None]
+    appts = [
+        a
+        for a in (_appt_of(x) for x in state.get("appts") or [] if isinstance(state.get("appts"), list))
+        if a is not None
+    ]
     if appts:
         st["appts"] = [_appt_dump(a) for a in appts[:10]]
     appt = _appt_of(state.get("appt"))
@@ -1174,19 +1361,31 @@ def _load(state: Any) -> dict[str, Any]:
 
 
 def _slot_dump(slot: SlotView) -> dict[str, Any]:
-    return {"id": slot.id, "start": slot.start.isoformat(), "provider": str(slot.provider or "")[:80],
-            "minutes": int(slot.minutes or 0)}
+    return {
+        "id": slot.id,
+        "start": slot.start.isoformat(),
+        "provider": str(slot.provider or "")[:80],
+        "minutes": int(slot.minutes or 0),
+    }
 
 
 def _slot_of(value: Any) -> SlotView | None:
-    if not isinstance(value, dict) or not isinstance(value.get("id"), (int, str)) or isinstance(value.get("id"), bool):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("id"), (int, str))
+        or isinstance(value.get("id"), bool)
+    ):
         return None
     start = _datetime_or_none(value.get("start"))
     if start is None:
         return None
     minutes = value.get("minutes")
-    return SlotView(value["id"], start, str(value.get("provider") or "")[:80],
-                    minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else 0)
+    return SlotView(
+        value["id"],
+        start,
+        str(value.get("provider") or "")[:80],
+        minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else 0,
+    )
 
 
 def _slots_of(value: Any) -> list[SlotView]:
@@ -1196,18 +1395,31 @@ def _slots_of(value: Any) -> list[SlotView]:
 
 
 def _appt_dump(appt: AppointmentView) -> dict[str, Any]:
-    return {"id": appt.id, "start": appt.start.isoformat(), "provider": str(appt.provider or "")[:80],
-            "kind": str(appt.kind or "appointment")[:40]}
+    return {
+        "id": appt.id,
+        "start": appt.start.isoformat(),
+        "provider": str(appt.provider or "")[:80],
+        "kind": str(appt.kind or "appointment")[:40],
+    }
 
 
 def _appt_of(value: Any) -> AppointmentView | None:
-    if not isinstance(value, dict) or not isinstance(value.get("id"), (int, str)) or isinstance(value.get("id"), bool):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("id"), (int, str))
+        or isinstance(value.get("id"), bool)
+    ):
         return None
     start = _datetime_or_none(value.get("start"))
     if start is None:
         return None
-    return AppointmentView(value["id"], start, str(value.get("provider") or "")[:80],
-                           str(value.get("kind") or "appointment")[:40], "booked")
+    return AppointmentView(
+        value["id"],
+        start,
+        str(value.get("provider") or "")[:80],
+        str(value.get("kind") or "appointment")[:40],
+        "booked",
+    )
 
 
 def _appts_of(value: Any) -> list[AppointmentView]:
@@ -1221,8 +1433,11 @@ def _valid_slots(values: Any) -> list[SlotView]:
     out = []
     for s in values or []:
         start = getattr(s, "start", None)
-        if isinstance(start, dt.datetime) and start.tzinfo is not None and \
-                isinstance(getattr(s, "id", None), (int, str)):
+        if (
+            isinstance(start, dt.datetime)
+            and start.tzinfo is not None
+            and isinstance(getattr(s, "id", None), (int, str))
+        ):
             out.append(s)
     return out
 
@@ -1231,8 +1446,11 @@ def _valid_appointments(values: Any) -> list[AppointmentView]:
     out = []
     for a in values or []:
         start = getattr(a, "start", None)
-        if isinstance(start, dt.datetime) and start.tzinfo is not None and \
-                isinstance(getattr(a, "id", None), (int, str)):
+        if (
+            isinstance(start, dt.datetime)
+            and start.tzinfo is not None
+            and isinstance(getattr(a, "id", None), (int, str))
+        ):
             out.append(a)
     return out
 
@@ -1298,5 +1516,9 @@ def _crash_reply(ctx: CallContext, state: Any) -> Reply:
         st.update(stage="offer_transfer", q=q)
         return Reply(f"I'm sorry, something went wrong on my side. {q}", st, "listen")
     st.update(stage="message", q=WHAT_MESSAGE)
-    return Reply("I'm sorry, something went wrong on my side. I can take a message for the team, and someone will "
-                 f"call you back. {WHAT_MESSAGE}", st, "listen")
+    return Reply(
+        "I'm sorry, something went wrong on my side. I can take a message for the team, and someone will "
+        f"call you back. {WHAT_MESSAGE}",
+        st,
+        "listen",
+    )

@@ -12,10 +12,35 @@ import unicodedata
 from collections.abc import Sequence
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-          "twelve")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_SMALL = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
 _ARTICLES = {"exam": "an exam", "examination": "an examination", "appointment": "an appointment"}
 
 
@@ -44,7 +69,7 @@ def spoken_time(value: dt.datetime | dt.time) -> str:
 
 
 def spoken_date(day: dt.date, today: dt.date | None = None) -> str:
-    """"Tuesday December 1st"; the year only when the date is far ahead (or behind)."""
+    """ "Tuesday December 1st"; the year only when the date is far ahead (or behind)."""
     text = f"{WEEKDAYS[day.weekday()]} {MONTHS[day.month - 1]} {ordinal(day.day)}"
     if today is not None and abs((day - today).days) > 300:
         text += f", {day.year}"
@@ -52,7 +77,7 @@ def spoken_date(day: dt.date, today: dt.date | None = None) -> str:
 
 
 def spoken_day(day: dt.date, today: dt.date | None = None) -> str:
-    """"today", "tomorrow" or the full date."""
+    """ "today", "tomorrow" or the full date."""
     if today is not None:
         if day == today:
             return "today"
@@ -62,14 +87,14 @@ def spoken_day(day: dt.date, today: dt.date | None = None) -> str:
 
 
 def spoken_when(start: dt.datetime, now: dt.datetime | None = None) -> str:
-    """"today at 3 PM", "tomorrow at 9 AM", "Tuesday December 1st at 9 AM" (in `now`'s time zone)."""
+    """ "today at 3 PM", "tomorrow at 9 AM", "Tuesday December 1st at 9 AM" (in `now`'s time zone)."""
     local = _local(start, now)
     today = now.date() if now is not None else None
     return f"{spoken_day(local.date(), today)} at {spoken_time(local)}"
 
 
 def slot_phrase(start: dt.datetime, provider: str, now: dt.datetime | None = None) -> str:
-    """"Tuesday December 1st at 9 AM with Hygienist Patel"."""
+    """ "Tuesday December 1st at 9 AM with Hygienist Patel"."""
     when = spoken_when(start, now)
     provider = clean(provider)
     return f"{when} with {provider}" if provider else when
@@ -83,9 +108,10 @@ def kind_phrase(kind: str) -> str:
     return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
-def appointment_phrase(kind: str, start: dt.datetime, provider: str, now: dt.datetime | None = None,
-                       *, article: str = "a") -> str:
-    """"a cleaning on Tuesday December 1st at 9 AM with Hygienist Patel" (article "your" or "the" too)."""
+def appointment_phrase(
+    kind: str, start: dt.datetime, provider: str, now: dt.datetime | None = None, *, article: str = "a"
+) -> str:
+    """ "a cleaning on Tuesday December 1st at 9 AM with Hygienist Patel" (article "your" or "the" too)."""
     kind = clean(kind or "appointment").lower() or "appointment"
     head = kind_phrase(kind) if article == "a" else f"{article} {kind}"
     local = _local(start, now)
@@ -111,8 +137,10 @@ def spoken_list(items: Sequence[str], conjunction: str = "or") -> str:
 
 def speakable_address(address: str) -> str:
     """Reads a ZIP code digit by digit ("2 0 0 3 6") instead of as a large number."""
+
     def spell(match: re.Match[str]) -> str:
         return " ".join(match.group(1)) + (" " + " ".join(match.group(2)[1:]) if match.group(2) else "")
+
     return re.sub(r"\b(\d{5})(-\d{4})?\b(?=\s*$)", spell, clean(address))
 
 
@@ -127,8 +155,9 @@ def first_name_for_speech(name: str | None) -> str | None:
 
 
 # Markup and ASCII control characters (tab and newline kept) as spaces: all `clean` changes in ASCII text.
-_ASCII_BLANKS = str.maketrans({c: " " for c in [*"*#_`<>{}[]|\\~^", *map(chr, range(32)), chr(127)]
-                               if c not in "\t\n"})
+_ASCII_BLANKS = str.maketrans(
+    {c: " " for c in [*"*#_`<>{}[]|\\~^", *map(chr, range(32)), chr(127)] if c not in "\t\n"}
+)
 _SPACES = re.compile(r"\s+")
 
 

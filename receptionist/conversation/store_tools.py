@@ -23,10 +23,18 @@ MAX_MESSAGE = 2000
 class StoreTools:
     """Every change is one transaction; `events` lists what happened, for the call record and the outcome."""
 
-    def __init__(self, store: Store, location: Location, *, call_sid: str, caller_phone: str | None,
-                 patient_id: str | None, now: Callable[[], dt.datetime],
-                 on_opt_out: Callable[[str], None] | None = None,
-                 on_phones_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        location: Location,
+        *,
+        call_sid: str,
+        caller_phone: str | None,
+        patient_id: str | None,
+        now: Callable[[], dt.datetime],
+        on_opt_out: Callable[[str], None] | None = None,
+        on_phones_change: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.location = location
         self.call_sid = call_sid
@@ -43,8 +51,15 @@ class StoreTools:
         return self._patient_id
 
     # -- schedule ---------------------------------------------------------------------------------------
-    def open_slots(self, *, kind: str = "cleaning", after: dt.datetime | None = None,
-                   part_of_day: str | None = None, weekday: int | None = None, limit: int = 3) -> list[SlotView]:
+    def open_slots(
+        self,
+        *,
+        kind: str = "cleaning",
+        after: dt.datetime | None = None,
+        part_of_day: str | None = None,
+        weekday: int | None = None,
+        limit: int = 3,
+    ) -> list[SlotView]:
         kind = self._kind(kind)
         limit = max(1, min(int(limit), 10))
         earliest = max(after or self.now(), self.now() + dt.timedelta(hours=1))
@@ -57,14 +72,24 @@ class StoreTools:
         with self.store.engine.connect() as conn:
             rows = conn.execute(
                 select(Slot.id, Slot.start, Slot.provider, Slot.minutes)
-                .where(Slot.location_id == self.location.id, Slot.kind == slot_kind_for(kind),
-                       Slot.appointment_id.is_(None), Slot.start >= earliest.astimezone(dt.UTC))
-                .order_by(Slot.start, Slot.provider).limit(400)
+                .where(
+                    Slot.location_id == self.location.id,
+                    Slot.kind == slot_kind_for(kind),
+                    Slot.appointment_id.is_(None),
+                    Slot.start >= earliest.astimezone(dt.UTC),
+                )
+                .order_by(Slot.start, Slot.provider)
+                .limit(400)
             ).all()
         seen_starts: set[dt.datetime] = set()
         for sid, start, provider, minutes in rows:
             local = _aware(start).astimezone(zone)
-            if part_of_day == "morning" and local.hour >= 12 or part_of_day == "afternoon" and local.hour < 12:
+            if (
+                part_of_day == "morning"
+                and local.hour >= 12
+                or part_of_day == "afternoon"
+                and local.hour < 12
+            ):
                 continue
             if weekday is not None and local.weekday() != int(weekday):
                 continue
@@ -94,9 +119,15 @@ class StoreTools:
         if pid is None:
             return []
         with self.store.sessions() as session:
-            rows = session.scalars(select(Appointment).where(
-                Appointment.patient_id == pid, Appointment.status == "booked",
-                Appointment.start >= self.now().astimezone(dt.UTC)).order_by(Appointment.start)).all()
+            rows = session.scalars(
+                select(Appointment)
+                .where(
+                    Appointment.patient_id == pid,
+                    Appointment.status == "booked",
+                    Appointment.start >= self.now().astimezone(dt.UTC),
+                )
+                .order_by(Appointment.start)
+            ).all()
             return [self._view(a) for a in rows]
 
     def reschedule(self, appointment_id: int, slot_id: int) -> AppointmentView:
@@ -111,7 +142,9 @@ class StoreTools:
             except SlotTaken:
                 raise ToolError("I'm sorry, that time was just taken.") from None
             view = self._view(new)
-        self.events.append({"action": "rescheduled", "appointment_id": view.id, "start": view.start.isoformat()})
+        self.events.append(
+            {"action": "rescheduled", "appointment_id": view.id, "start": view.start.isoformat()}
+        )
         return view
 
     def cancel(self, appointment_id: int) -> AppointmentView:
@@ -121,7 +154,9 @@ class StoreTools:
             release(session, appointment)
             appointment.status = "cancelled"
             view = self._view(appointment)
-        self.events.append({"action": "cancelled", "appointment_id": view.id, "start": view.start.isoformat()})
+        self.events.append(
+            {"action": "cancelled", "appointment_id": view.id, "start": view.start.isoformat()}
+        )
         return view
 
     # -- the caller ---------------------------------------------------------------------------------------
@@ -136,7 +171,9 @@ class StoreTools:
             self.on_phones_change()
         with self.store.session() as session:
             if session.get(Patient, pid) is None:
-                session.add(Patient(id=pid, first_name=first, last_name=last, has_contact=bool(self.caller_phone)))
+                session.add(
+                    Patient(id=pid, first_name=first, last_name=last, has_contact=bool(self.caller_phone))
+                )
                 session.flush()
                 if self.caller_phone:
                     session.add(PatientPhone(patient_id=pid, phone=self.caller_phone, position=0))
@@ -156,7 +193,9 @@ class StoreTools:
         with self.store.session() as session:
             patient = session.get(Patient, pid)
             if patient is None:
-                raise ToolError("I can't find your record from this number, so I'll pass that on to our team.")
+                raise ToolError(
+                    "I can't find your record from this number, so I'll pass that on to our team."
+                )
             prefs = dict(patient.contact_preferences or {})
             prefs[channel] = bool(allowed)
             if note.strip():
@@ -185,15 +224,29 @@ class StoreTools:
         if not body:
             raise ToolError("I didn't get a message to pass on.")
         with self.store.session() as session:
-            session.add(Message(call_sid=self.call_sid, patient_id=self._patient_id, phone=self.caller_phone,
-                                location_id=self.location.id, text=body[:MAX_MESSAGE]))
+            session.add(
+                Message(
+                    call_sid=self.call_sid,
+                    patient_id=self._patient_id,
+                    phone=self.caller_phone,
+                    location_id=self.location.id,
+                    text=body[:MAX_MESSAGE],
+                )
+            )
         self.events.append({"action": "message"})
 
     def queue_callback(self, reason: str, priority: str = "normal") -> None:
         if priority not in ("urgent", "high", "normal"):
             raise ToolError("Unknown callback priority.")
-        queue_callback(self.store, call_sid=self.call_sid, patient_id=self._patient_id, phone=self.caller_phone,
-                       location_id=self.location.id, reason=reason, priority=priority)
+        queue_callback(
+            self.store,
+            call_sid=self.call_sid,
+            patient_id=self._patient_id,
+            phone=self.caller_phone,
+            location_id=self.location.id,
+            reason=reason,
+            priority=priority,
+        )
         self.events.append({"action": "callback", "priority": priority})
 
     def opt_out(self) -> None:
@@ -202,8 +255,9 @@ class StoreTools:
             if self._patient_id:
                 patients.append(self._patient_id)
             if self.caller_phone:
-                patients += session.scalars(select(PatientPhone.patient_id)
-                                            .where(PatientPhone.phone == self.caller_phone)).all()
+                patients += session.scalars(
+                    select(PatientPhone.patient_id).where(PatientPhone.phone == self.caller_phone)
+                ).all()
             for pid in dict.fromkeys(patients):
                 patient = session.get(Patient, pid)
                 if patient is not None and not patient.opted_out:
@@ -216,8 +270,15 @@ class StoreTools:
         log.info("call %s: caller opted out of outreach", self.call_sid)
 
     def flag_emergency(self, summary: str) -> None:
-        queue_callback(self.store, call_sid=self.call_sid, patient_id=self._patient_id, phone=self.caller_phone,
-                       location_id=self.location.id, reason="emergency: " + (summary or "")[:150], priority="urgent")
+        queue_callback(
+            self.store,
+            call_sid=self.call_sid,
+            patient_id=self._patient_id,
+            phone=self.caller_phone,
+            location_id=self.location.id,
+            reason="emergency: " + (summary or "")[:150],
+            priority="urgent",
+        )
         self.events.append({"action": "emergency"})
         log.warning("call %s: emergency flagged for staff", self.call_sid)
 
@@ -233,7 +294,7 @@ class StoreTools:
             raise ToolError("I need your name before I can book.")
         return self._patient_id
 
-    def _open_slot(self, session, slot_id: int, kind: str) -> Slot:  # noqa: ANN001
+    def _open_slot(self, session, slot_id: int, kind: str) -> Slot:
         try:
             slot = session.get(Slot, int(slot_id))
         except (TypeError, ValueError):
@@ -244,7 +305,7 @@ class StoreTools:
             raise ToolError("I'm sorry, that time is no longer available.")
         return slot
 
-    def _own_appointment(self, session, appointment_id: int, pid: str) -> Appointment:  # noqa: ANN001
+    def _own_appointment(self, session, appointment_id: int, pid: str) -> Appointment:
         try:
             appointment = session.get(Appointment, int(appointment_id))
         except (TypeError, ValueError):
@@ -255,18 +316,41 @@ class StoreTools:
         return appointment
 
     def _view(self, a: Appointment) -> AppointmentView:
-        return AppointmentView(a.id, _aware(a.start).astimezone(self.location.zone), a.provider, a.kind, a.status)
+        return AppointmentView(
+            a.id, _aware(a.start).astimezone(self.location.zone), a.provider, a.kind, a.status
+        )
 
 
-def queue_callback(store: Store, *, call_sid: str | None, patient_id: str | None, phone: str | None,
-                   location_id: str | None, reason: str, priority: str) -> bool:
+def queue_callback(
+    store: Store,
+    *,
+    call_sid: str | None,
+    patient_id: str | None,
+    phone: str | None,
+    location_id: str | None,
+    reason: str,
+    priority: str,
+) -> bool:
     """Queue one callback per call and reason (a retried webhook adds nothing); True when new."""
     with store.session() as session:
-        if call_sid is not None and session.scalar(select(Callback.id).where(
-                Callback.call_sid == call_sid, Callback.reason == reason[:200])) is not None:
+        if (
+            call_sid is not None
+            and session.scalar(
+                select(Callback.id).where(Callback.call_sid == call_sid, Callback.reason == reason[:200])
+            )
+            is not None
+        ):
             return False
-        session.add(Callback(patient_id=patient_id, phone=phone, call_sid=call_sid, location_id=location_id,
-                             reason=reason[:200], priority=priority))
+        session.add(
+            Callback(
+                patient_id=patient_id,
+                phone=phone,
+                call_sid=call_sid,
+                location_id=location_id,
+                reason=reason[:200],
+                priority=priority,
+            )
+        )
     return True
 
 
@@ -276,5 +360,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def _name(text: str) -> str:
-    cleaned = " ".join(part for part in (text or "").replace(".", " ").split() if part.isalpha() or "-" in part)
+    cleaned = " ".join(
+        part for part in (text or "").replace(".", " ").split() if part.isalpha() or "-" in part
+    )
     return cleaned[:100].title()

@@ -87,8 +87,15 @@ class ToolError(Exception):
 class Tools(Protocol):
     """Everything an engine may do, bound to one call and acting only on the caller's own record."""
 
-    def open_slots(self, *, kind: str = "cleaning", after: dt.datetime | None = None,
-                   part_of_day: str | None = None, weekday: int | None = None, limit: int = 3) -> list[SlotView]:
+    def open_slots(
+        self,
+        *,
+        kind: str = "cleaning",
+        after: dt.datetime | None = None,
+        part_of_day: str | None = None,
+        weekday: int | None = None,
+        limit: int = 3,
+    ) -> list[SlotView]:
         """The next open slots at this location (part_of_day: "morning" | "afternoon"; weekday 0=Monday)."""
 
     def book(self, slot_id: int, kind: str = "cleaning") -> AppointmentView: ...

@@ -39,15 +39,19 @@ class SignIn:
     message: str = ""
 
 
-LOCKED_MESSAGE = (f"Too many failed sign-ins: this account is locked for {LOCK_MINUTES} minutes. "
-                  "Try again later, or ask whoever manages the dashboard.")
+LOCKED_MESSAGE = (
+    f"Too many failed sign-ins: this account is locked for {LOCK_MINUTES} minutes. "
+    "Try again later, or ask whoever manages the dashboard."
+)
 REFUSED_MESSAGE = "Wrong username or password."
 
 
 def check_username(name: str) -> str:
     name = (name or "").strip()
     if not USERNAME.fullmatch(name):
-        raise AccountError("a username is 1 to 64 letters, digits or . _ @ - (starting with a letter or digit)")
+        raise AccountError(
+            "a username is 1 to 64 letters, digits or . _ @ - (starting with a letter or digit)"
+        )
     return name
 
 
@@ -59,8 +63,9 @@ def check_password(password: str) -> str:
 
 def add_user(store: Store, username: str, password: str) -> StaffUser:
     name = check_username(username)
-    user = StaffUser(username=name, password_hash=generate_password_hash(check_password(password)),
-                     failed_count=0)  # created_at: the store's clock
+    user = StaffUser(
+        username=name, password_hash=generate_password_hash(check_password(password)), failed_count=0
+    )  # created_at: the store's clock
     try:
         with store.session() as s:
             if s.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:

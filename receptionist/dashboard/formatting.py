@@ -10,10 +10,21 @@ from collections.abc import Iterable, Sequence
 from ..clock import utc
 
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
-CHANNEL_LABELS = {"staff_call": "Staff call", "ai_call": "AI call", "sms": "Text", "email": "Email",
-                  "general": "General", "inbound": "Inbound"}
-OUTCOME_LABELS = {"reached": "Reached", "booked": "Booked", "call_back": "Call back",
-                  "not_interested": "Not interested", "wrong_number": "Wrong number"}
+CHANNEL_LABELS = {
+    "staff_call": "Staff call",
+    "ai_call": "AI call",
+    "sms": "Text",
+    "email": "Email",
+    "general": "General",
+    "inbound": "Inbound",
+}
+OUTCOME_LABELS = {
+    "reached": "Reached",
+    "booked": "Booked",
+    "call_back": "Call back",
+    "not_interested": "Not interested",
+    "wrong_number": "Wrong number",
+}
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2}
 
 
@@ -52,8 +63,13 @@ def ago(when: dt.datetime | None, now: dt.datetime) -> str:
     seconds = (now - when).total_seconds()
     if seconds < 0:
         return "in the future"
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600),
-                       ("minute", 60)):
+    for unit, size in (
+        ("year", 365 * 86400),
+        ("month", 30 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
         n = int(seconds // size)
         if n >= 1:
             return f"{n} {unit}{'s' if n > 1 else ''} ago"

@@ -37,12 +37,16 @@ _ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 def latest_run(store: Store) -> ScoreRun | None:
     with store.sessions() as s:
-        return s.scalars(select(ScoreRun).order_by(ScoreRun.created_at.desc(), ScoreRun.id.desc()).limit(1)).first()
+        return s.scalars(
+            select(ScoreRun).order_by(ScoreRun.created_at.desc(), ScoreRun.id.desc()).limit(1)
+        ).first()
 
 
 def latest_campaign(store: Store) -> Campaign | None:
     with store.sessions() as s:
-        return s.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)).first()
+        return s.scalars(
+            select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+        ).first()
 
 
 def _name(p: Patient | None) -> str:
@@ -57,8 +61,11 @@ def _reasons(score: PatientScore | None) -> list[str]:
 def _first_phones(s: Any, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
-    rows = s.execute(select(PatientPhone.patient_id, PatientPhone.phone).where(PatientPhone.patient_id.in_(ids))
-                     .order_by(PatientPhone.position.desc(), PatientPhone.phone.desc())).all()
+    rows = s.execute(
+        select(PatientPhone.patient_id, PatientPhone.phone)
+        .where(PatientPhone.patient_id.in_(ids))
+        .order_by(PatientPhone.position.desc(), PatientPhone.phone.desc())
+    ).all()
     return dict(rows)  # the last written wins: position 0 (then the lowest number)
 
 
@@ -67,11 +74,14 @@ def _last_contacts(s: Any, ids: list[str]) -> dict[str, dt.datetime]:
     if not ids:
         return {}
     out: dict[str, dt.datetime] = {}
-    for q in (select(OutreachAttempt.patient_id, func.max(OutreachAttempt.sent_at)).where(
-                  OutreachAttempt.patient_id.in_(ids), OutreachAttempt.sent_at.is_not(None))
-              .group_by(OutreachAttempt.patient_id),
-              select(Call.patient_id, func.max(Call.started_at)).where(Call.patient_id.in_(ids))
-              .group_by(Call.patient_id)):
+    for q in (
+        select(OutreachAttempt.patient_id, func.max(OutreachAttempt.sent_at))
+        .where(OutreachAttempt.patient_id.in_(ids), OutreachAttempt.sent_at.is_not(None))
+        .group_by(OutreachAttempt.patient_id),
+        select(Call.patient_id, func.max(Call.started_at))
+        .where(Call.patient_id.in_(ids))
+        .group_by(Call.patient_id),
+    ):
         for pid, when in s.execute(q):
             when = utc(when)
             if when is not None and (pid not in out or when > out[pid]):
@@ -86,30 +96,66 @@ def call_list(store: Store, campaign_id: str) -> list[dict[str, Any]]:
         rows = s.execute(
             select(OutreachAttempt, Patient, PatientScore)
             .join(Patient, Patient.id == OutreachAttempt.patient_id)
-            .outerjoin(PatientScore, (PatientScore.patient_id == OutreachAttempt.patient_id)
-                       & (PatientScore.run_id == (c.run_id if c else "")))
-            .where(OutreachAttempt.campaign_id == campaign_id, OutreachAttempt.channel == "staff_call",
-                   OutreachAttempt.status != "holdout")
-            .order_by(OutreachAttempt.rank).limit(LIST_CAP)).all()
+            .outerjoin(
+                PatientScore,
+                (PatientScore.patient_id == OutreachAttempt.patient_id)
+                & (PatientScore.run_id == (c.run_id if c else "")),
+            )
+            .where(
+                OutreachAttempt.campaign_id == campaign_id,
+                OutreachAttempt.channel == "staff_call",
+                OutreachAttempt.status != "holdout",
+            )
+            .order_by(OutreachAttempt.rank)
+            .limit(LIST_CAP)
+        ).all()
         ids = [p.id for _, p, _ in rows]
         phones = _first_phones(s, ids)
         last = _last_contacts(s, ids)
-    return [{"attempt_id": a.id, "patient_id": p.id, "name": _name(p), "phone": phones.get(p.id, ""),
-             "tier": a.tier, "status": a.status, "result": a.result, "reason": a.reason,
-             "reasons": _reasons(sc),
-             "talking_points": list(a.notes or []), "last_contact": last.get(p.id),
-             "staff_outcome": a.staff_outcome, "opted_out": p.opted_out} for a, p, sc in rows]
+    return [
+        {
+            "attempt_id": a.id,
+            "patient_id": p.id,
+            "name": _name(p),
+            "phone": phones.get(p.id, ""),
+            "tier": a.tier,
+            "status": a.status,
+            "result": a.result,
+            "reason": a.reason,
+            "reasons": _reasons(sc),
+            "talking_points": list(a.notes or []),
+            "last_contact": last.get(p.id),
+            "staff_outcome": a.staff_outcome,
+            "opted_out": p.opted_out,
+        }
+        for a, p, sc in rows
+    ]
 
 
 def open_callbacks(store: Store) -> list[dict[str, Any]]:
     """Callbacks the AI queued and failed transfers left, most urgent first, then oldest first."""
     rank = case((Callback.priority == "urgent", 0), (Callback.priority == "high", 1), else_=2)
     with store.sessions() as s:
-        rows = s.execute(select(Callback, Patient).outerjoin(Patient, Patient.id == Callback.patient_id)
-                         .where(Callback.status == "open").order_by(rank, Callback.created_at, Callback.id)
-                         .limit(LIST_CAP)).all()
-    return [{"id": cb.id, "patient_id": cb.patient_id, "name": _name(p), "phone": cb.phone, "reason": cb.reason,
-             "priority": cb.priority, "created_at": utc(cb.created_at), "call_sid": cb.call_sid} for cb, p in rows]
+        rows = s.execute(
+            select(Callback, Patient)
+            .outerjoin(Patient, Patient.id == Callback.patient_id)
+            .where(Callback.status == "open")
+            .order_by(rank, Callback.created_at, Callback.id)
+            .limit(LIST_CAP)
+        ).all()
+    return [
+        {
+            "id": cb.id,
+            "patient_id": cb.patient_id,
+            "name": _name(p),
+            "phone": cb.phone,
+            "reason": cb.reason,
+            "priority": cb.priority,
+            "created_at": utc(cb.created_at),
+            "call_sid": cb.call_sid,
+        }
+        for cb, p in rows
+    ]
 
 
 def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:
@@ -126,11 +172,26 @@ def trying_to_return(store: Store, now: dt.datetime, cooldown_days: int) -> list
     back for them, so a person may want to help them finish. Newest first."""
     since = utc(now) - dt.timedelta(days=cooldown_days)
     with store.sessions() as s:
-        rows = s.execute(select(Patient).where(Patient.booking_attempt_at > since)
-                         .order_by(Patient.booking_attempt_at.desc()).limit(LIST_CAP)).scalars().all()
+        rows = (
+            s.execute(
+                select(Patient)
+                .where(Patient.booking_attempt_at > since)
+                .order_by(Patient.booking_attempt_at.desc())
+                .limit(LIST_CAP)
+            )
+            .scalars()
+            .all()
+        )
         phones = _first_phones(s, [p.id for p in rows])
-    return [{"patient_id": p.id, "name": _name(p), "phone": phones.get(p.id, ""),
-             "booking_attempt_at": utc(p.booking_attempt_at)} for p in rows]
+    return [
+        {
+            "patient_id": p.id,
+            "name": _name(p),
+            "phone": phones.get(p.id, ""),
+            "booking_attempt_at": utc(p.booking_attempt_at),
+        }
+        for p in rows
+    ]
 
 
 # -- patients -------------------------------------------------------------------------------------------------
@@ -148,18 +209,39 @@ def search_patients(store: Store, text: str) -> list[dict[str, Any]]:
                 number = to_e164(text)
             except InvalidPhone:
                 return []
-            q = q.join(PatientPhone, PatientPhone.patient_id == Patient.id).where(PatientPhone.phone == number)
+            q = q.join(PatientPhone, PatientPhone.patient_id == Patient.id).where(
+                PatientPhone.phone == number
+            )
         else:
             full = func.lower(Patient.first_name + " " + Patient.last_name)
             conds = [full.contains(word.lower(), autoescape=True) for word in text.split()]
             q = q.where(or_(Patient.id == text, and_(*conds)))
-        rows = s.scalars(q.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(SEARCH_CAP)).all()
+        rows = s.scalars(
+            q.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(SEARCH_CAP)
+        ).all()
         ids = [p.id for p in rows]
         phones = _first_phones(s, ids)
-        tiers = dict(s.execute(select(PatientScore.patient_id, PatientScore.tier).where(
-            PatientScore.run_id == run.id, PatientScore.patient_id.in_(ids))).all()) if run and ids else {}
-    return [{"patient_id": p.id, "name": _name(p), "phone": phones.get(p.id, ""), "tier": tiers.get(p.id),
-             "opted_out": p.opted_out} for p in rows]
+        tiers = (
+            dict(
+                s.execute(
+                    select(PatientScore.patient_id, PatientScore.tier).where(
+                        PatientScore.run_id == run.id, PatientScore.patient_id.in_(ids)
+                    )
+                ).all()
+            )
+            if run and ids
+            else {}
+        )
+    return [
+        {
+            "patient_id": p.id,
+            "name": _name(p),
+            "phone": phones.get(p.id, ""),
+            "tier": tiers.get(p.id),
+            "opted_out": p.opted_out,
+        }
+        for p in rows
+    ]
 
 
 def patient_exists(store: Store, patient_id: str) -> bool:
@@ -174,23 +256,51 @@ def patient_detail(store: Store, patient_id: str) -> dict[str, Any] | None:
         if p is None:
             return None
         score = s.get(PatientScore, (run.id, patient_id)) if run else None
-        phones = list(s.scalars(select(PatientPhone.phone).where(PatientPhone.patient_id == patient_id)
-                                .order_by(PatientPhone.position, PatientPhone.phone)))
-        visits = s.execute(select(VisitLine.day, VisitLine.amount_cents, VisitLine.department)
-                           .where(VisitLine.patient_id == patient_id).order_by(VisitLine.day)).all()
-        attempts = s.scalars(select(OutreachAttempt).where(OutreachAttempt.patient_id == patient_id)
-                             .order_by(OutreachAttempt.id.desc()).limit(LIST_CAP)).all()
-        calls = s.scalars(select(Call).where(Call.patient_id == patient_id)
-                          .order_by(Call.started_at.desc()).limit(LIST_CAP)).all()
-        events = s.scalars(select(OutcomeEvent).where(OutcomeEvent.patient_id == patient_id)
-                           .order_by(OutcomeEvent.at.desc(), OutcomeEvent.id.desc()).limit(LIST_CAP)).all()
-        callbacks = s.scalars(select(Callback).where(Callback.patient_id == patient_id)
-                              .order_by(Callback.created_at.desc()).limit(LIST_CAP)).all()
+        phones = list(
+            s.scalars(
+                select(PatientPhone.phone)
+                .where(PatientPhone.patient_id == patient_id)
+                .order_by(PatientPhone.position, PatientPhone.phone)
+            )
+        )
+        visits = s.execute(
+            select(VisitLine.day, VisitLine.amount_cents, VisitLine.department)
+            .where(VisitLine.patient_id == patient_id)
+            .order_by(VisitLine.day)
+        ).all()
+        attempts = s.scalars(
+            select(OutreachAttempt)
+            .where(OutreachAttempt.patient_id == patient_id)
+            .order_by(OutreachAttempt.id.desc())
+            .limit(LIST_CAP)
+        ).all()
+        calls = s.scalars(
+            select(Call).where(Call.patient_id == patient_id).order_by(Call.started_at.desc()).limit(LIST_CAP)
+        ).all()
+        events = s.scalars(
+            select(OutcomeEvent)
+            .where(OutcomeEvent.patient_id == patient_id)
+            .order_by(OutcomeEvent.at.desc(), OutcomeEvent.id.desc())
+            .limit(LIST_CAP)
+        ).all()
+        callbacks = s.scalars(
+            select(Callback)
+            .where(Callback.patient_id == patient_id)
+            .order_by(Callback.created_at.desc())
+            .limit(LIST_CAP)
+        ).all()
     return {
-        "patient": p, "name": _name(p), "phones": phones, "score": score, "run": run,
+        "patient": p,
+        "name": _name(p),
+        "phones": phones,
+        "score": score,
+        "run": run,
         "reasons": _reasons(score),
         "visits": [(d, c, dep) for d, c, dep in visits],
-        "attempts": attempts, "calls": calls, "events": events, "callbacks": callbacks,
+        "attempts": attempts,
+        "calls": calls,
+        "events": events,
+        "callbacks": callbacks,
     }
 
 
@@ -211,12 +321,30 @@ def record_consent(store: Store, patient_id: str, kinds: list[str]) -> bool:
 # -- calls ----------------------------------------------------------------------------------------------------
 def recent_calls(store: Store, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
     with store.sessions() as s:
-        rows = s.execute(select(Call, Patient).outerjoin(Patient, Patient.id == Call.patient_id)
-                         .order_by(Call.started_at.desc(), Call.sid).limit(limit)).all()
-    calls = [{"sid": c.sid, "direction": c.direction, "name": _name(p), "patient_id": c.patient_id,
-              "tier": c.tier, "route": c.route, "transfer": c.transfer, "outcome": c.outcome,
-              "status": c.status, "duration": c.duration_seconds, "started_at": utc(c.started_at),
-              "facts": c.facts or {}, "live": c.status not in _ENDED and c.ended_at is None} for c, p in rows]
+        rows = s.execute(
+            select(Call, Patient)
+            .outerjoin(Patient, Patient.id == Call.patient_id)
+            .order_by(Call.started_at.desc(), Call.sid)
+            .limit(limit)
+        ).all()
+    calls = [
+        {
+            "sid": c.sid,
+            "direction": c.direction,
+            "name": _name(p),
+            "patient_id": c.patient_id,
+            "tier": c.tier,
+            "route": c.route,
+            "transfer": c.transfer,
+            "outcome": c.outcome,
+            "status": c.status,
+            "duration": c.duration_seconds,
+            "started_at": utc(c.started_at),
+            "facts": c.facts or {},
+            "live": c.status not in _ENDED and c.ended_at is None,
+        }
+        for c, p in rows
+    ]
     return {"live": [c for c in calls if c["live"]], "recent": [c for c in calls if not c["live"]]}
 
 
@@ -236,16 +364,37 @@ def tier_mix(store: Store, run_id: str) -> list[dict[str, Any]]:
     their lifetime value), one GROUP BY on the run's scores."""
     lapsed = case((PatientScore.lapsed.is_(True), 1), else_=0)
     with store.sessions() as s:
-        rows = s.execute(select(
-            PatientScore.tier, func.count(), func.sum(lapsed),
-            func.coalesce(func.sum(case((PatientScore.lapsed.is_(True), PatientScore.annual_value), else_=0.0)), 0.0),
-            func.coalesce(func.sum(case((PatientScore.lapsed.is_(True), PatientScore.plv), else_=0.0)), 0.0),
-            func.coalesce(func.sum(PatientScore.expected_value_12m), 0.0),
-        ).where(PatientScore.run_id == run_id).group_by(PatientScore.tier)).all()
+        rows = s.execute(
+            select(
+                PatientScore.tier,
+                func.count(),
+                func.sum(lapsed),
+                func.coalesce(
+                    func.sum(case((PatientScore.lapsed.is_(True), PatientScore.annual_value), else_=0.0)), 0.0
+                ),
+                func.coalesce(
+                    func.sum(case((PatientScore.lapsed.is_(True), PatientScore.plv), else_=0.0)), 0.0
+                ),
+                func.coalesce(func.sum(PatientScore.expected_value_12m), 0.0),
+            )
+            .where(PatientScore.run_id == run_id)
+            .group_by(PatientScore.tier)
+        ).all()
     order = {"high": 0, "mid": 1, "low": 2}
-    return sorted(({"tier": t, "patients": int(n), "lapsed": int(lp or 0), "annual_at_risk": float(a),
-                    "plv_at_risk": float(v), "expected_12m": float(e)} for t, n, lp, a, v, e in rows),
-                  key=lambda r: order.get(r["tier"], 9))
+    return sorted(
+        (
+            {
+                "tier": t,
+                "patients": int(n),
+                "lapsed": int(lp or 0),
+                "annual_at_risk": float(a),
+                "plv_at_risk": float(v),
+                "expected_12m": float(e),
+            }
+            for t, n, lp, a, v, e in rows
+        ),
+        key=lambda r: order.get(r["tier"], 9),
+    )
 
 
 def cached_tier_mix(store: Store, redis: Any, run_id: str, ttl_s: int = 86400) -> list[dict[str, Any]]:
@@ -275,8 +424,15 @@ def tryit_callers(store: Store) -> dict[str, str | None]:
     with store.sessions() as s:
         for tier_name in out:
             out[tier_name] = s.scalar(
-                select(PatientPhone.phone).join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
+                select(PatientPhone.phone)
+                .join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
                 .join(Patient, Patient.id == PatientPhone.patient_id)
-                .where(PatientScore.run_id == run.id, PatientScore.tier == tier_name, Patient.opted_out.is_(False))
-                .order_by(PatientScore.patient_id, PatientPhone.position).limit(1))
+                .where(
+                    PatientScore.run_id == run.id,
+                    PatientScore.tier == tier_name,
+                    Patient.opted_out.is_(False),
+                )
+                .order_by(PatientScore.patient_id, PatientPhone.position)
+                .limit(1)
+            )
     return out

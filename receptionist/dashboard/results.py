@@ -29,86 +29,237 @@ def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
-def _bar(labels: list[str], datasets: list[dict], *, percent: bool = False, stacked: bool = False,
-         kind: str = "bar", y_title: str = "") -> dict[str, Any]:
-    y: dict[str, Any] = {"beginAtZero": True, "stacked": stacked, "title": {"display": bool(y_title), "text": y_title}}
-    return {"type": kind, "data": {"labels": labels, "datasets": datasets},
-            "options": {"responsive": True, "maintainAspectRatio": False, "animation": False,
-                        "scales": {"x": {"stacked": stacked}, "y": y},
-                        "plugins": {"legend": {"position": "bottom"}}}}
+def _bar(
+    labels: list[str],
+    datasets: list[dict],
+    *,
+    percent: bool = False,
+    stacked: bool = False,
+    kind: str = "bar",
+    y_title: str = "",
+) -> dict[str, Any]:
+    y: dict[str, Any] = {
+        "beginAtZero": True,
+        "stacked": stacked,
+        "title": {"display": bool(y_title), "text": y_title},
+    }
+    return {
+        "type": kind,
+        "data": {"labels": labels, "datasets": datasets},
+        "options": {
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "animation": False,
+            "scales": {"x": {"stacked": stacked}, "y": y},
+            "plugins": {"legend": {"position": "bottom"}},
+        },
+    }
 
 
 def tiers_table(mix: list[dict[str, Any]]) -> Table:
     labels = [f.tier(m["tier"]) for m in mix]
-    chart = _bar(labels, [
-        {"label": "Active", "data": [m["patients"] - m["lapsed"] for m in mix], "backgroundColor": "#2a9d8f"},
-        {"label": "Lapsed", "data": [m["lapsed"] for m in mix], "backgroundColor": "#d1495b"},
-    ], stacked=True, y_title="patients")
+    chart = _bar(
+        labels,
+        [
+            {
+                "label": "Active",
+                "data": [m["patients"] - m["lapsed"] for m in mix],
+                "backgroundColor": "#2a9d8f",
+            },
+            {"label": "Lapsed", "data": [m["lapsed"] for m in mix], "backgroundColor": "#d1495b"},
+        ],
+        stacked=True,
+        y_title="patients",
+    )
     return Table(
-        "tiers", "Tier mix and value at risk",
+        "tiers",
+        "Tier mix and value at risk",
         "Patients per value tier in the latest score run; value at risk is what the lapsed patients were worth a "
         "year, and over their lifetime, if they do not come back.",
-        ["Tier", "Patients", "Lapsed", "Yearly value at risk", "Lifetime value at risk", "Expected next 12 months"],
-        [[f.tier(m["tier"]), f"{m['patients']:,}", f"{m['lapsed']:,}", f.money(m["annual_at_risk"]),
-          f.money(m["plv_at_risk"]), f.money(m["expected_12m"])] for m in mix],
-        ["tier", "patients", "lapsed", "annual_value_at_risk", "lifetime_value_at_risk", "expected_value_12m"],
-        [[m["tier"], m["patients"], m["lapsed"], round(m["annual_at_risk"], 2), round(m["plv_at_risk"], 2),
-          round(m["expected_12m"], 2)] for m in mix],
-        chart)
+        [
+            "Tier",
+            "Patients",
+            "Lapsed",
+            "Yearly value at risk",
+            "Lifetime value at risk",
+            "Expected next 12 months",
+        ],
+        [
+            [
+                f.tier(m["tier"]),
+                f"{m['patients']:,}",
+                f"{m['lapsed']:,}",
+                f.money(m["annual_at_risk"]),
+                f.money(m["plv_at_risk"]),
+                f.money(m["expected_12m"]),
+            ]
+            for m in mix
+        ],
+        [
+            "tier",
+            "patients",
+            "lapsed",
+            "annual_value_at_risk",
+            "lifetime_value_at_risk",
+            "expected_value_12m",
+        ],
+        [
+            [
+                m["tier"],
+                m["patients"],
+                m["lapsed"],
+                round(m["annual_at_risk"], 2),
+                round(m["plv_at_risk"], 2),
+                round(m["expected_12m"], 2),
+            ]
+            for m in mix
+        ],
+        chart,
+    )
 
 
 def expected_table(report: Report) -> Table:
     rows = [r for r in report.totals if r.attempts]
     labels = [f"{f.tier(r.tier)} · {f.channel(r.channel)}" for r in rows]
-    chart = _bar(labels, [
-        {"label": "Response rate (%)", "data": [_r((r.response_rate or 0) * 100, 1) for r in rows],
-         "backgroundColor": "#1d6f8b"},
-        {"label": "Expected range (%)", "backgroundColor": "rgba(224,164,58,0.45)",
-         "data": [[round(r.expected_response[0] * 100, 1), round(r.expected_response[1] * 100, 1)]
-                  if r.expected_response else None for r in rows]},
-    ], y_title="% of contacts")
+    chart = _bar(
+        labels,
+        [
+            {
+                "label": "Response rate (%)",
+                "data": [_r((r.response_rate or 0) * 100, 1) for r in rows],
+                "backgroundColor": "#1d6f8b",
+            },
+            {
+                "label": "Expected range (%)",
+                "backgroundColor": "rgba(224,164,58,0.45)",
+                "data": [
+                    [round(r.expected_response[0] * 100, 1), round(r.expected_response[1] * 100, 1)]
+                    if r.expected_response
+                    else None
+                    for r in rows
+                ],
+            },
+        ],
+        y_title="% of contacts",
+    )
     return Table(
-        "expected", "Response against the expected range (all months)",
+        "expected",
+        "Response against the expected range (all months)",
         "A bar below the shaded range means the channel does worse for that tier than practices usually see.",
         ["Tier", "Channel", "Sent", "Responded", "Response rate (95% interval)", "Expected"],
-        [[f.tier(r.tier), f.channel(r.channel), f"{r.attempts:,}", f"{r.responded:,}",
-          f"{f.pct(r.response_rate, 1)} ({f.pct(r.response_ci[0])}-{f.pct(r.response_ci[1])})",
-          f.pct_range(r.expected_response)] for r in rows],
-        ["tier", "channel", "sent", "responded", "response_rate", "response_ci_low", "response_ci_high",
-         "expected_low", "expected_high"],
-        [[r.tier, r.channel, r.attempts, r.responded, _r(r.response_rate), _r(r.response_ci[0]),
-          _r(r.response_ci[1]), r.expected_response[0] if r.expected_response else None,
-          r.expected_response[1] if r.expected_response else None] for r in rows],
-        chart)
+        [
+            [
+                f.tier(r.tier),
+                f.channel(r.channel),
+                f"{r.attempts:,}",
+                f"{r.responded:,}",
+                f"{f.pct(r.response_rate, 1)} ({f.pct(r.response_ci[0])}-{f.pct(r.response_ci[1])})",
+                f.pct_range(r.expected_response),
+            ]
+            for r in rows
+        ],
+        [
+            "tier",
+            "channel",
+            "sent",
+            "responded",
+            "response_rate",
+            "response_ci_low",
+            "response_ci_high",
+            "expected_low",
+            "expected_high",
+        ],
+        [
+            [
+                r.tier,
+                r.channel,
+                r.attempts,
+                r.responded,
+                _r(r.response_rate),
+                _r(r.response_ci[0]),
+                _r(r.response_ci[1]),
+                r.expected_response[0] if r.expected_response else None,
+                r.expected_response[1] if r.expected_response else None,
+            ]
+            for r in rows
+        ],
+        chart,
+    )
 
 
 def monthly_table(report: Report) -> Table:
     rows = [r for r in report.rows if r.attempts]
     months = sorted(report.months)
-    buckets = sorted({(r.tier, r.channel) for r in rows}, key=lambda b: (["high", "mid", "low"].index(b[0])
-                                                                          if b[0] in ("high", "mid", "low") else 9, b[1]))
+    buckets = sorted(
+        {(r.tier, r.channel) for r in rows},
+        key=lambda b: (["high", "mid", "low"].index(b[0]) if b[0] in ("high", "mid", "low") else 9, b[1]),
+    )
     by = {(r.month, r.tier, r.channel): r for r in rows}
     datasets = []
     for i, (t, ch) in enumerate(buckets):
         colour = SERIES[i % len(SERIES)]
-        datasets.append({"label": f"{f.tier(t)} · {f.channel(ch)} response %", "borderColor": colour,
-                         "backgroundColor": colour, "spanGaps": True,
-                         "data": [_r((by[(m, t, ch)].response_rate or 0) * 100, 1) if (m, t, ch) in by else None
-                                  for m in months]})
+        datasets.append(
+            {
+                "label": f"{f.tier(t)} · {f.channel(ch)} response %",
+                "borderColor": colour,
+                "backgroundColor": colour,
+                "spanGaps": True,
+                "data": [
+                    _r((by[(m, t, ch)].response_rate or 0) * 100, 1) if (m, t, ch) in by else None
+                    for m in months
+                ],
+            }
+        )
     chart = _bar(months, datasets, kind="line", y_title="% of contacts")
     return Table(
-        "monthly", "Response and reactivation by month",
+        "monthly",
+        "Response and reactivation by month",
         "Contacts made in each month (a cohort) and what came of them; reactivation is a visit within the "
         "attribution window.",
         ["Month", "Tier", "Channel", "Sent", "Response rate", "Expected", "Reactivation rate"],
-        [[r.month, f.tier(r.tier), f.channel(r.channel), f"{r.attempts:,}", f.pct(r.response_rate, 1),
-          f.pct_range(r.expected_response), f.pct(r.reactivation_rate, 1)] for r in rows],
-        ["month", "tier", "channel", "sent", "reached", "responded", "reactivated", "response_rate",
-         "expected_low", "expected_high", "reactivation_rate"],
-        [[r.month, r.tier, r.channel, r.attempts, r.reached, r.responded, r.reactivated, _r(r.response_rate),
-          r.expected_response[0] if r.expected_response else None,
-          r.expected_response[1] if r.expected_response else None, _r(r.reactivation_rate)] for r in rows],
-        chart)
+        [
+            [
+                r.month,
+                f.tier(r.tier),
+                f.channel(r.channel),
+                f"{r.attempts:,}",
+                f.pct(r.response_rate, 1),
+                f.pct_range(r.expected_response),
+                f.pct(r.reactivation_rate, 1),
+            ]
+            for r in rows
+        ],
+        [
+            "month",
+            "tier",
+            "channel",
+            "sent",
+            "reached",
+            "responded",
+            "reactivated",
+            "response_rate",
+            "expected_low",
+            "expected_high",
+            "reactivation_rate",
+        ],
+        [
+            [
+                r.month,
+                r.tier,
+                r.channel,
+                r.attempts,
+                r.reached,
+                r.responded,
+                r.reactivated,
+                _r(r.response_rate),
+                r.expected_response[0] if r.expected_response else None,
+                r.expected_response[1] if r.expected_response else None,
+                _r(r.reactivation_rate),
+            ]
+            for r in rows
+        ],
+        chart,
+    )
 
 
 def funnel_table(report: Report) -> Table:
@@ -119,58 +270,152 @@ def funnel_table(report: Report) -> Table:
             acc[i] += v
     order = [t for t in ("high", "mid", "low", "none") if t in tiers]
     stages = ["Contacted", "Reached", "Responded", "Reactivated"]
-    chart = _bar(stages, [{"label": f.tier(t), "data": tiers[t], "backgroundColor": TIER_COLOURS[t]} for t in order],
-                 y_title="patients")
+    chart = _bar(
+        stages,
+        [{"label": f.tier(t), "data": tiers[t], "backgroundColor": TIER_COLOURS[t]} for t in order],
+        y_title="patients",
+    )
     return Table(
-        "funnel", "Funnel per tier (all months)", "Of the patients contacted, how many were reached, responded and "
-        "came back.", ["Tier", *stages, "Reached %", "Reactivated %"],
-        [[f.tier(t), *(f"{v:,}" for v in tiers[t]), f.pct(tiers[t][1] / tiers[t][0] if tiers[t][0] else None),
-          f.pct(tiers[t][3] / tiers[t][0] if tiers[t][0] else None, 1)] for t in order],
-        ["tier", "contacted", "reached", "responded", "reactivated"], [[t, *tiers[t]] for t in order], chart)
+        "funnel",
+        "Funnel per tier (all months)",
+        "Of the patients contacted, how many were reached, responded and came back.",
+        ["Tier", *stages, "Reached %", "Reactivated %"],
+        [
+            [
+                f.tier(t),
+                *(f"{v:,}" for v in tiers[t]),
+                f.pct(tiers[t][1] / tiers[t][0] if tiers[t][0] else None),
+                f.pct(tiers[t][3] / tiers[t][0] if tiers[t][0] else None, 1),
+            ]
+            for t in order
+        ],
+        ["tier", "contacted", "reached", "responded", "reactivated"],
+        [[t, *tiers[t]] for t in order],
+        chart,
+    )
 
 
 def lift_table(report: Report) -> Table:
     rows = list(report.lift)
-    chart = _bar([f.tier(x.tier) for x in rows], [
-        {"label": "Contacted: came back %", "data": [_r((x.contacted_rate or 0) * 100, 2) for x in rows],
-         "backgroundColor": "#1d6f8b"},
-        {"label": "Held out: came back %", "data": [_r((x.held_out_rate or 0) * 100, 2) for x in rows],
-         "backgroundColor": "#8c97a3"},
-    ], y_title="% reactivated")
+    chart = _bar(
+        [f.tier(x.tier) for x in rows],
+        [
+            {
+                "label": "Contacted: came back %",
+                "data": [_r((x.contacted_rate or 0) * 100, 2) for x in rows],
+                "backgroundColor": "#1d6f8b",
+            },
+            {
+                "label": "Held out: came back %",
+                "data": [_r((x.held_out_rate or 0) * 100, 2) for x in rows],
+                "backgroundColor": "#8c97a3",
+            },
+        ],
+        y_title="% reactivated",
+    )
     return Table(
-        "lift", "Lift versus hold-out", "Reactivation among contacted patients against a random hold-out that was "
+        "lift",
+        "Lift versus hold-out",
+        "Reactivation among contacted patients against a random hold-out that was "
         "not contacted: the difference is what the outreach itself brought back.",
         ["Tier", "Contacted", "Came back", "Held out", "Came back", "Lift", "Returns added"],
-        [[f.tier(x.tier), f"{x.contacted:,}", f.pct(x.contacted_rate, 1), f"{x.held_out:,}",
-          f.pct(x.held_out_rate, 1), "-" if x.lift is None else f"{x.lift * 100:+.1f} pts",
-          "-" if x.added_reactivations is None else f"{x.added_reactivations:.0f}"] for x in rows],
-        ["tier", "contacted", "contacted_reactivated", "contacted_rate", "held_out", "held_out_reactivated",
-         "held_out_rate", "lift", "added_reactivations"],
-        [[x.tier, x.contacted, x.contacted_reactivated, _r(x.contacted_rate), x.held_out, x.held_out_reactivated,
-          _r(x.held_out_rate), _r(x.lift), _r(x.added_reactivations, 2)] for x in rows],
-        chart)
+        [
+            [
+                f.tier(x.tier),
+                f"{x.contacted:,}",
+                f.pct(x.contacted_rate, 1),
+                f"{x.held_out:,}",
+                f.pct(x.held_out_rate, 1),
+                "-" if x.lift is None else f"{x.lift * 100:+.1f} pts",
+                "-" if x.added_reactivations is None else f"{x.added_reactivations:.0f}",
+            ]
+            for x in rows
+        ],
+        [
+            "tier",
+            "contacted",
+            "contacted_reactivated",
+            "contacted_rate",
+            "held_out",
+            "held_out_reactivated",
+            "held_out_rate",
+            "lift",
+            "added_reactivations",
+        ],
+        [
+            [
+                x.tier,
+                x.contacted,
+                x.contacted_reactivated,
+                _r(x.contacted_rate),
+                x.held_out,
+                x.held_out_reactivated,
+                _r(x.held_out_rate),
+                _r(x.lift),
+                _r(x.added_reactivations, 2),
+            ]
+            for x in rows
+        ],
+        chart,
+    )
 
 
 def money_table(report: Report) -> Table:
     rows = [r for r in report.totals if r.attempts]
     labels = [f"{f.tier(r.tier)} · {f.channel(r.channel)}" for r in rows]
-    chart = _bar(labels, [
-        {"label": "Cost per reactivation ($)", "data": [_r(r.cost_per_reactivation, 2) for r in rows],
-         "backgroundColor": "#d1495b"},
-        {"label": "Revenue ($)", "data": [_r(r.revenue, 2) for r in rows], "backgroundColor": "#2a9d8f"},
-    ], y_title="dollars")
+    chart = _bar(
+        labels,
+        [
+            {
+                "label": "Cost per reactivation ($)",
+                "data": [_r(r.cost_per_reactivation, 2) for r in rows],
+                "backgroundColor": "#d1495b",
+            },
+            {"label": "Revenue ($)", "data": [_r(r.revenue, 2) for r in rows], "backgroundColor": "#2a9d8f"},
+        ],
+        y_title="dollars",
+    )
     return Table(
-        "money", "Cost per reactivation and ROI (all months)", "Cost is every charge and call minute; revenue is "
+        "money",
+        "Cost per reactivation and ROI (all months)",
+        "Cost is every charge and call minute; revenue is "
         "the attributed visits. ROI = (revenue - cost) / cost.",
         ["Tier", "Channel", "Cost", "Reactivated", "Cost per reactivation", "Revenue", "ROI"],
-        [[f.tier(r.tier), f.channel(r.channel), f.money(r.cost), f"{r.reactivated:,}",
-          f.money(r.cost_per_reactivation), f.money(r.revenue), f.ratio(r.roi)] for r in rows],
+        [
+            [
+                f.tier(r.tier),
+                f.channel(r.channel),
+                f.money(r.cost),
+                f"{r.reactivated:,}",
+                f.money(r.cost_per_reactivation),
+                f.money(r.revenue),
+                f.ratio(r.roi),
+            ]
+            for r in rows
+        ],
         ["tier", "channel", "cost", "reactivated", "cost_per_reactivation", "revenue", "roi"],
-        [[r.tier, r.channel, round(r.cost, 2), r.reactivated, _r(r.cost_per_reactivation, 2), round(r.revenue, 2),
-          _r(r.roi)] for r in rows],
-        chart)
+        [
+            [
+                r.tier,
+                r.channel,
+                round(r.cost, 2),
+                r.reactivated,
+                _r(r.cost_per_reactivation, 2),
+                round(r.revenue, 2),
+                _r(r.roi),
+            ]
+            for r in rows
+        ],
+        chart,
+    )
 
 
 def build_tables(report: Report, mix: list[dict[str, Any]]) -> list[Table]:
-    return [tiers_table(mix), expected_table(report), monthly_table(report), funnel_table(report),
-            lift_table(report), money_table(report)]
+    return [
+        tiers_table(mix),
+        expected_table(report),
+        monthly_table(report),
+        funnel_table(report),
+        lift_table(report),
+        money_table(report),
+    ]

@@ -45,8 +45,16 @@ def create_key(store: Store, name: str, *, webhook_url: str = "", require_signat
     token = f"rk_{key_id}_{secrets.token_urlsafe(32)}"
     secret = "whsec_" + secrets.token_urlsafe(32)
     with store.session() as s:
-        s.add(ApiKey(id=key_id, name=name, token_hash=_hash(token), signing_secret=secret,
-                     require_signature=require_signature, webhook_url=webhook_url))
+        s.add(
+            ApiKey(
+                id=key_id,
+                name=name,
+                token_hash=_hash(token),
+                signing_secret=secret,
+                require_signature=require_signature,
+                webhook_url=webhook_url,
+            )
+        )
     return NewKey(key_id, name, token, secret)
 
 

@@ -39,12 +39,15 @@ class Applied:
 
 def _stored(services: Any, key_id: str, event_id: str) -> Applied | None:
     with services.store.sessions() as s:
-        row = s.scalar(select(IntegrationEvent).where(IntegrationEvent.key_id == key_id,
-                                                      IntegrationEvent.event_id == event_id))
+        row = s.scalar(
+            select(IntegrationEvent).where(
+                IntegrationEvent.key_id == key_id, IntegrationEvent.event_id == event_id
+            )
+        )
     return None if row is None else Applied({**row.result, "duplicate": True}, duplicate=True)
 
 
-def _find_patient(s, event: BookingEvent) -> str | None:  # noqa: ANN001
+def _find_patient(s, event: BookingEvent) -> str | None:
     if event.patient_id:
         if s.get(Patient, event.patient_id) is not None:
             return event.patient_id
@@ -53,21 +56,31 @@ def _find_patient(s, event: BookingEvent) -> str | None:  # noqa: ANN001
             phone = to_e164(event.phone)
         except InvalidPhone as exc:
             raise invalid("phone", str(exc)) from None
-        found = s.scalars(select(PatientPhone.patient_id).where(PatientPhone.phone == phone)
-                          .order_by(PatientPhone.patient_id).limit(1)).first()
+        found = s.scalars(
+            select(PatientPhone.patient_id)
+            .where(PatientPhone.phone == phone)
+            .order_by(PatientPhone.patient_id)
+            .limit(1)
+        ).first()
         if found:
             return found
     if event.email:
-        found = s.scalars(select(Patient.id).where(Patient.email == event.email.lower())
-                          .order_by(Patient.id).limit(1)).first()
+        found = s.scalars(
+            select(Patient.id).where(Patient.email == event.email.lower()).order_by(Patient.id).limit(1)
+        ).first()
         if found:
             return found
     return None
 
 
-def _lapsed(s, patient_id: str) -> bool | None:  # noqa: ANN001
-    return s.scalar(select(PatientScore.lapsed).join(ScoreRun, ScoreRun.id == PatientScore.run_id).where(
-        PatientScore.patient_id == patient_id).order_by(ScoreRun.created_at.desc()).limit(1))
+def _lapsed(s, patient_id: str) -> bool | None:
+    return s.scalar(
+        select(PatientScore.lapsed)
+        .join(ScoreRun, ScoreRun.id == PatientScore.run_id)
+        .where(PatientScore.patient_id == patient_id)
+        .order_by(ScoreRun.created_at.desc())
+        .limit(1)
+    )
 
 
 def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
@@ -78,8 +91,15 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
         return seen
     now = utc(services.now())
     at = utc(event.occurred_at or now)
-    result: dict[str, Any] = {"event_id": event.event_id, "type": event.type, "duplicate": False,
-                              "patient_id": None, "trying_to_return": False, "lapsed": None, "appointment": None}
+    result: dict[str, Any] = {
+        "event_id": event.event_id,
+        "type": event.type,
+        "duplicate": False,
+        "patient_id": None,
+        "trying_to_return": False,
+        "lapsed": None,
+        "appointment": None,
+    }
     try:
         with services.store.session() as s:
             pid = _find_patient(s, event)
@@ -91,8 +111,16 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
                 result.update(patient_id=pid, trying_to_return=True, lapsed=_lapsed(s, pid))
                 if event.type == "completed":
                     result["appointment"] = _online_appointment(s, services, pid, event)
-            s.add(IntegrationEvent(key_id=key_id, event_id=event.event_id, kind=f"booking_{event.type}",
-                                   patient_id=pid, received_at=now, result=result))
+            s.add(
+                IntegrationEvent(
+                    key_id=key_id,
+                    event_id=event.event_id,
+                    kind=f"booking_{event.type}",
+                    patient_id=pid,
+                    received_at=now,
+                    result=result,
+                )
+            )
     except IntegrityError:  # the same event delivered twice at once: the other delivery stored it
         seen = _stored(services, key_id, event.event_id)
         if seen is not None:
@@ -105,7 +133,7 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
     return Applied(result)
 
 
-def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict:  # noqa: ANN001
+def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict:
     a = event.appointment
     assert a is not None
     start = utc(a.start)
@@ -114,7 +142,13 @@ def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict
         row = Appointment(external_id=a.id, patient_id=pid, booked_via="online")
         s.add(row)
     row.location_id = a.location_id or services.practice.main.id
-    row.provider, row.start, row.minutes, row.kind, row.status = a.provider, start, a.minutes, a.kind, "booked"
+    row.provider, row.start, row.minutes, row.kind, row.status = (
+        a.provider,
+        start,
+        a.minutes,
+        a.kind,
+        "booked",
+    )
     s.flush()
     _hold_slot(s, row)
     return {"id": a.id, "start": start.isoformat()}
@@ -136,8 +170,11 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
         try:
             services.publish_cache.phones_changed()
         except CacheUnavailable:
-            raise ApiError(503, "cache_unavailable", "the tier cache cannot be told that phones change; "
-                                                     "nothing was changed, try again") from None
+            raise ApiError(
+                503,
+                "cache_unavailable",
+                "the tier cache cannot be told that phones change; nothing was changed, try again",
+            ) from None
     try:
         with services.store.session() as s:
             p = s.get(Patient, update.patient_id)
@@ -152,13 +189,20 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
                 p.email = update.email.lower()
                 changed.append("email")
             if phones is not None:
-                old = list(s.scalars(select(PatientPhone.phone).where(PatientPhone.patient_id == p.id)
-                                     .order_by(PatientPhone.position)))
+                old = list(
+                    s.scalars(
+                        select(PatientPhone.phone)
+                        .where(PatientPhone.patient_id == p.id)
+                        .order_by(PatientPhone.position)
+                    )
+                )
                 if old != phones:
                     for row in s.scalars(select(PatientPhone).where(PatientPhone.patient_id == p.id)):
                         s.delete(row)
                     s.flush()
-                    s.add_all(PatientPhone(patient_id=p.id, phone=ph, position=i) for i, ph in enumerate(phones))
+                    s.add_all(
+                        PatientPhone(patient_id=p.id, phone=ph, position=i) for i, ph in enumerate(phones)
+                    )
                     changed.append("phones")
             if update.address is not None:
                 new_zip = update.address.zip[:5]
@@ -176,7 +220,11 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
                     changed.append("contact_preferences")
             if update.consents is not None:
                 c = update.consents
-                for name, attr in (("voice", "consent_voice"), ("sms", "consent_sms"), ("written", "consent_written")):
+                for name, attr in (
+                    ("voice", "consent_voice"),
+                    ("sms", "consent_sms"),
+                    ("written", "consent_written"),
+                ):
                     value = getattr(c, name)
                     if value is not None and value != getattr(p, attr):
                         setattr(p, attr, value)
@@ -195,10 +243,22 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
                 if life.type == "deceased":
                     opt_out_how = "intake form: deceased"
             p.has_contact = p.has_contact or bool(phones) or bool(p.email)
-            result = {"event_id": update.event_id, "duplicate": False, "patient_id": p.id,
-                      "changed": changed + (["opted_out"] if opt_out_how else [])}
-            s.add(IntegrationEvent(key_id=key_id, event_id=update.event_id, kind="intake", patient_id=p.id,
-                                   received_at=now, result=result))
+            result = {
+                "event_id": update.event_id,
+                "duplicate": False,
+                "patient_id": p.id,
+                "changed": changed + (["opted_out"] if opt_out_how else []),
+            }
+            s.add(
+                IntegrationEvent(
+                    key_id=key_id,
+                    event_id=update.event_id,
+                    kind="intake",
+                    patient_id=p.id,
+                    received_at=now,
+                    result=result,
+                )
+            )
     except IntegrityError:
         seen = _stored(services, key_id, update.event_id)
         if seen is not None:
@@ -242,5 +302,6 @@ def trying_to_return(store: Any, now: dt.datetime, cooldown_days: int) -> int:
 
     since = utc(now) - dt.timedelta(days=cooldown_days)
     with store.sessions() as s:
-        return int(s.scalar(select(func.count()).select_from(Patient).where(Patient.booking_attempt_at > since))
-                   or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(Patient).where(Patient.booking_attempt_at > since)) or 0
+        )

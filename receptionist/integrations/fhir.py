@@ -49,27 +49,39 @@ class FhirReport:
     imported: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"resources": self.resources, "imported": self.imported, "patients": self.patients,
-                "visits": self.visits, "appointments": self.appointments, "skipped": self.skipped,
-                "skipped_total": sum(self.skipped.values()), "invalid": self.invalid}
+        return {
+            "resources": self.resources,
+            "imported": self.imported,
+            "patients": self.patients,
+            "visits": self.visits,
+            "appointments": self.appointments,
+            "skipped": self.skipped,
+            "skipped_total": sum(self.skipped.values()),
+            "invalid": self.invalid,
+        }
 
     def summary(self, name: str) -> str:
         if not self.imported:
-            return (f"{name}: {len(self.invalid)} invalid resource(s), nothing imported "
-                    "(fix them, or use --skip-invalid to import the valid ones)")
-        parts = [f"{self.resources} resources",
-                 f"patients {self.patients.get('added', 0)} added / {self.patients.get('updated', 0)} updated",
-                 f"visits {self.visits.get('added', 0)} added / {self.visits.get('updated', 0)} updated",
-                 f"appointments {self.appointments.get('added', 0)} added / "
-                 f"{self.appointments.get('updated', 0)} updated",
-                 f"{sum(self.skipped.values())} skipped ({', '.join(f'{k} {v}' for k, v in sorted(self.skipped.items()))})"
-                 if self.skipped else "0 skipped"]
+            return (
+                f"{name}: {len(self.invalid)} invalid resource(s), nothing imported "
+                "(fix them, or use --skip-invalid to import the valid ones)"
+            )
+        parts = [
+            f"{self.resources} resources",
+            f"patients {self.patients.get('added', 0)} added / {self.patients.get('updated', 0)} updated",
+            f"visits {self.visits.get('added', 0)} added / {self.visits.get('updated', 0)} updated",
+            f"appointments {self.appointments.get('added', 0)} added / "
+            f"{self.appointments.get('updated', 0)} updated",
+            f"{sum(self.skipped.values())} skipped ({', '.join(f'{k} {v}' for k, v in sorted(self.skipped.items()))})"
+            if self.skipped
+            else "0 skipped",
+        ]
         if self.invalid:
             parts.append(f"{len(self.invalid)} invalid left out")
         return f"{name}: " + ", ".join(parts)
 
 
-def _model(resource_type: str):  # noqa: ANN202
+def _model(resource_type: str):
     from fhir.resources.R4B import get_fhir_model_class
 
     return get_fhir_model_class(resource_type)
@@ -145,8 +157,10 @@ def _cents(money: Any) -> int | None:
 
 
 def _patient(r: dict, kept: dict[str, Any]) -> PatientRecord:
-    name = next((n for n in r.get("name") or [] if n.get("use") in (None, "official", "usual")), None) or \
-        (r.get("name") or [{}])[0]
+    name = (
+        next((n for n in r.get("name") or [] if n.get("use") in (None, "official", "usual")), None)
+        or (r.get("name") or [{}])[0]
+    )
     phones: list[str] = []
     email = ""
     for t in r.get("telecom") or []:
@@ -162,16 +176,24 @@ def _patient(r: dict, kept: dict[str, Any]) -> PatientRecord:
     postal = next((a.get("postalCode") for a in r.get("address") or [] if a.get("postalCode")), "") or ""
     zip5 = postal[:5] if postal[:5].isdigit() and len(postal) >= 5 else ""
     old = kept.get(r["id"])
-    return PatientRecord(id=r["id"], first_name=" ".join((name.get("given") or [""])[:1])[:100],
-                         last_name=str(name.get("family") or "")[:100], phones=tuple(phones[:5]), email=email,
-                         zip=zip5, consent_voice=bool(old and old.consent_voice),
-                         consent_sms=bool(old and old.consent_sms), consent_written=bool(old and old.consent_written),
-                         opted_out=bool(old and old.opted_out), date_of_birth=_day(r.get("birthDate")))
+    return PatientRecord(
+        id=r["id"],
+        first_name=" ".join((name.get("given") or [""])[:1])[:100],
+        last_name=str(name.get("family") or "")[:100],
+        phones=tuple(phones[:5]),
+        email=email,
+        zip=zip5,
+        consent_voice=bool(old and old.consent_voice),
+        consent_sms=bool(old and old.consent_sms),
+        consent_written=bool(old and old.consent_written),
+        opted_out=bool(old and old.opted_out),
+        date_of_birth=_day(r.get("birthDate")),
+    )
 
 
 def read_bundle(data: Any) -> list[dict]:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        raise NotABundle("not a FHIR Bundle (resourceType must be \"Bundle\")")
+        raise NotABundle('not a FHIR Bundle (resourceType must be "Bundle")')
     entries = data.get("entry") or []
     if not isinstance(entries, list):
         raise NotABundle("Bundle.entry must be a list")
@@ -201,7 +223,9 @@ def import_bundle(services: Any, data: Any, *, today: dt.date, skip_invalid: boo
         if why is None and not (isinstance(rid, str) and 0 < len(rid) <= 64):
             why = "id: missing or longer than 64 characters"
         if why is not None:
-            report.invalid.append({"resourceType": rtype, "id": str(rid or ""), "entry": str(i), "error": why})
+            report.invalid.append(
+                {"resourceType": rtype, "id": str(rid or ""), "entry": str(i), "error": why}
+            )
             continue
         if isinstance(entry.get("fullUrl"), str):
             aliases[entry["fullUrl"]] = rid
@@ -225,8 +249,14 @@ def _amounts(valid: dict[str, list[dict]], aliases: dict[str, str]) -> tuple[dic
             if total is not None:
                 billed[enc] = billed.get(enc, 0) + total
     for eob in valid["ExplanationOfBenefit"]:
-        submitted = next((_cents(t.get("amount")) for t in eob.get("total") or []
-                          if _text(t.get("category")).lower() in ("submitted", "submitted amount")), None)
+        submitted = next(
+            (
+                _cents(t.get("amount"))
+                for t in eob.get("total") or []
+                if _text(t.get("category")).lower() in ("submitted", "submitted amount")
+            ),
+            None,
+        )
         if submitted is None and eob.get("total"):
             submitted = _cents(eob["total"][0].get("amount"))
         pay = _cents((eob.get("payment") or {}).get("amount"))
@@ -255,26 +285,39 @@ def _is_patient_ref(actor: Any, patient_urls: set[str]) -> bool:
     return isinstance(ref, str) and (ref.startswith("Patient/") or ref in patient_urls)
 
 
-def _load(services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], report: FhirReport,
-          today: dt.date) -> None:
+def _load(
+    services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], report: FhirReport, today: dt.date
+) -> None:
     billed, paid = _amounts(valid, aliases)
     patients = valid["Patient"]
     if patients:
         try:
             services.publish_cache.phones_changed()
         except CacheUnavailable:
-            raise ApiError(503, "cache_unavailable", "the tier cache cannot be told that phones change; "
-                                                     "nothing was imported, try again") from None
+            raise ApiError(
+                503,
+                "cache_unavailable",
+                "the tier cache cannot be told that phones change; nothing was imported, try again",
+            ) from None
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     vcounts = {"added": 0, "unchanged": 0, "patients_created": 0, "without_patient": 0}
     try:
         with services.store.session() as s:
             conn = s.connection()
             for start in range(0, len(patients), CHUNK):
-                chunk = patients[start:start + CHUNK]
-                kept = {row.id: row for row in conn.execute(select(
-                    Patient.id, Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
-                    Patient.opted_out).where(Patient.id.in_([r["id"] for r in chunk])))}
+                chunk = patients[start : start + CHUNK]
+                kept = {
+                    row.id: row
+                    for row in conn.execute(
+                        select(
+                            Patient.id,
+                            Patient.consent_voice,
+                            Patient.consent_sms,
+                            Patient.consent_written,
+                            Patient.opted_out,
+                        ).where(Patient.id.in_([r["id"] for r in chunk]))
+                    )
+                }
                 added, updated, unchanged = upsert_patients(conn, [_patient(r, kept) for r in chunk], today)
                 counts["added"] += added
                 counts["updated"] += updated
@@ -286,15 +329,37 @@ def _load(services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], 
                 if not pid or day is None:
                     vcounts["without_patient"] += 1
                     continue
-                department = (_text(enc.get("serviceType")) or _text(enc.get("type")) or
-                              _text(enc.get("class")) or "general").strip().lower()[:60]
-                provider = next((str((p.get("individual") or {}).get("display") or "")
-                                 for p in enc.get("participant") or []), "")[:100]
+                department = (
+                    (
+                        _text(enc.get("serviceType"))
+                        or _text(enc.get("type"))
+                        or _text(enc.get("class"))
+                        or "general"
+                    )
+                    .strip()
+                    .lower()[:60]
+                )
+                provider = next(
+                    (
+                        str((p.get("individual") or {}).get("display") or "")
+                        for p in enc.get("participant") or []
+                    ),
+                    "",
+                )[:100]
                 amount = billed.get(enc["id"], 0)
-                records.append(VisitRecord(f"fhir:{enc['id']}", pid[:64], day, amount, paid.get(enc["id"], amount),
-                                           department, provider))
+                records.append(
+                    VisitRecord(
+                        f"fhir:{enc['id']}",
+                        pid[:64],
+                        day,
+                        amount,
+                        paid.get(enc["id"], amount),
+                        department,
+                        provider,
+                    )
+                )
             for start in range(0, len(records), CHUNK):
-                added, present, created = insert_visits(conn, records[start:start + CHUNK])
+                added, present, created = insert_visits(conn, records[start : start + CHUNK])
                 vcounts["added"] += added
                 vcounts["unchanged"] += present
                 vcounts["patients_created"] += created
@@ -309,20 +374,38 @@ def _load(services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], 
     patient_urls = {url for url, rid in aliases.items() if rid in patient_ids}
     appointments = []
     for a in valid["Appointment"]:
-        pid = next((_ref(p.get("actor"), aliases) for p in a.get("participant") or []
-                    if _is_patient_ref(p.get("actor"), patient_urls)), None)
+        pid = next(
+            (
+                _ref(p.get("actor"), aliases)
+                for p in a.get("participant") or []
+                if _is_patient_ref(p.get("actor"), patient_urls)
+            ),
+            None,
+        )
         start = _instant(a.get("start"))
         if not pid or start is None:
             continue
         minutes = a.get("minutesDuration") or 60
         try:
-            appointments.append(PmsAppointment(
-                id=a["id"], patient_id=pid[:64], start=start, minutes=max(5, min(600, int(minutes))),
-                kind=(_text(a.get("serviceType")) or _text(a.get("appointmentType")) or "cleaning")[:30],
-                status="cancelled" if a.get("status") in CANCELLED else "booked"))
+            appointments.append(
+                PmsAppointment(
+                    id=a["id"],
+                    patient_id=pid[:64],
+                    start=start,
+                    minutes=max(5, min(600, int(minutes))),
+                    kind=(_text(a.get("serviceType")) or _text(a.get("appointmentType")) or "cleaning")[:30],
+                    status="cancelled" if a.get("status") in CANCELLED else "booked",
+                )
+            )
         except ValidationError as exc:
-            report.invalid.append({"resourceType": "Appointment", "id": a["id"], "entry": "",
-                                   "error": str(exc.errors(include_input=False)[0]["msg"])})
+            report.invalid.append(
+                {
+                    "resourceType": "Appointment",
+                    "id": a["id"],
+                    "entry": "",
+                    "error": str(exc.errors(include_input=False)[0]["msg"]),
+                }
+            )
     if appointments:
         report.appointments = upsert_appointments_batch(services, appointments, booked_via="pms")
     else:

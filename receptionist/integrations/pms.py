@@ -43,10 +43,19 @@ def e164_phones(texts: list[str], field: str) -> list[str]:
 
 def patient_record(p: PmsPatient, where: str) -> PatientRecord:
     phones = e164_phones(p.phones, f"{where}.phones")
-    return PatientRecord(id=p.id, first_name=p.first_name, last_name=p.last_name, phones=tuple(phones),
-                         email=p.email.lower(), zip=p.zip[:5], consent_voice=p.consent_voice,
-                         consent_sms=p.consent_sms, consent_written=p.consent_written, opted_out=p.opted_out,
-                         date_of_birth=p.date_of_birth)
+    return PatientRecord(
+        id=p.id,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        phones=tuple(phones),
+        email=p.email.lower(),
+        zip=p.zip[:5],
+        consent_voice=p.consent_voice,
+        consent_sms=p.consent_sms,
+        consent_written=p.consent_written,
+        opted_out=p.opted_out,
+        date_of_birth=p.date_of_birth,
+    )
 
 
 def _unique(ids: list[str], what: str) -> None:
@@ -64,8 +73,11 @@ def upsert_patients_batch(services: Any, patients: list[PmsPatient], today: dt.d
     try:
         cache.phones_changed()
     except CacheUnavailable:
-        raise ApiError(503, "cache_unavailable", "the tier cache cannot be told that phones change; nothing "
-                                                 "was changed, try again") from None
+        raise ApiError(
+            503,
+            "cache_unavailable",
+            "the tier cache cannot be told that phones change; nothing was changed, try again",
+        ) from None
     try:
         with services.store.session() as s:
             added, updated, unchanged = upsert_patients(s.connection(), records, today)
@@ -79,9 +91,15 @@ def upsert_patients_batch(services: Any, patients: list[PmsPatient], today: dt.d
 
 def visit_record(v: PmsVisit) -> VisitRecord:
     amount = _cents(v.amount)
-    return VisitRecord(line_key=f"v:{v.id}", patient_id=v.patient_id, day=v.date, amount_cents=amount,
-                       paid_cents=_cents(v.paid) if v.paid is not None else amount,
-                       department=v.department.strip().lower(), provider=v.provider)
+    return VisitRecord(
+        line_key=f"v:{v.id}",
+        patient_id=v.patient_id,
+        day=v.date,
+        amount_cents=amount,
+        paid_cents=_cents(v.paid) if v.paid is not None else amount,
+        department=v.department.strip().lower(),
+        provider=v.provider,
+    )
 
 
 def upsert_visits_batch(services: Any, visits: list[PmsVisit], today: dt.date) -> dict[str, int]:
@@ -94,54 +112,124 @@ def upsert_visits_batch(services: Any, visits: list[PmsVisit], today: dt.date) -
     records = [visit_record(v) for v in visits]
     with services.store.session() as s:
         conn = s.connection()
-        existing = {row.line_key: row for row in conn.execute(
-            select(VisitLine.line_key, VisitLine.patient_id, VisitLine.day, VisitLine.amount_cents,
-                   VisitLine.paid_cents, VisitLine.department, VisitLine.provider)
-            .where(VisitLine.line_key.in_([r.line_key for r in records])))}
+        existing = {
+            row.line_key: row
+            for row in conn.execute(
+                select(
+                    VisitLine.line_key,
+                    VisitLine.patient_id,
+                    VisitLine.day,
+                    VisitLine.amount_cents,
+                    VisitLine.paid_cents,
+                    VisitLine.department,
+                    VisitLine.provider,
+                ).where(VisitLine.line_key.in_([r.line_key for r in records]))
+            )
+        }
         fresh = [r for r in records if r.line_key not in existing]
-        changed = [r for r in records if r.line_key in existing and tuple(existing[r.line_key][1:]) != (
-            r.patient_id, r.day, r.amount_cents, r.paid_cents, r.department, r.provider)]
+        changed = [
+            r
+            for r in records
+            if r.line_key in existing
+            and tuple(existing[r.line_key][1:])
+            != (r.patient_id, r.day, r.amount_cents, r.paid_cents, r.department, r.provider)
+        ]
         added, _, created = insert_visits(conn, fresh) if fresh else (0, 0, 0)
         if changed:
-            _, _, more = insert_visits(conn, changed)  # creates unknown patients; the lines exist, so none added
+            _, _, more = insert_visits(
+                conn, changed
+            )  # creates unknown patients; the lines exist, so none added
             created += more
-            conn.execute(update(VisitLine).where(VisitLine.line_key == bindparam("k")).values(
-                patient_id=bindparam("pid"), day=bindparam("d"), amount_cents=bindparam("a"),
-                paid_cents=bindparam("p"), department=bindparam("dep"), provider=bindparam("prov")),
-                [{"k": r.line_key, "pid": r.patient_id, "d": r.day, "a": r.amount_cents, "p": r.paid_cents,
-                  "dep": r.department, "prov": r.provider} for r in changed])
-    return {"received": len(records), "added": added, "updated": len(changed),
-            "unchanged": len(records) - added - len(changed), "patients_created": created}
+            conn.execute(
+                update(VisitLine)
+                .where(VisitLine.line_key == bindparam("k"))
+                .values(
+                    patient_id=bindparam("pid"),
+                    day=bindparam("d"),
+                    amount_cents=bindparam("a"),
+                    paid_cents=bindparam("p"),
+                    department=bindparam("dep"),
+                    provider=bindparam("prov"),
+                ),
+                [
+                    {
+                        "k": r.line_key,
+                        "pid": r.patient_id,
+                        "d": r.day,
+                        "a": r.amount_cents,
+                        "p": r.paid_cents,
+                        "dep": r.department,
+                        "prov": r.provider,
+                    }
+                    for r in changed
+                ],
+            )
+    return {
+        "received": len(records),
+        "added": added,
+        "updated": len(changed),
+        "unchanged": len(records) - added - len(changed),
+        "patients_created": created,
+    }
 
 
-def _ensure_patients(conn, pids: list[str]) -> int:  # noqa: ANN001
+def _ensure_patients(conn, pids: list[str]) -> int:
     known = set(conn.scalars(select(Patient.id).where(Patient.id.in_(pids))))
     unknown = [p for p in dict.fromkeys(pids) if p not in known]
     if unknown:
         # created_at and updated_at: the column default, the store's clock
-        conn.execute(insert(Patient), [{"id": p, "first_name": "", "last_name": "", "email": "", "zip": "",
-                                        "previous_zip": "", "moved_away": False, "consent_voice": False,
-                                        "consent_sms": False, "consent_written": False, "opted_out": False,
-                                        "has_contact": False} for p in unknown])
+        conn.execute(
+            insert(Patient),
+            [
+                {
+                    "id": p,
+                    "first_name": "",
+                    "last_name": "",
+                    "email": "",
+                    "zip": "",
+                    "previous_zip": "",
+                    "moved_away": False,
+                    "consent_voice": False,
+                    "consent_sms": False,
+                    "consent_written": False,
+                    "opted_out": False,
+                    "has_contact": False,
+                }
+                for p in unknown
+            ],
+        )
     return len(unknown)
 
 
-def upsert_appointments_batch(services: Any, appointments: list[PmsAppointment], *,
-                              booked_via: str = "pms") -> dict[str, int]:
+def upsert_appointments_batch(
+    services: Any, appointments: list[PmsAppointment], *, booked_via: str = "pms"
+) -> dict[str, int]:
     _unique([a.id for a in appointments], "appointments")
     locations = {loc.id for loc in services.practice.locations}
     for i, a in enumerate(appointments):
         if a.location_id and a.location_id not in locations:
-            raise invalid(f"appointments[{i}].location_id", f"{a.location_id} is not a location of the practice")
+            raise invalid(
+                f"appointments[{i}].location_id", f"{a.location_id} is not a location of the practice"
+            )
     counts = {"received": len(appointments), "added": 0, "updated": 0, "unchanged": 0, "patients_created": 0}
     with services.store.session() as s:
         counts["patients_created"] = _ensure_patients(s.connection(), [a.patient_id for a in appointments])
-        rows = {r.external_id: r for r in s.scalars(select(Appointment).where(
-            Appointment.external_id.in_([a.id for a in appointments])))}
+        rows = {
+            r.external_id: r
+            for r in s.scalars(
+                select(Appointment).where(Appointment.external_id.in_([a.id for a in appointments]))
+            )
+        }
         for a in appointments:
-            values = {"patient_id": a.patient_id, "location_id": a.location_id or services.practice.main.id,
-                      "provider": a.provider, "start": utc(a.start), "minutes": a.minutes, "kind": a.kind,
-                      "status": a.status}
+            values = {
+                "patient_id": a.patient_id,
+                "location_id": a.location_id or services.practice.main.id,
+                "provider": a.provider,
+                "start": utc(a.start),
+                "minutes": a.minutes,
+                "kind": a.kind,
+                "status": a.status,
+            }
             row = rows.get(a.id)
             if row is None:
                 row = Appointment(external_id=a.id, booked_via=booked_via, **values)
@@ -165,7 +253,7 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
-def _hold_slot(s, row: Appointment) -> None:  # noqa: ANN001
+def _hold_slot(s, row: Appointment) -> None:
     """The open slot at this appointment's place, provider and time is taken by it (freed when cancelled)."""
     held = s.scalars(select(Slot).where(Slot.appointment_id == row.id)).all()
     for slot in held:
@@ -173,10 +261,16 @@ def _hold_slot(s, row: Appointment) -> None:  # noqa: ANN001
     row.slot_id = None
     if row.status != "booked":
         return
-    slot = s.scalars(select(Slot).where(Slot.location_id == row.location_id, Slot.start == row.start,
-                                        Slot.appointment_id.is_(None),
-                                        *([Slot.provider == row.provider] if row.provider else []))
-                     .limit(1)).first()
+    slot = s.scalars(
+        select(Slot)
+        .where(
+            Slot.location_id == row.location_id,
+            Slot.start == row.start,
+            Slot.appointment_id.is_(None),
+            *([Slot.provider == row.provider] if row.provider else []),
+        )
+        .limit(1)
+    ).first()
     if slot is not None:
         slot.appointment_id = row.id
         row.slot_id = slot.id

@@ -66,7 +66,9 @@ class BookingEvent(Strict):
     """An online booking attempt: started, abandoned or completed. The patient is found by `patient_id`, else by
     `phone`, else by `email`."""
 
-    event_id: EventId = Field(description="the sender's id for this event; a repeated delivery is stored once")
+    event_id: EventId = Field(
+        description="the sender's id for this event; a repeated delivery is stored once"
+    )
     type: Literal["started", "abandoned", "completed"]
     occurred_at: Instant | None = Field(default=None, description="default: when it is received")
     patient_id: Id | None = None
@@ -171,6 +173,9 @@ class AppointmentsBatch(Strict):
 
 
 REQUESTS: dict[str, type[Strict]] = {
-    "BookingEvent": BookingEvent, "IntakeUpdate": IntakeUpdate, "PatientsBatch": PatientsBatch,
-    "VisitsBatch": VisitsBatch, "AppointmentsBatch": AppointmentsBatch,
+    "BookingEvent": BookingEvent,
+    "IntakeUpdate": IntakeUpdate,
+    "PatientsBatch": PatientsBatch,
+    "VisitsBatch": VisitsBatch,
+    "AppointmentsBatch": AppointmentsBatch,
 }

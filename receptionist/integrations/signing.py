@@ -37,7 +37,9 @@ def verify(secret: str, header: str, body: bytes, now: float, tolerance: int = T
     except (KeyError, ValueError):
         raise BadSignature("bad_signature", "X-Signature needs t=<unix seconds>,v1=<hex>") from None
     if abs(now - timestamp) > tolerance:
-        raise BadSignature("stale_signature", f"the signature's timestamp is more than {tolerance} s away from now")
+        raise BadSignature(
+            "stale_signature", f"the signature's timestamp is more than {tolerance} s away from now"
+        )
     expected = sign(secret, body, timestamp).partition(",v1=")[2]
     if not any(hmac.compare_digest(expected, v) for v in parts.get("v1", [])):
         raise BadSignature("bad_signature", "the signature does not match the body")

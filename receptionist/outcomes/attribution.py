@@ -49,11 +49,20 @@ def attribution_events(store: Store, rules: OutreachRules, zone: ZoneInfo, as_of
     window = rules.attribution_window_days
     touches: dict[str, list[_Touch]] = defaultdict(list)
     with store.sessions() as s:
-        rows = s.execute(select(OutreachAttempt.id, OutreachAttempt.campaign_id, OutreachAttempt.patient_id,
-                                OutreachAttempt.tier, OutreachAttempt.channel, OutreachAttempt.status,
-                                OutreachAttempt.sent_at, Campaign.created_at)
-                         .join(Campaign, Campaign.id == OutreachAttempt.campaign_id)
-                         .where(or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout")))
+        rows = s.execute(
+            select(
+                OutreachAttempt.id,
+                OutreachAttempt.campaign_id,
+                OutreachAttempt.patient_id,
+                OutreachAttempt.tier,
+                OutreachAttempt.channel,
+                OutreachAttempt.status,
+                OutreachAttempt.sent_at,
+                Campaign.created_at,
+            )
+            .join(Campaign, Campaign.id == OutreachAttempt.campaign_id)
+            .where(or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout"))
+        )
         for aid, cid, pid, tier, channel, status, sent_at, created in rows:
             held = status == "holdout"
             when = utc(created if held else sent_at)
@@ -62,10 +71,16 @@ def attribution_events(store: Store, rules: OutreachRules, zone: ZoneInfo, as_of
             return []
         first = min(t.day for ts in touches.values() for t in ts)
         visits: dict[str, list[tuple[dt.date, int, int]]] = defaultdict(list)
-        q = (select(VisitLine.patient_id, VisitLine.day, VisitLine.id, VisitLine.amount_cents)
-             .join(OutreachAttempt, OutreachAttempt.patient_id == VisitLine.patient_id)
-             .where(VisitLine.day > first, VisitLine.day <= as_of,
-                    or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout")).distinct())
+        q = (
+            select(VisitLine.patient_id, VisitLine.day, VisitLine.id, VisitLine.amount_cents)
+            .join(OutreachAttempt, OutreachAttempt.patient_id == VisitLine.patient_id)
+            .where(
+                VisitLine.day > first,
+                VisitLine.day <= as_of,
+                or_(OutreachAttempt.sent_at.is_not(None), OutreachAttempt.status == "holdout"),
+            )
+            .distinct()
+        )
         for pid, day, line_id, amount in s.execute(q):
             if pid in touches:
                 visits[pid].append((day, line_id, amount))
@@ -94,8 +109,20 @@ def attribution_events(store: Store, rules: OutreachRules, zone: ZoneInfo, as_of
             month = month_of(t.when, zone)
             at = dt.datetime.combine(day, dt.time(12), zone).astimezone(dt.UTC)
             prefix = "holdout_" if t.held_out else ""
-            out.append(Event(f"reactivated:{t.attempt_id}", prefix + "reactivated", t.tier, t.channel, month, at,
-                             0, pid, t.attempt_id, t.campaign_id))
+            out.append(
+                Event(
+                    f"reactivated:{t.attempt_id}",
+                    prefix + "reactivated",
+                    t.tier,
+                    t.channel,
+                    month,
+                    at,
+                    0,
+                    pid,
+                    t.attempt_id,
+                    t.campaign_id,
+                )
+            )
             # revenue until the months are over, or until a later contact earned a return of its own
             until = add_months(day, rules.revenue_months)
             if i + 1 < len(returns):
@@ -103,8 +130,20 @@ def attribution_events(store: Store, rules: OutreachRules, zone: ZoneInfo, as_of
             for vday, line_id, amount in lines:
                 if day <= vday < until:
                     vat = dt.datetime.combine(vday, dt.time(12), zone).astimezone(dt.UTC)
-                    out.append(Event(f"revenue:{t.attempt_id}:{line_id}", prefix + "revenue", t.tier, t.channel,
-                                     month, vat, int(amount), pid, t.attempt_id, t.campaign_id))
+                    out.append(
+                        Event(
+                            f"revenue:{t.attempt_id}:{line_id}",
+                            prefix + "revenue",
+                            t.tier,
+                            t.channel,
+                            month,
+                            vat,
+                            int(amount),
+                            pid,
+                            t.attempt_id,
+                            t.campaign_id,
+                        )
+                    )
     return out
 
 

@@ -22,8 +22,17 @@ from ..clock import utc
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")
-RESULTS = ("answered", "voicemail", "no-answer", "busy", "failed", "canceled", "delivered", "undelivered",
-           "bounced")
+RESULTS = (
+    "answered",
+    "voicemail",
+    "no-answer",
+    "busy",
+    "failed",
+    "canceled",
+    "delivered",
+    "undelivered",
+    "bounced",
+)
 REACHED_BY = {"answered", "delivered"}  # a person picked up; the text reached the phone
 RESPONSE_KINDS = {"booked", "rescheduled", "callback"}  # what counts as a response to a contact
 
@@ -42,9 +51,18 @@ class Event:
     campaign_id: str | None = None
 
     def row(self) -> dict:
-        return {"key": self.key, "kind": self.kind, "tier": self.tier or "none", "channel": self.channel,
-                "month": self.month, "at": self.at, "amount_cents": int(self.amount_cents),
-                "patient_id": self.patient_id, "attempt_id": self.attempt_id, "campaign_id": self.campaign_id}
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "tier": self.tier or "none",
+            "channel": self.channel,
+            "month": self.month,
+            "at": self.at,
+            "amount_cents": int(self.amount_cents),
+            "patient_id": self.patient_id,
+            "attempt_id": self.attempt_id,
+            "campaign_id": self.campaign_id,
+        }
 
 
 def local_day(when: dt.datetime, zone: ZoneInfo) -> dt.date:

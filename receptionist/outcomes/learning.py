@@ -80,8 +80,13 @@ def seed_for(run_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"plan:{run_id}".encode()).digest()[:8], "big")
 
 
-def mix_reasons(beliefs: Beliefs, planned: dict[str, dict[str, int]], values: dict[str, float],
-                rules: OutreachRules, seed: int) -> dict[str, dict]:
+def mix_reasons(
+    beliefs: Beliefs,
+    planned: dict[str, dict[str, int]],
+    values: dict[str, float],
+    rules: OutreachRules,
+    seed: int,
+) -> dict[str, dict]:
     """Per tier: the channel mix planned, each channel's evidence, and a sentence saying why."""
     rng = np.random.default_rng(seed)
     out: dict[str, dict] = {}
@@ -91,34 +96,50 @@ def mix_reasons(beliefs: Beliefs, planned: dict[str, dict[str, int]], values: di
         if not total:
             continue
         # the channels the planner can choose between for this tier (staff calls are for the high tier)
-        direct = {ch: b for ch, b in beliefs.by_tier[t].items()
-                  if ch in ("ai_call", "sms", "email") or (ch == "staff_call" and t == "high")}
+        direct = {
+            ch: b
+            for ch, b in beliefs.by_tier[t].items()
+            if ch in ("ai_call", "sms", "email") or (ch == "staff_call" and t == "high")
+        }
         value = values.get(t, 0.0)
-        best = probability_best(rng, value, {ch: b.posterior for ch, b in direct.items()}, rules.expected_costs)
+        best = probability_best(
+            rng, value, {ch: b.posterior for ch, b in direct.items()}, rules.expected_costs
+        )
         channels = {}
         for ch, b in beliefs.by_tier[t].items():
             lo, hi = b.posterior.interval()
-            channels[ch] = {"planned": counts.get(ch, 0), "attempts": b.attempts, "responded": b.responded,
-                            "p_response": round(b.mean, 4), "interval": [round(lo, 4), round(hi, 4)],
-                            "value_per_contact": round(value * b.mean - rules.expected_cost(ch), 2),
-                            "p_best": round(best.get(ch, 0.0), 3) if ch in best else None}
+            channels[ch] = {
+                "planned": counts.get(ch, 0),
+                "attempts": b.attempts,
+                "responded": b.responded,
+                "p_response": round(b.mean, 4),
+                "interval": [round(lo, 4), round(hi, 4)],
+                "value_per_contact": round(value * b.mean - rules.expected_cost(ch), 2),
+                "p_best": round(best.get(ch, 0.0), 3) if ch in best else None,
+            }
         direct_counts = {ch: n for ch, n in counts.items() if ch != "general" and n}
         top = max(direct_counts or counts, key=lambda c: counts[c])
         if beliefs.learning(t) and direct_counts:
             b = beliefs.by_tier[t][top]
             seen = sum(x.attempts for x in beliefs.by_tier[t].values())
-            why = (f"{t}: {top.replace('_', ' ')} for {counts[top] / total:.0%} of contacts, learned from {seen} "
-                   f"attempts: {b.responded}/{b.attempts} responded, P(response) {b.mean:.0%}, worth "
-                   f"${value * b.mean - rules.expected_cost(top):,.0f} a contact at the tier's median value "
-                   f"(${value:,.0f}); best in {best.get(top, 0.0):.0%} of posterior draws")
+            why = (
+                f"{t}: {top.replace('_', ' ')} for {counts[top] / total:.0%} of contacts, learned from {seen} "
+                f"attempts: {b.responded}/{b.attempts} responded, P(response) {b.mean:.0%}, worth "
+                f"${value * b.mean - rules.expected_cost(top):,.0f} a contact at the tier's median value "
+                f"(${value:,.0f}); best in {best.get(top, 0.0):.0%} of posterior draws"
+            )
             others = [f"{ch.replace('_', ' ')} {n}" for ch, n in direct_counts.items() if ch != top]
             if others:
-                why += f"; still trying {', '.join(others)} (at least {rules.exploration_floor:.0%} exploration)"
+                why += (
+                    f"; still trying {', '.join(others)} (at least {rules.exploration_floor:.0%} exploration)"
+                )
             if counts.get("general"):
                 why += f"; {counts['general']} to the general campaign (no room or no lawful direct channel)"
         else:
             seen = sum(x.attempts for x in beliefs.by_tier[t].values())
-            why = (f"{t}: the default order (staff call, AI call, text, email) until {LEARN_AFTER} attempts are "
-                   f"seen in this tier ({seen} so far); {top.replace('_', ' ')} for {counts[top] / total:.0%}")
+            why = (
+                f"{t}: the default order (staff call, AI call, text, email) until {LEARN_AFTER} attempts are "
+                f"seen in this tier ({seen} so far); {top.replace('_', ' ')} for {counts[top] / total:.0%}"
+            )
         out[t] = {"learning": beliefs.learning(t), "reason": why, "channels": channels}
     return out

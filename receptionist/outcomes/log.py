@@ -27,9 +27,13 @@ CHUNK = 2000
 Counts = dict[tuple[str, str, str, str], tuple[int, int]]
 
 
-def _insert(store: Store):  # noqa: ANN202
+def _insert(store: Store):
     dialect = postgresql if store.dialect == "postgresql" else sqlite
-    return dialect.insert(OutcomeEvent).on_conflict_do_nothing(index_elements=["key"]).returning(OutcomeEvent.key)
+    return (
+        dialect.insert(OutcomeEvent)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutcomeEvent.key)
+    )
 
 
 class OutcomeLog:
@@ -49,7 +53,7 @@ class OutcomeLog:
         stmt = _insert(self.store)
         with self.store.session() as s:
             for i in range(0, len(unique), CHUNK):
-                rows = [e.row() for e in unique[i:i + CHUNK]]
+                rows = [e.row() for e in unique[i : i + CHUNK]]
                 new.extend(by_key[k] for k in s.execute(stmt, rows).scalars())
         if new:
             self.count(new)
@@ -95,11 +99,18 @@ def live_counts(redis: redis_lib.Redis, months: Sequence[str] | None = None) -> 
     return out
 
 
-def store_counts(store: Store, months: Sequence[str] | None = None, kinds: Sequence[str] | None = None) -> Counts:
+def store_counts(
+    store: Store, months: Sequence[str] | None = None, kinds: Sequence[str] | None = None
+) -> Counts:
     """The same counts computed from the durable log (GROUP BY): what the live counters must equal."""
-    q = select(OutcomeEvent.month, OutcomeEvent.tier, OutcomeEvent.channel, OutcomeEvent.kind,
-               func.count(), func.coalesce(func.sum(OutcomeEvent.amount_cents), 0)).group_by(
-        OutcomeEvent.month, OutcomeEvent.tier, OutcomeEvent.channel, OutcomeEvent.kind)
+    q = select(
+        OutcomeEvent.month,
+        OutcomeEvent.tier,
+        OutcomeEvent.channel,
+        OutcomeEvent.kind,
+        func.count(),
+        func.coalesce(func.sum(OutcomeEvent.amount_cents), 0),
+    ).group_by(OutcomeEvent.month, OutcomeEvent.tier, OutcomeEvent.channel, OutcomeEvent.kind)
     if months is not None:
         q = q.where(OutcomeEvent.month.in_(list(months)))
     if kinds is not None:

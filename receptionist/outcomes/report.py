@@ -84,12 +84,18 @@ class Report:
     flags: tuple[str, ...]
 
     def as_json(self) -> dict:
-        return {"months": list(self.months), "rows": [r.as_json() for r in self.rows],
-                "totals": [r.as_json() for r in self.totals], "lift": [x.as_json() for x in self.lift],
-                "flags": list(self.flags)}
+        return {
+            "months": list(self.months),
+            "rows": [r.as_json() for r in self.rows],
+            "totals": [r.as_json() for r in self.totals],
+            "lift": [x.as_json() for x in self.lift],
+            "flags": list(self.flags),
+        }
 
 
-def _sums(counts: Counts, months: Iterable[str] | None) -> dict[tuple[str, str, str], dict[str, tuple[int, int]]]:
+def _sums(
+    counts: Counts, months: Iterable[str] | None
+) -> dict[tuple[str, str, str], dict[str, tuple[int, int]]]:
     """(month, tier, channel) -> kind -> (events, cents); month "all" sums the months."""
     keep = set(months) if months is not None else None
     out: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -110,12 +116,24 @@ def _row(month: str, tier: str, channel: str, kinds: dict[str, tuple[int, int]],
     attempts, responded, reactivated = n("sent"), n("responded"), n("reactivated")
     revenue = kinds.get("revenue", (0, 0))[1] / 100.0
     cost = (kinds.get("sent", (0, 0))[1] + kinds.get("talk", (0, 0))[1]) / 100.0  # charges and call minutes
-    return Row(month, tier, channel, attempts, n("reached"), responded, reactivated,
-               responded / attempts if attempts else None, wilson_interval(responded, attempts),
-               reactivated / attempts if attempts else None, wilson_interval(reactivated, attempts),
-               revenue, cost, cost / reactivated if reactivated else None,
-               (revenue - cost) / cost if cost > 0 else None,
-               rules.expected_response.get(tier, {}).get(channel))
+    return Row(
+        month,
+        tier,
+        channel,
+        attempts,
+        n("reached"),
+        responded,
+        reactivated,
+        responded / attempts if attempts else None,
+        wilson_interval(responded, attempts),
+        reactivated / attempts if attempts else None,
+        wilson_interval(reactivated, attempts),
+        revenue,
+        cost,
+        cost / reactivated if reactivated else None,
+        (revenue - cost) / cost if cost > 0 else None,
+        rules.expected_response.get(tier, {}).get(channel),
+    )
 
 
 def build_report(counts: Counts, rules: OutreachRules, months: Iterable[str] | None = None) -> Report:
@@ -155,22 +173,39 @@ def _lift(tier: str, sums: dict) -> Lift:
     c_rate = cr / c if c else None
     h_rate = hr / h if h else None
     lift = c_rate - h_rate if c_rate is not None and h_rate is not None else None
-    return Lift(tier, c, cr, c_rate, wilson_interval(cr, c), h, hr, h_rate, wilson_interval(hr, h), lift,
-                c * lift if lift is not None else None)
+    return Lift(
+        tier,
+        c,
+        cr,
+        c_rate,
+        wilson_interval(cr, c),
+        h,
+        hr,
+        h_rate,
+        wilson_interval(hr, h),
+        lift,
+        c * lift if lift is not None else None,
+    )
 
 
 def _below(r: Row) -> bool:
-    return (r.expected_response is not None and r.response_rate is not None
-            and r.attempts >= MIN_ATTEMPTS_TO_FLAG and r.response_rate < r.expected_response[0])
+    return (
+        r.expected_response is not None
+        and r.response_rate is not None
+        and r.attempts >= MIN_ATTEMPTS_TO_FLAG
+        and r.response_rate < r.expected_response[0]
+    )
 
 
 def _flag(r: Row, this_month: bool) -> str:
     low, high = r.expected_response or (0.0, 0.0)
     lo, hi = r.response_ci
     when = "this month" if this_month else f"in {r.month}"
-    return (f"{r.tier}-tier {r.channel.replace('_', ' ')} response {r.response_rate:.0%} {when} "
-            f"({r.responded} of {r.attempts}, 95% interval {lo:.0%}-{hi:.0%}), expected {low:.0%}-{high:.0%}: "
-            f"{ADVICE}")
+    return (
+        f"{r.tier}-tier {r.channel.replace('_', ' ')} response {r.response_rate:.0%} {when} "
+        f"({r.responded} of {r.attempts}, 95% interval {lo:.0%}-{hi:.0%}), expected {low:.0%}-{high:.0%}: "
+        f"{ADVICE}"
+    )
 
 
 def _pct(x: float | None) -> str:
@@ -186,18 +221,23 @@ def render(report: Report) -> str:
     if not report.rows:
         return "no outcomes yet: run a campaign (`receptionist campaign run`), then look again"
     lines = []
-    head = (f"  {'tier':<5} {'channel':<10} {'sent':>6} {'reached':>7} {'resp':>5} {'rate (95%)':>15} "
-            f"{'react':>5} {'rate (95%)':>15} {'revenue':>10} {'cost':>9} {'cost/react':>10} {'ROI':>7} "
-            f"{'expected':>9}")
+    head = (
+        f"  {'tier':<5} {'channel':<10} {'sent':>6} {'reached':>7} {'resp':>5} {'rate (95%)':>15} "
+        f"{'react':>5} {'rate (95%)':>15} {'revenue':>10} {'cost':>9} {'cost/react':>10} {'ROI':>7} "
+        f"{'expected':>9}"
+    )
 
     def line(r: Row) -> str:
         exp = f"{r.expected_response[0]:.0%}-{r.expected_response[1]:.0%}" if r.expected_response else "-"
-        return (f"  {r.tier:<5} {r.channel:<10} {r.attempts:>6} {r.reached:>7} {r.responded:>5} "
-                f"{_pct(r.response_rate):>4} ({_pct(r.response_ci[0])}-{_pct(r.response_ci[1])}) "
-                f"{r.reactivated:>5} {_pct(r.reactivation_rate):>4} "
-                f"({_pct(r.reactivation_ci[0])}-{_pct(r.reactivation_ci[1])}) {_money(r.revenue):>10} "
-                f"{_money(r.cost):>9} {_money(r.cost_per_reactivation):>10} "
-                f"{'-' if r.roi is None else f'{r.roi:.1f}x':>7} {exp:>9}")
+        return (
+            f"  {r.tier:<5} {r.channel:<10} {r.attempts:>6} {r.reached:>7} {r.responded:>5} "
+            f"{_pct(r.response_rate):>4} ({_pct(r.response_ci[0])}-{_pct(r.response_ci[1])}) "
+            f"{r.reactivated:>5} {_pct(r.reactivation_rate):>4} "
+            f"({_pct(r.reactivation_ci[0])}-{_pct(r.reactivation_ci[1])}) {_money(r.revenue):>10} "
+            f"{_money(r.cost):>9} {_money(r.cost_per_reactivation):>10} "
+            f"{'-' if r.roi is None else f'{r.roi:.1f}x':>7} {exp:>9}"
+        )
+
     for month in report.months:
         lines.append(f"{month}: contacts made that month, and what came of them")
         lines.append(head)
@@ -208,10 +248,15 @@ def render(report: Report) -> str:
         lines += [line(r) for r in report.totals if r.attempts]
     lines.append("true lift: reactivation among contacted vs held-out (not contacted) patients")
     for x in report.lift:
-        lift = "-" if x.lift is None else f"{x.lift * 100:+.1f} points, about {x.added_reactivations:.0f} " \
-                                          "returns the outreach added"
-        lines.append(f"  {x.tier:<5} contacted {_pct(x.contacted_rate)} ({x.contacted_reactivated}/{x.contacted}), "
-                     f"held out {_pct(x.held_out_rate)} ({x.held_out_reactivated}/{x.held_out}): {lift}")
+        lift = (
+            "-"
+            if x.lift is None
+            else f"{x.lift * 100:+.1f} points, about {x.added_reactivations:.0f} returns the outreach added"
+        )
+        lines.append(
+            f"  {x.tier:<5} contacted {_pct(x.contacted_rate)} ({x.contacted_reactivated}/{x.contacted}), "
+            f"held out {_pct(x.held_out_rate)} ({x.held_out_reactivated}/{x.held_out}): {lift}"
+        )
     for f in report.flags:
         lines.append("! " + f)
     return "\n".join(lines)

@@ -47,20 +47,36 @@ def simulate_month(services: Any, *, seed: int = 7, days: int = 35) -> dict:
         held = in_holdout(cid, pc.patient_id, rules.holdout_share)
         direct = pc.channel in DIRECT
         sent_at = start + dt.timedelta(seconds=rank)
-        rows.append({"id": attempt_id(cid, pc.patient_id), "campaign_id": cid, "patient_id": pc.patient_id,
-                     "tier": pc.tier, "channel": pc.channel, "rank": rank,
-                     "reactivation_score": pc.reactivation_score, "expected_value": pc.expected_value,
-                     "status": "holdout" if held else ("sent" if direct else "listed"), "reason": "simulated",
-                     "tries": 0 if held or not direct else 1, "cost": 0.0 if held or not direct else
-                     rules.expected_cost(pc.channel), "sent_at": None if held or not direct else sent_at,
-                     "provider_id": None, "result": None, "finished_at": None, "notes": []})
+        rows.append(
+            {
+                "id": attempt_id(cid, pc.patient_id),
+                "campaign_id": cid,
+                "patient_id": pc.patient_id,
+                "tier": pc.tier,
+                "channel": pc.channel,
+                "rank": rank,
+                "reactivation_score": pc.reactivation_score,
+                "expected_value": pc.expected_value,
+                "status": "holdout" if held else ("sent" if direct else "listed"),
+                "reason": "simulated",
+                "tries": 0 if held or not direct else 1,
+                "cost": 0.0 if held or not direct else rules.expected_cost(pc.channel),
+                "sent_at": None if held or not direct else sent_at,
+                "provider_id": None,
+                "result": None,
+                "finished_at": None,
+                "notes": [],
+            }
+        )
     results: dict[str, str] = {}
     for r in rows:
         if r["status"] != "sent":
             continue
         ch = r["channel"]
         if ch in ("staff_call", "ai_call"):
-            r["result"] = "answered" if rng.random() < ANSWERED else str(rng.choice(["voicemail", "no-answer"]))
+            r["result"] = (
+                "answered" if rng.random() < ANSWERED else str(rng.choice(["voicemail", "no-answer"]))
+            )
         elif ch == "sms":
             r["result"] = "delivered" if rng.random() < 0.95 else "undelivered"
         else:
@@ -68,13 +84,27 @@ def simulate_month(services: Any, *, seed: int = 7, days: int = 35) -> dict:
         r["finished_at"] = r["sent_at"] + dt.timedelta(minutes=2)
         results[r["id"]] = r["result"]
     with services.store.session() as s:
-        s.add(Campaign(id=cid, run_id=plan.run_id, status="done", holdout_share=rules.holdout_share,
-                       created_at=start, finished_at=now, summary={**plan.as_json(), "simulated": True}))
+        s.add(
+            Campaign(
+                id=cid,
+                run_id=plan.run_id,
+                status="done",
+                holdout_share=rules.holdout_share,
+                created_at=start,
+                finished_at=now,
+                summary={**plan.as_json(), "simulated": True},
+            )
+        )
         s.flush()
         for i in range(0, len(rows), 5000):
-            s.execute(OutreachAttempt.__table__.insert(), rows[i:i + 5000])
-        spend = dict(s.execute(select(VisitLine.patient_id, func.avg(VisitLine.amount_cents)).where(
-            VisitLine.patient_id.in_([r["patient_id"] for r in rows])).group_by(VisitLine.patient_id)).all())
+            s.execute(OutreachAttempt.__table__.insert(), rows[i : i + 5000])
+        spend = dict(
+            s.execute(
+                select(VisitLine.patient_id, func.avg(VisitLine.amount_cents))
+                .where(VisitLine.patient_id.in_([r["patient_id"] for r in rows]))
+                .group_by(VisitLine.patient_id)
+            ).all()
+        )
     outcomes = services.outcomes
     outcomes.holdouts(cid)
     events: list[Event] = []
@@ -91,22 +121,39 @@ def simulate_month(services: Any, *, seed: int = 7, days: int = 35) -> dict:
                 responded += 1
                 at = r["sent_at"] + dt.timedelta(days=int(rng.integers(0, 5)))
                 month = month_of(r["sent_at"], zone)
-                for key, kind in ((f"responded:{r['id']}", "responded"), (f"call:sim-{r['id']}:booked", "booked")):
-                    events.append(Event(key, kind, r["tier"], r["channel"], month, at, 0, r["patient_id"],
-                                        r["id"], cid))
+                for key, kind in (
+                    (f"responded:{r['id']}", "responded"),
+                    (f"call:sim-{r['id']}:booked", "booked"),
+                ):
+                    events.append(
+                        Event(key, kind, r["tier"], r["channel"], month, at, 0, r["patient_id"], r["id"], cid)
+                    )
                 back = RETURN_IF_RESPONDED
         if rng.random() < back:
             returned += 1
             day = (start + dt.timedelta(days=int(rng.integers(3, days)))).astimezone(zone).date()
             amount = int(spend.get(r["patient_id"]) or 15000)
-            visits.append({"line_key": f"sim:{r['id']}", "patient_id": r["patient_id"], "day": day,
-                           "amount_cents": amount, "paid_cents": amount, "department": "hygiene",
-                           "provider": ""})
+            visits.append(
+                {
+                    "line_key": f"sim:{r['id']}",
+                    "patient_id": r["patient_id"],
+                    "day": day,
+                    "amount_cents": amount,
+                    "paid_cents": amount,
+                    "department": "hygiene",
+                    "provider": "",
+                }
+            )
     outcomes.log.record(events)
     if visits:
         with services.store.session() as s:
             s.execute(VisitLine.__table__.insert(), visits)
     attributed = outcomes.attribute(now.astimezone(zone).date())
-    return {"campaign_id": cid, "contacts": sum(r["status"] == "sent" for r in rows),
-            "held_out": sum(r["status"] == "holdout" for r in rows), "responded": responded,
-            "returned": returned, "attributed_events": attributed}
+    return {
+        "campaign_id": cid,
+        "contacts": sum(r["status"] == "sent" for r in rows),
+        "held_out": sum(r["status"] == "holdout" for r in rows),
+        "responded": responded,
+        "returned": returned,
+        "attributed_events": attributed,
+    }

@@ -67,26 +67,50 @@ class Campaigns:
         rows: list[dict[str, Any]] = []
         for rank, pc in enumerate(plan.contacts, start=1):
             held = in_holdout(campaign_id, pc.patient_id, share)
-            status = ("holdout" if held else "queued" if pc.channel in DIRECT else "listed")
-            rows.append({"id": attempt_id(campaign_id, pc.patient_id), "campaign_id": campaign_id,
-                         "patient_id": pc.patient_id, "tier": pc.tier, "channel": pc.channel, "rank": rank,
-                         "reactivation_score": pc.reactivation_score, "expected_value": pc.expected_value,
-                         "status": status, "reason": "", "tries": 0, "cost": 0.0,
-                         "notes": list(pc.talking_points)})
+            status = "holdout" if held else "queued" if pc.channel in DIRECT else "listed"
+            rows.append(
+                {
+                    "id": attempt_id(campaign_id, pc.patient_id),
+                    "campaign_id": campaign_id,
+                    "patient_id": pc.patient_id,
+                    "tier": pc.tier,
+                    "channel": pc.channel,
+                    "rank": rank,
+                    "reactivation_score": pc.reactivation_score,
+                    "expected_value": pc.expected_value,
+                    "status": status,
+                    "reason": "",
+                    "tries": 0,
+                    "cost": 0.0,
+                    "notes": list(pc.talking_points),
+                }
+            )
         with self.s.store.session() as s:
-            s.add(Campaign(id=campaign_id, run_id=plan.run_id, status="running", holdout_share=share,
-                           created_at=now, summary=plan.as_json()))
+            s.add(
+                Campaign(
+                    id=campaign_id,
+                    run_id=plan.run_id,
+                    status="running",
+                    holdout_share=share,
+                    created_at=now,
+                    summary=plan.as_json(),
+                )
+            )
             s.flush()
             for i in range(0, len(rows), 5000):
-                s.execute(OutreachAttempt.__table__.insert(), rows[i:i + 5000])
+                s.execute(OutreachAttempt.__table__.insert(), rows[i : i + 5000])
         self.s.outcomes.holdouts(campaign_id)
         queued = [r["id"] for r in rows if r["status"] == "queued"]
         self._enqueue(queued, send_attempt_job)
         schedule_reconcile(self.s)
-        return Started(campaign_id, len(rows), len(queued),
-                       sum(r["status"] == "listed" and r["channel"] == "staff_call" for r in rows),
-                       sum(r["status"] == "listed" and r["channel"] == "general" for r in rows),
-                       sum(r["status"] == "holdout" for r in rows))
+        return Started(
+            campaign_id,
+            len(rows),
+            len(queued),
+            sum(r["status"] == "listed" and r["channel"] == "staff_call" for r in rows),
+            sum(r["status"] == "listed" and r["channel"] == "general" for r in rows),
+            sum(r["status"] == "holdout" for r in rows),
+        )
 
     def _enqueue(self, attempt_ids: list[str], job: Any) -> None:
         from rq import Queue
@@ -94,11 +118,15 @@ class Campaigns:
         queue = self.s.outreach_queue
         options = job_options(bulk=True)
         for i in range(0, len(attempt_ids), ENQUEUE_CHUNK):
-            queue.enqueue_many([Queue.prepare_data(job, (aid,), **options) for aid in attempt_ids[i:i + ENQUEUE_CHUNK]])
+            queue.enqueue_many(
+                [Queue.prepare_data(job, (aid,), **options) for aid in attempt_ids[i : i + ENQUEUE_CHUNK]]
+            )
 
     def latest(self) -> str | None:
         with self.s.store.sessions() as s:
-            return s.scalar(select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1))
+            return s.scalar(
+                select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+            )
 
     def resolve(self, campaign_id: str | None) -> str:
         cid = campaign_id or self.latest()
@@ -126,9 +154,13 @@ class Campaigns:
             c = s.get(Campaign, cid)
             c.status, c.paused_at = "running", None
         with self.s.store.session() as s:
-            paused = s.scalars(select(OutreachAttempt.id).where(
-                OutreachAttempt.campaign_id == cid, OutreachAttempt.status == "deferred",
-                OutreachAttempt.reason == "campaign paused")).all()
+            paused = s.scalars(
+                select(OutreachAttempt.id).where(
+                    OutreachAttempt.campaign_id == cid,
+                    OutreachAttempt.status == "deferred",
+                    OutreachAttempt.reason == "campaign paused",
+                )
+            ).all()
             for aid in paused:
                 s.get(OutreachAttempt, aid).status = "queued"
         self._enqueue(list(paused), send_attempt_job)
@@ -142,36 +174,74 @@ class Campaigns:
             c = s.get(Campaign, cid)
             by: dict[str, dict[str, int]] = {}
             for channel, status, n in s.execute(
-                    select(OutreachAttempt.channel, OutreachAttempt.status, func.count())
-                    .where(OutreachAttempt.campaign_id == cid)
-                    .group_by(OutreachAttempt.channel, OutreachAttempt.status)):
+                select(OutreachAttempt.channel, OutreachAttempt.status, func.count())
+                .where(OutreachAttempt.campaign_id == cid)
+                .group_by(OutreachAttempt.channel, OutreachAttempt.status)
+            ):
                 by.setdefault(channel, {})[status] = n
             results: dict[str, int] = {}
-            for result, n in s.execute(select(OutreachAttempt.result, func.count()).where(
-                    OutreachAttempt.campaign_id == cid, OutreachAttempt.result.is_not(None))
-                    .group_by(OutreachAttempt.result)):
+            for result, n in s.execute(
+                select(OutreachAttempt.result, func.count())
+                .where(OutreachAttempt.campaign_id == cid, OutreachAttempt.result.is_not(None))
+                .group_by(OutreachAttempt.result)
+            ):
                 results[result] = n
-            cost = s.scalar(select(func.coalesce(func.sum(OutreachAttempt.cost), 0.0)).where(
-                OutreachAttempt.campaign_id == cid)) or 0.0
-            pending = sum(n for ch in by.values() for st, n in ch.items() if st in ("queued", "deferred", "sending"))
-            return {"campaign_id": cid, "status": c.status, "run_id": c.run_id,
-                    "created_at": c.created_at.isoformat(), "attempts": by, "results": results,
-                    "pending": pending, "cost": round(float(cost), 2)}
+            cost = (
+                s.scalar(
+                    select(func.coalesce(func.sum(OutreachAttempt.cost), 0.0)).where(
+                        OutreachAttempt.campaign_id == cid
+                    )
+                )
+                or 0.0
+            )
+            pending = sum(
+                n for ch in by.values() for st, n in ch.items() if st in ("queued", "deferred", "sending")
+            )
+            return {
+                "campaign_id": cid,
+                "status": c.status,
+                "run_id": c.run_id,
+                "created_at": c.created_at.isoformat(),
+                "attempts": by,
+                "results": results,
+                "pending": pending,
+                "cost": round(float(cost), 2),
+            }
 
     # -- the staff call list ---------------------------------------------------------------------------------
     def staff_list(self, campaign_id: str | None) -> list[dict[str, Any]]:
         cid = self.resolve(campaign_id)
         with self.s.store.sessions() as s:
-            rows = s.execute(select(OutreachAttempt, Patient).join(Patient, Patient.id == OutreachAttempt.patient_id)
-                             .where(OutreachAttempt.campaign_id == cid, OutreachAttempt.channel == "staff_call",
-                                    OutreachAttempt.status.in_(("listed", "sending", "sent", "skipped", "failed")))
-                             .order_by(OutreachAttempt.rank)).all()
-            phones = dict(s.execute(select(PatientPhone.patient_id, PatientPhone.phone).where(
-                PatientPhone.patient_id.in_([p.id for _, p in rows])).order_by(PatientPhone.position.desc())).all())
-        return [{"attempt_id": a.id, "patient_id": p.id, "name": f"{p.first_name} {p.last_name}".strip(),
-                 "phone": phones.get(p.id, ""), "status": a.status, "result": a.result,
-                 "talking_points": list(a.notes or []), "reason": a.reason}
-                for a, p in rows]
+            rows = s.execute(
+                select(OutreachAttempt, Patient)
+                .join(Patient, Patient.id == OutreachAttempt.patient_id)
+                .where(
+                    OutreachAttempt.campaign_id == cid,
+                    OutreachAttempt.channel == "staff_call",
+                    OutreachAttempt.status.in_(("listed", "sending", "sent", "skipped", "failed")),
+                )
+                .order_by(OutreachAttempt.rank)
+            ).all()
+            phones = dict(
+                s.execute(
+                    select(PatientPhone.patient_id, PatientPhone.phone)
+                    .where(PatientPhone.patient_id.in_([p.id for _, p in rows]))
+                    .order_by(PatientPhone.position.desc())
+                ).all()
+            )
+        return [
+            {
+                "attempt_id": a.id,
+                "patient_id": p.id,
+                "name": f"{p.first_name} {p.last_name}".strip(),
+                "phone": phones.get(p.id, ""),
+                "status": a.status,
+                "result": a.result,
+                "talking_points": list(a.notes or []),
+                "reason": a.reason,
+            }
+            for a, p in rows
+        ]
 
     def call_now(self, attempt: str, staff_number: str) -> str:
         """Ring the staff member first; once they press 1, Twilio dials the patient from the practice's number.
@@ -186,30 +256,54 @@ class Campaigns:
         if c.status != "listed":
             raise CampaignError(f"staff call {attempt} is already {c.status}")
         now = self.s.now().astimezone(dt.UTC)
-        decision = may_contact(now, d.zone(c), d.contacts_since(c.patient_id, now - WEEK, attempt),
-                               bool(c.phone) and c.preferences.get("call") is not False, c.opted_out,
-                               self.s.practice.outreach)
+        decision = may_contact(
+            now,
+            d.zone(c),
+            d.contacts_since(c.patient_id, now - WEEK, attempt),
+            bool(c.phone) and c.preferences.get("call") is not False,
+            c.opted_out,
+            self.s.practice.outreach,
+        )
         if not decision.allowed:
             when = f" (allowed again {decision.retry_at:%Y-%m-%d %H:%M} UTC)" if decision.retry_at else ""
             raise CampaignError(f"not calling now: {decision.reason}{when}")
         if not self.s.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
             raise CampaignError("another contact with this patient is in progress")
-        if not d.transition(attempt, ("listed",), status="sending", claimed_at=now, staff_number=staff_number,
-                      tries=OutreachAttempt.tries + 1):
+        if not d.transition(
+            attempt,
+            ("listed",),
+            status="sending",
+            claimed_at=now,
+            staff_number=staff_number,
+            tries=OutreachAttempt.tries + 1,
+        ):
             self.s.limits.unlock_patient(c.patient_id, attempt)
             raise CampaignError(f"staff call {attempt} was just taken by someone else")
         q = f"?attempt={attempt}"
         base = self.s.settings.base_url
         try:
-            sid = self.s.twilio.bridge_call(to=staff_number, from_=self.s.practice.main.phone,
-                                            url=f"{base}/voice/bridge{q}", status_callback=f"{base}/voice/status{q}")
+            sid = self.s.twilio.bridge_call(
+                to=staff_number,
+                from_=self.s.practice.main.phone,
+                url=f"{base}/voice/bridge{q}",
+                status_callback=f"{base}/voice/status{q}",
+            )
         except Exception as exc:  # noqa: BLE001 - Twilio refused or could not be reached: say so, list it again
             d.transition(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
             self.s.limits.unlock_patient(c.patient_id, attempt)
-            raise CampaignError(f"the call could not be placed ({type(exc).__name__}); is Twilio configured "
-                                "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?") from None
-        d.transition(attempt, ("sending",), status="sent", sent_at=now, provider_id=sid,
-               cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="")
+            raise CampaignError(
+                f"the call could not be placed ({type(exc).__name__}); is Twilio configured "
+                "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?"
+            ) from None
+        d.transition(
+            attempt,
+            ("sending",),
+            status="sent",
+            sent_at=now,
+            provider_id=sid,
+            cost=self.s.practice.outreach.costs.get("staff_call", 0.0),
+            reason="",
+        )
         self.s.outcomes.sent(attempt)
         return sid
 
@@ -229,19 +323,36 @@ class Campaigns:
             raise CampaignError(f"staff call {attempt} is {c.status}: nothing to record")
         now = self.s.now().astimezone(dt.UTC)
         if c.status == "listed" and d.transition(
-                attempt, ("listed",), status="sent", sent_at=now, finished_at=now, tries=OutreachAttempt.tries + 1,
-                cost=self.s.practice.outreach.costs.get("staff_call", 0.0), reason="called from a staff phone"):
+            attempt,
+            ("listed",),
+            status="sent",
+            sent_at=now,
+            finished_at=now,
+            tries=OutreachAttempt.tries + 1,
+            cost=self.s.practice.outreach.costs.get("staff_call", 0.0),
+            reason="called from a staff phone",
+        ):
             self.s.outcomes.sent(attempt)
         with self.s.store.session() as s:
             a = s.get(OutreachAttempt, attempt)
             a.staff_outcome, a.staff_outcome_at = outcome, now
             if outcome == "wrong_number" and c.phone:
-                s.execute(delete(PatientPhone).where(PatientPhone.patient_id == c.patient_id,
-                                                     PatientPhone.phone == c.phone))
+                s.execute(
+                    delete(PatientPhone).where(
+                        PatientPhone.patient_id == c.patient_id, PatientPhone.phone == c.phone
+                    )
+                )
             if outcome == "call_back":
-                s.add(Callback(patient_id=c.patient_id, phone=c.phone, location_id=self.s.practice.main.id,
-                               reason="asked to be called back (staff reactivation call)",
-                               priority="high" if c.tier == "high" else "normal", created_at=now))
+                s.add(
+                    Callback(
+                        patient_id=c.patient_id,
+                        phone=c.phone,
+                        location_id=self.s.practice.main.id,
+                        reason="asked to be called back (staff reactivation call)",
+                        priority="high" if c.tier == "high" else "normal",
+                        created_at=now,
+                    )
+                )
         if outcome == "wrong_number" and c.phone:
             try:
                 self.s.cache.forget(c.phone)
@@ -254,11 +365,21 @@ class Campaigns:
         """The general-campaign patients (names and contacts: patient data, for the practice's own sender)."""
         cid = self.resolve(campaign_id)
         with self.s.store.sessions() as s:
-            rows = s.execute(select(OutreachAttempt, Patient).join(Patient, Patient.id == OutreachAttempt.patient_id)
-                             .where(OutreachAttempt.campaign_id == cid, OutreachAttempt.channel == "general",
-                                    OutreachAttempt.status == "listed").order_by(OutreachAttempt.rank)).all()
-            phones = dict(s.execute(select(PatientPhone.patient_id, PatientPhone.phone).order_by(
-                PatientPhone.position.desc())).all())
+            rows = s.execute(
+                select(OutreachAttempt, Patient)
+                .join(Patient, Patient.id == OutreachAttempt.patient_id)
+                .where(
+                    OutreachAttempt.campaign_id == cid,
+                    OutreachAttempt.channel == "general",
+                    OutreachAttempt.status == "listed",
+                )
+                .order_by(OutreachAttempt.rank)
+            ).all()
+            phones = dict(
+                s.execute(
+                    select(PatientPhone.patient_id, PatientPhone.phone).order_by(PatientPhone.position.desc())
+                ).all()
+            )
         with open(out, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["patient_id", "first_name", "last_name", "email", "phone", "zip", "tier"])

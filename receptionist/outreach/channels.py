@@ -38,7 +38,7 @@ class _Rebased(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # noqa: ANN201
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any):
         parts = urllib.parse.urlsplit(url)
         if parts.netloc.endswith("twilio.com"):
             url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
@@ -50,7 +50,9 @@ def _refusal(exc: TwilioRestException) -> bool:
 
 
 class TwilioApi:
-    def __init__(self, account_sid: str, auth_token: str, base_url: str | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, account_sid: str, auth_token: str, base_url: str | None, timeout: float = 10.0
+    ) -> None:
         http = _Rebased(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http)
 
@@ -59,15 +61,22 @@ class TwilioApi:
         self.client.calls  # noqa: B018
         self.client.messages  # noqa: B018
 
-    def place_call(self, *, to: str, from_: str, url: str, status_callback: str, amd_callback: str,
-                   time_limit_s: int) -> str:
+    def place_call(
+        self, *, to: str, from_: str, url: str, status_callback: str, amd_callback: str, time_limit_s: int
+    ) -> str:
         """An outbound call with asynchronous answering-machine detection; returns its CallSid."""
         try:
             call = self.client.calls.create(
-                to=to, from_=from_, url=url, status_callback=status_callback,
+                to=to,
+                from_=from_,
+                url=url,
+                status_callback=status_callback,
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
-                machine_detection="DetectMessageEnd", async_amd="true", async_amd_status_callback=amd_callback,
-                time_limit=time_limit_s)
+                machine_detection="DetectMessageEnd",
+                async_amd="true",
+                async_amd_status_callback=amd_callback,
+                time_limit=time_limit_s,
+            )
         except TwilioRestException as exc:
             if _refusal(exc):
                 raise Refused(f"Twilio refused the call: {exc.code or exc.status}") from None
@@ -77,8 +86,13 @@ class TwilioApi:
     def bridge_call(self, *, to: str, from_: str, url: str, status_callback: str) -> str:
         """A call to a staff member's phone that, once they accept, dials the patient (no AMD: a person)."""
         try:
-            call = self.client.calls.create(to=to, from_=from_, url=url, status_callback=status_callback,
-                                            status_callback_event=["completed"])
+            call = self.client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                status_callback=status_callback,
+                status_callback_event=["completed"],
+            )
         except TwilioRestException as exc:
             if _refusal(exc):
                 raise Refused(f"Twilio refused the call: {exc.code or exc.status}") from None
@@ -91,7 +105,9 @@ class TwilioApi:
 
     def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> str:
         try:
-            message = self.client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+            message = self.client.messages.create(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
         except TwilioRestException as exc:
             if _refusal(exc):
                 raise Refused(f"Twilio refused the text: {exc.code or exc.status}") from None
@@ -129,10 +145,14 @@ class SmtpTarget:
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP_URL must look like smtp://user:password@host:port or smtps://...")
         query = urllib.parse.parse_qs(parts.query)
-        return cls(host=parts.hostname, port=parts.port or (465 if parts.scheme == "smtps" else 25),
-                   user=urllib.parse.unquote(parts.username) if parts.username else None,
-                   password=urllib.parse.unquote(parts.password) if parts.password else None,
-                   tls=parts.scheme == "smtps", sender=query.get("from", [default_sender])[0])
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            user=urllib.parse.unquote(parts.username) if parts.username else None,
+            password=urllib.parse.unquote(parts.password) if parts.password else None,
+            tls=parts.scheme == "smtps",
+            sender=query.get("from", [default_sender])[0],
+        )
 
 
 class Mailer:
@@ -154,8 +174,9 @@ class Mailer:
         msg.set_content(text)
         try:
             if t.tls:
-                server: smtplib.SMTP = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout,
-                                                        context=ssl.create_default_context())
+                server: smtplib.SMTP = smtplib.SMTP_SSL(
+                    t.host, t.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 server = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
             with server:

@@ -74,8 +74,12 @@ class Contact:
 
 def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str]:
     """Whether the channel is lawful for this patient now (COMPLIANCE.md), and why not."""
-    if c.preferences.get({"ai_call": "call", "staff_call": "call", "sms": "text", "email": "email"}.get(
-            channel, "")) is False:
+    if (
+        c.preferences.get(
+            {"ai_call": "call", "staff_call": "call", "sms": "text", "email": "email"}.get(channel, "")
+        )
+        is False
+    ):
         return False, f"patient asked not to be contacted by {channel.replace('_', ' ')}"
     if channel in ("ai_call", "sms", "staff_call") and not c.phone:
         return False, "no phone number"
@@ -116,7 +120,7 @@ class Dispatcher:
         self.s = services
 
     @property
-    def rules(self):  # noqa: ANN201
+    def rules(self):
         return self.s.practice.outreach
 
     def _url(self, path: str) -> str:
@@ -130,23 +134,44 @@ class Dispatcher:
                 return None
             campaign = s.get(Campaign, a.campaign_id)
             p = s.get(Patient, a.patient_id)
-            phone = s.scalar(select(PatientPhone.phone).where(PatientPhone.patient_id == a.patient_id)
-                             .order_by(PatientPhone.position, PatientPhone.phone).limit(1))
+            phone = s.scalar(
+                select(PatientPhone.phone)
+                .where(PatientPhone.patient_id == a.patient_id)
+                .order_by(PatientPhone.position, PatientPhone.phone)
+                .limit(1)
+            )
             return Contact(
-                attempt_id=a.id, campaign_id=a.campaign_id, patient_id=a.patient_id, channel=a.channel,
-                tier=a.tier, status=a.status, campaign_status=campaign.status if campaign else "done",
-                first_name=(p.first_name if p else "") or "", phone=phone, email=(p.email if p else "") or "",
-                zip=(p.zip if p else "") or "", consent_voice=bool(p and p.consent_voice),
-                consent_sms=bool(p and p.consent_sms), consent_written=bool(p and p.consent_written),
-                opted_out=bool(p is None or p.opted_out), preferences=(p.contact_preferences if p else None) or {},
-                booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None)
+                attempt_id=a.id,
+                campaign_id=a.campaign_id,
+                patient_id=a.patient_id,
+                channel=a.channel,
+                tier=a.tier,
+                status=a.status,
+                campaign_status=campaign.status if campaign else "done",
+                first_name=(p.first_name if p else "") or "",
+                phone=phone,
+                email=(p.email if p else "") or "",
+                zip=(p.zip if p else "") or "",
+                consent_voice=bool(p and p.consent_voice),
+                consent_sms=bool(p and p.consent_sms),
+                consent_written=bool(p and p.consent_written),
+                opted_out=bool(p is None or p.opted_out),
+                preferences=(p.contact_preferences if p else None) or {},
+                booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None,
+            )
 
-    def contacts_since(self, patient_id: str, since: dt.datetime, exclude: str | None = None) -> list[dt.datetime]:
+    def contacts_since(
+        self, patient_id: str, since: dt.datetime, exclude: str | None = None
+    ) -> list[dt.datetime]:
         """When this patient was contacted since `since`, any campaign, any channel (the durable log)."""
         with self.s.store.sessions() as s:
-            rows = s.execute(select(OutreachAttempt.id, OutreachAttempt.sent_at).where(
-                OutreachAttempt.patient_id == patient_id, OutreachAttempt.sent_at.is_not(None),
-                OutreachAttempt.sent_at >= since)).all()
+            rows = s.execute(
+                select(OutreachAttempt.id, OutreachAttempt.sent_at).where(
+                    OutreachAttempt.patient_id == patient_id,
+                    OutreachAttempt.sent_at.is_not(None),
+                    OutreachAttempt.sent_at >= since,
+                )
+            ).all()
         return [utc(sent) for aid, sent in rows if aid != exclude]
 
     def zone(self, c: Contact) -> tuple[ZoneInfo, ...]:
@@ -172,20 +197,29 @@ class Dispatcher:
             return f"skipped: {TRYING_TO_RETURN}"
         limits = self.s.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
-            return self._defer(attempt_id, now + BUSY_RETRY, "another contact with this patient is in progress")
+            return self._defer(
+                attempt_id, now + BUSY_RETRY, "another contact with this patient is in progress"
+            )
         keep_lock = False
         try:
             lawful, why = channel_consent(c.channel, c, self.s.mailer is not None)
-            decision = may_contact(now, self.zone(c), self.contacts_since(c.patient_id, now - WEEK, attempt_id),
-                                   lawful, c.opted_out, self.rules)
+            decision = may_contact(
+                now,
+                self.zone(c),
+                self.contacts_since(c.patient_id, now - WEEK, attempt_id),
+                lawful,
+                c.opted_out,
+                self.rules,
+            )
             if not decision.allowed:
                 if decision.retry_at is None:
                     reason = why if not lawful and not c.opted_out else decision.reason
                     self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
                     return f"skipped: {reason}"
                 return self._defer(attempt_id, decision.retry_at, decision.reason)
-            if c.channel == "ai_call" and not limits.take_call_slot(attempt_id, self.rules.max_concurrent_calls,
-                                                                     CALL_TIME_LIMIT_S + 120):
+            if c.channel == "ai_call" and not limits.take_call_slot(
+                attempt_id, self.rules.max_concurrent_calls, CALL_TIME_LIMIT_S + 120
+            ):
                 return self._defer(attempt_id, now + FULL_RETRY, "every outbound call line is busy")
             rate = self.rules.calls_per_second if c.channel == "ai_call" else SMS_PER_SECOND
             wait = limits.reserve_send(c.channel, rate, MAX_PACING_WAIT_S) if c.channel != "email" else 0.0
@@ -201,8 +235,13 @@ class Dispatcher:
             try:
                 provider_id = self._deliver(c)
             except Refused as exc:
-                self.transition(attempt_id, ("sending",), status="failed", reason=str(exc)[:200],
-                          finished_at=utc(self.s.now()))
+                self.transition(
+                    attempt_id,
+                    ("sending",),
+                    status="failed",
+                    reason=str(exc)[:200],
+                    finished_at=utc(self.s.now()),
+                )
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
                 return "failed: refused"
@@ -212,17 +251,29 @@ class Dispatcher:
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
                 if tries >= MAX_TRIES:
-                    self.transition(attempt_id, ("sending",), status="failed", reason="provider unavailable",
-                              finished_at=utc(self.s.now()))
+                    self.transition(
+                        attempt_id,
+                        ("sending",),
+                        status="failed",
+                        reason="provider unavailable",
+                        finished_at=utc(self.s.now()),
+                    )
                     log.warning("attempt %s: failed after %d tries", attempt_id, tries)
                     return "failed: provider unavailable"
                 self.transition(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
                 raise
             sent_at = utc(self.s.now())
-            self.transition(attempt_id, ("sending",), status="sent", sent_at=sent_at, provider_id=provider_id,
-                      cost=self.rules.costs.get(c.channel, 0.0), reason="",
-                      finished_at=None if c.channel == "ai_call" else sent_at,
-                      result=None if c.channel == "ai_call" else "sent")
+            self.transition(
+                attempt_id,
+                ("sending",),
+                status="sent",
+                sent_at=sent_at,
+                provider_id=provider_id,
+                cost=self.rules.costs.get(c.channel, 0.0),
+                reason="",
+                finished_at=None if c.channel == "ai_call" else sent_at,
+                result=None if c.channel == "ai_call" else "sent",
+            )
             keep_lock = c.channel == "ai_call"  # held until the call's final status
             log.info("attempt %s: %s sent", attempt_id, c.channel)
             self.s.outcomes.sent(attempt_id)
@@ -238,35 +289,49 @@ class Dispatcher:
             assert c.phone
             q = f"?attempt={c.attempt_id}"
             return self.s.twilio.place_call(
-                to=c.phone, from_=main.phone, url=self._url("/voice/outbound" + q),
-                status_callback=self._url("/voice/status" + q), amd_callback=self._url("/voice/outbound/amd" + q),
-                time_limit_s=CALL_TIME_LIMIT_S)
+                to=c.phone,
+                from_=main.phone,
+                url=self._url("/voice/outbound" + q),
+                status_callback=self._url("/voice/status" + q),
+                amd_callback=self._url("/voice/outbound/amd" + q),
+                time_limit_s=CALL_TIME_LIMIT_S,
+            )
         if c.channel == "sms":
             assert c.phone
-            return self.s.twilio.send_sms(to=c.phone, from_=main.phone,
-                                          body=wording.sms_text(practice.name, c.first_name, main.phone),
-                                          status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"))
+            return self.s.twilio.send_sms(
+                to=c.phone,
+                from_=main.phone,
+                body=wording.sms_text(practice.name, c.first_name, main.phone),
+                status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"),
+            )
         mailer = self.s.mailer
         assert mailer is not None and c.email
         link = self._url(f"/unsubscribe/{unsubscribe_token(self.s.settings.auth_token, c.patient_id)}")
-        return mailer.send(to=c.email, subject=wording.email_subject(practice.name),
-                           text=wording.email_text(practice.name, c.first_name or None, main.phone,
-                                                   main.hours.describe(), link),
-                           unsubscribe_url=link)
+        return mailer.send(
+            to=c.email,
+            subject=wording.email_subject(practice.name),
+            text=wording.email_text(
+                practice.name, c.first_name or None, main.phone, main.hours.describe(), link
+            ),
+            unsubscribe_url=link,
+        )
 
     # -- state changes on the durable log -------------------------------------------------------------------
     def transition(self, attempt_id: str, from_statuses: tuple[str, ...], **values: Any) -> bool:
         """Change an attempt only if it is in one of `from_statuses` (one UPDATE: the winner of a race is the one
         whose row count is 1). Every status change of an attempt goes through here."""
         with self.s.store.session() as s:
-            done = s.execute(update(OutreachAttempt).where(OutreachAttempt.id == attempt_id,
-                                                           OutreachAttempt.status.in_(from_statuses))
-                             .values(**values))
+            done = s.execute(
+                update(OutreachAttempt)
+                .where(OutreachAttempt.id == attempt_id, OutreachAttempt.status.in_(from_statuses))
+                .values(**values)
+            )
             return bool(done.rowcount)
 
     def _claim(self, attempt_id: str, now: dt.datetime) -> bool:
-        return self.transition(attempt_id, PENDING, status="sending", claimed_at=now,
-                         tries=OutreachAttempt.tries + 1)
+        return self.transition(
+            attempt_id, PENDING, status="sending", claimed_at=now, tries=OutreachAttempt.tries + 1
+        )
 
     def _tries(self, attempt_id: str) -> int:
         with self.s.store.sessions() as s:
@@ -309,8 +374,15 @@ class Dispatcher:
             return
         with self.s.store.sessions() as s:
             channel = s.scalar(select(OutreachAttempt.channel).where(OutreachAttempt.id == attempt_id))
-        if channel and self.transition(attempt_id, ("sending",), status="sent", sent_at=utc(self.s.now()),
-                                 provider_id=call_sid, cost=self.rules.costs.get(channel, 0.0), reason=""):
+        if channel and self.transition(
+            attempt_id,
+            ("sending",),
+            status="sent",
+            sent_at=utc(self.s.now()),
+            provider_id=call_sid,
+            cost=self.rules.costs.get(channel, 0.0),
+            reason="",
+        ):
             self.s.outcomes.sent(attempt_id)
 
     def settle_message(self, attempt_id: str, params: dict[str, str]) -> None:
@@ -335,8 +407,11 @@ class Dispatcher:
 
         now = utc(self.s.now())
         with self.s.store.sessions() as s:
-            stuck = s.scalars(select(OutreachAttempt.id).where(OutreachAttempt.status == "sending",
-                                                               OutreachAttempt.claimed_at < now - older_than)).all()
+            stuck = s.scalars(
+                select(OutreachAttempt.id).where(
+                    OutreachAttempt.status == "sending", OutreachAttempt.claimed_at < now - older_than
+                )
+            ).all()
         counts = {"recorded": 0, "requeued": 0, "failed": 0}
         for attempt_id in stuck:
             c = self.contact(attempt_id)
@@ -346,18 +421,39 @@ class Dispatcher:
                 continue
             if c.channel == "email":
                 # SMTP cannot be asked what it delivered: rather miss one email than send it twice.
-                self.transition(attempt_id, ("sending",), status="failed", finished_at=now,
-                          reason="interrupted while sending; not retried, to avoid a duplicate")
+                self.transition(
+                    attempt_id,
+                    ("sending",),
+                    status="failed",
+                    finished_at=now,
+                    reason="interrupted while sending; not retried, to avoid a duplicate",
+                )
                 counts["failed"] += 1
                 continue
-            found = (self.s.twilio.find_call(to=c.phone, since=claimed) if c.channel == "ai_call"
-                     else self.s.twilio.find_message(to=c.phone, since=claimed)) if c.phone else None
+            found = (
+                (
+                    self.s.twilio.find_call(to=c.phone, since=claimed)
+                    if c.channel == "ai_call"
+                    else self.s.twilio.find_message(to=c.phone, since=claimed)
+                )
+                if c.phone
+                else None
+            )
             if found:
-                self.transition(attempt_id, ("sending",), status="sent", sent_at=claimed, provider_id=found,
-                          cost=self.rules.costs.get(c.channel, 0.0), reason="")
+                self.transition(
+                    attempt_id,
+                    ("sending",),
+                    status="sent",
+                    sent_at=claimed,
+                    provider_id=found,
+                    cost=self.rules.costs.get(c.channel, 0.0),
+                    reason="",
+                )
                 self.s.outcomes.sent(attempt_id)
                 counts["recorded"] += 1
-            elif self.transition(attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"):
+            elif self.transition(
+                attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"
+            ):
                 self.s.outreach_queue.enqueue(send_attempt_job, attempt_id, **job_options())
                 counts["requeued"] += 1
         if stuck:
@@ -370,8 +466,12 @@ def job_options(*, bulk: bool = False) -> dict[str, Any]:
     spelling `Queue.prepare_data` wants for the timeout)."""
     from rq import Retry
 
-    return {"retry": Retry(max=MAX_TRIES - 1, interval=[30, 120, 600]), "result_ttl": 3600,
-            "failure_ttl": 7 * 86400, ("timeout" if bulk else "job_timeout"): 120}
+    return {
+        "retry": Retry(max=MAX_TRIES - 1, interval=[30, 120, 600]),
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 86400,
+        ("timeout" if bulk else "job_timeout"): 120,
+    }
 
 
 def _seconds(value: str | None) -> int | None:

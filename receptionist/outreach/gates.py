@@ -32,7 +32,7 @@ class Decision:
     retry_at: dt.datetime | None
 
 
-def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> tuple[ZoneInfo, ...]:  # noqa: A002
+def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> tuple[ZoneInfo, ...]:
     """Every time zone the patient may be in, from the phone number; the practice's when the number says none.
 
     A number whose area spans zones with different offsets (Alaska's 907: Anchorage and Adak) gives all of
@@ -58,7 +58,7 @@ def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInf
     return tuple(zones) or (default_zone,)
 
 
-def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:  # noqa: A002
+def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:
     """The one zone of an unambiguous number; the practice's zone when the number spans several or none."""
     zones = patient_zones(phone_e164, zip, default_zone)
     return zones[0] if len(zones) == 1 else default_zone
@@ -84,7 +84,9 @@ def _hours_block(t: dt.datetime, zones: tuple[ZoneInfo, ...], rules: OutreachRul
     return None
 
 
-def _cap_block(t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta, cap: int) -> dt.datetime | None:
+def _cap_block(
+    t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta, cap: int
+) -> dt.datetime | None:
     """None when fewer than `cap` attempts fall in (t - window, t], else when the oldest of them ages out."""
     inside = sorted(a for a in attempts if t - window < a)
     if len(inside) < cap:
@@ -92,8 +94,14 @@ def _cap_block(t: dt.datetime, attempts: list[dt.datetime], window: dt.timedelta
     return inside[len(inside) - cap] + window
 
 
-def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo | tuple[ZoneInfo, ...], attempts_utc: list[dt.datetime],
-                consent: bool, opted_out: bool, rules: OutreachRules) -> Decision:
+def may_contact(
+    now_utc: dt.datetime,
+    patient_zone: ZoneInfo | tuple[ZoneInfo, ...],
+    attempts_utc: list[dt.datetime],
+    consent: bool,
+    opted_out: bool,
+    rules: OutreachRules,
+) -> Decision:
     """Whether one more contact attempt is allowed now, why not, and the next instant it would be.
 
     `patient_zone`: the patient's zone, or every zone they may be in (the hours must hold in each)."""
@@ -109,7 +117,10 @@ def may_contact(now_utc: dt.datetime, patient_zone: ZoneInfo | tuple[ZoneInfo, .
     checks = (
         ("outside calling hours", lambda t: _hours_block(t, zones, rules)),
         ("daily attempt limit reached", lambda t: _cap_block(t, attempts, DAY, rules.max_attempts_per_day)),
-        ("weekly attempt limit reached", lambda t: _cap_block(t, attempts, WEEK, rules.max_attempts_per_week)),
+        (
+            "weekly attempt limit reached",
+            lambda t: _cap_block(t, attempts, WEEK, rules.max_attempts_per_week),
+        ),
     )
     reason = "allowed"
     t = now

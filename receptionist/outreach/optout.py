@@ -15,15 +15,31 @@ from sqlalchemy import select, update
 from ..store import OutreachAttempt, Patient, PatientPhone, Store
 
 log = logging.getLogger(__name__)
-STOP_WORDS = {"stop", "stopall", "quit", "end", "revoke", "opt out", "optout", "cancel", "unsubscribe",
-              "stop calling", "stop texting", "remove", "remove me"}
+STOP_WORDS = {
+    "stop",
+    "stopall",
+    "quit",
+    "end",
+    "revoke",
+    "opt out",
+    "optout",
+    "cancel",
+    "unsubscribe",
+    "stop calling",
+    "stop texting",
+    "remove",
+    "remove me",
+}
 
 
 def is_stop(text: str | None) -> bool:
     """The carrier-standard stop keywords and their obvious variants, alone in the message ("Stop.", "STOP ALL")."""
     words = " ".join("".join(ch if ch.isalnum() else " " for ch in (text or "").lower()).split())
-    return words in STOP_WORDS or words.replace(" ", "") in STOP_WORDS or words in {"stop all", "stop please",
-                                                                                   "please stop"}
+    return (
+        words in STOP_WORDS
+        or words.replace(" ", "") in STOP_WORDS
+        or words in {"stop all", "stop please", "please stop"}
+    )
 
 
 def patients_with_phone(store: Store, phone: str) -> list[str]:
@@ -43,9 +59,13 @@ def opt_out(store: Store, patient_ids: Iterable[str], *, how: str, now: dt.datet
             if patient is not None and not patient.opted_out:
                 patient.opted_out, patient.opted_out_at = True, now
                 changed += 1
-        s.execute(update(OutreachAttempt).where(
-            OutreachAttempt.patient_id.in_(ids),
-            OutreachAttempt.status.in_(("listed", "queued", "deferred"))).values(
-            status="skipped", reason=f"opted out ({how})", finished_at=now))
+        s.execute(
+            update(OutreachAttempt)
+            .where(
+                OutreachAttempt.patient_id.in_(ids),
+                OutreachAttempt.status.in_(("listed", "queued", "deferred")),
+            )
+            .values(status="skipped", reason=f"opted out ({how})", finished_at=now)
+        )
     log.info("opt-out by %s: %d patient(s)", how, changed)
     return changed

@@ -82,10 +82,15 @@ class Plan:
 
     def as_json(self) -> dict:
         """Counts and totals only: the JSON carries no names or phone numbers."""
-        return {"run_id": self.run_id, "contacts": len(self.contacts), "counts": self.counts,
-                "expected_cost": round(self.expected_cost, 2),
-                "expected_recovered_value": round(self.expected_recovered_value, 2),
-                "response_rates": self.response_rates, "mix": self.mix}
+        return {
+            "run_id": self.run_id,
+            "contacts": len(self.contacts),
+            "counts": self.counts,
+            "expected_cost": round(self.expected_cost, 2),
+            "expected_recovered_value": round(self.expected_recovered_value, 2),
+            "response_rates": self.response_rates,
+            "mix": self.mix,
+        }
 
 
 class _Candidate(NamedTuple):  # a tuple: a plan builds one per lapsed patient, 100,000 at a time
@@ -131,26 +136,64 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
     # Core rows unpacked once, not ORM objects: a plan reads every lapsed patient (100,000 in well under 2 s).
     with store.engine.connect() as conn:
         rows = conn.execute(
-            select(Patient.id, Patient.first_name, Patient.last_name, Patient.email, Patient.opted_out,
-                   Patient.booking_attempt_at, Patient.consent_voice, Patient.consent_sms, Patient.consent_written,
-                   Patient.contact_preferences, PatientScore.tier, PatientScore.reactivation_score,
-                   PatientScore.reasons, PatientScore.last_visit)
+            select(
+                Patient.id,
+                Patient.first_name,
+                Patient.last_name,
+                Patient.email,
+                Patient.opted_out,
+                Patient.booking_attempt_at,
+                Patient.consent_voice,
+                Patient.consent_sms,
+                Patient.consent_written,
+                Patient.contact_preferences,
+                PatientScore.tier,
+                PatientScore.reactivation_score,
+                PatientScore.reasons,
+                PatientScore.last_visit,
+            )
             .join(Patient, Patient.id == PatientScore.patient_id)
             .where(PatientScore.run_id == run_id, PatientScore.lapsed.is_(True))
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
         phones = set(conn.scalars(select(PatientPhone.patient_id)))
-        excluded = set(conn.scalars(select(OutreachAttempt.patient_id).where(OutreachAttempt.sent_at >= cutoff)))
-        excluded.update(conn.scalars(select(OutreachAttempt.patient_id).join(
-            Campaign, Campaign.id == OutreachAttempt.campaign_id).where(
-            Campaign.status.in_(("running", "paused")),
-            OutreachAttempt.status.in_(("listed", "queued", "deferred", "sending")))))
-        excluded.update(pid for pid, start in conn.execute(
-            select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked"))
-            if utc(start) > now)
+        excluded = set(
+            conn.scalars(select(OutreachAttempt.patient_id).where(OutreachAttempt.sent_at >= cutoff))
+        )
+        excluded.update(
+            conn.scalars(
+                select(OutreachAttempt.patient_id)
+                .join(Campaign, Campaign.id == OutreachAttempt.campaign_id)
+                .where(
+                    Campaign.status.in_(("running", "paused")),
+                    OutreachAttempt.status.in_(("listed", "queued", "deferred", "sending")),
+                )
+            )
+        )
+        excluded.update(
+            pid
+            for pid, start in conn.execute(
+                select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked")
+            )
+            if utc(start) > now
+        )
     out = []
-    for (pid, first, last, email, opted_out, trying_at, voice, sms, written, prefs, tier, score, reasons,
-         last_visit) in rows:
+    for (
+        pid,
+        first,
+        last,
+        email,
+        opted_out,
+        trying_at,
+        voice,
+        sms,
+        written,
+        prefs,
+        tier,
+        score,
+        reasons,
+        last_visit,
+    ) in rows:
         # left out: opted out, no usable contact, already booked, contacted in the cool-down, already in hand,
         # already trying to come back by themselves
         if opted_out or pid in excluded:
@@ -160,21 +203,45 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
             continue
         if trying_at is not None and utc(trying_at) >= cutoff:
             continue
-        out.append(_Candidate(pid, f"{first} {last}".strip(), tier, float(score), reasons, last_visit, has_phone,
-                              email or "", bool(voice), bool(sms), bool(written), prefs or {}))
+        out.append(
+            _Candidate(
+                pid,
+                f"{first} {last}".strip(),
+                tier,
+                float(score),
+                reasons,
+                last_visit,
+                has_phone,
+                email or "",
+                bool(voice),
+                bool(sms),
+                bool(written),
+                prefs or {},
+            )
+        )
     return out
 
 
 def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str, ...]:
     """Plain words for staff: tenure, last visit, what they came for, signals. No dollar figures."""
     with store.session() as s:
-        depts = sorted({d for d in s.scalars(select(VisitLine.department).where(
-            VisitLine.patient_id == c.patient_id)) if d})
+        depts = sorted(
+            {
+                d
+                for d in s.scalars(select(VisitLine.department).where(VisitLine.patient_id == c.patient_id))
+                if d
+            }
+        )
     points = []
     plain = _MONEY.sub("", c.reasons)  # "$1,763/yr" holds a comma: drop it before splitting
     for part in (x.strip() for x in plain.split(",")):
-        if not part or part.startswith("$") or part == "lapsed" or part.endswith("department") \
-                or part.endswith("departments"):
+        if (
+            not part
+            or part.startswith("$")
+            or part == "lapsed"
+            or part.endswith("department")
+            or part.endswith("departments")
+        ):
             continue
         if part.startswith("last visit") and c.last_visit is not None:
             part = f"{part} ({c.last_visit.isoformat()})"
@@ -186,8 +253,14 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
     return tuple(points)
 
 
-def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beliefs | None = None, *,
-               email_on: bool = True) -> Plan:
+def build_plan(
+    store: Store,
+    practice: Practice,
+    now: dt.datetime,
+    beliefs: Beliefs | None = None,
+    *,
+    email_on: bool = True,
+) -> Plan:
     """The reactivation plan for the latest score run (raises NoScoreRun when nothing is scored).
 
     `email_on` False (no `SMTP_URL`): the email channel is off and its patients fall to the next channel."""
@@ -206,11 +279,22 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
         if beliefs.learning(c.tier):
             opts = ["staff_call"] if staff_open else []
             if ai_open:
-                opts += [ch for ch in ("ai_call", "sms", "email") if _lawful(c, ch) and (email_on or ch != "email")]
+                opts += [
+                    ch for ch in ("ai_call", "sms", "email") if _lawful(c, ch) and (email_on or ch != "email")
+                ]
             elif c.tier in ("high", "mid") and email_on and _lawful(c, "email"):
                 opts.append("email")
-            channel = thompson_choices(rng, [c.score], [opts], beliefs.posteriors(c.tier), rules.expected_costs,
-                                       rules.exploration_floor)[0] or "general"
+            channel = (
+                thompson_choices(
+                    rng,
+                    [c.score],
+                    [opts],
+                    beliefs.posteriors(c.tier),
+                    rules.expected_costs,
+                    rules.exploration_floor,
+                )[0]
+                or "general"
+            )
             if channel == "staff_call":
                 staff += 1
             elif ai_open and channel != "general":
@@ -219,8 +303,9 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
             channel = "staff_call"
             staff += 1
         elif ai_open:
-            channel = _first_lawful(c, DEFAULT_ORDER if email_on else tuple(ch for ch in DEFAULT_ORDER
-                                                                          if ch != "email"))
+            channel = _first_lawful(
+                c, DEFAULT_ORDER if email_on else tuple(ch for ch in DEFAULT_ORDER if ch != "email")
+            )
             ai_slots += 1
         elif c.tier in ("high", "mid"):
             channel = _first_lawful(c, ("email", "general") if email_on else ("general",))
@@ -229,8 +314,18 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
         points = _talking_points(store, c, now) if channel == "staff_call" else ()
         cost = rules.expected_cost(channel) if channel != "general" else 0.0
         value = expected_recovered_value(c.score, beliefs.p_response(c.tier, channel), cost)
-        contacts.append(PlannedContact(c.patient_id, c.tier, channel, c.score, value, c.reasons, points,
-                                       c.name if channel == "staff_call" else ""))
+        contacts.append(
+            PlannedContact(
+                c.patient_id,
+                c.tier,
+                channel,
+                c.score,
+                value,
+                c.reasons,
+                points,
+                c.name if channel == "staff_call" else "",
+            )
+        )
     counts: dict[str, dict[str, int]] = {t: dict.fromkeys(CHANNELS, 0) for t in TIERS}
     extra: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CHANNELS, 0))
     for pc in contacts:
@@ -238,8 +333,18 @@ def build_plan(store: Store, practice: Practice, now: dt.datetime, beliefs: Beli
     counts.update(extra)
     cost = sum(rules.expected_cost(pc.channel) for pc in contacts if pc.channel != "general")
     value = sum(pc.expected_value for pc in contacts)
-    medians = {t: float(np.median([pc.reactivation_score for pc in contacts if pc.tier == t]))
-               for t in TIERS if any(pc.tier == t for pc in contacts)}
+    medians = {
+        t: float(np.median([pc.reactivation_score for pc in contacts if pc.tier == t]))
+        for t in TIERS
+        if any(pc.tier == t for pc in contacts)
+    }
     rates = {t: {ch: round(beliefs.p_response(t, ch), 4) for ch in CHANNELS} for t in TIERS}
-    return Plan(run_id, tuple(contacts), counts, cost, value, rates,
-                mix_reasons(beliefs, counts, medians, rules, seed_for(run_id)))
+    return Plan(
+        run_id,
+        tuple(contacts),
+        counts,
+        cost,
+        value,
+        rates,
+        mix_reasons(beliefs, counts, medians, rules, seed_for(run_id)),
+    )

@@ -38,14 +38,17 @@ class OutboundVoice:
     def answer(self, p: dict[str, str], attempt_id: str) -> str:
         contact = self.s.outreach.contact(attempt_id)
         if contact is None or contact.channel != "ai_call":
-            return twiml.say_and_hangup(f"Sorry, this is {self.s.practice.name}. Please disregard this call. "
-                                        "Goodbye.")
+            return twiml.say_and_hangup(
+                f"Sorry, this is {self.s.practice.name}. Please disregard this call. Goodbye."
+            )
         sid = p.get("CallSid", "")
         self.s.outreach.adopt(attempt_id, sid)
         if (p.get("AnsweredBy") or "") in MACHINE:  # synchronous detection already knows
             self.s.outreach.mark_voicemail(attempt_id, sid)
             return self._voicemail()
-        return self.s.callflow.outbound(p, patient_id=contact.patient_id, tier=contact.tier, attempt_id=attempt_id)
+        return self.s.callflow.outbound(
+            p, patient_id=contact.patient_id, tier=contact.tier, attempt_id=attempt_id
+        )
 
     def amd(self, p: dict[str, str], attempt_id: str) -> None:
         answered_by = (p.get("AnsweredBy") or "").strip()
@@ -72,12 +75,15 @@ class OutboundVoice:
             self._result(attempt_id, "canceled")
             return twiml.say_and_hangup("All right, not calling. Goodbye.")
         q = f"?attempt={attempt_id}"
-        return twiml.dial(contact.phone, caller_id=self.s.practice.main.phone,
-                          action=self._url("/voice/bridge/result" + q))
+        return twiml.dial(
+            contact.phone, caller_id=self.s.practice.main.phone, action=self._url("/voice/bridge/result" + q)
+        )
 
     def bridge_result(self, p: dict[str, str], attempt_id: str) -> str:
         status = (p.get("DialCallStatus") or "").strip()
-        self._result(attempt_id, "answered" if status in ("completed", "answered") else (status or "no-answer"))
+        self._result(
+            attempt_id, "answered" if status in ("completed", "answered") else (status or "no-answer")
+        )
         return twiml.hangup()
 
     def _attempt(self, attempt_id: str) -> OutreachAttempt | None:

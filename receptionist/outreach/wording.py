@@ -19,7 +19,9 @@ _NOT_GSM = re.compile(r"[^A-Za-z0-9 .,!?'()&:;/+\-@#%]")
 def spoken_phone(e164: str) -> str:
     """+12025550100 -> "(202) 555-0100" for print; digits grouped so a voice reads them one by one."""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
     except phonenumbers.NumberParseException:
         return e164
 
@@ -34,9 +36,11 @@ def sms_text(practice: str, first_name: str | None, phone: str) -> str:
     number = spoken_phone(phone)
     tail = f" Call {number} to book. Reply STOP to opt out."
     first = _plain(first_name or "").split(" ")[0][:20]
-    for body in (f"{name}: Hi {first}, it's been a while and we'd love to see you again." if first else "",
-                 f"{name}: It's been a while and we'd love to see you again.",
-                 f"{name}: We'd love to see you again."):
+    for body in (
+        f"{name}: Hi {first}, it's been a while and we'd love to see you again." if first else "",
+        f"{name}: It's been a while and we'd love to see you again.",
+        f"{name}: We'd love to see you again.",
+    ):
         if body and len(body + tail) <= SMS_LIMIT:
             return body + tail
     return (f"{name[: SMS_LIMIT - len(tail) - 1]}:" + tail)[:SMS_LIMIT]
@@ -45,9 +49,11 @@ def sms_text(practice: str, first_name: str | None, phone: str) -> str:
 def voicemail_text(practice: str, phone: str) -> str:
     """Practice and number first, no names (anyone may hear a voicemail), the opt-out, and the number again."""
     number = spoken_phone(phone)
-    return (f"Hello, this is {practice}, at {number}. It's been a while since your last visit, and we'd love to "
-            f"see you again. Please call us at {number} to book a time that suits you. If you'd rather we didn't "
-            "call, call that number and say stop calling me, or reply STOP to any of our texts. Thank you, goodbye.")
+    return (
+        f"Hello, this is {practice}, at {number}. It's been a while since your last visit, and we'd love to "
+        f"see you again. Please call us at {number} to book a time that suits you. If you'd rather we didn't "
+        "call, call that number and say stop calling me, or reply STOP to any of our texts. Thank you, goodbye."
+    )
 
 
 def email_subject(practice: str) -> str:
@@ -56,15 +62,19 @@ def email_subject(practice: str) -> str:
 
 def email_text(practice: str, first_name: str | None, phone: str, hours: str, unsubscribe_url: str) -> str:
     hello = f"Hi {first_name}," if first_name else "Hello,"
-    return (f"{hello}\n\nIt's been a while since your last visit to {practice}, and we'd love to see you again.\n\n"
-            f"To book, call us at {spoken_phone(phone)} ({hours}), or simply reply to this email.\n\n"
-            f"Warm regards,\n{practice}\n\n"
-            f"You are receiving this because you are a patient of {practice}. To stop these emails, open "
-            f"{unsubscribe_url}\n")
+    return (
+        f"{hello}\n\nIt's been a while since your last visit to {practice}, and we'd love to see you again.\n\n"
+        f"To book, call us at {spoken_phone(phone)} ({hours}), or simply reply to this email.\n\n"
+        f"Warm regards,\n{practice}\n\n"
+        f"You are receiving this because you are a patient of {practice}. To stop these emails, open "
+        f"{unsubscribe_url}\n"
+    )
 
 
 def staff_bridge_text(first_name: str, points: tuple[str, ...]) -> str:
     """What the staff member hears before the patient's phone rings."""
     about = ". ".join(points)
-    return (f"Reactivation call to {first_name or 'a patient'}. {about + '. ' if about else ''}"
-            "Press 1 to place the call, or hang up to skip.")
+    return (
+        f"Reactivation call to {first_name or 'a patient'}. {about + '. ' if about else ''}"
+        "Press 1 to place the call, or hang up to skip."
+    )

@@ -9,6 +9,26 @@ from .outreach import Campaign, OutreachAttempt
 from .schedule import Appointment, Slot
 from .staff import StaffUser
 
-__all__ = ["Store", "store_now", "Base", "Patient", "PatientPhone", "PatientScore", "ScoreRun", "VisitLine", "Appointment",
-           "Slot", "Call", "CallEvent", "CallTurn", "Callback", "Message", "Campaign", "OutreachAttempt",
-           "OutcomeEvent", "ApiKey", "IntegrationEvent", "StaffUser"]
+__all__ = [
+    "Store",
+    "store_now",
+    "Base",
+    "Patient",
+    "PatientPhone",
+    "PatientScore",
+    "ScoreRun",
+    "VisitLine",
+    "Appointment",
+    "Slot",
+    "Call",
+    "CallEvent",
+    "CallTurn",
+    "Callback",
+    "Message",
+    "Campaign",
+    "OutreachAttempt",
+    "OutcomeEvent",
+    "ApiKey",
+    "IntegrationEvent",
+    "StaffUser",
+]

@@ -39,11 +39,12 @@ def make_engine(url: str, clock: Clock = system_clock) -> Engine:
     options, so rows written on another clock (tests, `call --at`) carry that clock's time."""
     options = {CLOCK_OPTION: clock}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               execution_options=options)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, execution_options=options
+        )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

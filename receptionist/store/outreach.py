@@ -58,7 +58,9 @@ class OutreachAttempt(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200))
     # what came of it: answered | voicemail | no-answer | busy | failed | canceled | delivered | undelivered
     result: Mapped[str | None] = mapped_column(String(20))
-    staff_number: Mapped[str | None] = mapped_column(String(20))  # a "call now" bridge: whose phone rang first
+    staff_number: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # a "call now" bridge: whose phone rang first
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     notes: Mapped[list | None] = mapped_column(JSON)  # a staff call's talking points (no dollar figures)
     # what the staff member recorded after a staff call: reached | booked | call_back | not_interested | wrong_number

@@ -38,8 +38,14 @@ log = logging.getLogger(__name__)
 
 KB = 1024
 # the most each route reads; batches and FHIR bundles are larger by nature
-SIZE_LIMITS = {"api.booking_event": 64 * KB, "api.intake": 64 * KB, "api.patients": 16 * KB * KB,
-               "api.visits": 16 * KB * KB, "api.appointments": 16 * KB * KB, "api.fhir": 64 * KB * KB}
+SIZE_LIMITS = {
+    "api.booking_event": 64 * KB,
+    "api.intake": 64 * KB,
+    "api.patients": 16 * KB * KB,
+    "api.visits": 16 * KB * KB,
+    "api.appointments": 16 * KB * KB,
+    "api.fhir": 64 * KB * KB,
+}
 RATE_PER_MINUTE = 1200
 
 
@@ -52,7 +58,7 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 
 @bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException):  # noqa: ANN202
+def _http_error(exc: HTTPException):
     if not request.path.startswith(bp.url_prefix or "/api/v1"):
         return exc
     code = (exc.name or "error").lower().replace(" ", "_")
@@ -74,7 +80,9 @@ def before() -> Response | None:
         return _error(413, "too_large", f"the body is over this route's limit of {limit} bytes")
     services = services_of(current_app)
     auth = request.headers.get("Authorization", "")
-    token = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("X-Api-Key", "").strip()
+    token = (
+        auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("X-Api-Key", "").strip()
+    )
     if not token:
         return _error(401, "missing_key", "send the API key as `Authorization: Bearer <key>`")
     caller = apikeys.authenticate(services.store, token)
@@ -95,8 +103,9 @@ def before() -> Response | None:
             return _error(401, exc.code, exc.message)
         digest = hashlib.sha256(f"{caller.key_id}|{header}".encode()).hexdigest()
         try:
-            first = services.redis.set(keys.api_signature_seen(digest), "1", nx=True,
-                                       ex=2 * signing.TOLERANCE_S + 5)
+            first = services.redis.set(
+                keys.api_signature_seen(digest), "1", nx=True, ex=2 * signing.TOLERANCE_S + 5
+            )
         except (redis.RedisError, OSError):
             return _error(503, "unavailable", "replay protection is unavailable; try again")
         if not first:
@@ -118,8 +127,12 @@ def _rate_limited(services: Any, key_id: str) -> Response | None:
         return None
     if count > per_minute:
         retry = max(1, int((window + 1) * 60 - now))
-        return _error(429, "rate_limited", f"over {per_minute} requests a minute for this key",
-                      {"Retry-After": str(retry)})
+        return _error(
+            429,
+            "rate_limited",
+            f"over {per_minute} requests a minute for this key",
+            {"Retry-After": str(retry)},
+        )
     return None
 
 
@@ -187,7 +200,9 @@ def visits() -> Response:
 def appointments() -> Response:
     from ..integrations.pms import upsert_appointments_batch
 
-    return jsonify(upsert_appointments_batch(services_of(current_app), _parse(AppointmentsBatch).appointments))
+    return jsonify(
+        upsert_appointments_batch(services_of(current_app), _parse(AppointmentsBatch).appointments)
+    )
 
 
 @bp.post("/fhir")

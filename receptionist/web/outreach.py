@@ -34,14 +34,17 @@ def _attempt() -> str:
     return request.args.get("attempt", "")
 
 
-def _safely(produce, what: str) -> Response:  # noqa: ANN001
+def _safely(produce, what: str) -> Response:
     try:
         return _xml(produce())
-    except Exception:  # noqa: BLE001 - the person on the line always hears something sensible
+    except Exception:  # the person on the line always hears something sensible
         log.exception("outreach %s failed for attempt %s", what, _attempt())
         practice = services_of(current_app).practice
-        return _xml(twiml.say_and_hangup(
-            f"Sorry, this is {practice.name}. We'll try you again another time. Goodbye."))
+        return _xml(
+            twiml.say_and_hangup(
+                f"Sorry, this is {practice.name}. We'll try you again another time. Goodbye."
+            )
+        )
 
 
 @bp.post("/voice/outbound")
@@ -100,14 +103,21 @@ def sms_inbound() -> Response:
         if patients:
             optout.opt_out(services.store, patients, how="text STOP", now=services.now())
             services.outcomes.opted_out(patients)
-        return _xml(twiml.sms_reply(f"{name}: you're unsubscribed and won't hear from us again. "
-                                    f"Questions? Call {number}."))
+        return _xml(
+            twiml.sms_reply(
+                f"{name}: you're unsubscribed and won't hear from us again. Questions? Call {number}."
+            )
+        )
     if patients:
         services.outcomes.replied(patients)
     if body.strip().lower() in ("help", "info"):
         return _xml(twiml.sms_reply(f"{name}: call {number} to book. Reply STOP to opt out."))
-    return _xml(twiml.sms_reply(f"{name}: thanks! This number doesn't read replies. Please call {number} to book. "
-                                "Reply STOP to opt out."))
+    return _xml(
+        twiml.sms_reply(
+            f"{name}: thanks! This number doesn't read replies. Please call {number} to book. "
+            "Reply STOP to opt out."
+        )
+    )
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
@@ -123,11 +133,14 @@ def unsubscribe(token: str) -> tuple[str, int]:
     name = escape(services.practice.name)
     patient_id = check_unsubscribe_token(services.settings.auth_token, token)
     if patient_id is None:
-        return _PAGE.format(title="Link not valid", text="This unsubscribe link is not valid. Please call us.",
-                            form=""), 404
+        return _PAGE.format(
+            title="Link not valid", text="This unsubscribe link is not valid. Please call us.", form=""
+        ), 404
     if request.method == "POST":
         optout.opt_out(services.store, [patient_id], how="email unsubscribe", now=services.now())
         services.outcomes.opted_out([patient_id])
         return _PAGE.format(title="Unsubscribed", text=f"You won't hear from {name} again.", form=""), 200
     form = '<form method="post"><button type="submit">Unsubscribe</button></form>'
-    return _PAGE.format(title="Unsubscribe", text=f"Stop all calls, texts and emails from {name}?", form=form), 200
+    return _PAGE.format(
+        title="Unsubscribe", text=f"Stop all calls, texts and emails from {name}?", form=form
+    ), 200

@@ -39,7 +39,7 @@ def ws_url() -> str:
     """The wss URL Twilio connected to, as Twilio signed it (PUBLIC_BASE_URL with a ws scheme)."""
     base = services_of(current_app).settings.base_url
     query = request.query_string.decode()
-    return "ws" + base[len("http"):] + request.path + (f"?{query}" if query else "")
+    return "ws" + base[len("http") :] + request.path + (f"?{query}" if query else "")
 
 
 @bp.before_request
@@ -113,8 +113,9 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def _turn(flow: Any, sid: str, heard: Utterance, speaker: _Speaker, ws: Any,
-          pending: deque[dict]) -> Reply | None:
+def _turn(
+    flow: Any, sid: str, heard: Utterance, speaker: _Speaker, ws: Any, pending: deque[dict]
+) -> Reply | None:
     """Run the turn while still listening: an `interrupt` stops the reply at once (the history is trimmed when
     the turn is over); other messages wait in `pending`. If nothing has been said after the call flow's
     `hold_after_s`, the caller hears the holding line."""
@@ -207,7 +208,7 @@ def session(ws: Any) -> None:
                 return
         except ConnectionClosed:
             raise
-        except Exception:  # noqa: BLE001 - hand the call back to the Gather loop rather than leave silence
+        except Exception:  # hand the call back to the Gather loop rather than leave silence
             log.exception("call %s: relay turn failed", sid)
             ws.send(json.dumps({"type": "end", "handoffData": json.dumps({"action": "resume"})}))
             return

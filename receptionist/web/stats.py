@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/api/stats")
-def stats():  # noqa: ANN201
+def stats():
     """The live counters (Redis); the store's own counts when Redis is unreachable. `?month=YYYY-MM` filters."""
     services = services_of(current_app)
     months = request.args.getlist("month") or None
@@ -31,5 +31,7 @@ def stats():  # noqa: ANN201
     from ..integrations.events import trying_to_return
 
     # patients who started booking online within the cool-down: outreach is holding back for them
-    body["trying_to_return"] = trying_to_return(services.store, services.now(), services.practice.outreach.cooldown_days)
+    body["trying_to_return"] = trying_to_return(
+        services.store, services.now(), services.practice.outreach.cooldown_days
+    )
     return jsonify(body)

@@ -56,8 +56,10 @@ class Signatures:
 
     def valid(self, url: str, params: Mapping[str, str], signature: str) -> bool:
         given = signature.encode("utf-8", "surrogatepass")
-        return any(hmac.compare_digest(self.signature(variant, params).encode("utf-8"), given)
-                   for variant in url_variants(url))
+        return any(
+            hmac.compare_digest(self.signature(variant, params).encode("utf-8"), given)
+            for variant in url_variants(url)
+        )
 
 
 @functools.lru_cache(maxsize=4)
@@ -68,11 +70,13 @@ def signatures(token: str) -> Signatures:
 
 def twilio_signed(view: Callable) -> Callable:
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):  # noqa: ANN202
+    def wrapped(*args, **kwargs):
         services = services_of(current_app)
         signature = request.headers.get("X-Twilio-Signature", "")
         params = request.form.to_dict(flat=True)
-        if not signature or not signatures(services.settings.auth_token).valid(signed_url(), params, signature):
+        if not signature or not signatures(services.settings.auth_token).valid(
+            signed_url(), params, signature
+        ):
             log.warning("rejected %s: bad or missing Twilio signature", request.path)
             abort(403)
         g.twilio_params = params

@@ -18,19 +18,26 @@ def _xml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _safely(produce, sid: str) -> Response:  # noqa: ANN001
+def _safely(produce, sid: str) -> Response:
     """Whatever fails, the caller hears something sensible and valid TwiML goes back."""
     try:
         return _xml(produce())
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("call %s: webhook failed", sid)
         services = services_of(current_app)
         main = services.practice.main
         if main.staff_numbers:
-            return _xml(twiml.transfer("I'm sorry, something went wrong. Let me put you through to our team.",
-                                       main.staff_numbers, whisper=services.settings.base_url + "/voice/whisper?call=",
-                                       action=services.settings.base_url + "/voice/transfer-result"))
-        return _xml(twiml.say_and_hangup("I'm sorry, something went wrong. Please call again in a few minutes."))
+            return _xml(
+                twiml.transfer(
+                    "I'm sorry, something went wrong. Let me put you through to our team.",
+                    main.staff_numbers,
+                    whisper=services.settings.base_url + "/voice/whisper?call=",
+                    action=services.settings.base_url + "/voice/transfer-result",
+                )
+            )
+        return _xml(
+            twiml.say_and_hangup("I'm sorry, something went wrong. Please call again in a few minutes.")
+        )
 
 
 @bp.post("/inbound")

@@ -19,7 +19,7 @@ def run() -> None:
         _run_on(conn)
 
 
-def _run_on(connection) -> None:  # noqa: ANN001
+def _run_on(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

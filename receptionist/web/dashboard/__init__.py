@@ -19,8 +19,10 @@ from .. import services_of
 
 csrf = CSRFProtect()
 # Pages, scripts and charts come from this server only (the dashboard works with no internet).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 SESSION_HOURS = 12
 
 
@@ -68,13 +70,25 @@ def init_dashboard(app: Flask, exempt: list) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(
-        SESSION_COOKIE_NAME="receptionist_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
-        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600)
+        SESSION_COOKIE_NAME="receptionist_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+    )
     exempt_names = {bp.name for bp in exempt}
-    app.session_interface = DashboardSessions(tuple(sorted({
-        rule.rule.split("<", 1)[0] for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".", 1)[0] in exempt_names})))
+    app.session_interface = DashboardSessions(
+        tuple(
+            sorted(
+                {
+                    rule.rule.split("<", 1)[0]
+                    for rule in app.url_map.iter_rules()
+                    if rule.endpoint.split(".", 1)[0] in exempt_names
+                }
+            )
+        )
+    )
     csrf.init_app(app)
     for bp in exempt:
         csrf.exempt(bp)
@@ -100,10 +114,13 @@ def init_dashboard(app: Flask, exempt: list) -> None:
     families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit"}
 
     @app.errorhandler(CSRFError)
-    def csrf_failed(error: CSRFError):  # noqa: ANN202
-        return render_template("dashboard/error.html", title="Form expired",
-                               message="This form could not be accepted: its security token was missing or too old "
-                                       f"({error.description}). Go back, reload the page and try again."), 400
+    def csrf_failed(error: CSRFError):
+        return render_template(
+            "dashboard/error.html",
+            title="Form expired",
+            message="This form could not be accepted: its security token was missing or too old "
+            f"({error.description}). Go back, reload the page and try again.",
+        ), 400
 
     @app.after_request
     def headers(response: Response) -> Response:

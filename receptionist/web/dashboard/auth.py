@@ -25,7 +25,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("today.index"))
     error = None
@@ -38,8 +38,9 @@ def login():  # noqa: ANN201
             error, status = "Enter your username and password.", 400
         else:
             services = services_of(current_app)
-            result = accounts.authenticate(services.store, services.queue_redis, username, password,
-                                           services.now())
+            result = accounts.authenticate(
+                services.store, services.queue_redis, username, password, services.now()
+            )
             if result.user_id is not None:
                 session.clear()
                 login_user(StaffMember(result.user_id, username.strip()))
@@ -52,7 +53,7 @@ def login():  # noqa: ANN201
 
 @bp.post("/logout")
 @login_required
-def logout():  # noqa: ANN201
+def logout():
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -27,16 +27,17 @@ def _drain() -> None:
 
 @bp.get("")
 @login_required
-def index():  # noqa: ANN201
+def index():
     services = services_of(current_app)
     _drain()
-    return render_template("dashboard/calls.html", calls=queries.recent_calls(services.store),
-                           zone=services.practice.main.zone)
+    return render_template(
+        "dashboard/calls.html", calls=queries.recent_calls(services.store), zone=services.practice.main.zone
+    )
 
 
 @bp.get("/<sid>")
 @login_required
-def detail(sid: str):  # noqa: ANN201
+def detail(sid: str):
     services = services_of(current_app)
     _drain()
     d = queries.call_detail(services.store, sid)

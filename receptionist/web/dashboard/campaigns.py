@@ -17,31 +17,39 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)
 
 
-def _plan():  # noqa: ANN202
+def _plan():
     services = services_of(current_app)
     try:
-        return build_plan(services.store, services.practice, services.now(), email_on=services.mailer is not None)
+        return build_plan(
+            services.store, services.practice, services.now(), email_on=services.mailer is not None
+        )
     except NoScoreRun:
         return None
 
 
-def page(status: int = 200):  # noqa: ANN201
+def page(status: int = 200):
     services = services_of(current_app)
     campaign = queries.latest_campaign(services.store)
     progress = Campaigns(services).status(campaign.id) if campaign else None
-    return render_template("dashboard/campaigns.html", plan=_plan(), channels=CHANNELS, campaign=campaign,
-                           progress=progress, zone=services.practice.main.zone), status
+    return render_template(
+        "dashboard/campaigns.html",
+        plan=_plan(),
+        channels=CHANNELS,
+        campaign=campaign,
+        progress=progress,
+        zone=services.practice.main.zone,
+    ), status
 
 
 @bp.get("")
 @login_required
-def index():  # noqa: ANN201
+def index():
     return page()
 
 
 @bp.post("/start")
 @login_required
-def start():  # noqa: ANN201
+def start():
     services = services_of(current_app)
     plan = _plan()
     if plan is None:
@@ -53,12 +61,15 @@ def start():  # noqa: ANN201
         flash(f"Not started: {exc}", "error")
         return page(400)
     log.info("campaign %s started from the dashboard", started.campaign_id)
-    flash(f"Campaign {started.campaign_id} started: {started.enqueued} AI calls, texts and emails queued, "
-          f"{started.staff_calls} on the staff call list, {started.holdout} held out to measure lift.", "ok")
+    flash(
+        f"Campaign {started.campaign_id} started: {started.enqueued} AI calls, texts and emails queued, "
+        f"{started.staff_calls} on the staff call list, {started.holdout} held out to measure lift.",
+        "ok",
+    )
     return redirect(url_for("campaigns.index"))
 
 
-def _change(action: str):  # noqa: ANN202
+def _change(action: str):
     services = services_of(current_app)
     cid = request.form.get("campaign_id", "").strip()
     if not cid:
@@ -79,11 +90,11 @@ def _change(action: str):  # noqa: ANN202
 
 @bp.post("/pause")
 @login_required
-def pause():  # noqa: ANN201
+def pause():
     return _change("pause")
 
 
 @bp.post("/resume")
 @login_required
-def resume():  # noqa: ANN201
+def resume():
     return _change("resume")

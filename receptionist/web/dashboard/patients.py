@@ -13,13 +13,16 @@ from .. import services_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)
-CONSENTS = {"voice": "calls (including the AI receptionist's voice)", "sms": "text messages",
-            "written": "written consent for marketing calls and texts"}
+CONSENTS = {
+    "voice": "calls (including the AI receptionist's voice)",
+    "sms": "text messages",
+    "written": "written consent for marketing calls and texts",
+}
 
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-def search():  # noqa: ANN201
+def search():
     services = services_of(current_app)
     text = request.form.get("q", "") if request.method == "POST" else ""
     results = None
@@ -35,23 +38,29 @@ def search():  # noqa: ANN201
 
 @bp.get("/<patient_id>")
 @login_required
-def detail(patient_id: str):  # noqa: ANN201
+def detail(patient_id: str):
     return _detail(patient_id)
 
 
-def _detail(patient_id: str, status: int = 200):  # noqa: ANN202
+def _detail(patient_id: str, status: int = 200):
     services = services_of(current_app)
     d = queries.patient_detail(services.store, patient_id)
     if d is None:
         abort(404)
     years = formatting.yearly((day, cents) for day, cents, _ in d["visits"])
-    return render_template("dashboard/patient.html", d=d, years=years, consents=CONSENTS, now=services.now(),
-                           zone=services.practice.main.zone), status
+    return render_template(
+        "dashboard/patient.html",
+        d=d,
+        years=years,
+        consents=CONSENTS,
+        now=services.now(),
+        zone=services.practice.main.zone,
+    ), status
 
 
 @bp.post("/<patient_id>/opt-out")
 @login_required
-def record_opt_out(patient_id: str):  # noqa: ANN201
+def record_opt_out(patient_id: str):
     services = services_of(current_app)
     if not queries.patient_exists(services.store, patient_id):
         abort(404)
@@ -61,14 +70,18 @@ def record_opt_out(patient_id: str):  # noqa: ANN201
     changed = opt_out(services.store, [patient_id], how="staff", now=services.now())
     if changed:
         services.outcomes.opted_out([patient_id])
-    flash("Opt-out recorded: no calls, texts or emails from any campaign." if changed
-          else "This patient had already opted out.", "ok")
+    flash(
+        "Opt-out recorded: no calls, texts or emails from any campaign."
+        if changed
+        else "This patient had already opted out.",
+        "ok",
+    )
     return redirect(url_for("patients.detail", patient_id=patient_id))
 
 
 @bp.post("/<patient_id>/consent")
 @login_required
-def record_consent(patient_id: str):  # noqa: ANN201
+def record_consent(patient_id: str):
     services = services_of(current_app)
     kinds = [k for k in request.form.getlist("consent") if k in CONSENTS]
     if not kinds:

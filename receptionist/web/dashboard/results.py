@@ -23,7 +23,7 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 log = logging.getLogger(__name__)
 
 
-def _tables():  # noqa: ANN202
+def _tables():
     services = services_of(current_app)
     source = "live counters"
     try:
@@ -39,17 +39,20 @@ def _tables():  # noqa: ANN202
 
 @bp.get("")
 @login_required
-def index():  # noqa: ANN201
+def index():
     tables, report, run, source = _tables()
     return render_template("dashboard/results.html", tables=tables, report=report, run=run, source=source)
 
 
 @bp.get("/<name>.csv")
 @login_required
-def csv(name: str):  # noqa: ANN201
+def csv(name: str):
     tables, *_ = _tables()
     table = next((t for t in tables if t.name == name), None)
     if table is None:
         abort(404)
-    return Response(to_csv(table.csv_header, table.csv_rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(
+        to_csv(table.csv_header, table.csv_rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

@@ -17,35 +17,41 @@ bp = Blueprint("today", __name__)
 log = logging.getLogger(__name__)
 
 
-def page(status: int = 200):  # noqa: ANN201
+def page(status: int = 200):
     services = services_of(current_app)
     now = services.now()
     campaign = queries.latest_campaign(services.store)
     return render_template(
-        "dashboard/today.html", now=now, campaign=campaign,
+        "dashboard/today.html",
+        now=now,
+        campaign=campaign,
         call_list=queries.call_list(services.store, campaign.id) if campaign else [],
         callbacks=queries.open_callbacks(services.store),
         returning=queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days),
-        outcomes=STAFF_OUTCOMES, staff_numbers=services.practice.main.staff_numbers,
-        zone=services.practice.main.zone), status
+        outcomes=STAFF_OUTCOMES,
+        staff_numbers=services.practice.main.staff_numbers,
+        zone=services.practice.main.zone,
+    ), status
 
 
 @bp.get("/")
 @login_required
-def index():  # noqa: ANN201
+def index():
     return page()
 
 
 @bp.post("/today/call-now")
 @login_required
-def call_now():  # noqa: ANN201
+def call_now():
     services = services_of(current_app)
     attempt = request.form.get("attempt_id", "")
     try:
         number = to_e164(request.form.get("staff_number", ""))
         Campaigns(services).call_now(attempt, number)
     except InvalidPhone as exc:
-        flash(f"Your phone number: {exc}. Enter the number we should ring first, e.g. (202) 555-0111.", "error")
+        flash(
+            f"Your phone number: {exc}. Enter the number we should ring first, e.g. (202) 555-0111.", "error"
+        )
         return page(400)
     except CampaignError as exc:
         flash(f"Not calling: {exc}", "error")
@@ -57,13 +63,15 @@ def call_now():  # noqa: ANN201
 
 @bp.post("/today/outcome")
 @login_required
-def outcome():  # noqa: ANN201
+def outcome():
     services = services_of(current_app)
     attempt = request.form.get("attempt_id", "")
     what = request.form.get("outcome", "")
     if what not in STAFF_OUTCOMES:
-        flash("Choose what happened on the call: reached, booked, call back, not interested or wrong number.",
-              "error")
+        flash(
+            "Choose what happened on the call: reached, booked, call back, not interested or wrong number.",
+            "error",
+        )
         return page(400)
     try:
         Campaigns(services).record_outcome(attempt, what)
@@ -76,7 +84,7 @@ def outcome():  # noqa: ANN201
 
 @bp.post("/today/callbacks/<int:callback_id>/done")
 @login_required
-def callback_done(callback_id: int):  # noqa: ANN201
+def callback_done(callback_id: int):
     services = services_of(current_app)
     if not queries.close_callback(services.store, callback_id, services.now()):
         flash("That callback is already done or no longer exists.", "error")

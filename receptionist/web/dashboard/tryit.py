@@ -29,31 +29,45 @@ MAX_SAY = 500
 
 def _callers() -> dict[str, tuple[str, str | None]]:
     found = queries.tryit_callers(services_of(current_app).store)
-    return {"high": ("A high-value patient", found["high"]), "low": ("A routine patient", found["low"]),
-            "unknown": ("Someone new, an unknown number", UNKNOWN_CALLER)}
+    return {
+        "high": ("A high-value patient", found["high"]),
+        "low": ("A routine patient", found["low"]),
+        "unknown": ("Someone new, an unknown number", UNKNOWN_CALLER),
+    }
 
 
 def _simulator() -> CallSimulator:
     services = services_of(current_app)
     settings = services.settings
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return CallSimulator(FlaskTransport(app, base_url=settings.base_url), base_url=settings.base_url,
-                         auth_token=settings.auth_token, account_sid=settings.account_sid, clock=services.now)
+    return CallSimulator(
+        FlaskTransport(app, base_url=settings.base_url),
+        base_url=settings.base_url,
+        auth_token=settings.auth_token,
+        account_sid=settings.account_sid,
+        clock=services.now,
+    )
 
 
-def _error(message: str, status: int = 400):  # noqa: ANN202
+def _error(message: str, status: int = 400):
     return jsonify({"error": message}), status
 
 
 def _body(call: SimulatedCall, paused: PausedCall | None) -> dict[str, Any]:
     outcome = call.outcome or {}
     ended = paused is None
-    return {"call_sid": call.call_sid, "ended": ended, "turns": call.turns,
-            "route": outcome.get("route"), "transfer": outcome.get("transfer"),
-            "appointment": outcome.get("appointment"), "opted_out": outcome.get("opted_out", False),
-            "callback_queued": outcome.get("callback_queued", False),
-            "events": [line for line in call.transcript if line.startswith("[")],
-            "keypad": paused is not None and "speech" not in paused.inputs}
+    return {
+        "call_sid": call.call_sid,
+        "ended": ended,
+        "turns": call.turns,
+        "route": outcome.get("route"),
+        "transfer": outcome.get("transfer"),
+        "appointment": outcome.get("appointment"),
+        "opted_out": outcome.get("opted_out", False),
+        "callback_queued": outcome.get("callback_queued", False),
+        "events": [line for line in call.transcript if line.startswith("[")],
+        "keypad": paused is not None and "speech" not in paused.inputs,
+    }
 
 
 def _keep(paused: PausedCall | None, call_sid: str) -> None:
@@ -61,19 +75,22 @@ def _keep(paused: PausedCall | None, call_sid: str) -> None:
     if paused is None:
         r.delete(keys.tryit_call(call_sid))
     else:
-        r.set(keys.tryit_call(call_sid), json.dumps({"owner": current_user.get_id(), "call": paused.as_json()}),
-              ex=KEEP_SECONDS)
+        r.set(
+            keys.tryit_call(call_sid),
+            json.dumps({"owner": current_user.get_id(), "call": paused.as_json()}),
+            ex=KEEP_SECONDS,
+        )
 
 
 @bp.get("")
 @login_required
-def index():  # noqa: ANN201
+def index():
     return render_template("dashboard/tryit.html", callers=_callers())
 
 
 @bp.post("/start")
 @login_required
-def start():  # noqa: ANN201
+def start():
     body = request.get_json(silent=True) or {}
     callers = _callers()
     who = body.get("caller")
@@ -104,7 +121,7 @@ def _paused(call_sid: str) -> PausedCall | None:
 
 @bp.post("/say")
 @login_required
-def say():  # noqa: ANN201
+def say():
     body = request.get_json(silent=True) or {}
     text = " ".join(str(body.get("text") or "").split())
     if not text:
@@ -116,12 +133,12 @@ def say():  # noqa: ANN201
 
 @bp.post("/hangup")
 @login_required
-def hangup():  # noqa: ANN201
+def hangup():
     body = request.get_json(silent=True) or {}
     return _step(str(body.get("call_sid") or ""), None)
 
 
-def _step(call_sid: str, text: str | None):  # noqa: ANN202
+def _step(call_sid: str, text: str | None):
     try:
         paused = _paused(call_sid) if call_sid else None
     except (redis.RedisError, OSError):
