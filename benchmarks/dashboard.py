@@ -139,9 +139,9 @@ def populate(services, n: int, events: int) -> None:
 
 def main() -> None:
     n, events, repeats, home = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+    from receptionist.config.settings import Settings
     from receptionist.dashboard.accounts import add_user
-    from receptionist.services import build_services
-    from receptionist.settings import Settings
+    from receptionist.runtime.services import build_services
     from receptionist.web import create_app
 
     services = build_services(Settings(receptionist_home=home))

@@ -90,11 +90,11 @@ def bundle(rows: list[dict]) -> dict:
 def main() -> None:
     n, home = int(sys.argv[1]), Path(sys.argv[2])
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
-    from receptionist.importer import import_visits
+    from receptionist.config.settings import Settings
     from receptionist.integrations.apikeys import create_key
     from receptionist.integrations.fhir import import_bundle
-    from receptionist.services import build_services
-    from receptionist.settings import Settings
+    from receptionist.patients.importer import import_visits
+    from receptionist.runtime.services import build_services
     from receptionist.web import create_app
 
     rows = visits(n)

@@ -34,10 +34,10 @@ import simple_websocket  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from receptionist.embedded_redis import EmbeddedRedis  # noqa: E402
-from receptionist.services import build_services  # noqa: E402
-from receptionist.settings import Settings  # noqa: E402
-from receptionist.simulator import CallSimulator, FlaskTransport  # noqa: E402
+from receptionist.config.settings import Settings  # noqa: E402
+from receptionist.runtime.embedded_redis import EmbeddedRedis  # noqa: E402
+from receptionist.runtime.services import build_services  # noqa: E402
+from receptionist.simulation.simulator import CallSimulator, FlaskTransport  # noqa: E402
 from receptionist.web import create_app  # noqa: E402
 from tests.fake_openai import FakeOpenAI, say  # noqa: E402
 from tests.voice_helpers import MAIN, MONDAY_10AM, load_small_practice  # noqa: E402
@@ -188,7 +188,7 @@ def main() -> None:
                 Settings(**common, openai_api_key="bench", openai_base_url=fake.url), migrate=False
             )
             llm.now = lambda: MONDAY_10AM
-            practice = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+            practice = resources.files("receptionist.config").joinpath("demo_practice.toml").read_text()
             (home / "relay.toml").write_text(
                 practice.replace(
                     'timezone = "America/New_York"\naddress',

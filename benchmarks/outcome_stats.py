@@ -70,11 +70,11 @@ def insert_events(store, n: int, seed: int = 7) -> None:
 
 def main() -> None:
     n, home = int(sys.argv[1]), Path(sys.argv[2])
+    from receptionist.config.settings import Settings
     from receptionist.outcomes.events import Event
     from receptionist.outcomes.log import OutcomeLog, live_counts, rebuild, store_counts
     from receptionist.outcomes.report import build_report
-    from receptionist.services import build_services
-    from receptionist.settings import Settings
+    from receptionist.runtime.services import build_services
 
     services = build_services(Settings(receptionist_home=home))
     rules = services.practice.outreach

@@ -132,11 +132,11 @@ def main() -> None:
         )
         os.environ.pop("DATABASE_URL", None)
         os.environ.pop("REDIS_URL", None)
-        from receptionist.localtwilio import LocalTwilio
+        from receptionist.config.settings import load_settings
         from receptionist.outreach.campaigns import Campaigns
         from receptionist.outreach.planner import build_plan
-        from receptionist.services import build_services
-        from receptionist.settings import load_settings
+        from receptionist.runtime.services import build_services
+        from receptionist.simulation.localtwilio import LocalTwilio
         from receptionist.store import PatientScore
 
         settings = load_settings()

@@ -293,7 +293,7 @@ def bench_inbound(quick: bool) -> None:
             [*cli, "redis", "url"], env=env, check=True, capture_output=True, text=True
         ).stdout.strip()
         env["REDIS_URL"] = redis_url
-        from receptionist.settings import Settings
+        from receptionist.config.settings import Settings
 
         token = Settings(receptionist_home=home).auth_token  # the local-mode token the servers will read
         servers: list[subprocess.Popen] = []

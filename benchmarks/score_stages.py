@@ -11,9 +11,9 @@ import uuid
 import numpy as np
 
 import scoring
-from receptionist.scorer import EPOCH, RunSummary, _store_run, load_practice_data, publish
-from receptionist.services import build_services
-from receptionist.settings import load_settings
+from receptionist.config.settings import load_settings
+from receptionist.patients.scorer import EPOCH, RunSummary, _store_run, load_practice_data, publish
+from receptionist.runtime.services import build_services
 
 
 def main(as_of: str, npz_out: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .services import Services, build_services
-from .settings import load_settings
+from receptionist.config.settings import load_settings
+from receptionist.runtime.services import Services, build_services
 
 _services: Services | None = None
 
@@ -25,7 +25,7 @@ def services() -> Services:
 
 def score_job(as_of: str | None = None) -> dict:
     """Re-score the practice (after an import or an integration update) and publish the cache."""
-    from .scorer import run_scoring
+    from receptionist.patients.scorer import run_scoring
 
     s = services()
     day = dt.date.fromisoformat(as_of) if as_of else s.practice.today(s.now())
@@ -41,7 +41,7 @@ def reconcile_job() -> dict:
     """Settle attempts whose worker died mid-send, then look again in a minute while any are in flight."""
     s = services()
     counts = s.outreach.reconcile()
-    from .store import OutreachAttempt
+    from receptionist.store import OutreachAttempt
 
     with s.store.sessions() as session:
         from sqlalchemy import select
@@ -58,7 +58,7 @@ def reconcile_job() -> dict:
 
 def schedule_reconcile(s: Services, seconds: int = 60) -> None:
     """One reconcile job in the schedule at a time (a short-lived marker stops a second one being added)."""
-    from . import keys
+    from receptionist.store import keys
 
     if s.queue_redis.set(keys.outreach_reconcile_marker(), "1", nx=True, ex=max(1, seconds - 10)):
         s.outreach_queue.enqueue_in(dt.timedelta(seconds=seconds), reconcile_job)
@@ -66,7 +66,7 @@ def schedule_reconcile(s: Services, seconds: int = 60) -> None:
 
 def deliver_webhook_job(key_id: str, body: dict) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails)."""
-    from .integrations.webhooks import deliver
+    from receptionist.integrations.webhooks import deliver
 
     s = services()
     return deliver(s.store, key_id, body, s.now())

@@ -15,9 +15,9 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import MetaData, text
 
-from receptionist.embedded_redis import EmbeddedRedis
-from receptionist.services import Services, build_services
-from receptionist.settings import Settings
+from receptionist.config.settings import Settings
+from receptionist.runtime.embedded_redis import EmbeddedRedis
+from receptionist.runtime.services import Services, build_services
 from receptionist.store import Base, Store
 
 TEST_TOKEN = "test-auth-token-0123456789abcdef"

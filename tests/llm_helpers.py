@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from receptionist.services import build_services
-from receptionist.settings import Settings
+from receptionist.config.settings import Settings
+from receptionist.runtime.services import build_services
 from tests.conftest import TEST_TOKEN
 
 

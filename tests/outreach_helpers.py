@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from receptionist.localtwilio import Callee, LocalTwilio
+from receptionist.config.practice import load_practice
+from receptionist.config.settings import Settings
 from receptionist.outreach.campaigns import Campaigns
 from receptionist.outreach.planner import build_plan
-from receptionist.practice import load_practice
-from receptionist.services import build_services
-from receptionist.settings import Settings
-from receptionist.simulator import FlaskTransport
+from receptionist.runtime.services import build_services
+from receptionist.simulation.localtwilio import Callee, LocalTwilio
+from receptionist.simulation.simulator import FlaskTransport
 from receptionist.store import OutreachAttempt, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 from receptionist.web import create_app
 
@@ -167,7 +167,7 @@ def work(w, *, expect_jobs: bool = True) -> None:
     from rq import SimpleWorker
 
     from receptionist import jobs
-    from receptionist.worker import queues
+    from receptionist.runtime.worker import queues
 
     jobs.bind(w.services)
     worked = SimpleWorker(queues(w.services), connection=w.services.queue_redis).work(

@@ -3,8 +3,8 @@ import threading
 import pytest
 import redis
 
-from receptionist.cache import CacheUnavailable, TierCache
-from receptionist.directory import CallerDirectory
+from receptionist.patients.cache import CacheUnavailable, TierCache
+from receptionist.voice.directory import CallerDirectory
 
 
 def test_publish_and_lookup(redis_client):

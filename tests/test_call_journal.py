@@ -7,14 +7,14 @@ patient added after the last score run is still recognised.
 import redis as redis_lib
 from sqlalchemy import event, select
 
-from receptionist import callrecord, journal, keys
-from receptionist.cache import TierCache
-from receptionist.callstate import CallStates
-from receptionist.directory import CallerDirectory
-from receptionist.importer import import_patients
-from receptionist.practice import load_practice
-from receptionist.scorer import run_scoring
-from receptionist.store import Call, CallTurn, Store
+from receptionist.config.practice import load_practice
+from receptionist.patients.cache import TierCache
+from receptionist.patients.importer import import_patients
+from receptionist.patients.scorer import run_scoring
+from receptionist.store import Call, CallTurn, Store, keys
+from receptionist.voice import callrecord, journal
+from receptionist.voice.callstate import CallStates
+from receptionist.voice.directory import CallerDirectory
 from tests.voice_helpers import MAIN, MONDAY_10AM, PATIENTS, STRANGER, TOM, load_small_practice, simulator_for
 
 AT = MONDAY_10AM

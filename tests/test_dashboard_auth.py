@@ -100,7 +100,7 @@ def test_session_cookie_flags(app, store):
 
 def test_secure_cookie_over_https(services, store):
     """With an https public URL the session cookie is Secure."""
-    from receptionist.settings import Settings
+    from receptionist.config.settings import Settings
 
     https = Settings(**{**services.settings.model_dump(), "public_base_url": "https://clinic.example"})
     services.settings = https
@@ -252,7 +252,7 @@ def run_with_input(run, args: list[str], text: str):
 def test_secret_key_is_kept_in_the_data_folder_or_set(tmp_path):
     """The session key is generated once into the data folder (every web worker shares it), or taken from
     `DASHBOARD_SECRET_KEY`."""
-    from receptionist.settings import Settings
+    from receptionist.config.settings import Settings
 
     a = Settings(receptionist_home=tmp_path).secret_key
     assert len(a) >= 32 and a == Settings(receptionist_home=tmp_path).secret_key

@@ -15,9 +15,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from receptionist.dashboard.accounts import add_user
-from receptionist.demo import load_demo
-from receptionist.outcomes.simulate import simulate_month
-from receptionist.scorer import run_scoring
+from receptionist.patients.scorer import run_scoring
+from receptionist.simulation.campaign import simulate_month
+from receptionist.simulation.demo import load_demo
 from tests.outreach_helpers import MONDAY_10AM, start
 
 CHROMIUM = Path("/usr/bin/chromium")

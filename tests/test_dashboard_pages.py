@@ -10,8 +10,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from receptionist.outcomes.simulate import simulate_month
-from receptionist.simulator import CallSimulator, FlaskTransport
+from receptionist.simulation.campaign import simulate_month
+from receptionist.simulation.simulator import CallSimulator, FlaskTransport
 from receptionist.store import Callback, OutcomeEvent, OutreachAttempt, Patient, PatientPhone
 from receptionist.web import create_app
 from tests.dashboard_helpers import csrf, sign_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from receptionist.simulator import CallSimulator, FlaskTransport
+from receptionist.simulation.simulator import CallSimulator, FlaskTransport
 from tests.dashboard_helpers import csrf, sign_in
 from tests.outreach_helpers import ALL, TOKEN, add_patient, phone_of
 

@@ -1,6 +1,6 @@
 import redis
 
-from receptionist.embedded_redis import EmbeddedRedis
+from receptionist.runtime.embedded_redis import EmbeddedRedis
 
 
 def test_start_reuse_persist_and_stop(tmp_path):

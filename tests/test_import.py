@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from receptionist.csvfiles import ImportFileError
-from receptionist.importer import import_patients, import_visits
+from receptionist.patients.csvfiles import ImportFileError
+from receptionist.patients.importer import import_patients, import_visits
 from receptionist.store import Patient, PatientPhone, VisitLine
 
 TODAY = dt.date(2026, 11, 1)

@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from receptionist.cache import TierCache
-from receptionist.demo import load_demo
+from receptionist.config.practice import load_practice
 from receptionist.outreach.dispatch import TRYING_TO_RETURN
 from receptionist.outreach.planner import build_plan
-from receptionist.practice import load_practice
-from receptionist.scorer import run_scoring
+from receptionist.patients.cache import TierCache
+from receptionist.patients.scorer import run_scoring
+from receptionist.simulation.demo import load_demo
 from receptionist.store import OutcomeEvent, OutreachAttempt, Patient, PatientPhone, PatientScore
 from receptionist.store.schedule import Appointment, Slot
 from receptionist.web import create_app
@@ -56,7 +56,7 @@ def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):
 
 def test_a_completed_online_booking_is_an_appointment_and_an_outcome(world, store):
     """The appointment takes its slot (the AI will not offer it again) and `booked` counts as the response."""
-    from receptionist.schedule import ensure_schedule
+    from receptionist.scheduling.schedule import ensure_schedule
 
     add_patient(store, "P1", 90, **ALL)
     w = world()
@@ -222,7 +222,7 @@ def test_intake_phones_consents_opt_out_and_life_events(services, redis_client):
 def test_pms_upserts_follow_the_importer_rules(services, redis_client):
     """Patients by id (a zip change kept, opt-outs never undone, phones tell the cache); visits by id (a
     changed amount updated, a repeat adds nothing); appointments by id, holding and freeing their slot."""
-    from receptionist.schedule import ensure_schedule
+    from receptionist.scheduling.schedule import ensure_schedule
 
     api = make_api(services, create_app(services=services))
     person = {"id": "X1", "first_name": "Ann", "phones": ["202 555 0177"], "zip": "20001", "opted_out": True}

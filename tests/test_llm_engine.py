@@ -8,12 +8,12 @@ import openai
 import pytest
 from sqlalchemy import select
 
+from receptionist.config.practice import load_practice
 from receptionist.conversation.llm import LLMEngine
 from receptionist.conversation.store_tools import StoreTools
 from receptionist.conversation.types import CallContext, PracticeFacts, ToolError, Utterance
-from receptionist.importer import import_patients
-from receptionist.practice import load_practice
-from receptionist.schedule import ensure_schedule
+from receptionist.patients.importer import import_patients
+from receptionist.scheduling.schedule import ensure_schedule
 from receptionist.store import Patient
 from tests.fake_openai import FakeOpenAI, Step, call, say
 from tests.voice_helpers import MONDAY_10AM, SATURDAY_10AM

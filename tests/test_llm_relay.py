@@ -14,8 +14,8 @@ import simple_websocket
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from receptionist.practice import PracticeFileError, load_practice
-from receptionist.services import build_services
+from receptionist.config.practice import PracticeFileError, load_practice
+from receptionist.runtime.services import build_services
 from receptionist.web import create_app
 from tests.conftest import TEST_TOKEN
 from tests.fake_openai import Step, say
@@ -29,7 +29,7 @@ BASE = "http://testserver"
 @pytest.fixture
 def relay_services(tmp_path, database_url, redis_url, store, redis_client, fake):
     load_small_practice(store, redis_client, tmp_path)
-    text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+    text = resources.files("receptionist.config").joinpath("demo_practice.toml").read_text()
     text = text.replace(
         'timezone = "America/New_York"\naddress',
         'timezone = "America/New_York"\ntransport = "relay"\naddress',
@@ -113,7 +113,7 @@ def test_a_relay_location_answers_with_connect_conversation_relay(relay_services
 
 def test_the_transport_setting_is_checked(tmp_path):
     """An unknown transport in the practice file is refused with the field named."""
-    text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+    text = resources.files("receptionist.config").joinpath("demo_practice.toml").read_text()
     (tmp_path / "p.toml").write_text(
         text.replace("[locations.hours]", 'transport = "pigeon"\n[locations.hours]', 1)
     )

@@ -13,8 +13,8 @@ from twilio.request_validator import RequestValidator
 
 from receptionist.outcomes.attribution import add_months
 from receptionist.outcomes.log import live_counts, rebuild, store_counts
-from receptionist.outcomes.simulate import simulate_month
 from receptionist.outreach.planner import build_plan
+from receptionist.simulation.campaign import simulate_month
 from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, VisitLine
 from receptionist.web import create_app
 from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice, start, work
@@ -38,8 +38,8 @@ def _signed(client, path: str, params: dict) -> int:
 
 def test_callbacks_repeated_and_out_of_order_write_once(world, store):
     """A campaign's outcomes are logged once; replaying Twilio's callbacks, late and out of order, adds nothing."""
-    from receptionist.localtwilio import Callee
-    from receptionist.schedule import ensure_schedule
+    from receptionist.scheduling.schedule import ensure_schedule
+    from receptionist.simulation.localtwilio import Callee
 
     add_patient(store, "P1", 90, **ALL)
     add_patient(store, "P2", 80, **ALL)
@@ -266,8 +266,8 @@ def test_stats_cli_and_route_show_rates_lift_and_money_without_patient_data(serv
 
 def test_flag_in_plain_words_when_a_tier_falls_below_expectations():
     """A high tier answering 12% to staff calls, expected 25-40%, is flagged with advice."""
+    from receptionist.config.practice import OutreachRules
     from receptionist.outcomes.report import build_report
-    from receptionist.practice import OutreachRules
 
     counts = {
         ("2026-11", "high", "staff_call", "sent"): (50, 30000),

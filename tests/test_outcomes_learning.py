@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from receptionist.config.practice import OutreachRules
 from receptionist.outcomes.learning import beliefs_from
-from receptionist.outcomes.simulate import TRUE_RESPONSE
-from receptionist.practice import OutreachRules
+from receptionist.simulation.campaign import TRUE_RESPONSE
 from scoring.outcomes import thompson_choices
 
 MONTHS = 12

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from receptionist.config.practice import OutreachRules
 from receptionist.outreach.gates import Decision, may_contact, patient_zone
-from receptionist.practice import OutreachRules
 
 NY = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from receptionist.export import NoScoreRun
+from receptionist.config.practice import load_practice
 from receptionist.outreach.planner import CHANNELS, build_plan
-from receptionist.practice import load_practice
+from receptionist.patients.export import NoScoreRun
 from receptionist.store import Appointment, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 
 NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)

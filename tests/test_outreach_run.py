@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from receptionist.localtwilio import Callee
 from receptionist.outreach.campaigns import Campaigns
+from receptionist.simulation.localtwilio import Callee
 from receptionist.store import Call, OutreachAttempt, Patient
 from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, attempts, phone_of, start, work
 
@@ -31,7 +31,7 @@ def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
             phone_of("P2"): Callee("machine"),
         }
     )
-    from receptionist.schedule import ensure_schedule
+    from receptionist.scheduling.schedule import ensure_schedule
 
     ensure_schedule(store, w.services.practice, MONDAY_10AM.date(), weeks=2)
     started = start(w)
@@ -221,7 +221,7 @@ def test_stop_reply_opts_out_everywhere(world, store):
     add_patient(store, "P2", 80, **ALL)
     w = world()
     start(w)
-    from receptionist.simulator import CallSimulator, FlaskTransport
+    from receptionist.simulation.simulator import CallSimulator, FlaskTransport
 
     sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
     for body, stops in (
@@ -462,8 +462,8 @@ def test_campaign_commands(run, store):
 def test_local_mode_finds_the_stand_in_that_up_started(tmp_path):
     """With no Twilio account, the REST client goes to the stand-in `receptionist up` runs (its URL is kept in the
     data folder while it runs); an explicit TWILIO_API_BASE_URL or a real account wins."""
-    from receptionist.localtwilio import LOCAL_URL_FILE
-    from receptionist.settings import Settings
+    from receptionist.config.settings import Settings
+    from receptionist.simulation.localtwilio import LOCAL_URL_FILE
 
     assert Settings(receptionist_home=tmp_path).twilio_api is None
     (tmp_path / LOCAL_URL_FILE).write_text("http://127.0.0.1:9999")

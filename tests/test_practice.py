@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from receptionist.practice import PracticeFileError, load_practice
+from receptionist.config.practice import PracticeFileError, load_practice
 
 
 def test_demo_practice_matches_the_contract():

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rq import Queue
 
-from receptionist.embedded_redis import EmbeddedRedis
-from receptionist.worker import run_worker
+from receptionist.runtime.embedded_redis import EmbeddedRedis
+from receptionist.runtime.worker import run_worker
 from tests.voice_helpers import load_small_practice
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from receptionist import prompts
+from receptionist.conversation import prompts
 
 FACTS = {
     "practice_name": "Bright Smiles Dental",

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from receptionist import synth
-from receptionist.cache import TierCache
-from receptionist.demo import load_demo
-from receptionist.export import COLUMNS, export_scores
-from receptionist.practice import load_practice
-from receptionist.scorer import run_scoring
+from receptionist.config.practice import load_practice
+from receptionist.patients.cache import TierCache
+from receptionist.patients.export import COLUMNS, export_scores
+from receptionist.patients.scorer import run_scoring
+from receptionist.simulation import synth
+from receptionist.simulation.demo import load_demo
 from receptionist.store import PatientScore, ScoreRun
 
 AS_OF = dt.date(2026, 10, 1)
@@ -111,7 +111,7 @@ def test_household_phone_names_the_most_valuable_patient(store, redis_client, tm
         lines += [f"B,{year}-03-01,900,restorative", f"B,{year}-09-01,150,hygiene"]
     lines += ["A,2026-03-01,90,hygiene"]
     (tmp_path / "v.csv").write_text("\n".join(lines) + "\n")
-    from receptionist.importer import import_patients, import_visits
+    from receptionist.patients.importer import import_patients, import_visits
 
     import_patients(store, tmp_path / "p.csv", progress=False, today=AS_OF)
     import_visits(store, tmp_path / "v.csv", progress=False, today=AS_OF)

@@ -4,7 +4,7 @@ import time
 import pytest
 import redis
 
-from receptionist.scripts import HotScript
+from receptionist.store.scripts import HotScript
 
 ECHO = "return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}"
 # Spins ARGV[1] empty loops on the server (time stands still inside a script), then answers ARGV[2].

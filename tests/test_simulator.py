@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from werkzeug.serving import make_server
 
-from receptionist.simulator import (
+from receptionist.simulation.simulator import (
     CallSimulator,
     FlaskTransport,
     HttpTransport,

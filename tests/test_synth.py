@@ -1,4 +1,4 @@
-"""Tests for the synthetic practice generator (receptionist.synth)."""
+"""Tests for the synthetic practice generator (receptionist.simulation.synth)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receptionist import synth
-from receptionist.synth import (
+from receptionist.simulation import synth
+from receptionist.simulation.synth import (
     ARCHETYPE_PROPORTIONS,
     ARCHETYPES,
     DEPARTMENTS,

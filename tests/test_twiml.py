@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receptionist import twiml
+from receptionist.telephony import twiml
 
 # what XML 1.0 can carry (the builders write other characters through unescaped, and so does the fill)
 TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t&<>\"'"), max_size=80)

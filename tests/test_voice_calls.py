@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
-from receptionist.simulator import StaffScript
+from receptionist.simulation.simulator import StaffScript
 from receptionist.store import Appointment, Call, Callback, CallEvent, Patient, Slot
 from tests.voice_helpers import (
     MAIN,
@@ -182,7 +182,7 @@ def test_message_is_taken(services, practice, store):
 
 def test_redis_down_calls_are_still_answered(services, practice, settings):
     """With Redis unreachable the caller is found in the store and still routed to staff."""
-    from receptionist.services import Services
+    from receptionist.runtime.services import Services
 
     dead = Services(
         settings=settings, practice=services.practice, store=services.store, redis_url="redis://127.0.0.1:1/0"
@@ -195,7 +195,7 @@ def test_redis_down_calls_are_still_answered(services, practice, settings):
 
 def test_store_down_still_gives_valid_twiml(services, settings):
     """With the store unreachable the caller is put through to the staff numbers."""
-    from receptionist.services import Services
+    from receptionist.runtime.services import Services
     from receptionist.store import Store
 
     dead = Services(
@@ -277,7 +277,7 @@ def test_odd_parameters_get_valid_twiml(services, practice, params):
 
 def test_a_call_that_goes_on_and_on_ends_with_a_callback(services, practice, store, monkeypatch):
     """After MAX_TURNS turns the receptionist promises a callback, queues it and hangs up."""
-    monkeypatch.setattr("receptionist.callflow.MAX_TURNS", 3)
+    monkeypatch.setattr("receptionist.voice.callflow.MAX_TURNS", 3)
     call = simulator_for(services).call(from_=TOM, to=MAIN, says=["what are your hours"] * 6)
     assert call.ended_by == "hangup" and len(call.turns) == 4
     assert "call you back" in call.turns[-1]["receptionist"]

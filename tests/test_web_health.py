@@ -1,4 +1,4 @@
-from receptionist.services import Services
+from receptionist.runtime.services import Services
 from receptionist.web import create_app
 
 

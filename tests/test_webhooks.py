@@ -12,9 +12,9 @@ from rq import SimpleWorker
 from receptionist import jobs
 from receptionist.integrations import signing
 from receptionist.integrations.apikeys import create_key, revoke_key
+from receptionist.runtime.worker import queues
 from receptionist.store import Patient
 from receptionist.web import create_app
-from receptionist.worker import queues
 from tests.api_helpers import Api
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from receptionist.cache import TierCache
-from receptionist.importer import import_patients, import_visits
-from receptionist.schedule import ensure_schedule
-from receptionist.scorer import run_scoring
-from receptionist.simulator import CallSimulator, FlaskTransport
+from receptionist.patients.cache import TierCache
+from receptionist.patients.importer import import_patients, import_visits
+from receptionist.patients.scorer import run_scoring
+from receptionist.scheduling.schedule import ensure_schedule
+from receptionist.simulation.simulator import CallSimulator, FlaskTransport
 from receptionist.web import create_app
 
 NY = ZoneInfo("America/New_York")
@@ -43,7 +43,7 @@ def load_small_practice(store, redis_client, tmp_path, now: dt.datetime = MONDAY
     today = now.date()
     import_patients(store, tmp_path / "patients.csv", progress=False, today=today)
     import_visits(store, tmp_path / "visits.csv", progress=False, today=today)
-    from receptionist.practice import load_practice
+    from receptionist.config.practice import load_practice
 
     practice = load_practice()
     run_scoring(store, TierCache(redis_client), practice, today)

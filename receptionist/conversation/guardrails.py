@@ -12,8 +12,8 @@ import datetime as dt
 import re
 from typing import Literal
 
-from .types import Utterance
-from .understand import understand
+from receptionist.conversation.types import Utterance
+from receptionist.conversation.understand import understand
 
 Guard = Literal["emergency", "opt_out", "advice", "injection", "other_patient"]
 

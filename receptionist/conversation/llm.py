@@ -22,11 +22,10 @@ from typing import Any
 
 import openai
 
-from .. import prompts
-from . import guardrails, speech
-from .llm_tools import SPECS, Executor
-from .offline import ADVICE, OfflineEngine
-from .types import CallContext, Reply, Tools, Utterance
+from receptionist.conversation import guardrails, prompts, speech
+from receptionist.conversation.llm_tools import SPECS, Executor
+from receptionist.conversation.offline import ADVICE, OfflineEngine
+from receptionist.conversation.types import CallContext, Reply, Tools, Utterance
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import json
 import logging
 from typing import Any
 
-from . import speech
-from .types import AppointmentView, CallContext, SlotView, ToolError, Tools
+from receptionist.conversation import speech
+from receptionist.conversation.types import AppointmentView, CallContext, SlotView, ToolError, Tools
 
 log = logging.getLogger(__name__)
 

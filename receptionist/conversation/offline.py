@@ -32,10 +32,31 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import speech
-from .speech import appointment_phrase, kind_phrase, slot_phrase, spoken_list, spoken_time
-from .types import Action, AppointmentView, CallContext, Reply, SlotView, ToolError, Tools, Utterance
-from .understand import ACTIONS, Understanding, extract_name, hour_from_number, understand
+from receptionist.conversation import speech
+from receptionist.conversation.speech import (
+    appointment_phrase,
+    kind_phrase,
+    slot_phrase,
+    spoken_list,
+    spoken_time,
+)
+from receptionist.conversation.types import (
+    Action,
+    AppointmentView,
+    CallContext,
+    Reply,
+    SlotView,
+    ToolError,
+    Tools,
+    Utterance,
+)
+from receptionist.conversation.understand import (
+    ACTIONS,
+    Understanding,
+    extract_name,
+    hour_from_number,
+    understand,
+)
 
 log = logging.getLogger(__name__)
 

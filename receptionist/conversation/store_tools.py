@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ..practice import Location
-from ..schedule import SlotTaken, book, release, slot_kind_for
-from ..store import Appointment, Callback, Message, Patient, PatientPhone, Slot, Store
-from .types import AppointmentView, SlotView, ToolError
+from receptionist.config.practice import Location
+from receptionist.conversation.types import AppointmentView, SlotView, ToolError
+from receptionist.scheduling.schedule import SlotTaken, book, release, slot_kind_for
+from receptionist.store import Appointment, Callback, Message, Patient, PatientPhone, Slot, Store
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .types import Utterance
+from receptionist.conversation.types import Utterance
 
 INTENTS = (
     "emergency",

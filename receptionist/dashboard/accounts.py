@@ -17,9 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import keys
-from ..clock import utc
-from ..store import StaffUser, Store
+from receptionist.clock import utc
+from receptionist.store import StaffUser, Store, keys
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

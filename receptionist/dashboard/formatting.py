@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 
-from ..clock import utc
+from receptionist.clock import utc
 
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
 CHANNEL_LABELS = {

@@ -12,10 +12,9 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import and_, case, func, or_, select
 
-from .. import keys
-from ..clock import utc
-from ..phones import InvalidPhone, to_e164
-from ..store import (
+from receptionist.clock import utc
+from receptionist.phones import InvalidPhone, to_e164
+from receptionist.store import (
     Call,
     Callback,
     CallTurn,
@@ -28,6 +27,7 @@ from ..store import (
     ScoreRun,
     Store,
     VisitLine,
+    keys,
 )
 
 LIST_CAP = 200

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..outcomes.report import Report
-from . import formatting as f
+from receptionist.dashboard import formatting as f
+from receptionist.outcomes.report import Report
 
 TIER_COLOURS = {"high": "#1d6f8b", "mid": "#e0a43a", "low": "#8c97a3", "none": "#c4c9cf"}
 SERIES = ["#1d6f8b", "#e0a43a", "#6a4c93", "#2a9d8f", "#d1495b", "#8c97a3", "#4f772d", "#b5838d"]

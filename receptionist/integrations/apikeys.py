@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..store import ApiKey, Store
+from receptionist.store import ApiKey, Store
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..cache import CacheUnavailable
-from ..clock import utc
-from ..outreach import optout
-from ..phones import InvalidPhone, to_e164
-from ..store import IntegrationEvent, Patient, PatientPhone, PatientScore, ScoreRun
-from ..store.schedule import Appointment
-from .errors import ApiError, invalid
-from .pms import _hold_slot, e164_phones
-from .schemas import BookingEvent, IntakeUpdate
+from receptionist.clock import utc
+from receptionist.integrations.errors import ApiError, invalid
+from receptionist.integrations.pms import _hold_slot, e164_phones
+from receptionist.integrations.schemas import BookingEvent, IntakeUpdate
+from receptionist.outreach import optout
+from receptionist.patients.cache import CacheUnavailable
+from receptionist.phones import InvalidPhone, to_e164
+from receptionist.store import IntegrationEvent, Patient, PatientPhone, PatientScore, ScoreRun
+from receptionist.store.schedule import Appointment
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +283,8 @@ RESCORE_DELAY_S = 60
 
 def schedule_rescore(services: Any, delay_s: int = RESCORE_DELAY_S) -> bool:
     """One re-score in the schedule at a time (a burst of updates shares it); False when one was already due."""
-    from .. import keys
-    from ..jobs import score_job
+    from receptionist.jobs import score_job
+    from receptionist.store import keys
 
     try:
         if not services.queue_redis.set(keys.rescore_scheduled(), "1", nx=True, ex=delay_s):

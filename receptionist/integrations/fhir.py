@@ -21,14 +21,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from ..cache import CacheUnavailable
-from ..clock import utc
-from ..importer import CHUNK, PatientRecord, VisitRecord, insert_visits, upsert_patients
-from ..phones import InvalidPhone, to_e164
-from ..store import Patient
-from .errors import ApiError, has_nul
-from .pms import upsert_appointments_batch
-from .schemas import PmsAppointment
+from receptionist.clock import utc
+from receptionist.integrations.errors import ApiError, has_nul
+from receptionist.integrations.pms import upsert_appointments_batch
+from receptionist.integrations.schemas import PmsAppointment
+from receptionist.patients.cache import CacheUnavailable
+from receptionist.patients.importer import CHUNK, PatientRecord, VisitRecord, insert_visits, upsert_patients
+from receptionist.phones import InvalidPhone, to_e164
+from receptionist.store import Patient
 
 MAPPED = ("Patient", "Encounter", "Appointment", "Claim", "ExplanationOfBenefit")
 CANCELLED = {"cancelled", "noshow", "entered-in-error"}

@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from ..cache import CacheUnavailable
-from ..clock import utc
-from ..importer import PatientRecord, VisitRecord, insert_visits, upsert_patients
-from ..phones import InvalidPhone, to_e164
-from ..store import Patient, VisitLine
-from ..store.schedule import Appointment, Slot
-from .errors import ApiError, invalid
-from .schemas import PmsAppointment, PmsPatient, PmsVisit
+from receptionist.clock import utc
+from receptionist.integrations.errors import ApiError, invalid
+from receptionist.integrations.schemas import PmsAppointment, PmsPatient, PmsVisit
+from receptionist.patients.cache import CacheUnavailable
+from receptionist.patients.importer import PatientRecord, VisitRecord, insert_visits, upsert_patients
+from receptionist.phones import InvalidPhone, to_e164
+from receptionist.store import Patient, VisitLine
+from receptionist.store.schedule import Appointment, Slot
 
 
 def _cents(amount: float) -> int:

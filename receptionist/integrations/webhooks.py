@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..store import ApiKey
-from . import signing
+from receptionist.integrations import signing
+from receptionist.store import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def notify(services: Any, events: Iterable[Any]) -> int:
     """Enqueue one delivery per webhook and outcome worth telling; returns how many."""
     from rq import Retry
 
-    from ..jobs import deliver_webhook_job
+    from receptionist.jobs import deliver_webhook_job
 
     chosen = [payload(e) for e in events if e.kind in KINDS]
     if not chosen:

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from ..clock import utc
-from ..practice import OutreachRules
-from ..store import Campaign, OutreachAttempt, Store, VisitLine
-from .events import Event, local_day, month_of
-from .log import OutcomeLog
+from receptionist.clock import utc
+from receptionist.config.practice import OutreachRules
+from receptionist.outcomes.events import Event, local_day, month_of
+from receptionist.outcomes.log import OutcomeLog
+from receptionist.store import Campaign, OutreachAttempt, Store, VisitLine
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

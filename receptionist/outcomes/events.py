@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..clock import utc
+from receptionist.clock import utc
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from receptionist.config.practice import OutreachRules
+from receptionist.outcomes.events import CHANNELS, TIERS
+from receptionist.outcomes.log import Counts, store_counts
+from receptionist.store import Store
 from scoring.outcomes import Beta, probability_best
-
-from ..practice import OutreachRules
-from ..store import Store
-from .events import CHANNELS, TIERS
-from .log import Counts, store_counts
 
 LEARN_AFTER = 10  # attempts seen in a tier before its channels are chosen from its outcomes
 

@@ -17,9 +17,8 @@ import redis as redis_lib
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import keys
-from ..store import OutcomeEvent, Store
-from .events import Event, field
+from receptionist.outcomes.events import Event, field
+from receptionist.store import OutcomeEvent, Store, keys
 
 log = logging.getLogger(__name__)
 CHUNK = 2000

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..clock import utc
-from ..store import Call, Campaign, OutreachAttempt, PatientScore, ScoreRun
-from .events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of
-from .log import OutcomeLog
+from receptionist.clock import utc
+from receptionist.outcomes.events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of
+from receptionist.outcomes.log import OutcomeLog
+from receptionist.store import Call, Campaign, OutreachAttempt, PatientScore, ScoreRun
 
 log = logging.getLogger(__name__)
 # a staff call's recorded outcome -> the event kind it counts as (docs/outcomes.md)
@@ -37,7 +37,7 @@ class Outcomes:
     def __init__(self, services: Any, redis: Any | None = None) -> None:
         self.s = services
         self.log = OutcomeLog(services.store, redis if redis is not None else services.redis)
-        from ..integrations.webhooks import listener
+        from receptionist.integrations.webhooks import listener
 
         self.log.listeners.append(listener(services))
 
@@ -260,7 +260,7 @@ class Outcomes:
 
     def attribute(self, as_of: dt.date | None = None) -> int:
         """Reactivations and revenue from the visits in the store, as of a day (default: today, locally)."""
-        from .attribution import attribute
+        from receptionist.outcomes.attribution import attribute
 
         day = as_of or utc(self.s.now()).astimezone(self.zone).date()
         return attribute(self.s.store, self.log, self.s.practice.outreach, self.zone, day)

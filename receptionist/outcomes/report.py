@@ -10,11 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from receptionist.config.practice import OutreachRules
+from receptionist.outcomes.events import CHANNELS, TIERS
+from receptionist.outcomes.log import Counts
 from scoring.outcomes import wilson_interval
-
-from ..practice import OutreachRules
-from .events import CHANNELS, TIERS
-from .log import Counts
 
 MIN_ATTEMPTS_TO_FLAG = 20
 ADVICE = "consider a better offer or another channel"

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from ..store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone
-from .dispatch import DIRECT, LOCK_SECONDS, job_options
-from .gates import WEEK, may_contact
-from .planner import Plan
+from receptionist.outreach.dispatch import DIRECT, LOCK_SECONDS, job_options
+from receptionist.outreach.gates import WEEK, may_contact
+from receptionist.outreach.planner import Plan
+from receptionist.store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone
 
 ENQUEUE_CHUNK = 1000
 # what a staff member can record after a staff call (the dashboard's outcome form)
@@ -60,7 +60,7 @@ class Campaigns:
     def start(self, plan: Plan, now: dt.datetime) -> Started:
         if not plan.contacts:
             raise CampaignError("nothing to do: the plan has no patients to contact")
-        from ..jobs import schedule_reconcile, send_attempt_job
+        from receptionist.jobs import schedule_reconcile, send_attempt_job
 
         share = self.s.practice.outreach.holdout_share
         campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
@@ -147,7 +147,7 @@ class Campaigns:
 
     def resume(self, campaign_id: str | None) -> tuple[str, int]:
         """Running again; attempts a worker deferred while paused go back in the queue."""
-        from ..jobs import schedule_reconcile, send_attempt_job
+        from receptionist.jobs import schedule_reconcile, send_attempt_job
 
         cid = self.resolve(campaign_id)
         with self.s.store.session() as s:

@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from ..clock import utc
-from ..store import Campaign, OutreachAttempt, Patient, PatientPhone
-from ..store.outreach import PENDING
-from . import wording
-from .channels import Refused
-from .gates import WEEK, may_contact, patient_zones
+from receptionist.clock import utc
+from receptionist.outreach import wording
+from receptionist.outreach.channels import Refused
+from receptionist.outreach.gates import WEEK, may_contact, patient_zones
+from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone
+from receptionist.store.outreach import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ class Dispatcher:
 
     def _defer(self, attempt_id: str, when: dt.datetime, reason: str) -> str:
         """Not now: the row says when and why, and rq's scheduler runs the job again then."""
-        from ..jobs import send_attempt_job
+        from receptionist.jobs import send_attempt_job
 
         if self.transition(attempt_id, PENDING, status="deferred", not_before=when, reason=reason[:200]):
             self.s.outreach_queue.enqueue_at(when, send_attempt_job, attempt_id, **job_options())
@@ -403,7 +403,7 @@ class Dispatcher:
 
     def reconcile(self, older_than: dt.timedelta = LEASE) -> dict[str, int]:
         """Attempts claimed by a worker that never finished them: recorded if they went out, else queued again."""
-        from ..jobs import send_attempt_job
+        from receptionist.jobs import send_attempt_job
 
         now = utc(self.s.now())
         with self.s.store.sessions() as s:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-from ..practice import OutreachRules
+from receptionist.config.practice import OutreachRules
 
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import redis
 
-from .. import keys
+from receptionist.store import keys
 
 # Reserve the next send slot: t = max(server now, next); next = t + interval; returns t - now (seconds to wait).
 _RESERVE = """

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 
-from ..store import OutreachAttempt, Patient, PatientPhone, Store
+from receptionist.store import OutreachAttempt, Patient, PatientPhone, Store
 
 log = logging.getLogger(__name__)
 STOP_WORDS = {

@@ -40,14 +40,21 @@ from typing import NamedTuple
 import numpy as np
 from sqlalchemy import select
 
+from receptionist.clock import utc
+from receptionist.config.practice import Practice
+from receptionist.outcomes.learning import Beliefs, load_beliefs, mix_reasons, seed_for
+from receptionist.patients.export import NoScoreRun, latest_run_id
+from receptionist.store import (
+    Campaign,
+    OutreachAttempt,
+    Patient,
+    PatientPhone,
+    PatientScore,
+    Store,
+    VisitLine,
+)
+from receptionist.store.schedule import Appointment
 from scoring.outcomes import expected_recovered_value, thompson_choices
-
-from ..clock import utc
-from ..export import NoScoreRun, latest_run_id
-from ..outcomes.learning import Beliefs, load_beliefs, mix_reasons, seed_for
-from ..practice import Practice
-from ..store import Campaign, OutreachAttempt, Patient, PatientPhone, PatientScore, Store, VisitLine
-from ..store.schedule import Appointment
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import twiml
-from ..store import OutreachAttempt
-from . import wording
+from receptionist.outreach import wording
+from receptionist.store import OutreachAttempt
+from receptionist.telephony import twiml
 
 log = logging.getLogger(__name__)
 MACHINE = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}

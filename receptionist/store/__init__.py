@@ -1,13 +1,13 @@
 """Durable store (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL through `DATABASE_URL`."""
 
-from .calls import Call, Callback, CallEvent, CallTurn, Message
-from .db import Store, store_now
-from .integrations import ApiKey, IntegrationEvent
-from .models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
-from .outcomes import OutcomeEvent
-from .outreach import Campaign, OutreachAttempt
-from .schedule import Appointment, Slot
-from .staff import StaffUser
+from receptionist.store.calls import Call, Callback, CallEvent, CallTurn, Message
+from receptionist.store.db import Store, store_now
+from receptionist.store.integrations import ApiKey, IntegrationEvent
+from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from receptionist.store.outcomes import OutcomeEvent
+from receptionist.store.outreach import Campaign, OutreachAttempt
+from receptionist.store.schedule import Appointment, Slot
+from receptionist.store.staff import StaffUser
 
 __all__ = [
     "Store",

@@ -14,8 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..clock import Clock, system_clock
-from .models import CLOCK_OPTION
+from receptionist.clock import Clock, system_clock
+from receptionist.store.models import CLOCK_OPTION
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, _now
+from receptionist.store.models import Base, _now
 
 
 class ApiKey(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ..clock import system_clock
+from receptionist.clock import system_clock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

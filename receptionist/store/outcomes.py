@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base
+from receptionist.store.models import Base
 
 
 class OutcomeEvent(Base):

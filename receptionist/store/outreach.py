@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, _now
+from receptionist.store.models import Base, _now
 
 # listed: on the staff call list, waiting for a person to call; holdout: kept out on purpose (true lift);
 # queued / deferred: waiting for a worker (deferred: a gate said later, `not_before` says when);

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from ..services import Services, build_services
-from ..settings import load_settings
+from receptionist.config.settings import load_settings
+from receptionist.runtime.services import Services, build_services
 
 
 def create_app(config: dict[str, Any] | None = None, services: Services | None = None) -> Flask:
@@ -19,7 +19,7 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.extensions["receptionist"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import api, health, outreach, relay, stats, voice
+    from receptionist.web import api, health, outreach, relay, stats, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
@@ -28,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.register_blueprint(stats.bp)
     app.register_blueprint(api.bp)
 
-    from .dashboard import init_dashboard
+    from receptionist.web.dashboard import init_dashboard
 
     # the staff dashboard: sign-in and CSRF for its own pages; the webhooks, health and API stay as they are
     init_dashboard(app, exempt=[health.bp, voice.bp, relay.bp, outreach.bp, stats.bp, api.bp])

@@ -19,10 +19,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from .. import keys
-from ..integrations import apikeys, signing
-from ..integrations.errors import ApiError
-from ..integrations.schemas import (
+from receptionist.integrations import apikeys, signing
+from receptionist.integrations.errors import ApiError
+from receptionist.integrations.schemas import (
     AppointmentsBatch,
     BookingEvent,
     IntakeUpdate,
@@ -30,8 +29,9 @@ from ..integrations.schemas import (
     Strict,
     VisitsBatch,
 )
-from . import services_of
-from .openapi import FILE as OPENAPI_FILE
+from receptionist.store import keys
+from receptionist.web import services_of
+from receptionist.web.openapi import FILE as OPENAPI_FILE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def openapi() -> Response:
 
 @bp.post("/booking-events")
 def booking_event() -> tuple[Response, int]:
-    from ..integrations.events import booking_event as apply
+    from receptionist.integrations.events import booking_event as apply
 
     done = apply(services_of(current_app), g.api_caller.key_id, _parse(BookingEvent))
     return jsonify(done.body), 200 if done.duplicate else 201
@@ -174,7 +174,7 @@ def booking_event() -> tuple[Response, int]:
 
 @bp.post("/intake")
 def intake() -> tuple[Response, int]:
-    from ..integrations.events import intake_update as apply
+    from receptionist.integrations.events import intake_update as apply
 
     done = apply(services_of(current_app), g.api_caller.key_id, _parse(IntakeUpdate))
     return jsonify(done.body), 200 if done.duplicate else 201
@@ -182,7 +182,7 @@ def intake() -> tuple[Response, int]:
 
 @bp.put("/patients")
 def patients() -> Response:
-    from ..integrations.pms import upsert_patients_batch
+    from receptionist.integrations.pms import upsert_patients_batch
 
     services = services_of(current_app)
     return jsonify(upsert_patients_batch(services, _parse(PatientsBatch).patients, _today(services)))
@@ -190,7 +190,7 @@ def patients() -> Response:
 
 @bp.put("/visits")
 def visits() -> Response:
-    from ..integrations.pms import upsert_visits_batch
+    from receptionist.integrations.pms import upsert_visits_batch
 
     services = services_of(current_app)
     return jsonify(upsert_visits_batch(services, _parse(VisitsBatch).visits, _today(services)))
@@ -198,7 +198,7 @@ def visits() -> Response:
 
 @bp.put("/appointments")
 def appointments() -> Response:
-    from ..integrations.pms import upsert_appointments_batch
+    from receptionist.integrations.pms import upsert_appointments_batch
 
     return jsonify(
         upsert_appointments_batch(services_of(current_app), _parse(AppointmentsBatch).appointments)
@@ -207,7 +207,7 @@ def appointments() -> Response:
 
 @bp.post("/fhir")
 def fhir() -> Response:
-    from ..integrations.fhir import import_bundle
+    from receptionist.integrations.fhir import import_bundle
 
     if not request.is_json and request.mimetype != "application/fhir+json":
         raise ApiError(415, "unsupported_media_type", "send the bundle as application/json")

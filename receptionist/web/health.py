@@ -6,7 +6,7 @@ import redis
 from flask import Blueprint, current_app, jsonify
 from rq import Worker
 
-from . import services_of
+from receptionist.web import services_of
 
 bp = Blueprint("health", __name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ..integrations.schemas import REQUESTS
+from receptionist.integrations.schemas import REQUESTS
 
 FILE = Path(__file__).with_name("openapi.json")
 REF = "#/components/schemas/{model}"

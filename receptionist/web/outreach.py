@@ -10,13 +10,13 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from .. import twiml
-from ..outreach import optout, wording
-from ..outreach.dispatch import check_unsubscribe_token
-from ..outreach.voice import OutboundVoice
-from ..phones import normalise_or_none
-from . import services_of
-from .twilio_auth import twilio_params, twilio_signed
+from receptionist.outreach import optout, wording
+from receptionist.outreach.dispatch import check_unsubscribe_token
+from receptionist.outreach.voice import OutboundVoice
+from receptionist.phones import normalise_or_none
+from receptionist.telephony import twiml
+from receptionist.web import services_of
+from receptionist.web.twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("outreach", __name__)
 log = logging.getLogger(__name__)

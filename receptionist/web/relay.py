@@ -21,10 +21,10 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from twilio.request_validator import RequestValidator
 
-from ..callflow import HOLDING_LINE
-from ..conversation.types import Reply, Utterance
-from . import services_of
-from .twilio_auth import twilio_params, twilio_signed
+from receptionist.conversation.types import Reply, Utterance
+from receptionist.voice.callflow import HOLDING_LINE
+from receptionist.web import services_of
+from receptionist.web.twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("relay", __name__, url_prefix="/voice")
 sock = Sock()

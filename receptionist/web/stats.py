@@ -7,9 +7,9 @@ import logging
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from ..outcomes.log import live_counts, store_counts
-from ..outcomes.report import build_report
-from . import services_of
+from receptionist.outcomes.log import live_counts, store_counts
+from receptionist.outcomes.report import build_report
+from receptionist.web import services_of
 
 bp = Blueprint("stats", __name__)
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def stats():
         counts, source = store_counts(services.store, months), "store"
     body = build_report(counts, services.practice.outreach, months).as_json()
     body["source"] = source
-    from ..integrations.events import trying_to_return
+    from receptionist.integrations.events import trying_to_return
 
     # patients who started booking online within the cool-down: outreach is holding back for them
     body["trying_to_return"] = trying_to_return(

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from flask import abort, current_app, g, request
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from . import services_of
+from receptionist.web import services_of
 
 log = logging.getLogger(__name__)
 

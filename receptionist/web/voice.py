@@ -6,9 +6,9 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from .. import twiml
-from . import services_of
-from .twilio_auth import twilio_params, twilio_signed
+from receptionist.telephony import twiml
+from receptionist.web import services_of
+from receptionist.web.twilio_auth import twilio_params, twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)

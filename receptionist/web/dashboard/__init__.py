@@ -14,8 +14,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ...dashboard import accounts, formatting
-from .. import services_of
+from receptionist.dashboard import accounts, formatting
+from receptionist.web import services_of
 
 csrf = CSRFProtect()
 # Pages, scripts and charts come from this server only (the dashboard works with no internet).
@@ -107,7 +107,7 @@ def init_dashboard(app: Flask, exempt: list) -> None:
             return None
         return StaffMember(user.id, user.username) if user is not None else None
 
-    from . import auth, calls, campaigns, patients, results, today, tryit
+    from receptionist.web.dashboard import auth, calls, campaigns, patients, results, today, tryit
 
     for module in (auth, today, patients, calls, campaigns, results, tryit):
         app.register_blueprint(module.bp)

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ...dashboard import accounts
-from .. import services_of
-from . import StaffMember
+from receptionist.dashboard import accounts
+from receptionist.web import services_of
+from receptionist.web.dashboard import StaffMember
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)

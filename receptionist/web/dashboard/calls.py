@@ -8,9 +8,9 @@ import redis
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import login_required
 
-from ... import journal
-from ...dashboard import queries
-from .. import services_of
+from receptionist.dashboard import queries
+from receptionist.voice import journal
+from receptionist.web import services_of
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 log = logging.getLogger(__name__)

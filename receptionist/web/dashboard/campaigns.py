@@ -7,11 +7,11 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ...dashboard import queries
-from ...export import NoScoreRun
-from ...outreach.campaigns import CampaignError, Campaigns
-from ...outreach.planner import CHANNELS, build_plan
-from .. import services_of
+from receptionist.dashboard import queries
+from receptionist.outreach.campaigns import CampaignError, Campaigns
+from receptionist.outreach.planner import CHANNELS, build_plan
+from receptionist.patients.export import NoScoreRun
+from receptionist.web import services_of
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)

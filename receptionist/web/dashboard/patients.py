@@ -7,9 +7,9 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ...dashboard import formatting, queries
-from ...outreach.optout import opt_out
-from .. import services_of
+from receptionist.dashboard import formatting, queries
+from receptionist.outreach.optout import opt_out
+from receptionist.web import services_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ import redis
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import login_required
 
-from ...dashboard import queries
-from ...dashboard.formatting import to_csv
-from ...dashboard.results import build_tables
-from ...outcomes.log import live_counts, store_counts
-from ...outcomes.report import build_report
-from .. import services_of
+from receptionist.dashboard import queries
+from receptionist.dashboard.formatting import to_csv
+from receptionist.dashboard.results import build_tables
+from receptionist.outcomes.log import live_counts, store_counts
+from receptionist.outcomes.report import build_report
+from receptionist.web import services_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 log = logging.getLogger(__name__)

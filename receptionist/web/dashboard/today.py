@@ -8,10 +8,10 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ...dashboard import formatting, queries
-from ...outreach.campaigns import STAFF_OUTCOMES, CampaignError, Campaigns
-from ...phones import InvalidPhone, to_e164
-from .. import services_of
+from receptionist.dashboard import formatting, queries
+from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError, Campaigns
+from receptionist.phones import InvalidPhone, to_e164
+from receptionist.web import services_of
 
 bp = Blueprint("today", __name__)
 log = logging.getLogger(__name__)

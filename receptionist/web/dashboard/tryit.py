@@ -15,10 +15,16 @@ import redis
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from ... import keys
-from ...dashboard import queries
-from ...simulator import CallSimulator, FlaskTransport, PausedCall, SimulatedCall, SimulatorError
-from .. import services_of
+from receptionist.dashboard import queries
+from receptionist.simulation.simulator import (
+    CallSimulator,
+    FlaskTransport,
+    PausedCall,
+    SimulatedCall,
+    SimulatorError,
+)
+from receptionist.store import keys
+from receptionist.web import services_of
 
 bp = Blueprint("tryit", __name__, url_prefix="/try")
 log = logging.getLogger(__name__)

@@ -14,8 +14,9 @@ import redis
 from rq import Queue, Worker
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import jobs, journal
-from .services import Services
+from receptionist import jobs
+from receptionist.runtime.services import Services
+from receptionist.voice import journal
 
 QUEUES = ("high", "default", "outreach")
 DRAIN_EVERY_S = 2.0
@@ -44,7 +45,7 @@ def _drain_loop(services: Services, stop: threading.Event) -> None:
 def warm(services: Services) -> None:
     """Import and build, once in the worker, what jobs use: every job runs in a fresh fork of this process,
     and without this each one would import the twilio client and build its services again (~200 ms a job)."""
-    from .outreach import campaigns, dispatch  # noqa: F401
+    from receptionist.outreach import campaigns, dispatch  # noqa: F401
 
     services.limits  # noqa: B018 - cached properties, built here so every work horse inherits them
     services.outreach_queue  # noqa: B018

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from .cache import TierCache
-from .csvfiles import (
+from receptionist.patients.cache import TierCache
+from receptionist.patients.csvfiles import (
     BadField,
     RowError,
     parse_bool,
@@ -28,8 +28,8 @@ from .csvfiles import (
     parse_zip,
     read_rows,
 )
-from .phones import InvalidPhone, parse_phone_list
-from .store import Patient, PatientPhone, Store, VisitLine, store_now
+from receptionist.phones import InvalidPhone, parse_phone_list
+from receptionist.store import Patient, PatientPhone, Store, VisitLine, store_now
 
 PATIENT_COLUMNS = (
     "patient_id",

@@ -12,11 +12,10 @@ import numpy as np
 from sqlalchemy import func, insert, select, update
 
 import scoring
+from receptionist.config.practice import Practice
+from receptionist.patients.cache import TierCache
+from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, Store
 from scoring import ReactivationSignals, ScoreResult, VisitArrays
-
-from .cache import TierCache
-from .practice import Practice
-from .store import Patient, PatientPhone, PatientScore, ScoreRun, Store
 
 EPOCH = dt.date(1970, 1, 1)
 FETCH = 200_000

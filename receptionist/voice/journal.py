@@ -24,8 +24,8 @@ import redis
 from redis.exceptions import LockError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from . import callrecord, keys
-from .store import Store
+from receptionist.store import Store, keys
+from receptionist.voice import callrecord
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,9 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from receptionist.clock import local_day
+from receptionist.phones import InvalidPhone, to_e164
 from scoring import TierRules
-
-from .clock import local_day
-from .phones import InvalidPhone, to_e164
 
 TRANSPORTS = ("gather", "relay")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -187,7 +186,7 @@ class Practice:
 def load_practice(path: Path | None = None) -> Practice:
     """Read the practice file, or the demo practice shipped with the package when no path is given."""
     if path is None:
-        text = resources.files("receptionist").joinpath("demo_practice.toml").read_text()
+        text = resources.files("receptionist.config").joinpath("demo_practice.toml").read_text()
         source = "demo practice"
     else:
         try:

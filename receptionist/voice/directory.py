@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, select
 
-from .cache import CacheUnavailable, TierCache
-from .store import PatientPhone, PatientScore, ScoreRun, Store
+from receptionist.patients.cache import CacheUnavailable, TierCache
+from receptionist.store import PatientPhone, PatientScore, ScoreRun, Store
 
 log = logging.getLogger(__name__)
 

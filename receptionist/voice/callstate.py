@@ -15,9 +15,9 @@ from typing import Any
 import redis
 from sqlalchemy import update
 
-from . import journal, keys
-from .scripts import HotScript
-from .store import Call, Store
+from receptionist.store import Call, Store, keys
+from receptionist.store.scripts import HotScript
+from receptionist.voice import journal
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import and_, select
 
-from .store import PatientPhone, PatientScore, ScoreRun, Store
+from receptionist.store import PatientPhone, PatientScore, ScoreRun, Store
 
 COLUMNS = (
     "patient_id",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .clock import clock_from
-from .settings import Settings, load_settings
+from receptionist.clock import clock_from
+from receptionist.config.settings import Settings, load_settings
 
 
 class UserError(click.ClickException):
@@ -25,9 +25,9 @@ class UserError(click.ClickException):
 def _services(ctx: click.Context):
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .embedded_redis import EmbeddedRedisError
-    from .practice import PracticeFileError
-    from .services import build_services
+    from receptionist.config.practice import PracticeFileError
+    from receptionist.runtime.embedded_redis import EmbeddedRedisError
+    from receptionist.runtime.services import build_services
 
     settings: Settings = ctx.obj["settings"]
     if "services" not in ctx.obj:
@@ -84,7 +84,7 @@ def cli(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool) -> None:
     """Write a synthetic practice (patients, visits) into the store."""
-    from .demo import StoreNotEmpty, load_demo
+    from receptionist.simulation.demo import StoreNotEmpty, load_demo
 
     services = _services(ctx)
     try:
@@ -113,9 +113,9 @@ def import_() -> None:
 
 
 def _run_import(ctx: click.Context, kind: str, path: Path, skip_invalid: bool) -> None:
-    from .cache import CacheUnavailable
-    from .csvfiles import ImportFileError
-    from .importer import import_patients, import_visits
+    from receptionist.patients.cache import CacheUnavailable
+    from receptionist.patients.csvfiles import ImportFileError
+    from receptionist.patients.importer import import_patients, import_visits
 
     services = _services(ctx)
     today = services.practice.today(services.now())
@@ -158,8 +158,8 @@ _file = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def fhir_cmd(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
     """A FHIR R4 Bundle (JSON): patients, encounters with their claims, appointments."""
-    from .integrations.errors import ApiError
-    from .integrations.fhir import import_bundle
+    from receptionist.integrations.errors import ApiError
+    from receptionist.integrations.fhir import import_bundle
 
     try:
         raw = file.read_bytes()
@@ -195,7 +195,7 @@ def keys() -> None:
 @click.pass_context
 def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool) -> None:
     """Make a key; the key and its signing secret are shown this once (only a hash of the key is kept)."""
-    from .integrations.apikeys import create_key
+    from receptionist.integrations.apikeys import create_key
 
     if not name.strip() or len(name) > 100:
         raise UserError("NAME: give the integration a name of 1 to 100 characters")
@@ -214,7 +214,7 @@ def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool) -> N
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Every key: id, name, signed or not, webhook URL, created, revoked."""
-    from .integrations.apikeys import list_keys
+    from receptionist.integrations.apikeys import list_keys
 
     rows = [
         {
@@ -245,7 +245,7 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Stop a key working, at once."""
-    from .integrations.apikeys import revoke_key
+    from receptionist.integrations.apikeys import revoke_key
 
     services = _services(ctx)
     if not revoke_key(services.store, key_id, services.now()):
@@ -264,7 +264,7 @@ def users() -> None:
 @click.pass_context
 def users_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Make a staff account; asks for the password (twice), or reads one line from stdin."""
-    from .dashboard.accounts import AccountError, add_user, check_password, check_username
+    from receptionist.dashboard.accounts import AccountError, add_user, check_password, check_username
 
     try:
         check_username(name)
@@ -283,7 +283,7 @@ def users_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """Every staff account, with its last sign-in and whether it is locked now."""
-    from .dashboard.accounts import list_users
+    from receptionist.dashboard.accounts import list_users
 
     rows = list_users(_services(ctx).store)
     if not rows:
@@ -303,7 +303,7 @@ def users_list(ctx: click.Context) -> None:
 @click.pass_context
 def users_remove(ctx: click.Context, name: str) -> None:
     """Delete a staff account (its sessions end at their next request)."""
-    from .dashboard.accounts import AccountError, remove_user
+    from receptionist.dashboard.accounts import AccountError, remove_user
 
     try:
         remove_user(_services(ctx).store, name)
@@ -344,7 +344,7 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
     """Score every patient, store the run and publish tiers to the cache."""
     import redis
 
-    from .scorer import NothingToScore, run_scoring
+    from receptionist.patients.scorer import NothingToScore, run_scoring
 
     services = _services(ctx)
     try:
@@ -378,7 +378,7 @@ def export() -> None:
 @click.pass_context
 def export_scores_cmd(ctx: click.Context, out: Path) -> None:
     """The latest score run, one row a patient."""
-    from .export import NoScoreRun, export_scores
+    from receptionist.patients.export import NoScoreRun, export_scores
 
     services = _services(ctx)
     if not out.parent.exists():
@@ -426,8 +426,14 @@ def call(
     as_json: bool,
 ) -> None:
     """Place a simulated inbound call exactly as Twilio would, and print the transcript or the outcome."""
-    from .phones import InvalidPhone, to_e164
-    from .simulator import CallSimulator, FlaskTransport, HttpTransport, StaffScript, transcript_text
+    from receptionist.phones import InvalidPhone, to_e164
+    from receptionist.simulation.simulator import (
+        CallSimulator,
+        FlaskTransport,
+        HttpTransport,
+        StaffScript,
+        transcript_text,
+    )
 
     try:
         caller = to_e164(from_)
@@ -438,7 +444,7 @@ def call(
     if url:
         if at is not None:
             raise UserError("--at works only in process (without --url)")
-        from .practice import PracticeFileError, load_practice
+        from receptionist.config.practice import PracticeFileError, load_practice
 
         try:
             called = called or load_practice(settings.practice_file).main.phone
@@ -448,7 +454,7 @@ def call(
         transport = HttpTransport()
         clock = clock_from(settings.receptionist_clock)
     else:
-        from .web import create_app
+        from receptionist.web import create_app
 
         services = _services(ctx)
         called = called or services.practice.main.phone
@@ -499,7 +505,7 @@ def call(
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
     """Run a job worker (with the scheduler) on the configured Redis."""
-    from .worker import run_worker
+    from receptionist.runtime.worker import run_worker
 
     services = _services(ctx)
     run_worker(services, burst=burst)
@@ -514,7 +520,7 @@ def redis() -> None:
 @click.pass_context
 def redis_url_cmd(ctx: click.Context) -> None:
     """Print the Redis URL in use (starting the embedded server when REDIS_URL is not set)."""
-    from .embedded_redis import EmbeddedRedisError, resolve_redis_url
+    from receptionist.runtime.embedded_redis import EmbeddedRedisError, resolve_redis_url
 
     settings: Settings = ctx.obj["settings"]
     try:
@@ -527,7 +533,7 @@ def redis_url_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def redis_stop(ctx: click.Context) -> None:
     """Stop the embedded Redis server, saving its data."""
-    from .embedded_redis import EmbeddedRedis
+    from receptionist.runtime.embedded_redis import EmbeddedRedis
 
     settings: Settings = ctx.obj["settings"]
     stopped = EmbeddedRedis(settings.home).stop()
@@ -540,7 +546,7 @@ def redis_stop(ctx: click.Context) -> None:
 @click.pass_context
 def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
     """Run everything on embedded defaults: web server, worker, Redis, store (demo practice when empty)."""
-    from .up import run_up
+    from receptionist.runtime.up import run_up
 
     run_up(ctx.obj["settings"], port=port, demo=not no_demo, fail=UserError)
 
@@ -555,8 +561,8 @@ def campaign() -> None:
 @click.pass_context
 def campaign_plan(ctx: click.Context, as_json: bool) -> None:
     """Who to contact from the latest score run, through which channel, and what it should cost and return."""
-    from .export import NoScoreRun
-    from .outreach.planner import CHANNELS, build_plan
+    from receptionist.outreach.planner import CHANNELS, build_plan
+    from receptionist.patients.export import NoScoreRun
 
     services = _services(ctx)
     try:
@@ -602,8 +608,8 @@ def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.
     """Outcome statistics by value tier and channel: rates with 95% intervals, lift, cost per reactivation, ROI."""
     if ctx.invoked_subcommand is not None:
         return
-    from .outcomes.log import store_counts
-    from .outcomes.report import build_report, render
+    from receptionist.outcomes.log import store_counts
+    from receptionist.outcomes.report import build_report, render
 
     for m in months:
         try:
@@ -634,7 +640,7 @@ def stats_rebuild(ctx: click.Context, as_of: dt.datetime | None) -> None:
 
     import redis as redis_lib
 
-    from .outcomes.log import rebuild
+    from receptionist.outcomes.log import rebuild
 
     services = _services(ctx)
     start = time.perf_counter()
@@ -651,7 +657,7 @@ def stats_rebuild(ctx: click.Context, as_of: dt.datetime | None) -> None:
 
 
 def _campaigns(ctx: click.Context):
-    from .outreach.campaigns import Campaigns
+    from receptionist.outreach.campaigns import Campaigns
 
     return Campaigns(_services(ctx))
 
@@ -661,9 +667,9 @@ def _campaigns(ctx: click.Context):
 @click.pass_context
 def campaign_run(ctx: click.Context, as_json: bool) -> None:
     """Start a campaign from the current plan: one job per AI call, text or email; workers send them."""
-    from .export import NoScoreRun
-    from .outreach.campaigns import CampaignError
-    from .outreach.planner import build_plan
+    from receptionist.outreach.campaigns import CampaignError
+    from receptionist.outreach.planner import build_plan
+    from receptionist.patients.export import NoScoreRun
 
     services = _services(ctx)
     try:
@@ -700,7 +706,7 @@ def campaign_run(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """Progress of a campaign (default: the latest): attempts by channel and status, results, cost."""
-    from .outreach.campaigns import CampaignError
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         body = _campaigns(ctx).status(campaign_id)
@@ -724,7 +730,7 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
 @click.pass_context
 def campaign_pause(ctx: click.Context, campaign_id: str | None) -> None:
     """Stop sending (jobs already queued wait); `resume` carries on."""
-    from .outreach.campaigns import CampaignError
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         cid = _campaigns(ctx).pause(campaign_id)
@@ -737,7 +743,7 @@ def campaign_pause(ctx: click.Context, campaign_id: str | None) -> None:
 @click.argument("campaign_id", required=False)
 @click.pass_context
 def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
-    from .outreach.campaigns import CampaignError
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         cid, n = _campaigns(ctx).resume(campaign_id)
@@ -752,7 +758,7 @@ def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
 @click.pass_context
 def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """The staff call list: patients to call personally, with talking points (patient data: staff only)."""
-    from .outreach.campaigns import CampaignError
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         rows = _campaigns(ctx).staff_list(campaign_id)
@@ -776,8 +782,8 @@ def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -
 @click.pass_context
 def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) -> None:
     """Bridge a staff member's phone to a patient on the call list (the staff leg rings first)."""
-    from .outreach.campaigns import CampaignError
-    from .phones import InvalidPhone, to_e164
+    from receptionist.outreach.campaigns import CampaignError
+    from receptionist.phones import InvalidPhone, to_e164
 
     try:
         number = to_e164(staff_number)
@@ -796,8 +802,8 @@ def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) ->
 def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
     """Write a simulated campaign month (planned 35 days ago; nothing is sent) into the store, with outcomes
     drawn from known true rates and the returns as visits, for trying `stats` and the learning on the demo."""
-    from .export import NoScoreRun
-    from .outcomes.simulate import simulate_month
+    from receptionist.patients.export import NoScoreRun
+    from receptionist.simulation.campaign import simulate_month
 
     services = _services(ctx)
     if services.practice.source != "demo practice" and not force:
@@ -818,14 +824,10 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
 @click.pass_context
 def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
     """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""
-    from .outreach.campaigns import CampaignError
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         n = _campaigns(ctx).export_general(campaign_id, out)
     except CampaignError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"wrote {n} patients to {out}")
-
-
-if __name__ == "__main__":
-    main()

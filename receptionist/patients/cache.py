@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import redis
 
-from . import keys
-from .scripts import HotScript
+from receptionist.store import keys
+from receptionist.store.scripts import HotScript
 
 SEP = "\t"
 COMPLETE = "~complete"  # a field no E.164 number can be: the run id of a complete hash

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from . import synth
-from .cache import TierCache
-from .importer import ImportReport, import_patients, import_visits
-from .practice import Practice, load_practice
-from .schedule import book, ensure_schedule, fill_demo_bookings
-from .store import Appointment, Patient, Slot, Store
+from receptionist.config.practice import Practice, load_practice
+from receptionist.patients.cache import TierCache
+from receptionist.patients.importer import ImportReport, import_patients, import_visits
+from receptionist.scheduling.schedule import book, ensure_schedule, fill_demo_bookings
+from receptionist.simulation import synth
+from receptionist.store import Appointment, Patient, Slot, Store
 
 
 class StoreNotEmpty(RuntimeError):

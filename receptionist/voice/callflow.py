@@ -23,17 +23,18 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from . import callrecord, journal, keys, twiml
-from .cache import CacheUnavailable
-from .callrecord import apply_event as _apply_event
-from .callstate import CallStates
-from .conversation.store_tools import StoreTools, queue_callback
-from .conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
-from .phones import normalise_or_none
-from .practice import Location
-from .routing import decide
-from .store import Call, CallEvent, CallTurn, Patient
-from .whisper import PRESS_ONE, whisper_text
+from receptionist.config.practice import Location
+from receptionist.conversation.store_tools import StoreTools, queue_callback
+from receptionist.conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
+from receptionist.patients.cache import CacheUnavailable
+from receptionist.phones import normalise_or_none
+from receptionist.store import Call, CallEvent, CallTurn, Patient, keys
+from receptionist.telephony import twiml
+from receptionist.voice import callrecord, journal
+from receptionist.voice.callrecord import apply_event as _apply_event
+from receptionist.voice.callstate import CallStates
+from receptionist.voice.routing import decide
+from receptionist.voice.whisper import PRESS_ONE, whisper_text
 
 log = logging.getLogger(__name__)
 
@@ -657,7 +658,7 @@ class CallFlow:
 
     def _opted_out(self, patient_id: str) -> None:
         """ "Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
-        from .outreach.optout import opt_out
+        from receptionist.outreach.optout import opt_out
 
         opt_out(self.s.store, [patient_id], how="call", now=self.s.now())
 

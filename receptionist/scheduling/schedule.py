@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .practice import Location, Practice
-from .store import Appointment, Slot, Store
+from receptionist.config.practice import Location, Practice
+from receptionist.store import Appointment, Slot, Store
 
 SLOT_MINUTES = 60
 

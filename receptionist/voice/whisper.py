@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from .store import Patient, PatientScore, ScoreRun, Store, VisitLine
+from receptionist.store import Patient, PatientScore, ScoreRun, Store, VisitLine
 
 SPOKEN_DEPARTMENTS = {
     "hygiene": "cleanings",

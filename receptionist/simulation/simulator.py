@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from twilio.request_validator import RequestValidator
 
-from .clock import Clock, system_clock
+from receptionist.clock import Clock, system_clock
 
 if TYPE_CHECKING:
     from flask import Flask

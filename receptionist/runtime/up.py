@@ -12,19 +12,19 @@ import urllib.request
 
 import click
 
-from .embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from .settings import Settings
+from receptionist.config.settings import Settings
+from receptionist.runtime.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 
 
 def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click.ClickException]) -> None:
-    from .clock import clock_from
-    from .demo import load_demo, patient_count
-    from .export import latest_run_id
-    from .practice import PracticeFileError, load_practice
-    from .schedule import ensure_schedule
-    from .scorer import run_scoring
-    from .services import Services
-    from .store import Store
+    from receptionist.clock import clock_from
+    from receptionist.config.practice import PracticeFileError, load_practice
+    from receptionist.patients.export import latest_run_id
+    from receptionist.patients.scorer import run_scoring
+    from receptionist.runtime.services import Services
+    from receptionist.scheduling.schedule import ensure_schedule
+    from receptionist.simulation.demo import load_demo, patient_count
+    from receptionist.store import Store
 
     port = port or settings.port
     embedded = EmbeddedRedis(settings.home)
@@ -68,7 +68,7 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     if latest_run_id(store) is None and patient_count(store):
         summary = run_scoring(store, services.publish_cache, practice, today)
         click.echo(f"  scored {summary.patients} patients: {summary.tiers}")
-    from .dashboard.accounts import list_users
+    from receptionist.dashboard.accounts import list_users
 
     has_users = bool(list_users(store))
     high_phone = example_phone(store, "high") or "+12025550143"
@@ -87,7 +87,7 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         env["TWILIO_API_BASE_URL"] = local_twilio
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "receptionist.localtwilio", "--port", str(twilio_port)],
+                [sys.executable, "-m", "receptionist.simulation.localtwilio", "--port", str(twilio_port)],
                 env=env,
                 stdout=subprocess.DEVNULL,
             )
@@ -194,8 +194,8 @@ def example_phone(store, tier: str) -> str | None:
     """A phone number of a patient of this tier in the latest run (the demo's Margaret for high)."""
     from sqlalchemy import select
 
-    from .export import latest_run_id
-    from .store import PatientPhone, PatientScore
+    from receptionist.patients.export import latest_run_id
+    from receptionist.store import PatientPhone, PatientScore
 
     run_id = latest_run_id(store)
     if run_id is None:

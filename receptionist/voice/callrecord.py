@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .store import Call, CallTurn
+from receptionist.store import Call, CallTurn
 
 # Record columns an operation may set; anything else in an entry is ignored rather than trusted.
 RECORD_FIELDS = (

@@ -8,7 +8,7 @@ posting the asynchronous answering-machine result and following a REST update of
 voicemail). Who answers a number is a `Callee`: tests set one per number; by default a stable draw per number
 (most answer and book, some are voicemail, a few never pick up) makes `receptionist up` demos lifelike.
 
-    python -m receptionist.localtwilio --port 8011   (what `receptionist up` runs in local mode)
+    python -m receptionist.simulation.localtwilio --port 8011   (what `receptionist up` runs in local mode)
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from .clock import Clock, system_clock
-from .simulator import CallSimulator, HttpTransport, Transport
+from receptionist.clock import Clock, system_clock
+from receptionist.simulation.simulator import CallSimulator, HttpTransport, Transport
 
 log = logging.getLogger(__name__)
 API = "/2010-04-01/Accounts/"
@@ -430,8 +430,8 @@ class LocalTwilio:
 
 
 def main() -> None:
-    from .clock import clock_from
-    from .settings import load_settings
+    from receptionist.clock import clock_from
+    from receptionist.config.settings import load_settings
 
     parser = argparse.ArgumentParser(description="A local stand-in for the Twilio REST API (local mode).")
     parser.add_argument("--port", type=int, default=0)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from ..clock import utc
-from ..outreach.campaigns import attempt_id, in_holdout
-from ..outreach.planner import build_plan
-from ..store import Campaign, OutreachAttempt, VisitLine
-from .events import Event, month_of
+from receptionist.clock import utc
+from receptionist.outcomes.events import Event, month_of
+from receptionist.outreach.campaigns import attempt_id, in_holdout
+from receptionist.outreach.planner import build_plan
+from receptionist.store import Campaign, OutreachAttempt, VisitLine
 
 # The simulated practice's truth: P(books or asks for a callback | contacted), per tier and channel.
 TRUE_RESPONSE = {

@@ -9,13 +9,13 @@ import redis
 from redis.driver_info import DriverInfo
 from rq import Queue
 
-from .cache import TierCache
-from .clock import Clock, clock_from, system_clock
-from .directory import CallerDirectory
-from .embedded_redis import resolve_redis_url
-from .practice import Practice, load_practice
-from .settings import Settings
-from .store import Store
+from receptionist.clock import Clock, clock_from, system_clock
+from receptionist.config.practice import Practice, load_practice
+from receptionist.config.settings import Settings
+from receptionist.patients.cache import TierCache
+from receptionist.runtime.embedded_redis import resolve_redis_url
+from receptionist.store import Store
+from receptionist.voice.directory import CallerDirectory
 
 # The phone path must never wait on a sick Redis: it falls back to the store instead.
 FAST_TIMEOUT = 0.25
@@ -75,21 +75,21 @@ class Services:
 
     @cached_property
     def limits(self):  # outreach.limits.Limits
-        from .outreach.limits import Limits
+        from receptionist.outreach.limits import Limits
 
         return Limits(self.queue_redis)
 
     @cached_property
     def twilio(self):  # outreach.channels.TwilioApi
         """The Twilio REST client: the real API, or `TWILIO_API_BASE_URL` (the local stand-in, a test fake)."""
-        from .outreach.channels import TwilioApi
+        from receptionist.outreach.channels import TwilioApi
 
         return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api)
 
     @cached_property
     def mailer(self):  # outreach.channels.Mailer | None
         """Email by SMTP, or None when `SMTP_URL` is not set (the email channel is off)."""
-        from .outreach.channels import Mailer, SmtpTarget
+        from receptionist.outreach.channels import Mailer, SmtpTarget
 
         if not self.settings.smtp_url:
             return None
@@ -99,27 +99,27 @@ class Services:
 
     @cached_property
     def outreach(self):  # outreach.dispatch.Dispatcher
-        from .outreach.dispatch import Dispatcher
+        from receptionist.outreach.dispatch import Dispatcher
 
         return Dispatcher(self)
 
     @cached_property
     def outcomes(self):  # outcomes.record.Outcomes
         """Outcome events: written once to the store, counted live in Redis."""
-        from .outcomes.record import Outcomes
+        from receptionist.outcomes.record import Outcomes
 
         return Outcomes(self)
 
     @cached_property
     def engine(self):  # an Engine (conversation/types.py)
         """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
-        from .conversation.offline import OfflineEngine
+        from receptionist.conversation.offline import OfflineEngine
 
         if not self.settings.openai_api_key:
             return OfflineEngine()
         import openai
 
-        from .conversation.llm import LLMEngine
+        from receptionist.conversation.llm import LLMEngine
 
         timeout = self.settings.openai_timeout_s
         client = openai.OpenAI(
@@ -132,7 +132,7 @@ class Services:
 
     @cached_property
     def callflow(self):
-        from .callflow import CallFlow
+        from receptionist.voice.callflow import CallFlow
 
         return CallFlow(self, self.engine)
 

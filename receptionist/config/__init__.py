@@ -1,0 +1,1 @@
+"""Settings and the practice file: what the product is told, read once."""

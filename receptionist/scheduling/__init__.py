@@ -1,0 +1,1 @@
+"""The schedule: open slots per location and provider, and booking into them without double-booking."""
