@@ -1,0 +1,77 @@
+"""The command group and what every command shares: settings read once, services built on first use, user errors as one line."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from receptionist.config.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from receptionist.runtime.services import Services
+
+
+class UserError(click.ClickException):
+    """A one-line message, exit status 1, never a traceback."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"receptionist: {self.message}", err=True)
+
+
+def services_for(ctx: click.Context) -> Services:
+    """The services, built once per command on first use (a command that needs none starts no Redis)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from receptionist.config.practice import PracticeFileError
+    from receptionist.runtime.embedded_redis import EmbeddedRedisError
+    from receptionist.runtime.services import build_services
+
+    settings: Settings = ctx.obj["settings"]
+    if "services" not in ctx.obj:
+        try:
+            ctx.obj["services"] = build_services(settings)
+        except (PracticeFileError, EmbeddedRedisError) as exc:
+            raise UserError(str(exc)) from None
+        except SQLAlchemyError as exc:  # a dead database is a user-facing condition, not a crash
+            raise UserError(
+                f"cannot open the store at {_safe_url(settings.store_url)}: {str(exc).splitlines()[0]}"
+            ) from None
+        ctx.call_on_close(ctx.obj["services"].close)
+    return ctx.obj["services"]
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors (bad options included) are one line and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="receptionist", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"receptionist: {exc.format_message()}{hint}", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("receptionist: aborted", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+@click.group()
+@click.version_option(package_name="receptionist")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """AI phone receptionist for medical and dental practices."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings()
