@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receptionist.conversation.speech import (
+from receptionist.wording.spoken import (
     appointment_phrase,
     clean,
     first_name_for_speech,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from receptionist.clock import local_day
 from receptionist.phones import InvalidPhone, to_e164
+from receptionist.wording.spoken import spoken_time
 from scoring import TierRules
 
 TRANSPORTS = ("gather", "relay")
@@ -46,14 +47,8 @@ class Hours:
         parts = []
         for days, (start, end) in groups:
             when = names[days[0]] if len(days) == 1 else f"{names[days[0]]} to {names[days[-1]]}"
-            parts.append(f"{when}, {_spoken_time(start)} to {_spoken_time(end)}")
+            parts.append(f"{when}, {spoken_time(start)} to {spoken_time(end)}")
         return "; ".join(parts)
-
-
-def _spoken_time(t: dt.time) -> str:
-    hour = t.hour % 12 or 12
-    suffix = "AM" if t.hour < 12 else "PM"
-    return f"{hour} {suffix}" if t.minute == 0 else f"{hour}:{t.minute:02d} {suffix}"
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,12 @@ from typing import Any
 
 import openai
 
-from receptionist.conversation import guardrails, prompts, speech
+from receptionist.conversation import guardrails, prompts
 from receptionist.conversation.llm_tools import SPECS, Executor
 from receptionist.conversation.offline import ADVICE, OfflineEngine
 from receptionist.conversation.types import CallContext, Reply, Tools, Utterance
+from receptionist.wording import calls, spoken
+from receptionist.wording.calls import HOW_CAN_I_HELP
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,6 @@ MAX_HISTORY = 12
 MAX_CHARS = 500
 MAX_TOOL_ROUNDS = 3
 MAX_SILENCES = 2
-HOW_CAN_I_HELP = "How can I help you today?"
 ANYTHING_ELSE = "Is there anything else I can help with?"
 
 
@@ -62,33 +63,13 @@ class LLMEngine:
     # -- the greeting: always in code ---------------------------------------------------------------------
     def start(self, ctx: CallContext, tools: Tools) -> Reply:
         """The automated-assistant disclosure and the first question, written here, never by the model."""
-        practice = speech.clean(ctx.facts.practice_name)
-        name = speech.first_name_for_speech(ctx.first_name)
+        practice, first = ctx.facts.practice_name, ctx.first_name
         if ctx.direction == "outbound":
-            hello = f"Hi {name}, this" if name else "Hello, this"
-            say = (
-                f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. Would "
-                "you like to book a cleaning? If you'd rather we didn't call, just say stop calling me."
-            )
+            say = calls.outbound_opener(practice, first, "Would you like to book a cleaning?")
         elif ctx.reason == "transfer_failed":
-            opener = f"Hi {name}, I'm sorry," if name else "I'm sorry,"
-            say = (
-                f"{opener} nobody at the front desk could take your call right now. A member of our team will "
-                f"call you back soon. This is the automated assistant for {practice}, and I can help you in the "
-                f"meantime. {HOW_CAN_I_HELP}"
-            )
+            say = calls.transfer_failed_greeting(practice, first)
         else:
-            hi = (
-                f"Hi {name}, thank you for calling {practice}."
-                if name
-                else f"Thank you for calling {practice}."
-            )
-            closed = (
-                ""
-                if ctx.is_open
-                else (f" Our office is closed right now. Our hours are {speech.clean(ctx.facts.hours_text)}.")
-            )
-            say = f"{hi} This is the automated assistant.{closed} {HOW_CAN_I_HELP}"
+            say = calls.inbound_greeting(practice, first, is_open=ctx.is_open, hours=ctx.facts.hours_text)
         st: dict[str, Any] = {"v": 1, "history": [], "offline": {}}
         _remember(st, "assistant", say)
         return Reply(say, st, "listen")
@@ -150,7 +131,7 @@ class LLMEngine:
         st = json.loads(json.dumps(state or {}))
         history = st.get("history", [])
         if history and history[-1]["role"] == "assistant":
-            heard = speech.clean(spoken)[:MAX_CHARS]
+            heard = spoken.clean(spoken)[:MAX_CHARS]
             if heard:
                 history[-1]["content"] = heard + " (interrupted)"
             else:
@@ -173,7 +154,7 @@ class LLMEngine:
             system = {"role": "system", "content": system_prompt(ctx, st)}
             text, calls = self._complete([system, *st["history"], *messages], deadline, on_text)
             if not calls:
-                say = speech.clean(text)[: MAX_CHARS * 2]
+                say = spoken.clean(text)[: MAX_CHARS * 2]
                 if not say:
                     raise _Fallback("empty reply")
                 return self._finish(st, said, say, "listen")
@@ -197,10 +178,10 @@ class LLMEngine:
                 result = executor.run(call["name"], call["arguments"])
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
             if executor.action == "transfer":
-                say = speech.clean(text) or "Let me put you through to our front desk."
+                say = spoken.clean(text) or "Let me put you through to our front desk."
                 return self._finish(st, said, say, "transfer")
             if executor.action == "hangup":
-                say = speech.clean(text) or "Thank you for calling. Goodbye."
+                say = spoken.clean(text) or "Thank you for calling. Goodbye."
                 st["done"] = True
                 return self._finish(st, said, say, "hangup")
         raise _Fallback(f"no answer after {MAX_TOOL_ROUNDS} tool rounds ({executor.errors} rejected)")
@@ -299,7 +280,7 @@ class LLMEngine:
 
     @staticmethod
     def _reply(st: dict[str, Any], say: str, action: str = "listen") -> Reply:
-        say = speech.clean(say) or "Sorry, could you say that again?"
+        say = spoken.clean(say) or "Sorry, could you say that again?"
         _remember(st, "assistant", say)
         return Reply(
             say,
@@ -317,13 +298,13 @@ def _remember(st: dict[str, Any], role: str, content: str) -> None:
 def system_prompt(ctx: CallContext, st: dict[str, Any]) -> str:
     """The situation's prompt with the practice's facts, then what this call has established (ids included)."""
     name = prompts.name_for(ctx.direction, ctx.reason, known=ctx.patient_id is not None, is_open=ctx.is_open)
-    first = speech.first_name_for_speech(ctx.first_name)
+    first = spoken.first_name_for_speech(ctx.first_name)
     text = prompts.render(
         name,
-        practice_name=speech.clean(ctx.facts.practice_name),
-        location_name=speech.clean(ctx.facts.location_name),
-        address=speech.clean(ctx.facts.address),
-        hours=speech.clean(ctx.facts.hours_text),
+        practice_name=spoken.clean(ctx.facts.practice_name),
+        location_name=spoken.clean(ctx.facts.location_name),
+        address=spoken.clean(ctx.facts.address),
+        hours=spoken.clean(ctx.facts.hours_text),
         today=ctx.now.strftime("%A %Y-%m-%d, %H:%M"),
         caller=first or "a caller whose name we do not know yet",
         open_or_closed="open" if ctx.is_open else "closed",

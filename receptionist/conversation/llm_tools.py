@@ -16,8 +16,8 @@ import json
 import logging
 from typing import Any
 
-from receptionist.conversation import speech
 from receptionist.conversation.types import AppointmentView, CallContext, SlotView, ToolError, Tools
+from receptionist.wording import spoken
 
 log = logging.getLogger(__name__)
 
@@ -210,14 +210,14 @@ class Executor:
         return {
             "id": slot.id,
             "kind": kind,
-            "when": speech.slot_phrase(slot.start, slot.provider, self.ctx.now),
+            "when": spoken.slot_phrase(slot.start, slot.provider, self.ctx.now),
         }
 
     def _appt_view(self, a: AppointmentView) -> dict[str, Any]:
         return {
             "id": a.id,
             "kind": a.kind,
-            "when": speech.appointment_phrase(a.kind, a.start, a.provider, self.ctx.now),
+            "when": spoken.appointment_phrase(a.kind, a.start, a.provider, self.ctx.now),
         }
 
     # -- the tools ----------------------------------------------------------------------------------------

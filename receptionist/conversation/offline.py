@@ -32,14 +32,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from receptionist.conversation import speech
-from receptionist.conversation.speech import (
-    appointment_phrase,
-    kind_phrase,
-    slot_phrase,
-    spoken_list,
-    spoken_time,
-)
 from receptionist.conversation.types import (
     Action,
     AppointmentView,
@@ -57,6 +49,9 @@ from receptionist.conversation.understand import (
     hour_from_number,
     understand,
 )
+from receptionist.wording import calls, spoken
+from receptionist.wording.calls import HOW_CAN_I_HELP
+from receptionist.wording.spoken import appointment_phrase, kind_phrase, slot_phrase, spoken_list, spoken_time
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +86,6 @@ OFFER_COUNT = 3
 SEARCH_PAGES = 6
 MAX_LISTED = 4
 
-HOW_CAN_I_HELP = "How can I help you today?"
 ANYTHING_ELSE = "Is there anything else I can help with?"
 WHAT_MESSAGE = "What message would you like me to pass on?"
 NAME_QUESTION = "May I have your first and last name?"
@@ -131,12 +125,8 @@ class OfflineEngine:
             if self.raise_errors:
                 raise
             log.exception("call %s: offline engine failed to greet", ctx.call_sid)
-            practice = speech.clean(ctx.facts.practice_name)
-            return Reply(
-                f"Thank you for calling {practice}. This is the automated assistant. {HOW_CAN_I_HELP}",
-                _load({}),
-                "listen",
-            )
+            greeting = calls.inbound_greeting(ctx.facts.practice_name, None, is_open=True, hours="")
+            return Reply(greeting, _load({}), "listen")
 
     def respond(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply:
         """One caller turn: what they said (or pressed, or nothing) -> what to say and do next."""
@@ -207,7 +197,7 @@ class _Turn:
             st["q"] = q[:600]
         if not self.missed and not self.keep_misses:
             st["misses"] = 0
-        text = speech.clean(f"{self.prefix} {say}")
+        text = spoken.clean(f"{self.prefix} {say}")
         if not text:
             text = "Sorry, could you say that again?"
         st["said"] = text[:600]
@@ -233,37 +223,15 @@ class _Turn:
     # -- greeting -------------------------------------------------------------------------------------------
     def greet(self) -> Reply:
         ctx = self.ctx
-        practice = speech.clean(ctx.facts.practice_name)
-        name = speech.first_name_for_speech(ctx.first_name)
-        hours = speech.clean(ctx.facts.hours_text)
+        practice, first = ctx.facts.practice_name, ctx.first_name
         if ctx.direction == "outbound":
-            hello = f"Hi {name}, this" if name else "Hello, this"
             self.st["kind"] = "cleaning"
             q = "Would you like to book a cleaning?"
-            return self.ask(
-                f"{hello} is the automated assistant calling from {practice}. We'd love to see you again. "
-                f"{q} If you'd rather we didn't call, just say stop calling me.",
-                q,
-                "offer_book",
-            )
-        hi = f"Hi {name}, thank you for calling {practice}." if name else f"Thank you for calling {practice}."
+            return self.ask(calls.outbound_opener(practice, first, q), q, "offer_book")
         if ctx.reason == "transfer_failed":
-            opener = f"Hi {name}, I'm sorry," if name else "I'm sorry,"
-            return self.ask(
-                f"{opener} nobody at the front desk could take your call right now. A member of our team "
-                f"will call you back soon. This is the automated assistant for {practice}, and I can help "
-                f"you in the meantime. {HOW_CAN_I_HELP}",
-                HOW_CAN_I_HELP,
-                "menu",
-            )
-        if not ctx.is_open:
-            return self.ask(
-                f"{hi} This is the automated assistant. Our office is closed right now. Our hours are "
-                f"{hours}. I can book an appointment or take a message for the team. {HOW_CAN_I_HELP}",
-                HOW_CAN_I_HELP,
-                "menu",
-            )
-        return self.ask(f"{hi} This is the automated assistant. {HOW_CAN_I_HELP}", HOW_CAN_I_HELP, "menu")
+            return self.ask(calls.transfer_failed_greeting(practice, first), HOW_CAN_I_HELP, "menu")
+        greeting = calls.inbound_greeting(practice, first, is_open=ctx.is_open, hours=ctx.facts.hours_text)
+        return self.ask(greeting, HOW_CAN_I_HELP, "menu")
 
     # -- the turn -------------------------------------------------------------------------------------------
     def run(self) -> Reply:
@@ -317,9 +285,9 @@ class _Turn:
         if intent == "front_desk":
             return self.front_desk()
         if intent == "who":
-            practice = speech.clean(self.ctx.facts.practice_name)
+            practice = spoken.clean(self.ctx.facts.practice_name)
             self.keep_misses = True
-            return self.reply(f"I'm the automated assistant for {practice}. {self.question}")
+            return self.reply(f"{calls.who_am_i(practice)} {self.question}")
         if intent == "message":
             return self.ask_message()
         if intent == "callback":
@@ -469,19 +437,19 @@ class _Turn:
 
     # -- information ----------------------------------------------------------------------------------------
     def hours_text(self) -> str:
-        hours = speech.clean(self.ctx.facts.hours_text)
+        hours = spoken.clean(self.ctx.facts.hours_text)
         now = "We're open now." if self.ctx.is_open else "We're closed right now."
         return f"Our hours are {hours}. {now}"
 
     def address_text(self) -> str:
         facts = self.ctx.facts
-        place = speech.clean(facts.location_name or facts.practice_name)
+        place = spoken.clean(facts.location_name or facts.practice_name)
         now = (
             "We're open now."
             if self.ctx.is_open
-            else f"We're closed right now; our hours are {speech.clean(facts.hours_text)}."
+            else f"We're closed right now; our hours are {spoken.clean(facts.hours_text)}."
         )
-        return f"{place} is at {speech.speakable_address(facts.address)}. {now}"
+        return f"{place} is at {spoken.speakable_address(facts.address)}. {now}"
 
     def human(self) -> Reply:
         ctx = self.ctx
@@ -497,7 +465,7 @@ class _Turn:
         if not self.st.get("callback"):
             self.tools.queue_callback("caller asked for a person after hours", "normal")
             self.st["callback"] = True
-        hours = speech.clean(ctx.facts.hours_text)
+        hours = spoken.clean(ctx.facts.hours_text)
         return self.done_then_anything_else(
             f"Our office is closed right now, so I've asked a member of our team to call you back when we open. "
             f"Our hours are {hours}."
@@ -530,7 +498,7 @@ class _Turn:
         return self.done_then_anything_else(f"I've asked a member of our team to call you back {when}.")
 
     def goodbye(self) -> Reply:
-        practice = speech.clean(self.ctx.facts.practice_name)
+        practice = spoken.clean(self.ctx.facts.practice_name)
         self.reset_flow()
         self.keep_misses = True
         return self.reply(
@@ -712,7 +680,7 @@ class _Turn:
                 "confirm_slot",
             )
         st.pop("pick", None)
-        listing = f"I have {speech.number_word(len(slots))} openings: {spoken_list(phrases)}. Which one would you like?"
+        listing = f"I have {spoken.number_word(len(slots))} openings: {spoken_list(phrases)}. Which one would you like?"
         return self.ask(f"{lead} {listing}", listing, "offer")
 
     def confirm_question(self, slot: SlotView) -> str:
@@ -720,7 +688,7 @@ class _Turn:
         when = slot_phrase(slot.start, slot.provider, self.now)
         if st.get("flow") == "reschedule":
             appt = st.get("appt") or {}
-            return f"Shall I move your {speech.clean(appt.get('kind') or 'appointment')} to {when}?"
+            return f"Shall I move your {spoken.clean(appt.get('kind') or 'appointment')} to {when}?"
         return f"Shall I book {kind_phrase(st.get('kind') or 'cleaning')} for {when}?"
 
     def confirm_pick(self, slot: SlotView) -> Reply:
@@ -742,7 +710,7 @@ class _Turn:
         if isinstance(chosen, list):
             st["offers"] = [_slot_dump(offers[i]) for i in chosen]
             phrases = [
-                spoken_time(_local(offers[i].start, self.now)) + " with " + speech.clean(offers[i].provider)
+                spoken_time(_local(offers[i].start, self.now)) + " with " + spoken.clean(offers[i].provider)
                 for i in chosen
             ]
             q = f"I have {spoken_list(phrases)}. Which one would you like?"
@@ -759,7 +727,7 @@ class _Turn:
             if st["misses"] >= MAX_MISSES:
                 return self.escalate()
             return self.reply(
-                f"Sorry, I only have {speech.number_word(len(offers))} options. {self.question}"
+                f"Sorry, I only have {spoken.number_word(len(offers))} options. {self.question}"
             )
         last = max(s.start for s in offers)
         later = last + dt.timedelta(minutes=1)
@@ -851,20 +819,20 @@ class _Turn:
                 st.pop("first", None)
                 st.pop("last", None)
                 st["name_part"] = "both"
-                return self.ask(f"{speech.sentence(str(error))} {NAME_QUESTION}", NAME_QUESTION, "ask_name")
+                return self.ask(f"{spoken.sentence(str(error))} {NAME_QUESTION}", NAME_QUESTION, "ask_name")
         kind = st.get("kind") or "cleaning"
         try:
             booked = self.tools.book(pick.id, kind)
         except ToolError as error:
             return self.slot_failed(error, pick)
-        name = speech.first_name_for_speech(st.get("first") or self.ctx.first_name)
+        name = spoken.first_name_for_speech(st.get("first") or self.ctx.first_name)
         said = appointment_phrase(booked.kind or kind, booked.start, booked.provider, self.now)
         return self.done_then_anything_else(
             f"You're all set{', ' + name if name else ''}. I've booked {said}."
         )
 
     def slot_failed(self, error: ToolError, pick: SlotView) -> Reply:
-        message = speech.sentence(str(error)) or "I'm sorry, I couldn't book that time."
+        message = spoken.sentence(str(error)) or "I'm sorry, I couldn't book that time."
         self.st.pop("pick", None)
         return self.offer_new(exclude={pick.id}, lead=f"{message} Here are some other times.")
 
@@ -919,7 +887,7 @@ class _Turn:
             st["first"] = first[:60]
             st["name_part"] = "last"
             q = "And your last name?"
-            return self.ask(f"Thanks, {speech.first_name_for_speech(first) or ''}. {q}", q, "ask_name")
+            return self.ask(f"Thanks, {spoken.first_name_for_speech(first) or ''}. {q}", q, "ask_name")
         if self.is_no():
             return self.miss(
                 prefix="I need your name to book the appointment, or I can take a message instead."
@@ -946,7 +914,7 @@ class _Turn:
         if len(appts) == 1:
             return self.done_then_anything_else(f"You have {phrases[0]}.")
         return self.done_then_anything_else(
-            f"You have {speech.number_word(len(appts))} upcoming appointments: {spoken_list(phrases, 'and')}."
+            f"You have {spoken.number_word(len(appts))} upcoming appointments: {spoken_list(phrases, 'and')}."
         )
 
     def start_appointment_flow(self, purpose: str) -> Reply:
@@ -983,7 +951,7 @@ class _Turn:
         verb = "move" if purpose == "reschedule" else "cancel"
         q = f"Which one would you like to {verb}?"
         return self.ask(
-            f"You have {speech.number_word(len(listed))} upcoming appointments: "
+            f"You have {spoken.number_word(len(listed))} upcoming appointments: "
             f"{spoken_list(phrases, 'and')}. {q}",
             q,
             "choose_appt",
@@ -1013,7 +981,7 @@ class _Turn:
                 st["appt"] = _appt_dump(appt)
                 st["kind"] = appt.kind or "cleaning"
                 return self.offer_new(
-                    lead=f"Okay, your {speech.clean(appt.kind or 'appointment')} "
+                    lead=f"Okay, your {spoken.clean(appt.kind or 'appointment')} "
                     f"{_on_when(appt.start, self.now)}."
                 )
             return self.confirm_appointment(appt)
@@ -1115,7 +1083,7 @@ class _Turn:
 
     # -- failures -------------------------------------------------------------------------------------------
     def tool_failed(self, error: ToolError) -> Reply:
-        message = speech.sentence(str(error)) or "I'm sorry, I couldn't do that."
+        message = spoken.sentence(str(error)) or "I'm sorry, I couldn't do that."
         self.reset_flow()
         self.prefix = ""
         other = (
@@ -1291,7 +1259,7 @@ def _pref_words(pref: dict[str, Any], now: dt.datetime) -> str:
     if day is not None:
         parts.append(_day_words(day, now))
     elif pref.get("weekday") is not None:
-        parts.append(f"on a {speech.WEEKDAYS[pref['weekday']]}")
+        parts.append(f"on a {spoken.WEEKDAYS[pref['weekday']]}")
     if pref.get("tat") is not None:
         parts.append(f"at {spoken_time(_clock(pref['tat']))}")
     elif pref.get("tmin") is not None:
@@ -1518,7 +1486,7 @@ def _clock(minutes: int) -> dt.time:
 
 
 def _day_words(day: dt.date, now: dt.datetime) -> str:
-    words = speech.spoken_day(day, now.date())
+    words = spoken.spoken_day(day, now.date())
     return words if words in ("today", "tomorrow") else f"on {words}"
 
 

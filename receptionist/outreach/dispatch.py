@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from receptionist.clock import utc
-from receptionist.outreach import wording
 from receptionist.outreach.channels import Refused
 from receptionist.outreach.gates import WEEK, may_contact, patient_zones
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone
 from receptionist.store.outreach import PENDING
+from receptionist.wording import contacts
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ class Dispatcher:
             return self.s.twilio.send_sms(
                 to=c.phone,
                 from_=main.phone,
-                body=wording.sms_text(practice.name, c.first_name, main.phone),
+                body=contacts.sms_text(practice.name, c.first_name, main.phone),
                 status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"),
             )
         mailer = self.s.mailer
@@ -309,8 +309,8 @@ class Dispatcher:
         link = self._url(f"/unsubscribe/{unsubscribe_token(self.s.settings.auth_token, c.patient_id)}")
         return mailer.send(
             to=c.email,
-            subject=wording.email_subject(practice.name),
-            text=wording.email_text(
+            subject=contacts.email_subject(practice.name),
+            text=contacts.email_text(
                 practice.name, c.first_name or None, main.phone, main.hours.describe(), link
             ),
             unsubscribe_url=link,

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from receptionist.outreach import wording
 from receptionist.store import OutreachAttempt
 from receptionist.telephony import twiml
+from receptionist.wording import contacts
 
 log = logging.getLogger(__name__)
 MACHINE = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
@@ -33,7 +33,7 @@ class OutboundVoice:
 
     def _voicemail(self) -> str:
         main = self.s.practice.main
-        return twiml.say_and_hangup(wording.voicemail_text(self.s.practice.name, main.phone))
+        return twiml.say_and_hangup(contacts.voicemail_text(self.s.practice.name, main.phone))
 
     def answer(self, p: dict[str, str], attempt_id: str) -> str:
         contact = self.s.outreach.contact(attempt_id)
@@ -66,7 +66,7 @@ class OutboundVoice:
         contact = self.s.outreach.contact(attempt_id)
         if row is None or contact is None or not contact.phone or contact.channel != "staff_call":
             return twiml.say_and_hangup("This call list entry is no longer available. Goodbye.")
-        text = wording.staff_bridge_text(contact.first_name, tuple(row.notes or ()))
+        text = contacts.staff_bridge_text(contact.first_name, tuple(row.notes or ()))
         return twiml.bridge_prompt(text, action=self._url(f"/voice/bridge/answer?attempt={attempt_id}"))
 
     def bridge_answer(self, p: dict[str, str], attempt_id: str) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from receptionist.store import Patient, PatientScore, ScoreRun, Store, VisitLine
+from receptionist.wording import last_visit_text
 
 SPOKEN_DEPARTMENTS = {
     "hygiene": "cleanings",
@@ -50,18 +51,8 @@ def describe_patient(store: Store, patient_id: str, today: dt.date) -> tuple[str
         spoken = [SPOKEN_DEPARTMENTS.get(d, d) for d in departments]
         parts.append("usually " + " and ".join(spoken))
     if score is not None and score.last_visit is not None:
-        parts.append("last visit " + _ago(today - score.last_visit))
+        parts.append(last_visit_text((today - score.last_visit).days))
     return first, ", ".join(parts)
-
-
-def _ago(delta: dt.timedelta) -> str:
-    days = delta.days
-    if days < 45:
-        return "within the last month" if days > 7 else "this week"
-    months = round(days / 30.4)
-    if months < 24:
-        return f"{months} months ago"
-    return f"{round(days / 365.25)} years ago"
 
 
 def whisper_text(store: Store, patient_id: str | None, reason: str, today: dt.date) -> str:

@@ -10,13 +10,14 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from receptionist.outreach import optout, wording
+from receptionist.outreach import optout
 from receptionist.outreach.dispatch import check_unsubscribe_token
 from receptionist.outreach.voice import OutboundVoice
 from receptionist.phones import normalise_or_none
 from receptionist.telephony import twiml
 from receptionist.web import services_of
 from receptionist.web.twilio_auth import twilio_params, twilio_signed
+from receptionist.wording import contacts
 
 bp = Blueprint("outreach", __name__)
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def sms_inbound() -> Response:
     sender = normalise_or_none(request.form.get("From"))
     body = request.form.get("Body", "")
     name = services.practice.name
-    number = wording.spoken_phone(services.practice.main.phone)
+    number = contacts.spoken_phone(services.practice.main.phone)
     patients = optout.patients_with_phone(services.store, sender) if sender else []
     if optout.is_stop(body):
         if patients:
