@@ -133,7 +133,6 @@ def main() -> None:
         os.environ.pop("DATABASE_URL", None)
         os.environ.pop("REDIS_URL", None)
         from receptionist.config.settings import load_settings
-        from receptionist.outreach.campaigns import Campaigns
         from receptionist.outreach.planner import build_plan
         from receptionist.runtime.services import build_services
         from receptionist.simulation.localtwilio import LocalTwilio
@@ -161,7 +160,7 @@ def main() -> None:
         services.close()
         env = {**os.environ, "TWILIO_API_BASE_URL": twilio.base_url, "REDIS_URL": services.redis_url}
         services = build_services(load_settings(twilio_api_base_url=twilio.base_url), migrate=False)
-        started = Campaigns(services).start(plan, now)
+        started = services.campaigns.start(plan, now)
         t = time.perf_counter()
         workers = [
             subprocess.Popen(

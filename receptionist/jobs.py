@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from receptionist.config.settings import load_settings
+from receptionist.outreach.dispatch import schedule_reconcile
 from receptionist.runtime.services import Services, build_services
 
 _services: Services | None = None
@@ -23,7 +25,7 @@ def services() -> Services:
     return _services
 
 
-def score_job(as_of: str | None = None) -> dict:
+def score_job(as_of: str | None = None) -> dict[str, Any]:
     """Re-score the practice (after an import or an integration update) and publish the cache."""
     from receptionist.patients.scorer import run_scoring
 
@@ -37,34 +39,16 @@ def send_attempt_job(attempt_id: str) -> str:
     return services().outreach.send(attempt_id)
 
 
-def reconcile_job() -> dict:
+def reconcile_job() -> dict[str, Any]:
     """Settle attempts whose worker died mid-send, then look again in a minute while any are in flight."""
     s = services()
     counts = s.outreach.reconcile()
-    from receptionist.store import OutreachAttempt
-
-    with s.store.sessions() as session:
-        from sqlalchemy import select
-
-        busy = session.scalar(
-            select(OutreachAttempt.id)
-            .where(OutreachAttempt.status.in_(("queued", "deferred", "sending")))
-            .limit(1)
-        )
-    if busy is not None:
-        schedule_reconcile(s)
+    if s.outreach.in_flight():
+        schedule_reconcile(s.jobs)
     return counts
 
 
-def schedule_reconcile(s: Services, seconds: int = 60) -> None:
-    """One reconcile job in the schedule at a time (a short-lived marker stops a second one being added)."""
-    from receptionist.store import keys
-
-    if s.queue_redis.set(keys.outreach_reconcile_marker(), "1", nx=True, ex=max(1, seconds - 10)):
-        s.outreach_queue.enqueue_in(dt.timedelta(seconds=seconds), reconcile_job)
-
-
-def deliver_webhook_job(key_id: str, body: dict) -> str:
+def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails)."""
     from receptionist.integrations.webhooks import deliver
 

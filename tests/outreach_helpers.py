@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from receptionist.config.practice import load_practice
 from receptionist.config.settings import Settings
-from receptionist.outreach.campaigns import Campaigns
 from receptionist.outreach.planner import build_plan
 from receptionist.runtime.services import build_services
 from receptionist.simulation.localtwilio import Callee, LocalTwilio
@@ -159,7 +158,7 @@ def attempts(store) -> dict[str, OutreachAttempt]:
 
 def start(w):
     plan = build_plan(w.services.store, w.services.practice, w.clock[0])
-    return Campaigns(w.services).start(plan, w.clock[0])
+    return w.services.campaigns.start(plan, w.clock[0])
 
 
 def work(w, *, expect_jobs: bool = True) -> None:

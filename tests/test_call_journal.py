@@ -12,8 +12,9 @@ from receptionist.patients.cache import TierCache
 from receptionist.patients.importer import import_patients
 from receptionist.patients.scorer import run_scoring
 from receptionist.store import Call, CallTurn, Store, keys
+from receptionist.telephony.params import CallParams
 from receptionist.voice import callrecord, journal
-from receptionist.voice.callstate import CallStates
+from receptionist.voice.callstate import CallState, CallStates
 from receptionist.voice.directory import CallerDirectory
 from tests.voice_helpers import MAIN, MONDAY_10AM, PATIENTS, STRANGER, TOM, load_small_practice, simulator_for
 
@@ -145,13 +146,13 @@ def test_an_entry_sql_refuses_is_set_aside_not_lost(store, redis_client):
 def test_redis_down_writes_the_record_directly(store):
     """With Redis unreachable the state save applies the record operations to SQL at once."""
     states = CallStates(redis_lib.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2), store)
-    state = {"turn": 1}
+    state = CallState(location_id="main", turn=1)
     for entry in a_call("CAdown"):
-        CallStates.record(state, entry)
+        state.record(entry)
     states.save("CAdown", state)
     record, turns = snapshot(store, "CAdown")
     assert record[5] == "emergency" and len(turns) == 4
-    assert states.load("CAdown") == {"turn": 1}
+    assert states.load("CAdown") == CallState(location_id="main", turn=1)
 
 
 def test_a_whole_call_is_in_sql_after_its_final_status_callback(services, store, redis_client, tmp_path):
@@ -249,14 +250,16 @@ def statements_during(store: Store, act):
 def inbound(services, sid: str, caller: str) -> str:
     services.now = lambda: MONDAY_10AM
     return services.callflow.inbound(
-        {
-            "CallSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": caller,
-            "To": MAIN,
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-        }
+        CallParams.parse(
+            {
+                "CallSid": sid,
+                "AccountSid": "AC" + "0" * 32,
+                "From": caller,
+                "To": MAIN,
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+            }
+        )
     )
 
 
@@ -266,7 +269,7 @@ def test_a_known_callers_name_comes_with_the_tier(services, store, redis_client,
     assert TierCache(redis_client).lookup(TOM).first_name == "Tom"
     twiml, statements = statements_during(services.store, lambda: inbound(services, "CAname1", TOM))
     assert "Hi Tom, thank you for calling" in twiml and statements == []
-    assert services.callflow.states.load("CAname1")["first_name"] == "Tom"
+    assert services.callflow.states.load("CAname1").first_name == "Tom"
 
 
 def test_the_directory_trusts_a_name_only_while_the_cache_is_complete(store, redis_client):

@@ -16,6 +16,7 @@ from receptionist.outcomes.log import live_counts, rebuild, store_counts
 from receptionist.outreach.planner import build_plan
 from receptionist.simulation.campaign import simulate_month
 from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, VisitLine
+from receptionist.telephony.params import CallParams
 from receptionist.web import create_app
 from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice, start, work
 
@@ -85,7 +86,7 @@ def test_callbacks_repeated_and_out_of_order_write_once(world, store):
     assert _signed(client, f"/voice/status?attempt={p1}", late) == 204  # arrives after the end
     # the voicemail's machine detection arrives after the call ended: the first final word stands
     w.services.outreach.mark_voicemail(p1, sid1)
-    w.services.outreach.settle_call(p1, final)
+    w.services.outreach.settle_call(p1, CallParams.parse(final))
     for _ in range(2):
         assert (
             _signed(client, f"/sms/status?attempt={p3}", {"MessageSid": sid3, "MessageStatus": "delivered"})

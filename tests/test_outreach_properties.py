@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone
+from receptionist.telephony.params import CallParams
 from tests.outreach_helpers import make_world
 
 ZONES = {
@@ -112,7 +113,7 @@ def test_nothing_is_sent_that_a_gate_forbids(
                 done = in_call.pop(pid)
                 with store.sessions() as s:
                     sid = s.get(OutreachAttempt, done).provider_id
-                d.settle_call(done, {"CallSid": sid, "CallStatus": "completed"})
+                d.settle_call(done, CallParams.parse({"CallSid": sid, "CallStatus": "completed"}))
         assert not overlaps, "a second contact went out while a call was in progress"
         with store.sessions() as s:
             sent = s.scalars(select(OutreachAttempt).where(OutreachAttempt.status == "sent")).all()

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from receptionist.outreach.campaigns import Campaigns
 from receptionist.simulation.localtwilio import Callee
 from receptionist.store import Call, OutreachAttempt, Patient
+from receptionist.telephony.params import CallParams
 from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, attempts, phone_of, start, work
 
 
@@ -152,7 +152,7 @@ def test_pause_and_resume(world, store):
     add_patient(store, "P1", 90, **ALL)
     w = world()
     started = start(w)
-    campaigns = Campaigns(w.services)
+    campaigns = w.services.campaigns
     campaigns.pause(started.campaign_id)
     work(w)
     assert attempts(store)["P1"].status == "deferred" and not w.twilio.calls
@@ -383,7 +383,7 @@ def test_staff_call_now_rings_staff_first_then_the_patient(world, store):
     add_patient(store, "P2", 80, tier="high", opted_out=False)
     w = world(staff_call_list_size=2)
     start(w)
-    campaigns = Campaigns(w.services)
+    campaigns = w.services.campaigns
     listed = campaigns.staff_list(None)
     assert [r["patient_id"] for r in listed] == ["P1", "P2"]
     assert listed[0]["talking_points"] and not any("$" in p for p in listed[0]["talking_points"])
@@ -505,9 +505,9 @@ def test_final_status_keeps_a_result_already_known(world, store):
             )
         )
     d = w.services.outreach
-    d.settle_call("C:P1", {"CallSid": "CA1", "CallStatus": "completed"})
-    d.settle_call("C:P2", {"CallSid": "CA2", "CallStatus": "busy"})
-    d.settle_call("C:P2", {"CallSid": "CA-forged", "CallStatus": "completed"})
+    d.settle_call("C:P1", CallParams.parse({"CallSid": "CA1", "CallStatus": "completed"}))
+    d.settle_call("C:P2", CallParams.parse({"CallSid": "CA2", "CallStatus": "busy"}))
+    d.settle_call("C:P2", CallParams.parse({"CallSid": "CA-forged", "CallStatus": "completed"}))
     got = attempts(store)
     assert (got["P1"].result, got["P2"].result) == ("no-answer", "busy")
 
@@ -524,7 +524,8 @@ def test_a_calls_minutes_count_against_it(world, store):
     rules = w.services.practice.outreach
     seconds = 10  # the simulator bills 5 s a turn: two turns
     w.services.outreach.settle_call(
-        a.id, {"CallSid": a.provider_id, "CallStatus": "completed", "CallDuration": str(seconds)}
+        a.id,
+        CallParams.parse({"CallSid": a.provider_id, "CallStatus": "completed", "CallDuration": str(seconds)}),
     )  # Twilio repeats the callback
     counts = store_counts(store)
     talk = {k: v for k, v in counts.items() if k[3] == "talk"}

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from receptionist.web.twilio_auth import Signatures, url_variants
+from receptionist.telephony.signatures import Signatures, url_variants
 
 TOKEN = "test-auth-token-0123456789abcdef"
 

@@ -284,3 +284,49 @@ def test_a_call_that_goes_on_and_on_ends_with_a_callback(services, practice, sto
     assert [c.reason for c in rows(store, Callback, Callback.call_sid == call.call_sid)] == [
         "long call without resolution"
     ]
+
+
+# The state of a call in progress, exactly as the release before the typed call state wrote it to Redis.
+PREVIOUS_RELEASE_STATE = {
+    "location_id": "main",
+    "caller": TOM,
+    "patient_id": "P2",
+    "tier": "low",
+    "route": "ai",
+    "reason": "routine",
+    "engine": {},
+    "turn": 1,
+    "transfer": None,
+    "facts": {},
+    "first_name": "Tom",
+    "a_field_of_a_newer_release": {"kept": "no"},
+}
+
+
+def test_a_call_in_progress_survives_a_deploy(services, practice, redis_client):
+    """A call whose state an older (or newer) release saved carries on: known keys are read, unknown ones
+    dropped, and the caller is answered in the conversation they were having, not greeted again."""
+    import json
+
+    from receptionist.store import keys
+    from receptionist.web import create_app
+
+    sid = "CA" + "7" * 32
+    redis_client.set(keys.call_state(sid), json.dumps(PREVIOUS_RELEASE_STATE), ex=600)
+    sim = simulator_for(services)
+    client = create_app(services=services).test_client()
+    url = services.settings.base_url + "/voice/gather"
+    params = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": TOM,
+        "To": MAIN,
+        "SpeechResult": "what are your hours",
+    }
+    r = client.post("/voice/gather", data=params, headers={"X-Twilio-Signature": sim.sign(url, params)})
+    assert r.status_code == 200
+    said = " ".join(el.text or "" for el in ET.fromstring(r.data).iter("Say"))
+    assert "Monday to Friday" in said and "thank you for calling" not in said.lower()
+    state = json.loads(redis_client.get(keys.call_state(sid)))
+    assert state["turn"] == 2 and state["patient_id"] == "P2"
+    assert "a_field_of_a_newer_release" not in state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -44,7 +45,7 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Every key: id, name, signed or not, webhook URL, created, revoked."""
     from receptionist.integrations.apikeys import list_keys
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": k.id,
             "name": k.name,

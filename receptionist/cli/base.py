@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +18,7 @@ class UserError(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"receptionist: {self.message}", err=True)
 
 
@@ -41,7 +41,8 @@ def services_for(ctx: click.Context) -> Services:
                 f"cannot open the store at {_safe_url(settings.store_url)}: {str(exc).splitlines()[0]}"
             ) from None
         ctx.call_on_close(ctx.obj["services"].close)
-    return ctx.obj["services"]
+    services: Services = ctx.obj["services"]
+    return services
 
 
 def _safe_url(url: str) -> str:

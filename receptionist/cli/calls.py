@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import cast
 
 import click
 
@@ -53,7 +54,9 @@ def call(
         CallSimulator,
         FlaskTransport,
         HttpTransport,
+        StaffAction,
         StaffScript,
+        Transport,
         transcript_text,
     )
 
@@ -73,7 +76,7 @@ def call(
         except PracticeFileError as exc:
             raise UserError(str(exc)) from None
         base = url.rstrip("/")
-        transport = HttpTransport()
+        transport: Transport = HttpTransport()
         clock = clock_from(settings.receptionist_clock)
     else:
         from receptionist.web import create_app
@@ -96,7 +99,11 @@ def call(
     )
     try:
         result = simulator.call(
-            from_=caller, to=called, says=list(says), digits=list(digits), staff=StaffScript(staff)
+            from_=caller,
+            to=called,
+            says=list(says),
+            digits=list(digits),
+            staff=StaffScript(cast(StaffAction, staff)),
         )
     except OSError as exc:
         raise UserError(f"cannot reach {base}: {exc}") from None

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from receptionist.cli.base import UserError, cli, services_for
+from receptionist.outreach.campaigns import Campaigns
 
 
 @cli.group()
@@ -52,10 +53,9 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  {c.name or c.patient_id}: {'; '.join(c.talking_points)}")
 
 
-def _campaigns(ctx: click.Context):
-    from receptionist.outreach.campaigns import Campaigns
+def _campaigns(ctx: click.Context) -> Campaigns:
 
-    return Campaigns(services_for(ctx))
+    return services_for(ctx).campaigns
 
 
 @campaign.command(name="run")

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from receptionist.clock import local_day
@@ -196,7 +197,7 @@ def load_practice(path: Path | None = None) -> Practice:
     return _parse(data, source)
 
 
-def _parse(data: dict, source: str) -> Practice:
+def _parse(data: dict[str, Any], source: str) -> Practice:
     def fail(where: str, why: str) -> PracticeFileError:
         return PracticeFileError(f"{source}: {where}: {why}")
 
@@ -269,7 +270,7 @@ def _span(text: object, where: str, fail) -> tuple[dt.time, dt.time]:
     return start, end
 
 
-def _hours(raw: dict, where: str, fail) -> Hours:
+def _hours(raw: dict[str, Any], where: str, fail) -> Hours:
     by_day = {}
     for key, value in raw.items():
         if key not in DAYS:
@@ -278,7 +279,7 @@ def _hours(raw: dict, where: str, fail) -> Hours:
     return Hours(by_day)
 
 
-def _outreach(raw: dict, fail) -> OutreachRules:
+def _outreach(raw: dict[str, Any], fail) -> OutreachRules:
     defaults = OutreachRules()
     try:
         return OutreachRules(
@@ -313,7 +314,7 @@ def _outreach(raw: dict, fail) -> OutreachRules:
 
 
 def _expected(
-    raw: dict, defaults: dict[str, dict[str, tuple[float, float]]], fail
+    raw: dict[str, Any], defaults: dict[str, dict[str, tuple[float, float]]], fail
 ) -> dict[str, dict[str, tuple[float, float]]]:
     """`[outreach.expected_response.high] staff_call = [0.25, 0.40]`: ranges merged over the defaults."""
     out = {tier: dict(by) for tier, by in defaults.items()}

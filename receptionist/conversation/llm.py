@@ -60,6 +60,8 @@ class LLMEngine:
         self.fallback = fallback or OfflineEngine()
         self.temperature = temperature
 
+    slow = True  # a model turn can take seconds: the flow holds the line and falls back in time
+
     # -- the greeting: always in code ---------------------------------------------------------------------
     def start(self, ctx: CallContext, tools: Tools) -> Reply:
         """The automated-assistant disclosure and the first question, written here, never by the model."""
@@ -126,12 +128,12 @@ class LLMEngine:
             _remember(st, "user", said)
         return self._reply(st, reply.say, reply.action)
 
-    def interrupted(self, state: dict[str, Any], spoken: str) -> dict[str, Any]:
+    def interrupted(self, state: dict[str, Any], heard_of_reply: str) -> dict[str, Any]:
         """The caller cut the last reply short: the history keeps only what they heard (ConversationRelay)."""
         st = json.loads(json.dumps(state or {}))
         history = st.get("history", [])
         if history and history[-1]["role"] == "assistant":
-            heard = spoken.clean(spoken)[:MAX_CHARS]
+            heard = spoken.clean(heard_of_reply)[:MAX_CHARS]
             if heard:
                 history[-1]["content"] = heard + " (interrupted)"
             else:

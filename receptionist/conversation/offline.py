@@ -128,7 +128,22 @@ class OfflineEngine:
             greeting = calls.inbound_greeting(ctx.facts.practice_name, None, is_open=True, hours="")
             return Reply(greeting, _load({}), "listen")
 
-    def respond(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply:
+    slow = False  # every turn is answered in a few milliseconds
+
+    def fallback_turn(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply:
+        return self.respond(ctx, tools, state, heard)
+
+    def interrupted(self, state: dict[str, Any], heard_of_reply: str) -> dict[str, Any]:
+        return state  # nothing of the reply is kept in the state
+
+    def respond(
+        self,
+        ctx: CallContext,
+        tools: Tools,
+        state: dict[str, Any],
+        heard: Utterance,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply:
         """One caller turn: what they said (or pressed, or nothing) -> what to say and do next."""
         turn: _Turn | None = None
         try:
@@ -146,7 +161,7 @@ class OfflineEngine:
 
 # The greeting depends on these fields of the call only (`_Turn.greet`), so each one is worked out once per
 # process: text cleaning and the state copy cost more than the rest of routing a call.
-_GREETINGS: dict[tuple, tuple[str, dict[str, Any], Action]] = {}
+_GREETINGS: dict[tuple[Any, ...], tuple[str, dict[str, Any], Action]] = {}
 _GREETINGS_MAX = 4096
 
 

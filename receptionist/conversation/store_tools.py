@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -44,7 +45,7 @@ class StoreTools:
         self.on_opt_out = on_opt_out
         # told before and after a new patient's phone is committed (the tier cache stops treating misses as final)
         self.on_phones_change = on_phones_change
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
 
     @property
     def patient_id(self) -> str | None:
@@ -183,7 +184,7 @@ class StoreTools:
         self.events.append({"action": "registered", "patient_id": pid})
         return pid
 
-    def set_contact_preference(self, channel: str, allowed: bool, note: str = "") -> dict:
+    def set_contact_preference(self, channel: str, allowed: bool, note: str = "") -> dict[str, Any]:
         """Record how the caller wants to be contacted on one channel (their own record only)."""
         if channel not in CHANNELS:
             raise ToolError("I can note a preference for calls, texts or emails.")

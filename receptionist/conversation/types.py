@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -125,7 +126,28 @@ class Tools(Protocol):
 
 
 class Engine(Protocol):
+    """What the call flow asks of a conversation engine (the offline one and the LLM one)."""
+
+    @property
+    def slow(self) -> bool:
+        """True when a turn may take seconds (a model): the flow then holds the line after `hold_after_s`,
+        lets `fallback_turn` answer once `wait_s` has passed, and may stream over ConversationRelay."""
+
     def start(self, ctx: CallContext, tools: Tools) -> Reply:
         """The greeting (it says it is an automated assistant) and the first question."""
 
-    def respond(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply: ...
+    def respond(
+        self,
+        ctx: CallContext,
+        tools: Tools,
+        state: dict[str, Any],
+        heard: Utterance,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply:
+        """One caller turn. `on_text` receives the reply as it is produced (streamed to the relay)."""
+
+    def fallback_turn(self, ctx: CallContext, tools: Tools, state: dict[str, Any], heard: Utterance) -> Reply:
+        """The turn answered without waiting any longer (a slow engine's turn that ran out of time)."""
+
+    def interrupted(self, state: dict[str, Any], heard_of_reply: str) -> dict[str, Any]:
+        """The caller talked over the last reply and heard only `heard_of_reply`: the state to keep."""

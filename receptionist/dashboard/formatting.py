@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from receptionist.clock import utc
 
@@ -115,8 +116,8 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def yearly(visits: Iterable[tuple[dt.date, int]]) -> list[tuple[str, float, int]]:
     """(day, cents) visit lines -> (year, dollars, visit days) per year, every year from the first to the last."""
-    by: dict[int, list] = {}
-    days: dict[int, set] = {}
+    by: dict[int, list[Any]] = {}
+    days: dict[int, set[Any]] = {}
     for day, cents in visits:
         acc = by.setdefault(day.year, [0])
         acc[0] += cents

@@ -31,7 +31,7 @@ def _r(x: float | None, digits: int = 4) -> float | None:
 
 def _bar(
     labels: list[str],
-    datasets: list[dict],
+    datasets: list[dict[str, Any]],
     *,
     percent: bool = False,
     stacked: bool = False,

@@ -18,14 +18,16 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from receptionist import jobqueue
 from receptionist.clock import utc
+from receptionist.integrations.context import IntegrationContext
 from receptionist.integrations.errors import ApiError, invalid
 from receptionist.integrations.pms import _hold_slot, e164_phones
 from receptionist.integrations.schemas import BookingEvent, IntakeUpdate
 from receptionist.outreach import optout
 from receptionist.patients.cache import CacheUnavailable
 from receptionist.phones import InvalidPhone, to_e164
-from receptionist.store import IntegrationEvent, Patient, PatientPhone, PatientScore, ScoreRun
+from receptionist.store import IntegrationEvent, Patient, PatientPhone, PatientScore, ScoreRun, keys
 from receptionist.store.schedule import Appointment
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class Applied:
     duplicate: bool = False
 
 
-def _stored(services: Any, key_id: str, event_id: str) -> Applied | None:
+def _stored(services: IntegrationContext, key_id: str, event_id: str) -> Applied | None:
     with services.store.sessions() as s:
         row = s.scalar(
             select(IntegrationEvent).where(
@@ -83,7 +85,7 @@ def _lapsed(s, patient_id: str) -> bool | None:
     )
 
 
-def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
+def booking_event(services: IntegrationContext, key_id: str, event: BookingEvent) -> Applied:
     if event.type == "completed" and event.appointment is None:
         raise invalid("appointment", "required when type is completed")
     seen = _stored(services, key_id, event.event_id)
@@ -133,7 +135,7 @@ def booking_event(services: Any, key_id: str, event: BookingEvent) -> Applied:
     return Applied(result)
 
 
-def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict:
+def _online_appointment(s, services: IntegrationContext, pid: str, event: BookingEvent) -> dict[str, Any]:
     a = event.appointment
     assert a is not None
     start = utc(a.start)
@@ -157,7 +159,7 @@ def _online_appointment(s, services: Any, pid: str, event: BookingEvent) -> dict
 LIFE_EVENTS_MOVING = {"moved"}
 
 
-def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
+def intake_update(services: IntegrationContext, key_id: str, update: IntakeUpdate) -> Applied:
     seen = _stored(services, key_id, update.event_id)
     if seen is not None:
         return seen
@@ -281,16 +283,12 @@ def intake_update(services: Any, key_id: str, update: IntakeUpdate) -> Applied:
 RESCORE_DELAY_S = 60
 
 
-def schedule_rescore(services: Any, delay_s: int = RESCORE_DELAY_S) -> bool:
+def schedule_rescore(services: IntegrationContext, delay_s: int = RESCORE_DELAY_S) -> bool:
     """One re-score in the schedule at a time (a burst of updates shares it); False when one was already due."""
-    from receptionist.jobs import score_job
-    from receptionist.store import keys
-
     try:
-        if not services.queue_redis.set(keys.rescore_scheduled(), "1", nx=True, ex=delay_s):
-            return False
-        services.queue.enqueue_in(dt.timedelta(seconds=delay_s), score_job, job_timeout=3600)
-        return True
+        return services.jobs.once_in(
+            keys.rescore_scheduled(), delay_s, dt.timedelta(seconds=delay_s), jobqueue.SCORE, job_timeout=3600
+        )
     except (redis.RedisError, OSError):
         log.warning("could not schedule a re-score after an integration update")
         return False

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from receptionist.clock import utc
+from receptionist.integrations.context import IntegrationContext
 from receptionist.integrations.errors import ApiError, has_nul
 from receptionist.integrations.pms import upsert_appointments_batch
 from receptionist.integrations.schemas import PmsAppointment
@@ -87,7 +88,7 @@ def _model(resource_type: str):
     return get_fhir_model_class(resource_type)
 
 
-def _validate(resource: dict) -> str | None:
+def _validate(resource: dict[str, Any]) -> str | None:
     """None when the resource is valid FHIR, else why not (first errors, no values)."""
     try:
         _model(resource["resourceType"]).model_validate(resource)
@@ -156,7 +157,7 @@ def _cents(money: Any) -> int | None:
     return None
 
 
-def _patient(r: dict, kept: dict[str, Any]) -> PatientRecord:
+def _patient(r: dict[str, Any], kept: dict[str, Any]) -> PatientRecord:
     name = (
         next((n for n in r.get("name") or [] if n.get("use") in (None, "official", "usual")), None)
         or (r.get("name") or [{}])[0]
@@ -191,7 +192,7 @@ def _patient(r: dict, kept: dict[str, Any]) -> PatientRecord:
     )
 
 
-def read_bundle(data: Any) -> list[dict]:
+def read_bundle(data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise NotABundle('not a FHIR Bundle (resourceType must be "Bundle")')
     entries = data.get("entry") or []
@@ -200,7 +201,9 @@ def read_bundle(data: Any) -> list[dict]:
     return entries
 
 
-def import_bundle(services: Any, data: Any, *, today: dt.date, skip_invalid: bool = True) -> FhirReport:
+def import_bundle(
+    services: IntegrationContext, data: Any, *, today: dt.date, skip_invalid: bool = True
+) -> FhirReport:
     """Validate every mapped resource, then (when none is invalid, or `skip_invalid`) load them."""
     try:
         entries = read_bundle(data)
@@ -208,7 +211,7 @@ def import_bundle(services: Any, data: Any, *, today: dt.date, skip_invalid: boo
         raise ApiError(422, "not_a_bundle", str(exc)) from None
     report = FhirReport()
     aliases: dict[str, str] = {}
-    valid: dict[str, list[dict]] = {t: [] for t in MAPPED}
+    valid: dict[str, list[dict[str, Any]]] = {t: [] for t in MAPPED}
     for i, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         report.resources += 1
@@ -238,7 +241,9 @@ def import_bundle(services: Any, data: Any, *, today: dt.date, skip_invalid: boo
     return report
 
 
-def _amounts(valid: dict[str, list[dict]], aliases: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+def _amounts(
+    valid: dict[str, list[dict[str, Any]]], aliases: dict[str, str]
+) -> tuple[dict[str, int], dict[str, int]]:
     """Per encounter id: the billed amount (Claim total, else EOB submitted) and the paid amount (EOB payment)."""
     billed: dict[str, int] = {}
     eob_billed: dict[str, int] = {}
@@ -270,7 +275,7 @@ def _amounts(valid: dict[str, list[dict]], aliases: dict[str, str]) -> tuple[dic
     return billed, paid
 
 
-def _encounters_of(resource: dict, aliases: dict[str, str]) -> list[str]:
+def _encounters_of(resource: dict[str, Any], aliases: dict[str, str]) -> list[str]:
     out: list[str] = []
     for item in resource.get("item") or []:
         for ref in item.get("encounter") or []:
@@ -286,7 +291,11 @@ def _is_patient_ref(actor: Any, patient_urls: set[str]) -> bool:
 
 
 def _load(
-    services: Any, valid: dict[str, list[dict]], aliases: dict[str, str], report: FhirReport, today: dt.date
+    services: IntegrationContext,
+    valid: dict[str, list[dict[str, Any]]],
+    aliases: dict[str, str],
+    report: FhirReport,
+    today: dt.date,
 ) -> None:
     billed, paid = _amounts(valid, aliases)
     patients = valid["Patient"]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from receptionist.clock import utc
+from receptionist.integrations.context import IntegrationContext
 from receptionist.integrations.errors import ApiError, invalid
 from receptionist.integrations.schemas import PmsAppointment, PmsPatient, PmsVisit
 from receptionist.patients.cache import CacheUnavailable
@@ -66,7 +67,9 @@ def _unique(ids: list[str], what: str) -> None:
         seen.add(x)
 
 
-def upsert_patients_batch(services: Any, patients: list[PmsPatient], today: dt.date) -> dict[str, int]:
+def upsert_patients_batch(
+    services: IntegrationContext, patients: list[PmsPatient], today: dt.date
+) -> dict[str, int]:
     _unique([p.id for p in patients], "patients")
     records = [patient_record(p, f"patients[{i}]") for i, p in enumerate(patients)]
     cache = services.publish_cache
@@ -102,7 +105,9 @@ def visit_record(v: PmsVisit) -> VisitRecord:
     )
 
 
-def upsert_visits_batch(services: Any, visits: list[PmsVisit], today: dt.date) -> dict[str, int]:
+def upsert_visits_batch(
+    services: IntegrationContext, visits: list[PmsVisit], today: dt.date
+) -> dict[str, int]:
     _unique([v.id for v in visits], "visits")
     for i, v in enumerate(visits):
         if v.date > today + dt.timedelta(days=1):
@@ -202,7 +207,7 @@ def _ensure_patients(conn, pids: list[str]) -> int:
 
 
 def upsert_appointments_batch(
-    services: Any, appointments: list[PmsAppointment], *, booked_via: str = "pms"
+    services: IntegrationContext, appointments: list[PmsAppointment], *, booked_via: str = "pms"
 ) -> dict[str, int]:
     _unique([a.id for a in appointments], "appointments")
     locations = {loc.id for loc in services.practice.locations}

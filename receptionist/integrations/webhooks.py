@@ -16,10 +16,14 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from rq import Retry
 from sqlalchemy import select
 
+from receptionist import jobqueue
 from receptionist.integrations import signing
-from receptionist.store import ApiKey
+from receptionist.jobqueue import Jobs
+from receptionist.outcomes.events import Event
+from receptionist.store import ApiKey, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ class DeliveryFailed(Exception):
     pass
 
 
-def payload(event: Any) -> dict[str, Any]:
+def payload(event: Event) -> dict[str, Any]:
     return {
         "id": event.key,
         "type": f"outcome.{event.kind}",
@@ -43,25 +47,21 @@ def payload(event: Any) -> dict[str, Any]:
     }
 
 
-def targets(store: Any) -> list[str]:
+def targets(store: Store) -> list[str]:
     with store.sessions() as s:
         return list(s.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_(None), ApiKey.webhook_url != "")))
 
 
-def notify(services: Any, events: Iterable[Any]) -> int:
+def notify(store: Store, jobs: Jobs, events: Iterable[Event]) -> int:
     """Enqueue one delivery per webhook and outcome worth telling; returns how many."""
-    from rq import Retry
-
-    from receptionist.jobs import deliver_webhook_job
-
     chosen = [payload(e) for e in events if e.kind in KINDS]
     if not chosen:
         return 0
-    keys = targets(services.store)
+    keys = targets(store)
     for key_id in keys:
         for body in chosen:
-            services.queue.enqueue(
-                deliver_webhook_job,
+            jobs.enqueue(
+                jobqueue.DELIVER_WEBHOOK,
                 key_id,
                 body,
                 retry=Retry(max=len(BACKOFF), interval=BACKOFF),
@@ -72,17 +72,19 @@ def notify(services: Any, events: Iterable[Any]) -> int:
     return len(keys) * len(chosen)
 
 
-def listener(services: Any) -> Callable[[list[Any]], None]:
-    def on_new(events: list[Any]) -> None:
+def listener(store: Store, jobs: Jobs) -> Callable[[list[Event]], None]:
+    """What the outcome log calls with its new events (the services wire it): deliveries, enqueued."""
+
+    def on_new(events: list[Event]) -> None:
         try:
-            notify(services, events)
+            notify(store, jobs, events)
         except Exception:  # a webhook never breaks the outcome it reports
             log.exception("webhooks for %d outcome(s) not enqueued", len(events))
 
     return on_new
 
 
-def deliver(store: Any, key_id: str, body: dict[str, Any], now: dt.datetime) -> str:
+def deliver(store: Store, key_id: str, body: dict[str, Any], now: dt.datetime) -> str:
     """POST one outcome to the key's URL, signed and dated `now`; raises `DeliveryFailed` for RQ to retry on
     anything but 2xx."""
     with store.sessions() as s:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from receptionist.clock import utc
@@ -50,7 +51,7 @@ class Event:
     attempt_id: str | None = None
     campaign_id: str | None = None
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "kind": self.kind,

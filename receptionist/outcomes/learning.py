@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,10 +86,10 @@ def mix_reasons(
     values: dict[str, float],
     rules: OutreachRules,
     seed: int,
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Per tier: the channel mix planned, each channel's evidence, and a sentence saying why."""
     rng = np.random.default_rng(seed)
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for t in TIERS:
         counts = planned.get(t, {})
         total = sum(counts.values())

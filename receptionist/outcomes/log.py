@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ class OutcomeLog:
         self.store = store
         self.redis = redis
         # called with the events that were new, after they are written (the integrations' outgoing webhooks)
-        self.listeners: list = []
+        self.listeners: list[Any] = []
 
     def record(self, events: Iterable[Event]) -> int:
         """Write each event whose key is new; count the new ones live. Returns how many were new."""

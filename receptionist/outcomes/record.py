@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis as redis_lib
 from sqlalchemy import select
 
-from receptionist.clock import utc
+from receptionist.clock import Clock, utc
+from receptionist.config.practice import Practice
 from receptionist.outcomes.events import REACHED_BY, RESPONSE_KINDS, Event, cents, month_of
 from receptionist.outcomes.log import OutcomeLog
-from receptionist.store import Call, Campaign, OutreachAttempt, PatientScore, ScoreRun
+from receptionist.store import Call, Campaign, OutreachAttempt, PatientScore, ScoreRun, Store
 
 log = logging.getLogger(__name__)
 # a staff call's recorded outcome -> the event kind it counts as (docs/outcomes.md)
@@ -34,16 +35,18 @@ _CALL_FACTS = (("opted_out", "opted_out"), ("message_taken", "message"), ("callb
 
 
 class Outcomes:
-    def __init__(self, services: Any, redis: Any | None = None) -> None:
-        self.s = services
-        self.log = OutcomeLog(services.store, redis if redis is not None else services.redis)
-        from receptionist.integrations.webhooks import listener
+    """Outcome events written once to the store and counted live in Redis. Whoever builds it (the services)
+    adds the log's listeners: today the integrations' outgoing webhooks."""
 
-        self.log.listeners.append(listener(services))
+    def __init__(self, store: Store, redis: redis_lib.Redis | None, practice: Practice, now: Clock) -> None:
+        self.store = store
+        self.practice = practice
+        self.now = now
+        self.log = OutcomeLog(store, redis)
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.s.practice.timezone)
+        return ZoneInfo(self.practice.timezone)
 
     def _event(self, a: OutreachAttempt, key: str, kind: str, at: dt.datetime, amount: int = 0) -> Event:
         return Event(
@@ -71,7 +74,7 @@ class Outcomes:
         """The attempt went out: one `sent` (its cost); an email counts as reached (it has no delivery report)."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 a = s.get(OutreachAttempt, attempt_id)
             if a is None or a.sent_at is None:
                 return []
@@ -86,11 +89,11 @@ class Outcomes:
         """The provider's final word on the attempt (the first one stands); answered/delivered count as reached."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 a = s.get(OutreachAttempt, attempt_id)
             if a is None or not a.result or a.result == "sent":
                 return []
-            at = a.finished_at or self.s.now()
+            at = a.finished_at or self.now()
             out = [self._event(a, f"result:{a.id}", a.result, at)]
             if a.result in REACHED_BY:
                 out.append(self._event(a, f"reached:{a.id}", "reached", at))
@@ -102,11 +105,11 @@ class Outcomes:
         """A call's connected minutes at the channel's per-minute rate (`talk`, amount: that cost), once."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 a = s.get(OutreachAttempt, attempt_id)
             if a is None or a.sent_at is None or not seconds:
                 return []
-            cost = self.s.practice.outreach.talk_cost(a.channel, seconds)
+            cost = self.practice.outreach.talk_cost(a.channel, seconds)
             return (
                 [self._event(a, f"talk:{a.id}", "talk", a.finished_at or a.sent_at, cents(cost))]
                 if cost
@@ -119,7 +122,7 @@ class Outcomes:
         """The campaign's held-out patients, counted in the month the campaign started."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 c = s.get(Campaign, campaign_id)
                 rows = s.scalars(
                     select(OutreachAttempt).where(
@@ -150,9 +153,9 @@ class Outcomes:
     # -- what patients did -----------------------------------------------------------------------------------
     def latest_contact(self, patient_id: str, before: dt.datetime) -> OutreachAttempt | None:
         """The last attempt that reached out to the patient within the attribution window before `before`."""
-        window = dt.timedelta(days=self.s.practice.outreach.attribution_window_days)
+        window = dt.timedelta(days=self.practice.outreach.attribution_window_days)
         before = utc(before)
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             return s.scalars(
                 select(OutreachAttempt)
                 .where(
@@ -176,7 +179,7 @@ class Outcomes:
     def _tier(self, patient_id: str | None) -> str | None:
         if not patient_id:
             return None
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             return s.scalar(
                 select(PatientScore.tier)
                 .join(ScoreRun, ScoreRun.id == PatientScore.run_id)
@@ -190,11 +193,11 @@ class Outcomes:
         (or `inbound`); a booking or callback request within the window after a contact is its response."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 call = s.get(Call, call_sid)
             if call is None:
                 return []
-            at = utc(self.s.now())  # the services clock, which dated the attempts too
+            at = utc(self.now())  # the services clock, which dated the attempts too
             a, tier, channel, month = self._bucket(call.patient_id, call.tier, at)
 
             def ev(key: str, kind: str) -> Event:
@@ -236,7 +239,7 @@ class Outcomes:
         """Opt-outs by text or email link, once per patient, in the bucket of their last contact."""
 
         def produce() -> list[Event]:
-            now = utc(self.s.now())
+            now = utc(self.now())
             out = []
             for pid in patient_ids:
                 a, tier, channel, month = self._bucket(pid, None, now)
@@ -262,8 +265,8 @@ class Outcomes:
         """Reactivations and revenue from the visits in the store, as of a day (default: today, locally)."""
         from receptionist.outcomes.attribution import attribute
 
-        day = as_of or utc(self.s.now()).astimezone(self.zone).date()
-        return attribute(self.s.store, self.log, self.s.practice.outreach, self.zone, day)
+        day = as_of or utc(self.now()).astimezone(self.zone).date()
+        return attribute(self.store, self.log, self.practice.outreach, self.zone, day)
 
     def booked_online(self, patient_id: str, ref: str, at: dt.datetime) -> int:
         """A booking completed online (`ref`: the integration and its appointment id, once): `booked`, in the
@@ -298,11 +301,11 @@ class Outcomes:
         are the attempt's, so recording the same outcome twice (or the bridge's "answered" as well) counts once."""
 
         def produce() -> list[Event]:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 a = s.get(OutreachAttempt, attempt_id)
             if a is None or a.sent_at is None or not a.staff_outcome:
                 return []
-            at = a.staff_outcome_at or self.s.now()
+            at = a.staff_outcome_at or self.now()
             kind = STAFF_OUTCOME_KINDS[a.staff_outcome]
             out = [self._event(a, f"staff:{a.id}:{kind}", kind, at)]
             if a.staff_outcome != "wrong_number":
@@ -317,7 +320,7 @@ class Outcomes:
         """A text reply (not a STOP) to the last text sent: the patient wrote back."""
 
         def produce() -> list[Event]:
-            now = utc(self.s.now())
+            now = utc(self.now())
             out = []
             for pid in patient_ids:
                 a = self.latest_contact(pid, now)

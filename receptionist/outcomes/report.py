@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from receptionist.config.practice import OutreachRules
 from receptionist.outcomes.events import CHANNELS, TIERS
@@ -38,7 +39,7 @@ class Row:
     roi: float | None  # (revenue - cost) / cost
     expected_response: tuple[float, float] | None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("response_rate", "reactivation_rate", "roi"):
             d[k] = None if d[k] is None else round(d[k], 4)
@@ -65,7 +66,7 @@ class Lift:
     lift: float | None  # contacted rate - held-out rate, in points of probability
     added_reactivations: float | None  # contacted x lift: returns the outreach itself brought
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("contacted_rate", "held_out_rate", "lift", "added_reactivations"):
             d[k] = None if d[k] is None else round(d[k], 4)
@@ -82,7 +83,7 @@ class Report:
     lift: tuple[Lift, ...]
     flags: tuple[str, ...]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "months": list(self.months),
             "rows": [r.as_json() for r in self.rows],
@@ -141,7 +142,7 @@ def build_report(counts: Counts, rules: OutreachRules, months: Iterable[str] | N
     order = {t: i for i, t in enumerate(TIERS)}
     chan = {c: i for i, c in enumerate(CHANNELS)}
 
-    def key(b: tuple[str, str, str]) -> tuple:
+    def key(b: tuple[str, str, str]) -> tuple[Any, ...]:
         m, t, ch = b
         return (m != "all", [-ord(x) for x in m], order.get(t, 9), t, chan.get(ch, 9))
 
@@ -160,7 +161,7 @@ def build_report(counts: Counts, rules: OutreachRules, months: Iterable[str] | N
     return Report(tuple(shown), tuple(rows), tuple(totals), lift, flags)
 
 
-def _lift(tier: str, sums: dict) -> Lift:
+def _lift(tier: str, sums: dict[str, Any]) -> Lift:
     c = h = cr = hr = 0
     for (m, t, ch), kinds in sums.items():
         if m != "all" or t != tier or ch not in CHANNELS:

@@ -19,10 +19,18 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from receptionist.outreach.dispatch import DIRECT, LOCK_SECONDS, job_options
+from receptionist import jobqueue
+from receptionist.clock import Clock
+from receptionist.config.practice import Practice
+from receptionist.jobqueue import Jobs
+from receptionist.outcomes.record import Outcomes
+from receptionist.outreach.dispatch import DIRECT, LOCK_SECONDS, Dispatcher, job_options, schedule_reconcile
 from receptionist.outreach.gates import WEEK, may_contact
+from receptionist.outreach.limits import Limits
 from receptionist.outreach.planner import Plan
-from receptionist.store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone
+from receptionist.patients.cache import TierCache
+from receptionist.store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone, Store
+from receptionist.telephony.rest import TwilioApi
 
 ENQUEUE_CHUNK = 1000
 # what a staff member can record after a staff call (the dashboard's outcome form)
@@ -54,15 +62,38 @@ def attempt_id(campaign_id: str, patient_id: str) -> str:
 
 
 class Campaigns:
-    def __init__(self, services: Any) -> None:
-        self.s = services
+    """Starting, pausing and resuming campaigns, the staff call list ("call now", outcomes) and the export."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        practice: Practice,
+        now: Clock,
+        dispatcher: Dispatcher,
+        limits: Limits,
+        jobs: Jobs,
+        outcomes: Outcomes,
+        twilio: TwilioApi,
+        cache: TierCache,
+        base_url: str,
+    ) -> None:
+        self.store = store
+        self.practice = practice
+        self.now = now
+        self.dispatcher = dispatcher
+        self.limits = limits
+        self.jobs = jobs
+        self.outcomes = outcomes
+        self.twilio = twilio
+        self.cache = cache
+        self.base_url = base_url
 
     def start(self, plan: Plan, now: dt.datetime) -> Started:
         if not plan.contacts:
             raise CampaignError("nothing to do: the plan has no patients to contact")
-        from receptionist.jobs import schedule_reconcile, send_attempt_job
 
-        share = self.s.practice.outreach.holdout_share
+        share = self.practice.outreach.holdout_share
         campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
         rows: list[dict[str, Any]] = []
         for rank, pc in enumerate(plan.contacts, start=1):
@@ -85,7 +116,7 @@ class Campaigns:
                     "notes": list(pc.talking_points),
                 }
             )
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             s.add(
                 Campaign(
                     id=campaign_id,
@@ -99,10 +130,10 @@ class Campaigns:
             s.flush()
             for i in range(0, len(rows), 5000):
                 s.execute(OutreachAttempt.__table__.insert(), rows[i : i + 5000])
-        self.s.outcomes.holdouts(campaign_id)
+        self.outcomes.holdouts(campaign_id)
         queued = [r["id"] for r in rows if r["status"] == "queued"]
-        self._enqueue(queued, send_attempt_job)
-        schedule_reconcile(self.s)
+        self._enqueue(queued)
+        schedule_reconcile(self.jobs)
         return Started(
             campaign_id,
             len(rows),
@@ -112,18 +143,16 @@ class Campaigns:
             sum(r["status"] == "holdout" for r in rows),
         )
 
-    def _enqueue(self, attempt_ids: list[str], job: Any) -> None:
-        from rq import Queue
-
-        queue = self.s.outreach_queue
+    def _enqueue(self, attempt_ids: list[str]) -> None:
         options = job_options(bulk=True)
         for i in range(0, len(attempt_ids), ENQUEUE_CHUNK):
-            queue.enqueue_many(
-                [Queue.prepare_data(job, (aid,), **options) for aid in attempt_ids[i : i + ENQUEUE_CHUNK]]
+            chunk = attempt_ids[i : i + ENQUEUE_CHUNK]
+            self.jobs.enqueue_many(
+                jobqueue.SEND_ATTEMPT, [(aid,) for aid in chunk], queue="outreach", **options
             )
 
     def latest(self) -> str | None:
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             return s.scalar(
                 select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
             )
@@ -132,28 +161,27 @@ class Campaigns:
         cid = campaign_id or self.latest()
         if cid is None:
             raise CampaignError("no campaign yet: run `receptionist campaign run` first")
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             if s.get(Campaign, cid) is None:
                 raise CampaignError(f"no campaign {cid}")
         return cid
 
     def pause(self, campaign_id: str | None) -> str:
         cid = self.resolve(campaign_id)
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             c = s.get(Campaign, cid)
             if c.status == "running":
-                c.status, c.paused_at = "paused", self.s.now()
+                c.status, c.paused_at = "paused", self.now()
         return cid
 
     def resume(self, campaign_id: str | None) -> tuple[str, int]:
         """Running again; attempts a worker deferred while paused go back in the queue."""
-        from receptionist.jobs import schedule_reconcile, send_attempt_job
 
         cid = self.resolve(campaign_id)
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             c = s.get(Campaign, cid)
             c.status, c.paused_at = "running", None
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             paused = s.scalars(
                 select(OutreachAttempt.id).where(
                     OutreachAttempt.campaign_id == cid,
@@ -163,14 +191,14 @@ class Campaigns:
             ).all()
             for aid in paused:
                 s.get(OutreachAttempt, aid).status = "queued"
-        self._enqueue(list(paused), send_attempt_job)
-        schedule_reconcile(self.s)
+        self._enqueue(list(paused))
+        schedule_reconcile(self.jobs)
         return cid, len(paused)
 
     def status(self, campaign_id: str | None) -> dict[str, Any]:
         """Progress: attempts per channel and status, and what came of those that went out."""
         cid = self.resolve(campaign_id)
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             c = s.get(Campaign, cid)
             by: dict[str, dict[str, int]] = {}
             for channel, status, n in s.execute(
@@ -211,7 +239,7 @@ class Campaigns:
     # -- the staff call list ---------------------------------------------------------------------------------
     def staff_list(self, campaign_id: str | None) -> list[dict[str, Any]]:
         cid = self.resolve(campaign_id)
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             rows = s.execute(
                 select(OutreachAttempt, Patient)
                 .join(Patient, Patient.id == OutreachAttempt.patient_id)
@@ -249,25 +277,25 @@ class Campaigns:
         The patient leg is a person calling, so the AI-voice consent rule does not apply, but the opt-out,
         the calling hours in the patient's zone and the daily/weekly limits do, and the patient's lock is
         taken like any other contact."""
-        d = self.s.outreach
+        d = self.dispatcher
         c = d.contact(attempt)
         if c is None or c.channel != "staff_call":
             raise CampaignError(f"no staff call {attempt}")
         if c.status != "listed":
             raise CampaignError(f"staff call {attempt} is already {c.status}")
-        now = self.s.now().astimezone(dt.UTC)
+        now = self.now().astimezone(dt.UTC)
         decision = may_contact(
             now,
             d.zone(c),
             d.contacts_since(c.patient_id, now - WEEK, attempt),
             bool(c.phone) and c.preferences.get("call") is not False,
             c.opted_out,
-            self.s.practice.outreach,
+            self.practice.outreach,
         )
         if not decision.allowed:
             when = f" (allowed again {decision.retry_at:%Y-%m-%d %H:%M} UTC)" if decision.retry_at else ""
             raise CampaignError(f"not calling now: {decision.reason}{when}")
-        if not self.s.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
+        if not self.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
             raise CampaignError("another contact with this patient is in progress")
         if not d.transition(
             attempt,
@@ -277,20 +305,20 @@ class Campaigns:
             staff_number=staff_number,
             tries=OutreachAttempt.tries + 1,
         ):
-            self.s.limits.unlock_patient(c.patient_id, attempt)
+            self.limits.unlock_patient(c.patient_id, attempt)
             raise CampaignError(f"staff call {attempt} was just taken by someone else")
         q = f"?attempt={attempt}"
-        base = self.s.settings.base_url
+        base = self.base_url
         try:
-            sid = self.s.twilio.bridge_call(
+            sid = self.twilio.bridge_call(
                 to=staff_number,
-                from_=self.s.practice.main.phone,
+                from_=self.practice.main.phone,
                 url=f"{base}/voice/bridge{q}",
                 status_callback=f"{base}/voice/status{q}",
             )
         except Exception as exc:  # noqa: BLE001 - Twilio refused or could not be reached: say so, list it again
             d.transition(attempt, ("sending",), status="listed", reason="the bridge call could not be placed")
-            self.s.limits.unlock_patient(c.patient_id, attempt)
+            self.limits.unlock_patient(c.patient_id, attempt)
             raise CampaignError(
                 f"the call could not be placed ({type(exc).__name__}); is Twilio configured "
                 "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) or `receptionist up` running?"
@@ -301,10 +329,10 @@ class Campaigns:
             status="sent",
             sent_at=now,
             provider_id=sid,
-            cost=self.s.practice.outreach.costs.get("staff_call", 0.0),
+            cost=self.practice.outreach.costs.get("staff_call", 0.0),
             reason="",
         )
-        self.s.outcomes.sent(attempt)
+        self.outcomes.sent(attempt)
         return sid
 
     def record_outcome(self, attempt: str, outcome: str) -> str:
@@ -315,13 +343,13 @@ class Campaigns:
         interested" is no opt-out: that is recorded separately, only when the patient asks."""
         if outcome not in STAFF_OUTCOMES:
             raise CampaignError(f"unknown outcome {outcome!r}: one of {', '.join(STAFF_OUTCOMES)}")
-        d = self.s.outreach
+        d = self.dispatcher
         c = d.contact(attempt)
         if c is None or c.channel != "staff_call":
             raise CampaignError(f"no staff call {attempt}")
         if c.status not in ("listed", "sending", "sent"):
             raise CampaignError(f"staff call {attempt} is {c.status}: nothing to record")
-        now = self.s.now().astimezone(dt.UTC)
+        now = self.now().astimezone(dt.UTC)
         if c.status == "listed" and d.transition(
             attempt,
             ("listed",),
@@ -329,11 +357,11 @@ class Campaigns:
             sent_at=now,
             finished_at=now,
             tries=OutreachAttempt.tries + 1,
-            cost=self.s.practice.outreach.costs.get("staff_call", 0.0),
+            cost=self.practice.outreach.costs.get("staff_call", 0.0),
             reason="called from a staff phone",
         ):
-            self.s.outcomes.sent(attempt)
-        with self.s.store.session() as s:
+            self.outcomes.sent(attempt)
+        with self.store.session() as s:
             a = s.get(OutreachAttempt, attempt)
             a.staff_outcome, a.staff_outcome_at = outcome, now
             if outcome == "wrong_number" and c.phone:
@@ -347,7 +375,7 @@ class Campaigns:
                     Callback(
                         patient_id=c.patient_id,
                         phone=c.phone,
-                        location_id=self.s.practice.main.id,
+                        location_id=self.practice.main.id,
                         reason="asked to be called back (staff reactivation call)",
                         priority="high" if c.tier == "high" else "normal",
                         created_at=now,
@@ -355,16 +383,16 @@ class Campaigns:
                 )
         if outcome == "wrong_number" and c.phone:
             try:
-                self.s.cache.forget(c.phone)
+                self.cache.forget(c.phone)
             except Exception:  # noqa: BLE001 - the store is changed; the cache catches up at the next publish
                 pass
-        self.s.outcomes.staff_outcome(attempt)
+        self.outcomes.staff_outcome(attempt)
         return outcome
 
     def export_general(self, campaign_id: str | None, out: Path) -> int:
         """The general-campaign patients (names and contacts: patient data, for the practice's own sender)."""
         cid = self.resolve(campaign_id)
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             rows = s.execute(
                 select(OutreachAttempt, Patient)
                 .join(Patient, Patient.id == OutreachAttempt.patient_id)

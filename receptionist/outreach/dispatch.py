@@ -29,11 +29,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from receptionist.clock import utc
-from receptionist.outreach.channels import Refused
+from receptionist import jobqueue
+from receptionist.clock import Clock, utc
+from receptionist.config.practice import OutreachRules, Practice
+from receptionist.jobqueue import Jobs
+from receptionist.outcomes.record import Outcomes
+from receptionist.outreach.channels import Mailer
 from receptionist.outreach.gates import WEEK, may_contact, patient_zones
-from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone
+from receptionist.outreach.limits import Limits
+from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, keys
 from receptionist.store.outreach import PENDING
+from receptionist.telephony.params import CallParams, MessageParams
+from receptionist.telephony.rest import Refused, TwilioApi
 from receptionist.wording import contacts
 
 log = logging.getLogger(__name__)
@@ -68,7 +75,7 @@ class Contact:
     consent_sms: bool
     consent_written: bool
     opted_out: bool
-    preferences: dict
+    preferences: dict[str, Any]
     booking_attempt_at: dt.datetime | None = None  # tried to book online: trying to return
 
 
@@ -116,19 +123,44 @@ def check_unsubscribe_token(secret: str, token: str) -> str | None:
 
 
 class Dispatcher:
-    def __init__(self, services: Any) -> None:
-        self.s = services
+    """Sends reactivation attempts within the gates, settles them from Twilio's callbacks, reconciles the ones
+    a dead worker left."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        practice: Practice,
+        now: Clock,
+        twilio: TwilioApi,
+        mailer: Mailer | None,
+        limits: Limits,
+        jobs: Jobs,
+        outcomes: Outcomes,
+        base_url: str,
+        unsubscribe_secret: str,
+    ) -> None:
+        self.store = store
+        self.practice = practice
+        self.now = now
+        self.twilio = twilio
+        self.mailer = mailer
+        self.limits = limits
+        self.jobs = jobs
+        self.outcomes = outcomes
+        self.base_url = base_url
+        self.unsubscribe_secret = unsubscribe_secret
 
     @property
-    def rules(self):
-        return self.s.practice.outreach
+    def rules(self) -> OutreachRules:
+        return self.practice.outreach
 
     def _url(self, path: str) -> str:
-        return self.s.settings.base_url + path
+        return self.base_url + path
 
     # -- reading ---------------------------------------------------------------------------------------------
     def contact(self, attempt_id: str) -> Contact | None:
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             a = s.get(OutreachAttempt, attempt_id)
             if a is None:
                 return None
@@ -164,7 +196,7 @@ class Dispatcher:
         self, patient_id: str, since: dt.datetime, exclude: str | None = None
     ) -> list[dt.datetime]:
         """When this patient was contacted since `since`, any campaign, any channel (the durable log)."""
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             rows = s.execute(
                 select(OutreachAttempt.id, OutreachAttempt.sent_at).where(
                     OutreachAttempt.patient_id == patient_id,
@@ -175,7 +207,7 @@ class Dispatcher:
         return [utc(sent) for aid, sent in rows if aid != exclude]
 
     def zone(self, c: Contact) -> tuple[ZoneInfo, ...]:
-        return patient_zones(c.phone, c.zip, ZoneInfo(self.s.practice.timezone))
+        return patient_zones(c.phone, c.zip, ZoneInfo(self.practice.timezone))
 
     # -- the job ---------------------------------------------------------------------------------------------
     def send(self, attempt_id: str) -> str:
@@ -190,19 +222,19 @@ class Dispatcher:
         if c.campaign_status != "running":
             self.transition(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
             return f"campaign {c.campaign_status}"
-        now = utc(self.s.now())
+        now = utc(self.now())
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
             return f"skipped: {TRYING_TO_RETURN}"
-        limits = self.s.limits
+        limits = self.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
             return self._defer(
                 attempt_id, now + BUSY_RETRY, "another contact with this patient is in progress"
             )
         keep_lock = False
         try:
-            lawful, why = channel_consent(c.channel, c, self.s.mailer is not None)
+            lawful, why = channel_consent(c.channel, c, self.mailer is not None)
             decision = may_contact(
                 now,
                 self.zone(c),
@@ -240,7 +272,7 @@ class Dispatcher:
                     ("sending",),
                     status="failed",
                     reason=str(exc)[:200],
-                    finished_at=utc(self.s.now()),
+                    finished_at=utc(self.now()),
                 )
                 if c.channel == "ai_call":
                     limits.free_call_slot(attempt_id)
@@ -256,13 +288,13 @@ class Dispatcher:
                         ("sending",),
                         status="failed",
                         reason="provider unavailable",
-                        finished_at=utc(self.s.now()),
+                        finished_at=utc(self.now()),
                     )
                     log.warning("attempt %s: failed after %d tries", attempt_id, tries)
                     return "failed: provider unavailable"
                 self.transition(attempt_id, ("sending",), status="queued", reason="provider error, retrying")
                 raise
-            sent_at = utc(self.s.now())
+            sent_at = utc(self.now())
             self.transition(
                 attempt_id,
                 ("sending",),
@@ -276,19 +308,19 @@ class Dispatcher:
             )
             keep_lock = c.channel == "ai_call"  # held until the call's final status
             log.info("attempt %s: %s sent", attempt_id, c.channel)
-            self.s.outcomes.sent(attempt_id)
+            self.outcomes.sent(attempt_id)
             return "sent"
         finally:
             if not keep_lock:
                 limits.unlock_patient(c.patient_id, attempt_id)
 
     def _deliver(self, c: Contact) -> str:
-        practice = self.s.practice
+        practice = self.practice
         main = practice.main
         if c.channel == "ai_call":
             assert c.phone
             q = f"?attempt={c.attempt_id}"
-            return self.s.twilio.place_call(
+            return self.twilio.place_call(
                 to=c.phone,
                 from_=main.phone,
                 url=self._url("/voice/outbound" + q),
@@ -298,15 +330,15 @@ class Dispatcher:
             )
         if c.channel == "sms":
             assert c.phone
-            return self.s.twilio.send_sms(
+            return self.twilio.send_sms(
                 to=c.phone,
                 from_=main.phone,
                 body=contacts.sms_text(practice.name, c.first_name, main.phone),
                 status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"),
             )
-        mailer = self.s.mailer
+        mailer = self.mailer
         assert mailer is not None and c.email
-        link = self._url(f"/unsubscribe/{unsubscribe_token(self.s.settings.auth_token, c.patient_id)}")
+        link = self._url(f"/unsubscribe/{unsubscribe_token(self.unsubscribe_secret, c.patient_id)}")
         return mailer.send(
             to=c.email,
             subject=contacts.email_subject(practice.name),
@@ -320,7 +352,7 @@ class Dispatcher:
     def transition(self, attempt_id: str, from_statuses: tuple[str, ...], **values: Any) -> bool:
         """Change an attempt only if it is in one of `from_statuses` (one UPDATE: the winner of a race is the one
         whose row count is 1). Every status change of an attempt goes through here."""
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             done = s.execute(
                 update(OutreachAttempt)
                 .where(OutreachAttempt.id == attempt_id, OutreachAttempt.status.in_(from_statuses))
@@ -334,79 +366,86 @@ class Dispatcher:
         )
 
     def _tries(self, attempt_id: str) -> int:
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             return int(s.scalar(select(OutreachAttempt.tries).where(OutreachAttempt.id == attempt_id)) or 0)
 
     def _defer(self, attempt_id: str, when: dt.datetime, reason: str) -> str:
         """Not now: the row says when and why, and rq's scheduler runs the job again then."""
-        from receptionist.jobs import send_attempt_job
 
         if self.transition(attempt_id, PENDING, status="deferred", not_before=when, reason=reason[:200]):
-            self.s.outreach_queue.enqueue_at(when, send_attempt_job, attempt_id, **job_options())
+            self.jobs.enqueue_at(when, jobqueue.SEND_ATTEMPT, attempt_id, queue="outreach", **job_options())
         return f"deferred: {reason}"
 
     # -- after the fact: provider callbacks and dead workers ------------------------------------------------
-    def settle_call(self, attempt_id: str, params: dict[str, str]) -> None:
+    def settle_call(self, attempt_id: str, params: CallParams) -> None:
         """A status callback for an outbound call: its final status ends the attempt and frees its holds."""
-        status = (params.get("CallStatus") or "").strip()
-        if status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+        status, sid = params.call_status, params.call_sid
+        if not params.is_final:
             if status in ("initiated", "ringing", "in-progress"):
-                self.adopt(attempt_id, params.get("CallSid", ""))
+                self.adopt(attempt_id, sid)
             return
-        self.adopt(attempt_id, params.get("CallSid", ""))
-        with self.s.store.session() as s:
+        self.adopt(attempt_id, sid)
+        with self.store.session() as s:
             a = s.get(OutreachAttempt, attempt_id)
-            if a is None or a.provider_id != params.get("CallSid"):
+            if a is None or a.provider_id != sid:
                 return  # not this attempt's call (a forged or stray callback)
             if a.finished_at is None:
-                a.finished_at = utc(self.s.now())
+                a.finished_at = utc(self.now())
                 if a.result is None:  # a voicemail, or a bridge's own result from its <Dial>, stands
                     a.result = "answered" if status == "completed" else status
             patient_id = a.patient_id
-        self.s.outcomes.settled(attempt_id)
-        self.s.outcomes.talked(attempt_id, _seconds(params.get("CallDuration")))
-        self.s.limits.free_call_slot(attempt_id)
-        self.s.limits.unlock_patient(patient_id, attempt_id)
+        self.outcomes.settled(attempt_id)
+        self.outcomes.talked(attempt_id, params.call_duration)
+        self.limits.free_call_slot(attempt_id)
+        self.limits.unlock_patient(patient_id, attempt_id)
 
     def adopt(self, attempt_id: str, call_sid: str) -> None:
         """A callback for an attempt whose worker died after placing the call: the call went out, record it."""
         if not call_sid:
             return
-        with self.s.store.sessions() as s:
+        with self.store.sessions() as s:
             channel = s.scalar(select(OutreachAttempt.channel).where(OutreachAttempt.id == attempt_id))
         if channel and self.transition(
             attempt_id,
             ("sending",),
             status="sent",
-            sent_at=utc(self.s.now()),
+            sent_at=utc(self.now()),
             provider_id=call_sid,
             cost=self.rules.costs.get(channel, 0.0),
             reason="",
         ):
-            self.s.outcomes.sent(attempt_id)
+            self.outcomes.sent(attempt_id)
 
-    def settle_message(self, attempt_id: str, params: dict[str, str]) -> None:
-        status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip()
-        if status in ("delivered", "undelivered", "failed"):
-            with self.s.store.session() as s:
+    def settle_message(self, attempt_id: str, params: MessageParams) -> None:
+        if params.status in ("delivered", "undelivered", "failed"):
+            with self.store.session() as s:
                 a = s.get(OutreachAttempt, attempt_id)
-                if a is None or a.provider_id != params.get("MessageSid"):
+                if a is None or a.provider_id != params.message_sid:
                     return
-                a.result = status
-            self.s.outcomes.settled(attempt_id)
+                a.result = params.status
+            self.outcomes.settled(attempt_id)
 
     def mark_voicemail(self, attempt_id: str, call_sid: str) -> None:
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             a = s.get(OutreachAttempt, attempt_id)
             if a is not None and a.provider_id == call_sid:
                 a.result = "voicemail"
 
+    def in_flight(self) -> bool:
+        """Whether any attempt is still queued, deferred or being sent (reconciling is still worth doing)."""
+        with self.store.sessions() as s:
+            busy = s.scalar(
+                select(OutreachAttempt.id)
+                .where(OutreachAttempt.status.in_(("queued", "deferred", "sending")))
+                .limit(1)
+            )
+        return busy is not None
+
     def reconcile(self, older_than: dt.timedelta = LEASE) -> dict[str, int]:
         """Attempts claimed by a worker that never finished them: recorded if they went out, else queued again."""
-        from receptionist.jobs import send_attempt_job
 
-        now = utc(self.s.now())
-        with self.s.store.sessions() as s:
+        now = utc(self.now())
+        with self.store.sessions() as s:
             stuck = s.scalars(
                 select(OutreachAttempt.id).where(
                     OutreachAttempt.status == "sending", OutreachAttempt.claimed_at < now - older_than
@@ -415,7 +454,7 @@ class Dispatcher:
         counts = {"recorded": 0, "requeued": 0, "failed": 0}
         for attempt_id in stuck:
             c = self.contact(attempt_id)
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 claimed = utc(s.get(OutreachAttempt, attempt_id).claimed_at)
             if c is None:
                 continue
@@ -432,9 +471,9 @@ class Dispatcher:
                 continue
             found = (
                 (
-                    self.s.twilio.find_call(to=c.phone, since=claimed)
+                    self.twilio.find_call(to=c.phone, since=claimed)
                     if c.channel == "ai_call"
-                    else self.s.twilio.find_message(to=c.phone, since=claimed)
+                    else self.twilio.find_message(to=c.phone, since=claimed)
                 )
                 if c.phone
                 else None
@@ -449,16 +488,27 @@ class Dispatcher:
                     cost=self.rules.costs.get(c.channel, 0.0),
                     reason="",
                 )
-                self.s.outcomes.sent(attempt_id)
+                self.outcomes.sent(attempt_id)
                 counts["recorded"] += 1
             elif self.transition(
                 attempt_id, ("sending",), status="queued", reason="requeued after an interrupted send"
             ):
-                self.s.outreach_queue.enqueue(send_attempt_job, attempt_id, **job_options())
+                self.jobs.enqueue(jobqueue.SEND_ATTEMPT, attempt_id, queue="outreach", **job_options())
                 counts["requeued"] += 1
         if stuck:
             log.info("reconciled interrupted attempts: %s", counts)
         return counts
+
+
+def schedule_reconcile(jobs: Jobs, seconds: int = 60) -> None:
+    """One reconcile job in the schedule at a time (a short-lived marker stops a second one being added)."""
+    jobs.once_in(
+        keys.outreach_reconcile_marker(),
+        seconds - 10,
+        dt.timedelta(seconds=seconds),
+        jobqueue.RECONCILE,
+        queue="outreach",
+    )
 
 
 def job_options(*, bulk: bool = False) -> dict[str, Any]:
@@ -472,10 +522,3 @@ def job_options(*, bulk: bool = False) -> dict[str, Any]:
         "failure_ttl": 7 * 86400,
         ("timeout" if bulk else "job_timeout"): 120,
     }
-
-
-def _seconds(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None

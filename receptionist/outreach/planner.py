@@ -35,7 +35,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
@@ -85,9 +85,9 @@ class Plan:
     expected_cost: float
     expected_recovered_value: float
     response_rates: dict[str, dict[str, float]]  # P(response) per tier and channel (posterior means)
-    mix: dict[str, dict]  # per tier: learning or not, the reason in words, each channel's evidence
+    mix: dict[str, dict[str, Any]]  # per tier: learning or not, the reason in words, each channel's evidence
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """Counts and totals only: the JSON carries no names or phone numbers."""
         return {
             "run_id": self.run_id,
@@ -112,7 +112,7 @@ class _Candidate(NamedTuple):  # a tuple: a plan builds one per lapsed patient, 
     consent_voice: bool
     consent_sms: bool
     consent_written: bool
-    preferences: dict
+    preferences: dict[str, Any]
 
 
 def _wants(c: _Candidate, channel: str) -> bool:

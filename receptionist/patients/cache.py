@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -45,7 +46,7 @@ class CachedTier:
 class Lookup:
     hit: CachedTier | None
     complete: bool  # a miss is authoritative: the number is no patient's
-    also: list  # the values of the extra keys read in the same round trip
+    also: list[Any]  # the values of the extra keys read in the same round trip
 
 
 # The phone's entry, the completeness mark and GET of each further key, as one command with one reply (a

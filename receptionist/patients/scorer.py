@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, select, update
@@ -147,7 +148,7 @@ class RunSummary:
     seconds: float
     published: int
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         b, g = self.result.bgnbd, self.result.gamma_gamma
         return {
             "run_id": self.run_id,
@@ -243,8 +244,8 @@ def _store_run(store: Store, summary: RunSummary, data: LoadedPractice, tier_nam
 
 
 def _score_rows(
-    run_id: str, ids: list[str], c: dict[str, list], reasons: list[str], size: int = 20_000
-) -> Iterator[list[dict]]:
+    run_id: str, ids: list[str], c: dict[str, list[Any]], reasons: list[str], size: int = 20_000
+) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(ids), size):
         stop = min(start + size, len(ids))
         yield [

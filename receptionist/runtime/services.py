@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
+from redis import Redis
 from redis.driver_info import DriverInfo
 from rq import Queue
 
 from receptionist.clock import Clock, clock_from, system_clock
 from receptionist.config.practice import Practice, load_practice
 from receptionist.config.settings import Settings
+from receptionist.jobqueue import Jobs
 from receptionist.patients.cache import TierCache
 from receptionist.runtime.embedded_redis import resolve_redis_url
 from receptionist.store import Store
 from receptionist.voice.directory import CallerDirectory
+
+if TYPE_CHECKING:
+    from receptionist.conversation.types import Engine
+    from receptionist.outcomes.record import Outcomes
+    from receptionist.outreach.campaigns import Campaigns
+    from receptionist.outreach.channels import Mailer
+    from receptionist.outreach.dispatch import Dispatcher
+    from receptionist.outreach.limits import Limits
+    from receptionist.telephony.rest import TwilioApi
+    from receptionist.voice.callflow import CallFlow
+    from receptionist.voice.outbound import OutboundVoice
 
 # The phone path must never wait on a sick Redis: it falls back to the store instead.
 FAST_TIMEOUT = 0.25
@@ -34,10 +49,10 @@ class Services:
     now: Clock = field(default=system_clock)
 
     def __post_init__(self) -> None:
-        self.store.clock = lambda: self.now()  # follows a clock replaced later (`call --at`)
+        self.store.clock = self.clock  # follows a clock replaced later (`call --at`)
 
     @cached_property
-    def redis(self) -> redis.Redis:
+    def redis(self) -> Redis:
         """For the call path: short timeouts."""
         return redis.Redis.from_url(
             self.redis_url,
@@ -47,7 +62,7 @@ class Services:
         )
 
     @cached_property
-    def queue_redis(self) -> redis.Redis:
+    def queue_redis(self) -> Redis:
         """For RQ and bulk work (publishing, rebuilding): patient timeouts."""
         return redis.Redis.from_url(
             self.redis_url, driver_info=_DRIVER, socket_timeout=30, socket_connect_timeout=5
@@ -66,28 +81,33 @@ class Services:
         return CallerDirectory(self.store, self.cache)
 
     @cached_property
+    def jobs(self) -> Jobs:
+        """The jobs port: enqueue background jobs by name (`receptionist.jobqueue`)."""
+        return Jobs(self.queue_redis)
+
+    @property
     def queue(self) -> Queue:
-        return Queue("default", connection=self.queue_redis)
+        return self.jobs.queue("default")
 
-    @cached_property
+    @property
     def outreach_queue(self) -> Queue:
-        return Queue("outreach", connection=self.queue_redis)
+        return self.jobs.queue("outreach")
 
     @cached_property
-    def limits(self):  # outreach.limits.Limits
+    def limits(self) -> Limits:
         from receptionist.outreach.limits import Limits
 
         return Limits(self.queue_redis)
 
     @cached_property
-    def twilio(self):  # outreach.channels.TwilioApi
+    def twilio(self) -> TwilioApi:
         """The Twilio REST client: the real API, or `TWILIO_API_BASE_URL` (the local stand-in, a test fake)."""
-        from receptionist.outreach.channels import TwilioApi
+        from receptionist.telephony.rest import TwilioApi
 
         return TwilioApi(self.settings.account_sid, self.settings.auth_token, self.settings.twilio_api)
 
     @cached_property
-    def mailer(self):  # outreach.channels.Mailer | None
+    def mailer(self) -> Mailer | None:
         """Email by SMTP, or None when `SMTP_URL` is not set (the email channel is off)."""
         from receptionist.outreach.channels import Mailer, SmtpTarget
 
@@ -98,20 +118,52 @@ class Services:
         )
 
     @cached_property
-    def outreach(self):  # outreach.dispatch.Dispatcher
-        from receptionist.outreach.dispatch import Dispatcher
-
-        return Dispatcher(self)
-
-    @cached_property
-    def outcomes(self):  # outcomes.record.Outcomes
-        """Outcome events: written once to the store, counted live in Redis."""
+    def outcomes(self) -> Outcomes:
+        """Outcome events: written once to the store, counted live in Redis; integrations' webhooks hear of
+        each new one (wired here, the one place that knows both)."""
+        from receptionist.integrations.webhooks import listener
         from receptionist.outcomes.record import Outcomes
 
-        return Outcomes(self)
+        outcomes = Outcomes(self.store, self.redis, self.practice, self.clock)
+        outcomes.log.listeners.append(listener(self.store, self.jobs))
+        return outcomes
 
     @cached_property
-    def engine(self):  # an Engine (conversation/types.py)
+    def outreach(self) -> Dispatcher:
+        from receptionist.outreach.dispatch import Dispatcher
+
+        return Dispatcher(
+            store=self.store,
+            practice=self.practice,
+            now=self.clock,
+            twilio=self.twilio,
+            mailer=self.mailer,
+            limits=self.limits,
+            jobs=self.jobs,
+            outcomes=self.outcomes,
+            base_url=self.settings.base_url,
+            unsubscribe_secret=self.settings.auth_token,
+        )
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        from receptionist.outreach.campaigns import Campaigns
+
+        return Campaigns(
+            store=self.store,
+            practice=self.practice,
+            now=self.clock,
+            dispatcher=self.outreach,
+            limits=self.limits,
+            jobs=self.jobs,
+            outcomes=self.outcomes,
+            twilio=self.twilio,
+            cache=self.cache,
+            base_url=self.settings.base_url,
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
         """The conversation engine: the LLM one when `OPENAI_API_KEY` is set, else the offline one."""
         from receptionist.conversation.offline import OfflineEngine
 
@@ -131,10 +183,37 @@ class Services:
         return LLMEngine(client, self.settings.openai_model, timeout_s=timeout, fallback=OfflineEngine())
 
     @cached_property
-    def callflow(self):
+    def callflow(self) -> CallFlow:
         from receptionist.voice.callflow import CallFlow
 
-        return CallFlow(self, self.engine)
+        return CallFlow(
+            practice=self.practice,
+            store=self.store,
+            redis=self.redis,
+            directory=self.directory,
+            engine=self.engine,
+            outcomes=self.outcomes,
+            now=self.clock,
+            base_url=self.settings.base_url,
+        )
+
+    @cached_property
+    def outbound_voice(self) -> OutboundVoice:
+        from receptionist.voice.outbound import OutboundVoice
+
+        return OutboundVoice(
+            practice=self.practice,
+            store=self.store,
+            dispatcher=self.outreach,
+            callflow=self.callflow,
+            twilio=self.twilio,
+            outcomes=self.outcomes,
+            base_url=self.settings.base_url,
+        )
+
+    def clock(self) -> dt.datetime:
+        """`now()`, looked up at each call: components hold this, so a clock replaced later is the one read."""
+        return self.now()
 
     def close(self) -> None:
         engine = self.__dict__.get("engine")

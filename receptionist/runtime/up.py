@@ -9,11 +9,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from receptionist.config.settings import Settings
 from receptionist.runtime.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+
+if TYPE_CHECKING:
+    from receptionist.store import Store
 
 
 def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click.ClickException]) -> None:
@@ -190,7 +194,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def example_phone(store, tier: str) -> str | None:
+def example_phone(store: Store, tier: str) -> str | None:
     """A phone number of a patient of this tier in the latest run (the demo's Margaret for high)."""
     from sqlalchemy import select
 
@@ -201,13 +205,14 @@ def example_phone(store, tier: str) -> str | None:
     if run_id is None:
         return None
     with store.engine.connect() as conn:
-        return conn.scalar(
+        phone: str | None = conn.scalar(
             select(PatientPhone.phone)
             .join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
             .where(PatientScore.run_id == run_id, PatientScore.tier == tier)
             .order_by(PatientScore.patient_id, PatientPhone.position)
             .limit(1)
         )
+        return phone
 
 
 def _next_weekday_10am(today: dt.date) -> str:
@@ -217,7 +222,7 @@ def _next_weekday_10am(today: dt.date) -> str:
     return f"{day.isoformat()}T10:00"
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+def _wait_healthy(url: str, proc: subprocess.Popen[Any], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import func, select
 
 from receptionist.clock import utc
+from receptionist.config.practice import Practice
 from receptionist.outcomes.events import Event, month_of
+from receptionist.outcomes.record import Outcomes
 from receptionist.outreach.campaigns import attempt_id, in_holdout
 from receptionist.outreach.planner import build_plan
-from receptionist.store import Campaign, OutreachAttempt, VisitLine
+from receptionist.store import Campaign, OutreachAttempt, Store, VisitLine
 
 # The simulated practice's truth: P(books or asks for a callback | contacted), per tier and channel.
 TRUE_RESPONSE = {
@@ -33,7 +35,22 @@ BASELINE_RETURN = 0.03  # anyone, contacted or not, comes back on their own with
 DIRECT = ("staff_call", "ai_call", "sms", "email")
 
 
-def simulate_month(services: Any, *, seed: int = 7, days: int = 35) -> dict:
+class SimulationContext(Protocol):
+    """What a simulated month uses (the services satisfy it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def practice(self) -> Practice: ...
+
+    @property
+    def outcomes(self) -> Outcomes: ...
+
+    def now(self) -> dt.datetime: ...
+
+
+def simulate_month(services: SimulationContext, *, seed: int = 7, days: int = 35) -> dict[str, Any]:
     """A campaign planned `days` ago, sent then, and what came of it up to now. Returns counts (no patient data)."""
     rng = np.random.default_rng(seed)
     now = utc(services.now())

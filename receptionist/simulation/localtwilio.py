@@ -150,7 +150,7 @@ class LocalTwilio:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> str:
         self._serving = threading.Thread(target=self.server.serve_forever, name="local-twilio", daemon=True)
@@ -340,7 +340,9 @@ class LocalTwilio:
                 if route is None or route[1] is not None or route[0] not in ("Calls", "Messages"):
                     return self._error(404, "not found", 20404)
                 with outer.lock:
-                    records = list((outer.calls if route[0] == "Calls" else outer.messages).values())
+                    records: list[CallRecord | MessageRecord] = list(
+                        (outer.calls if route[0] == "Calls" else outer.messages).values()
+                    )
                 found = [
                     r.json(outer.account_sid) for r in records if not query.get("To") or r.to == query["To"]
                 ]
@@ -396,14 +398,14 @@ class LocalTwilio:
                     return None
                 if kind == "Calls":
                     with outer.lock:
-                        call = outer.calls.get(sid or "")
-                        if call is None:
+                        found = outer.calls.get(sid or "")
+                        if found is None:
                             return self._error(404, "The requested resource was not found", 20404)
                         if one.get("Twiml"):
-                            call.update = one["Twiml"]
+                            found.update = one["Twiml"]
                         if one.get("Status") in ("completed", "canceled"):
-                            call.status = one["Status"]
-                    return self._reply(200, call.json(outer.account_sid))
+                            found.status = one["Status"]
+                    return self._reply(200, found.json(outer.account_sid))
                 if kind == "Messages" and sid is None:
                     if not one.get("To", "").startswith("+") or not one.get("Body"):
                         return self._error(400, "The 'To' number is not a valid phone number.", 21211)

@@ -100,7 +100,15 @@ class FlaskTransport:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None  # a 3xx comes back as an HTTPError: reported, not followed as a GET
 
 
@@ -128,9 +136,12 @@ class HttpTransport:
                 return error.code, error.read().decode("utf-8", "replace")
 
 
+StaffAction = Literal["accept", "decline", "no-answer", "busy"]
+
+
 @dataclass(frozen=True)
 class StaffScript:
-    action: Literal["accept", "decline", "no-answer", "busy"] = "accept"
+    action: StaffAction = "accept"
 
 
 @dataclass
@@ -222,7 +233,7 @@ class CallSimulator:
         self.max_steps = max_steps
 
     def sign(self, url: str, params: dict[str, str]) -> str:
-        return self.validator.compute_signature(url, params)
+        return str(self.validator.compute_signature(url, params))
 
     def call(
         self,

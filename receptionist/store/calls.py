@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,9 +33,9 @@ class Call(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # what the call achieved: appointment change, opt-out, message, callback, emergency (see voice outcome)
-    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # the conversation state, kept here only while Redis is unreachable
-    state: Mapped[dict | None] = mapped_column(JSON)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_calls_started", "started_at"), Index("ix_calls_patient", "patient_id"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,7 +39,7 @@ class IntegrationEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     patient_id: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    result: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (
         UniqueConstraint("key_id", "event_id"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -69,7 +70,7 @@ class Patient(Base):
     booking_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # what the patient asked for, per channel: {"call": false, "text": true, "email": true, "note": "after 5 PM"};
     # None: nothing asked. Outreach uses a channel only where this does not say false.
-    contact_preferences: Mapped[dict | None] = mapped_column(JSON)
+    contact_preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # False for patients first seen in a visits file: no contact data yet.
     has_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -119,8 +120,8 @@ class ScoreRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     patients: Mapped[int] = mapped_column(Integer)
     lapsed: Mapped[int] = mapped_column(Integer)
-    tiers: Mapped[dict] = mapped_column(JSON)
-    model: Mapped[dict] = mapped_column(JSON)
+    tiers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
     seconds: Mapped[float] = mapped_column(Float)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -9,6 +9,7 @@ limits and the cool-down, whatever campaign or channel made them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,7 +34,9 @@ class Campaign(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    summary: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan's counts and totals, no patient data
+    summary: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # the plan's counts and totals, no patient data
 
 
 class OutreachAttempt(Base):
@@ -62,7 +65,7 @@ class OutreachAttempt(Base):
         String(20)
     )  # a "call now" bridge: whose phone rang first
     cost: Mapped[float] = mapped_column(Float, default=0.0)
-    notes: Mapped[list | None] = mapped_column(JSON)  # a staff call's talking points (no dollar figures)
+    notes: Mapped[list[Any] | None] = mapped_column(JSON)  # a staff call's talking points (no dollar figures)
     # what the staff member recorded after a staff call: reached | booked | call_back | not_interested | wrong_number
     staff_outcome: Mapped[str | None] = mapped_column(String(16))
     staff_outcome_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

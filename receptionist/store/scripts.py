@@ -31,7 +31,7 @@ class _Held:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self.pid = os.getpid()
-        self.conn = pool.get_connection()
+        self.conn: Any = pool.get_connection()  # redis-py types its connections loosely
 
     def __del__(self) -> None:
         if self.pid == os.getpid():

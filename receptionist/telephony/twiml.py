@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from twilio.twiml.voice_response import Connect, Dial, Gather, VoiceResponse
 
@@ -20,7 +21,7 @@ DIAL_TIMEOUT = 20
 WHISPER_TIMEOUT = 8
 
 
-def _say(node, text: str) -> None:  # VoiceResponse or Gather
+def _say(node: VoiceResponse | Gather, text: str) -> None:
     node.say(text, voice=VOICE, language=LANGUAGE)
 
 
@@ -31,13 +32,13 @@ _ESCAPES = str.maketrans(
 
 
 @functools.lru_cache(maxsize=256)
-def _skeleton(build: Callable[..., str], fixed: tuple, slots: tuple[str, ...]) -> tuple[str, ...]:
+def _skeleton(build: Callable[..., str], fixed: tuple[Any, ...], slots: tuple[str, ...]) -> tuple[str, ...]:
     """The document `build` makes, split at the slots: literal, slot index, literal, ..."""
     doc = build(**dict(fixed), **{name: f"\ue000{i}\ue000" for i, name in enumerate(slots)})
     return tuple(_SLOT.split(doc))
 
 
-def _fill(build: Callable[..., str], fixed: dict, values: dict[str, str]) -> str:
+def _fill(build: Callable[..., str], fixed: dict[str, Any], values: dict[str, str]) -> str:
     """`build(**fixed, **values)`, from the cached skeleton; values escaped as XML (text or attribute)."""
     slots = tuple(values)
     parts = _skeleton(build, tuple(fixed.items()), slots)

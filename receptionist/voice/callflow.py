@@ -1,7 +1,8 @@
 """The inbound call flow: routing, warm transfer, the AI receptionist's loop, status callbacks, outcomes.
 
-Every function takes the webhook's form parameters and returns TwiML (or JSON for the outcome); the Flask
-blueprint around it only checks signatures and speaks HTTP. Nothing a caller says reaches the logs.
+Every method takes the webhook's parameters, parsed at the edge (`telephony.params.CallParams`), and returns
+TwiML (or JSON for the outcome); the Flask blueprint around it only checks signatures and speaks HTTP. A call's
+state between webhooks is a `CallState` (`callstate.py`). Nothing a caller says reaches the logs.
 
 The call record is written through the call journal (`journal.py`): a webhook's record operations
 (`callrecord.py`) go to Redis with the call's state in one atomic write, and reach SQL in batches; readers of the
@@ -16,6 +17,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,23 +25,27 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from receptionist.config.practice import Location
+from receptionist.clock import Clock
+from receptionist.config.practice import Location, Practice
 from receptionist.conversation.store_tools import StoreTools, queue_callback
 from receptionist.conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
+from receptionist.outcomes.record import Outcomes
+from receptionist.outreach.optout import opt_out
 from receptionist.patients.cache import CacheUnavailable
 from receptionist.phones import normalise_or_none
-from receptionist.store import Call, CallEvent, CallTurn, Patient, keys
+from receptionist.store import Call, CallEvent, CallTurn, Patient, Store, keys
 from receptionist.telephony import twiml
+from receptionist.telephony.params import CallParams
 from receptionist.voice import callrecord, journal
 from receptionist.voice.callrecord import apply_event as _apply_event
-from receptionist.voice.callstate import CallStates
+from receptionist.voice.callstate import CallState, CallStates, PendingTurn
+from receptionist.voice.directory import CallerDirectory
 from receptionist.voice.routing import decide
 from receptionist.voice.whisper import PRESS_ONE, whisper_text
 
 log = logging.getLogger(__name__)
 
 HOLDING_LINE = "One moment while I check that."
-TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
 MAX_TURNS = 40
 DRAIN_WAIT_S = 5.0  # a reader waits this long for a running drain before reading what SQL has
 ACCEPTED = {"completed", "answered"}
@@ -53,9 +59,9 @@ class Urls:
         return self.base + path
 
 
-def facts_for(services: Any, location: Location) -> PracticeFacts:
+def facts_for(practice: Practice, location: Location) -> PracticeFacts:
     return PracticeFacts(
-        practice_name=services.practice.name,
+        practice_name=practice.name,
         location_name=location.name,
         address=location.address,
         hours_text=location.hours.describe(),
@@ -71,47 +77,54 @@ class CallFlow:
     hold_after_s = 3.0
     wait_s = 6.0
 
-    def __init__(self, services: Any, engine: Engine) -> None:
-        self.s = services
+    def __init__(
+        self,
+        *,
+        practice: Practice,
+        store: Store,
+        redis: redis.Redis,
+        directory: CallerDirectory,
+        engine: Engine,
+        outcomes: Outcomes,
+        now: Clock,
+        base_url: str,
+    ) -> None:
+        self.practice = practice
+        self.store = store
+        self.redis = redis
+        self.directory = directory
         self.engine = engine
-        self.url = Urls(services.settings.base_url)
-        self.states = CallStates(services.redis, services.store)
+        self.outcomes = outcomes
+        self.now = now
+        self.base_url = base_url
+        self.url = Urls(base_url)
+        self.states = CallStates(redis, store)
 
     # -- inbound ----------------------------------------------------------------------------------------------
-    def inbound(self, p: dict[str, str]) -> str:
-        sid = p.get("CallSid", "")
-        location = self.s.practice.location_for(normalise_or_none(p.get("To")))
+    def inbound(self, p: CallParams) -> str:
+        sid = p.call_sid
+        location = self.practice.location_for(normalise_or_none(p.to))
         if location is None:
-            pending: dict[str, Any] = {}
-            CallStates.record(
-                pending,
-                callrecord.record(
-                    sid,
-                    {
-                        "direction": "inbound",
-                        "location_id": None,
-                        "caller": None,
-                        "route": "closed",
-                        "outcome": "unknown number",
-                    },
-                    self.s.now(),
-                ),
-            )
+            pending = CallState()
+            record = {"direction": "inbound", "location_id": None, "caller": None, "route": "closed"}
+            pending.record(callrecord.record(sid, {**record, "outcome": "unknown number"}, self.now()))
             try:
                 self.states.save("", pending)  # the record only: there is no call to continue
             except SQLAlchemyError:
                 log.exception("call %s: store unavailable", sid)
             return twiml.say_and_hangup(
-                f"Sorry, this number is not set up for {self.s.practice.name}. "
+                f"Sorry, this number is not set up for {self.practice.name}. "
                 "Please check the number and call again. Goodbye."
             )
-        caller = normalise_or_none(p.get("From"))
-        now = self.s.now()
+        caller = normalise_or_none(p.from_)
+        now = self.now()
         is_open = location.is_open(now)
         counter = keys.caller_ai_calls(_hash(caller), location.today(now).isoformat()) if caller else None
         try:
             # one Redis round trip: the caller's tier and how often the AI had them today
-            found, (recent,) = self.s.directory.find_with(caller, counter) if caller else (None, [None])
+            found, (recent,) = (
+                self.directory.find_with(caller, counter) if caller and counter else (None, [None])
+            )
         except SQLAlchemyError:
             log.exception("call %s: store unavailable at routing", sid)
             return self._store_down(location, is_open)
@@ -122,70 +135,60 @@ class CallFlow:
             has_staff=bool(location.staff_numbers),
             recent_ai_calls=_int(recent) or 0,
         )
-        state = {
-            "location_id": location.id,
-            "caller": caller,
-            "patient_id": found.patient_id if found else None,
-            "tier": found.tier if found else None,
-            "route": decision.kind,
-            "reason": decision.reason,
-            "engine": {},
-            "turn": 0,
-            "transfer": None,
-            "facts": {},
-        }
-        if found is not None and found.first_name is not None:
-            state["first_name"] = found.first_name  # the greeting's name came with the tier: no store read
+        state = CallState(
+            location_id=location.id,
+            caller=caller,
+            patient_id=found.patient_id if found else None,
+            tier=found.tier if found else None,
+            route=decision.kind,
+            reason=decision.reason,
+            # the greeting's name came with the tier: no store read
+            first_name=found.first_name if found is not None else None,
+        )
         record = {
             "direction": "inbound",
             "location_id": location.id,
             "caller": caller,
-            "patient_id": state["patient_id"],
-            "tier": state["tier"],
+            "patient_id": state.patient_id,
+            "tier": state.tier,
             "route": "staff" if decision.kind == "staff" else ("ai" if is_open else "closed"),
         }
         # The route is in the call record (the dashboard's Calls page); at INFO this line was 5% of the webhook's CPU.
-        log.debug(
-            "call %s: inbound, tier %s, route %s (%s)", sid, state["tier"], decision.kind, decision.reason
-        )
+        log.debug("call %s: inbound, tier %s, route %s (%s)", sid, state.tier, decision.kind, decision.reason)
         if decision.kind == "staff":
-            CallStates.record(state, callrecord.record(sid, record, now))
+            state.record(callrecord.record(sid, record, now))
             try:
                 self.states.save(sid, state)
             except SQLAlchemyError:
                 log.exception("call %s: store unavailable", sid)
                 return self._store_down(location, is_open)
             return twiml.transfer(
-                f"Thank you for calling {self.s.practice.name}. One moment while I connect you.",
+                f"Thank you for calling {self.practice.name}. One moment while I connect you.",
                 location.staff_numbers,
                 whisper=self.url(f"/voice/whisper?call={sid}"),
                 action=self.url("/voice/transfer-result"),
             )
         if counter:
-            CallStates.count(state, counter)
+            state.count(counter)
         return self._start_ai(
             sid, location, state, reason="routine" if is_open else "after_hours", record=record
         )
 
-    def outbound(self, p: dict[str, str], *, patient_id: str, tier: str, attempt_id: str) -> str:
+    def outbound(self, p: CallParams, *, patient_id: str, tier: str, attempt_id: str) -> str:
         """A reactivation call the dialler placed was answered: the AI's outbound conversation starts."""
-        sid = p.get("CallSid", "")
-        location = self.s.practice.main
-        callee = normalise_or_none(p.get("To"))
-        state = {
-            "location_id": location.id,
-            "caller": callee,
-            "patient_id": patient_id,
-            "tier": tier,
-            "route": "ai",
-            "reason": "reactivation",
-            "direction": "outbound",
-            "attempt": attempt_id,
-            "engine": {},
-            "turn": 0,
-            "transfer": None,
-            "facts": {},
-        }
+        sid = p.call_sid
+        location = self.practice.main
+        callee = normalise_or_none(p.to)
+        state = CallState(
+            location_id=location.id,
+            caller=callee,
+            patient_id=patient_id,
+            tier=tier,
+            route="ai",
+            reason="reactivation",
+            direction="outbound",
+            attempt=attempt_id,
+        )
         record = {
             "direction": "outbound",
             "location_id": location.id,
@@ -201,11 +204,17 @@ class CallFlow:
         """The call left the conversation (a voicemail took over): late Gathers end it politely."""
         state = self.states.load(sid)
         if state is not None:
-            state["ended"] = True
+            state.ended = True
             self.states.save(sid, state, ended=True)
 
     def _start_ai(
-        self, sid: str, location: Location, state: dict, *, reason: str, record: dict[str, Any] | None = None
+        self,
+        sid: str,
+        location: Location,
+        state: CallState,
+        *,
+        reason: str,
+        record: dict[str, Any] | None = None,
     ) -> str:
         ctx = self._context(sid, location, state, reason)
         tools = self._tools(sid, location, state)
@@ -213,42 +222,37 @@ class CallFlow:
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None, record=record)
 
     # -- the AI loop --------------------------------------------------------------------------------------
-    def gather(self, p: dict[str, str]) -> str:
-        sid = p.get("CallSid", "")
+    def gather(self, p: CallParams) -> str:
+        sid = p.call_sid
         state = self.states.load(sid)
         if state is None:
             # Expired or unknown call: start over as a fresh inbound call rather than fail.
             return self.inbound(p)
         location = self._location(state)
-        heard = Utterance(
-            speech=(p.get("SpeechResult") or "").strip()[:500] or None,
-            digits=(p.get("Digits") or "").strip()[:20] or None,
-            confidence=_float(p.get("Confidence")),
-        )
-        ctx = self._context(sid, location, state, state.get("reason", "routine"))
+        heard = Utterance(speech=p.speech, digits=p.digits, confidence=p.confidence)
+        ctx = self._context(sid, location, state, state.reason)
         tools = self._tools(sid, location, state)
-        if state["turn"] >= MAX_TURNS:
+        if state.turn >= MAX_TURNS:
             reply = self._too_long(tools, state)
         else:
-            produce = lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard)  # noqa: E731
-            if hasattr(self.engine, "fallback_turn"):
+
+            def produce() -> Reply:
+                return self.engine.respond(ctx, tools, state.engine, heard)
+
+            if self.engine.slow:
                 token = uuid.uuid4().hex[:16]
-                reply = self._within_hold(sid, token, produce, ctx, tools)
-                if reply is None:
-                    state["pending"] = {
-                        "token": token,
-                        "speech": heard.speech,
-                        "digits": heard.digits,
-                        "confidence": heard.confidence,
-                    }
+                answer = self._within_hold(sid, token, produce, ctx, tools)
+                if answer is None:
+                    state.pending = PendingTurn(token, heard.speech, heard.digits, heard.confidence)
                     self.states.save(sid, state)
                     return twiml.hold(HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}"))
+                reply = answer
             else:
                 reply = self._guard(produce, ctx)
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
     def _within_hold(
-        self, sid: str, token: str, produce, ctx: CallContext, tools: StoreTools
+        self, sid: str, token: str, produce: Callable[[], Reply], ctx: CallContext, tools: StoreTools
     ) -> Reply | None:
         """The turn's reply if it is ready within `hold_after_s`; else None, and the turn lands in Redis later."""
         lock = threading.Lock()
@@ -270,7 +274,7 @@ class CallFlow:
                     "patient_id": tools.patient_id,
                 }
                 try:
-                    self.s.redis.set(keys.pending_turn(sid, token), json.dumps(body), ex=120)
+                    self.redis.set(keys.pending_turn(sid, token), json.dumps(body), ex=120)
                 except (redis.RedisError, OSError):
                     log.warning("call %s: could not hand a slow turn to the wait route", sid)
 
@@ -278,21 +282,23 @@ class CallFlow:
         thread.start()
         thread.join(self.hold_after_s)
         with lock:
-            reply = box.get("reply")
+            reply: Reply | None = box.get("reply")
             if reply is None:
                 box["late"] = True
                 log.info("call %s: slow turn, holding line", sid)
         return reply
 
-    def gather_wait(self, p: dict[str, str], token: str) -> str:
+    def gather_wait(self, p: CallParams, token: str) -> str:
         """After the holding line: the slow turn's result, or the fallback's answer once `wait_s` has passed."""
-        sid = p.get("CallSid", "")
+        sid = p.call_sid
         state = self.states.load(sid)
         if state is None:
             return self.inbound(p)
-        pending = state.get("pending") or {}
+        pending = state.pending
         location = self._location(state)
-        if pending.get("token") != token:  # a retried or stale redirect: ask again rather than guess
+        if (
+            pending is None or pending.token != token
+        ):  # a retried or stale redirect: ask again rather than guess
             return twiml.listen(
                 "Sorry, could you say that again?",
                 action=self.url("/voice/gather"),
@@ -302,92 +308,87 @@ class CallFlow:
         deadline = time.monotonic() + self.wait_s
         while True:
             try:
-                raw = self.s.redis.get(keys.pending_turn(sid, token))
+                raw = self.redis.get(keys.pending_turn(sid, token))
             except (redis.RedisError, OSError):
                 raw = None
             if raw is not None or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
-        state.pop("pending", None)
-        heard = Utterance(
-            speech=pending.get("speech"), digits=pending.get("digits"), confidence=pending.get("confidence")
-        )
+        state.pending = None
+        heard = Utterance(speech=pending.speech, digits=pending.digits, confidence=pending.confidence)
+        ctx = self._context(sid, location, state, state.reason)
+        tools = self._tools(sid, location, state)
         if raw is not None:
             done = json.loads(raw)
             try:
-                self.s.redis.delete(keys.pending_turn(sid, token))
+                self.redis.delete(keys.pending_turn(sid, token))
             except (redis.RedisError, OSError):
                 pass  # it expires on its own
-            if done.get("patient_id") and not state.get("patient_id"):
-                state["patient_id"] = done["patient_id"]
-            ctx = self._context(sid, location, state, state.get("reason", "routine"))
-            tools = self._tools(sid, location, state)
+            if done.get("patient_id") and not state.patient_id:
+                state.patient_id = done["patient_id"]
+                tools = self._tools(sid, location, state)
             tools.events.extend(done.get("events") or [])
             reply = Reply(done["say"], done["state"], done["action"])
         else:
             log.warning("call %s: slow turn gave up; the fallback answers", sid)
-            ctx = self._context(sid, location, state, state.get("reason", "routine"))
-            tools = self._tools(sid, location, state)
-            engine_state = state.get("engine", {})
+            engine_state = state.engine
             reply = self._guard(lambda: self.engine.fallback_turn(ctx, tools, engine_state, heard), ctx)
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=heard.transcript)
 
     def _record_turn(
         self,
         sid: str,
-        state: dict,
+        state: CallState,
         tools: StoreTools,
         reply: Reply,
         heard_text: str | None,
         record: dict[str, Any] | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Keep the engine's state, the tools' events and the turn itself; returns the call's facts."""
-        state["engine"] = reply.state
-        if tools.patient_id and not state.get("patient_id"):
-            state["patient_id"] = tools.patient_id
-        facts = state.setdefault("facts", {})
+        state.engine = reply.state
+        if tools.patient_id and not state.patient_id:
+            state.patient_id = tools.patient_id
         for event in tools.events:
-            _apply_event(facts, event)
-        seq = state["turn"]
-        state["turn"] = seq + 1
-        route = "emergency" if facts.get("emergency") else None
-        CallStates.record(
-            state,
+            _apply_event(state.facts, event)
+        seq = state.turn
+        state.turn = seq + 1
+        route = "emergency" if state.facts.get("emergency") else None
+        state.record(
             callrecord.turn(
                 sid,
                 seq,
                 heard_text or "",
                 reply.say,
-                dict(facts),
-                state.get("patient_id"),
+                dict(state.facts),
+                state.patient_id,
                 route,
-                self.s.now(),
+                self.now(),
                 record,
-            ),
+            )
         )
-        return facts
+        return state.facts
 
     def _after_turn(
         self,
         sid: str,
         location: Location,
-        state: dict,
+        state: CallState,
         ctx: CallContext,
         tools: StoreTools,
         reply: Reply,
         heard_text: str | None,
         record: dict[str, Any] | None = None,
     ) -> str:
-        facts = self._record_turn(sid, state, tools, reply, heard_text, record)
+        self._record_turn(sid, state, tools, reply, heard_text, record)
         if reply.action == "transfer":
-            return self._transfer(sid, location, state, ctx.is_open, reply.say, facts)
+            return self._transfer(sid, location, state, ctx.is_open, reply.say)
         if reply.action == "hangup":
             self.states.save(sid, state, ended=True)
             return twiml.say_and_hangup(reply.say)
-        if location.transport == "relay" and hasattr(self.engine, "fallback_turn") and heard_text is None:
+        if location.transport == "relay" and self.engine.slow and heard_text is None:
             # The greeting (written in code) opens a ConversationRelay session; the websocket takes it from here.
             self.states.save(sid, state)
-            ws_base = "ws" + self.s.settings.base_url[len("http") :]
+            ws_base = "ws" + self.base_url[len("http") :]
             return twiml.relay(
                 url=f"{ws_base}/voice/relay?call={sid}",
                 action=self.url("/voice/relay/end"),
@@ -396,11 +397,9 @@ class CallFlow:
         self.states.save(sid, state)
         return twiml.listen(reply.say, action=self.url("/voice/gather"), on_silence=self.url("/voice/gather"))
 
-    def _transfer(
-        self, sid: str, location: Location, state: dict, is_open: bool, say: str, facts: dict
-    ) -> str:
+    def _transfer(self, sid: str, location: Location, state: CallState, is_open: bool, say: str) -> str:
         if is_open and location.staff_numbers:
-            state["transfer_reason"] = "asked_for_person"
+            state.transfer_reason = "asked_for_person"
             self.states.save(sid, state)
             return twiml.transfer(
                 say,
@@ -409,8 +408,8 @@ class CallFlow:
                 action=self.url("/voice/transfer-result"),
             )
         self._tools(sid, location, state).queue_callback("caller asked for a person", "normal")
-        _apply_event(facts, {"action": "callback"})
-        CallStates.record(state, callrecord.facts(sid, dict(facts)))
+        _apply_event(state.facts, {"action": "callback"})
+        state.record(callrecord.facts(sid, dict(state.facts)))
         self.states.save(sid, state, ended=True)
         return twiml.say_and_hangup(
             "Nobody can come to the phone right now, so I've asked our team to call "
@@ -418,50 +417,51 @@ class CallFlow:
         )
 
     # -- ConversationRelay ------------------------------------------------------------------------------
-    def relay_turn(self, sid: str, heard: Utterance, on_text=None) -> Reply | None:
+    def relay_turn(
+        self, sid: str, heard: Utterance, on_text: Callable[[str], None] | None = None
+    ) -> Reply | None:
         """One caller turn over the relay websocket; None when the call is unknown or already over."""
         state = self.states.load(sid)
-        if state is None or state.get("ended"):
+        if state is None or state.ended:
             return None
         location = self._location(state)
-        ctx = self._context(sid, location, state, state.get("reason", "routine"))
+        ctx = self._context(sid, location, state, state.reason)
         tools = self._tools(sid, location, state)
-        if state["turn"] >= MAX_TURNS:
+        if state.turn >= MAX_TURNS:
             reply = self._too_long(tools, state)
         else:
+            engine_state = state.engine
             reply = self._guard(
-                lambda: self.engine.respond(ctx, tools, state.get("engine", {}), heard, on_text=on_text), ctx
+                lambda: self.engine.respond(ctx, tools, engine_state, heard, on_text=on_text), ctx
             )
         self._record_turn(sid, state, tools, reply, heard.transcript)
-        state["handoff"] = reply.action if reply.action != "listen" else None
+        state.handoff = reply.action if reply.action != "listen" else None
         self.states.save(sid, state)
         return reply
 
-    def relay_interrupted(self, sid: str, spoken: str) -> None:
+    def relay_interrupted(self, sid: str, heard_of_reply: str) -> None:
         """The caller talked over the reply: the engine's history keeps only what they heard."""
         state = self.states.load(sid)
-        if state is None or not hasattr(self.engine, "interrupted"):
+        if state is None:
             return
-        state["engine"] = self.engine.interrupted(state.get("engine", {}), spoken)
+        state.engine = self.engine.interrupted(state.engine, heard_of_reply)
         self.states.save(sid, state)
 
-    def relay_end(self, p: dict[str, str]) -> str:
+    def relay_end(self, p: CallParams) -> str:
         """The `<Connect action>`: the relay session ended; transfer, hang up, or carry on with the Gather loop."""
-        sid = p.get("CallSid", "")
+        sid = p.call_sid
         state = self.states.load(sid)
         if state is None:
             return twiml.hangup()
         try:
-            handoff = json.loads(p.get("HandoffData") or "{}")
+            handoff = json.loads(p.handoff_data or "{}")
         except ValueError:
             handoff = {}
         wanted = handoff.get("action") if isinstance(handoff, dict) else None
         location = self._location(state)
-        if wanted == "transfer" and state.get("handoff") == "transfer":
-            return self._transfer(
-                sid, location, state, location.is_open(self.s.now()), "", state.setdefault("facts", {})
-            )
-        if wanted == "hangup" or state.get("handoff") == "hangup":
+        if wanted == "transfer" and state.handoff == "transfer":
+            return self._transfer(sid, location, state, location.is_open(self.now()), "")
+        if wanted == "hangup" or state.handoff == "hangup":
             self.states.save(sid, state, ended=True)
             return twiml.hangup()
         # The session dropped (an error on Twilio's side): the caller goes on in the Gather loop.
@@ -474,31 +474,29 @@ class CallFlow:
         )
 
     # -- warm transfer ------------------------------------------------------------------------------------
-    def whisper(self, p: dict[str, str], parent_sid: str) -> str:
-        state = self.states.load(parent_sid) or {}
-        reason = state.get("transfer_reason") or state.get("reason", "")
+    def whisper(self, p: CallParams, parent_sid: str) -> str:
+        state = self.states.load(parent_sid) or CallState()
+        reason = state.transfer_reason or state.reason
         try:
-            text = whisper_text(
-                self.s.store, state.get("patient_id"), reason, self._location(state).today(self.s.now())
-            )
+            text = whisper_text(self.store, state.patient_id, reason, self._location(state).today(self.now()))
         except SQLAlchemyError:
             text = f"A caller is on the line. {PRESS_ONE}"
         return twiml.whisper(text, action=self.url(f"/voice/whisper/answer?call={parent_sid}"))
 
-    def whisper_answer(self, p: dict[str, str], parent_sid: str) -> str:
+    def whisper_answer(self, p: CallParams, parent_sid: str) -> str:
         state = self.states.load(parent_sid)
-        accepted = (p.get("Digits") or "").strip() == "1"
+        accepted = p.digits == "1"
         if state is not None:
-            state["transfer"] = "accepted" if accepted else "declined"
+            state.transfer = "accepted" if accepted else "declined"
             self.states.save(parent_sid, state)
         if accepted:
             return twiml.connect()
         return twiml.say_and_hangup("All right. The assistant will look after the caller.")
 
-    def transfer_result(self, p: dict[str, str]) -> str:
-        sid = p.get("CallSid", "")
+    def transfer_result(self, p: CallParams) -> str:
+        sid = p.call_sid
         state = self.states.load(sid)
-        status = (p.get("DialCallStatus") or "").strip()
+        status = p.dial_call_status
         if state is None:
             return (
                 twiml.hangup()
@@ -508,52 +506,47 @@ class CallFlow:
                 )
             )
         location = self._location(state)
-        if status in ACCEPTED and state.get("transfer") != "declined":
+        if status in ACCEPTED and state.transfer != "declined":
             result = "accepted"
-        elif state.get("transfer") == "declined":
+        elif state.transfer == "declined":
             result = "declined"
         else:
             result = status if status in ("busy", "no-answer") else "no-answer"
-        seconds = _int(p.get("DialCallDuration"))
-        CallStates.record(state, callrecord.update(sid, {"transfer": result, "transfer_seconds": seconds}))
-        state["transfer"] = result
+        state.record(callrecord.update(sid, {"transfer": result, "transfer_seconds": p.dial_call_duration}))
+        state.transfer = result
         if result == "accepted":
             self.states.save(sid, state, ended=True)
             return twiml.hangup()
-        priority = "high" if state.get("tier") == "high" else "normal"
+        priority = "high" if state.tier == "high" else "normal"
         queue_callback(
-            self.s.store,
+            self.store,
             call_sid=sid,
-            patient_id=state.get("patient_id"),
-            phone=state.get("caller"),
+            patient_id=state.patient_id,
+            phone=state.caller,
             location_id=location.id,
             reason=f"transfer {result}",
             priority=priority,
         )
-        _apply_event(state.setdefault("facts", {}), {"action": "callback", "priority": priority})
+        _apply_event(state.facts, {"action": "callback", "priority": priority})
         log.info("call %s: transfer %s, AI takes over", sid, result)
-        state["reason"] = "transfer_failed"
+        state.reason = "transfer_failed"
         return self._start_ai(sid, location, state, reason="transfer_failed")
 
     # -- status callbacks ---------------------------------------------------------------------------------
-    def status(self, p: dict[str, str]) -> None:
-        leg = p.get("CallSid", "")
-        parent = p.get("ParentCallSid") or leg
-        status = (p.get("CallStatus") or "").strip()
-        sequence = _int(p.get("SequenceNumber"))
-        sequence = sequence if sequence is not None else _STATUS_ORDER.get(status, 0)
-        duration = _int(p.get("CallDuration"))
-        if leg == parent and status in TERMINAL:
+    def status(self, p: CallParams) -> None:
+        leg, parent = p.leg_sid, p.call
+        status, sequence, final = p.call_status, p.status_sequence, p.is_parent_leg and p.is_final
+        if final:
             self._drain()  # the record's facts, turns and route are in SQL before the outcome is summed up
         try:
-            with self.s.store.session() as session:
+            with self.store.session() as session:
                 session.add(
                     CallEvent(
                         call_sid=parent,
                         leg_sid=leg,
                         status=status,
                         sequence=sequence,
-                        duration_seconds=duration,
+                        duration_seconds=p.call_duration,
                     )
                 )
                 session.flush()
@@ -561,30 +554,30 @@ class CallFlow:
                 if call is None:
                     call = Call(
                         sid=parent,
-                        direction=_direction(p.get("Direction")),
+                        direction="outbound" if p.outbound else "inbound",
                         status=status,
                         status_sequence=-1,
                         facts={},
                     )
                     session.add(call)
-                if leg == parent and (sequence > call.status_sequence or call.status_sequence < 0):
+                if p.is_parent_leg and (sequence > call.status_sequence or call.status_sequence < 0):
                     call.status = status
                     call.status_sequence = sequence
-                if leg == parent and status in TERMINAL:
-                    call.ended_at = call.ended_at or self.s.now()
-                    if duration is not None:
-                        call.duration_seconds = duration
+                if final:
+                    call.ended_at = call.ended_at or self.now()
+                    if p.call_duration is not None:
+                        call.duration_seconds = p.call_duration
                     if call.outcome is None:
                         call.outcome = _summary(call.facts or {}, status)
         except IntegrityError:
             log.info("call %s: duplicate status callback ignored", parent)
-        if leg == parent and status in TERMINAL:
-            self.s.outcomes.call_ended(parent)  # keyed by CallSid: a repeated callback adds nothing
+        if final:
+            self.outcomes.call_ended(parent)  # keyed by CallSid: a repeated callback adds nothing
 
     # -- outcome (the simulator's view) -------------------------------------------------------------------
-    def outcome(self, sid: str) -> dict | None:
+    def outcome(self, sid: str) -> dict[str, Any] | None:
         self._drain()
-        with self.s.store.sessions() as session:
+        with self.store.sessions() as session:
             call = session.get(Call, sid)
             if call is None:
                 return None
@@ -605,64 +598,62 @@ class CallFlow:
             }
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _too_long(self, tools: StoreTools, state: dict) -> Reply:
+    def _too_long(self, tools: StoreTools, state: CallState) -> Reply:
         """A call that has gone on for MAX_TURNS turns ends with a callback rather than loop forever."""
         tools.queue_callback("long call without resolution", "normal")
         return Reply(
             "I'm going to have one of our team call you back to finish this. Thank you for calling. Goodbye.",
-            state.get("engine", {}),
+            state.engine,
             "hangup",
         )
 
-    def _location(self, state: dict) -> Location:
-        for location in self.s.practice.locations:
-            if location.id == state.get("location_id"):
+    def _location(self, state: CallState) -> Location:
+        for location in self.practice.locations:
+            if location.id == state.location_id:
                 return location
-        return self.s.practice.main
+        return self.practice.main
 
-    def _context(self, sid: str, location: Location, state: dict, reason: str) -> CallContext:
-        now = self.s.now()
-        first = state.get("first_name")
-        if first is None and state.get("patient_id"):
+    def _context(self, sid: str, location: Location, state: CallState, reason: str) -> CallContext:
+        now = self.now()
+        first = state.first_name
+        if first is None and state.patient_id:
             try:  # one column, not the whole patient: this runs on the caller's first turn
-                with self.s.store.engine.connect() as conn:
+                with self.store.engine.connect() as conn:
                     first = (
-                        conn.scalar(select(Patient.first_name).where(Patient.id == state["patient_id"])) or ""
+                        conn.scalar(select(Patient.first_name).where(Patient.id == state.patient_id)) or ""
                     )
             except SQLAlchemyError:
                 first = ""
-            state["first_name"] = first
+            state.first_name = first
         return CallContext(
             call_sid=sid,
-            facts=facts_for(self.s, location),
+            facts=facts_for(self.practice, location),
             now=location.local_time(now),
             is_open=location.is_open(now),
-            caller_phone=state.get("caller"),
-            patient_id=state.get("patient_id"),
+            caller_phone=state.caller,
+            patient_id=state.patient_id,
             first_name=first or None,
             reason=reason,
-            direction="outbound" if state.get("direction") == "outbound" else "inbound",
+            direction=state.direction,
         )
 
-    def _tools(self, sid: str, location: Location, state: dict) -> StoreTools:
+    def _tools(self, sid: str, location: Location, state: CallState) -> StoreTools:
         return StoreTools(
-            self.s.store,
+            self.store,
             location,
             call_sid=sid,
-            caller_phone=state.get("caller"),
-            patient_id=state.get("patient_id"),
-            now=self.s.now,
+            caller_phone=state.caller,
+            patient_id=state.patient_id,
+            now=self.now,
             on_phones_change=self._phones_changed,
             on_opt_out=self._opted_out,
         )
 
     def _opted_out(self, patient_id: str) -> None:
         """ "Stop calling me" on a call: every reactivation attempt still waiting for this patient is dropped."""
-        from receptionist.outreach.optout import opt_out
+        opt_out(self.store, [patient_id], how="call", now=self.now())
 
-        opt_out(self.s.store, [patient_id], how="call", now=self.s.now())
-
-    def _guard(self, produce, ctx: CallContext) -> Reply:
+    def _guard(self, produce: Callable[[], Reply], ctx: CallContext) -> Reply:
         try:
             return produce()
         except Exception:  # the caller always hears something sensible
@@ -687,16 +678,16 @@ class CallFlow:
                 action=self.url("/voice/transfer-result"),
             )
         return twiml.say_and_hangup(
-            f"Thank you for calling {self.s.practice.name}. We can't take your call right now. Our hours are "
+            f"Thank you for calling {self.practice.name}. We can't take your call right now. Our hours are "
             f"{location.hours.describe()}. Please call again then. Goodbye."
         )
 
-    def _merge_events(self, sid: str, events: list[dict]) -> None:
+    def _merge_events(self, sid: str, events: list[dict[str, Any]]) -> None:
         """A late turn's events, written on their own (the wait route has saved the state by now)."""
         if not events:
             return
-        pending: dict[str, Any] = {}
-        CallStates.record(pending, callrecord.events(sid, events))
+        pending = CallState()
+        pending.record(callrecord.events(sid, events))
         try:
             self.states.save("", pending)
         except SQLAlchemyError:
@@ -705,37 +696,25 @@ class CallFlow:
     def _drain(self) -> None:
         """Bring SQL up to date with the call journal before reading call records (read your own writes)."""
         try:
-            if journal.drain(self.s.redis, self.s.store, wait_s=DRAIN_WAIT_S) is None:
+            if journal.drain(self.redis, self.store, wait_s=DRAIN_WAIT_S) is None:
                 log.warning("call journal: another drain held on; reading what SQL has")
         except (redis.RedisError, OSError):
             log.warning("call journal: Redis unavailable; reading what SQL has")
 
     def _phones_changed(self) -> None:
+        if self.directory.cache is None:
+            return
         try:
-            self.s.cache.phones_changed()
+            self.directory.cache.phones_changed()
         except CacheUnavailable:
             log.warning("tier cache unavailable while a new patient's phone is stored")
 
 
-_STATUS_ORDER = {
-    "queued": 0,
-    "initiated": 1,
-    "ringing": 2,
-    "in-progress": 3,
-    "answered": 3,
-    "completed": 4,
-    "busy": 4,
-    "no-answer": 4,
-    "failed": 4,
-    "canceled": 4,
-}
-
-
-def _summary(facts: dict, status: str) -> str:
+def _summary(facts: dict[str, Any], status: str) -> str:
     if facts.get("emergency"):
         return "emergency"
     if facts.get("appointment"):
-        return "appointment " + facts["appointment"]["action"]
+        return "appointment " + str(facts["appointment"]["action"])
     for key, word in (
         ("opted_out", "opted out"),
         ("message_taken", "message taken"),
@@ -746,23 +725,12 @@ def _summary(facts: dict, status: str) -> str:
     return "answered" if status == "completed" else status
 
 
-def _direction(value: str | None) -> str:
-    return "inbound" if (value or "inbound") == "inbound" else "outbound"
-
-
 def _hash(phone: str) -> str:
     return hashlib.sha256(phone.encode()).hexdigest()[:16]
 
 
-def _float(value: str | None) -> float | None:
+def _int(value: str | bytes | None) -> int | None:
     try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
+        return int(value) if value not in (None, "", b"") else None
     except ValueError:
         return None

@@ -35,7 +35,7 @@ RECORD_FIELDS = (
 _IN_CHUNK = 400  # bound parameters per IN (...) query
 
 
-def record(sid: str, values: dict[str, Any], at: dt.datetime) -> dict:
+def record(sid: str, values: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
     """The call's record as routing decided it (created, or reset when Twilio retries the first webhook)."""
     return {"op": "record", "sid": sid, "values": values, "at": at.isoformat()}
 
@@ -45,12 +45,12 @@ def turn(
     seq: int,
     caller: str,
     said: str,
-    facts: dict,
+    facts: dict[str, Any],
     patient_id: str | None,
     route: str | None,
     at: dt.datetime,
     values: dict[str, Any] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """One transcript turn with the call's facts so far (and, on the call's first turn, its record)."""
     return {
         "op": "turn",
@@ -66,22 +66,22 @@ def turn(
     }
 
 
-def facts(sid: str, found: dict) -> dict:
+def facts(sid: str, found: dict[str, Any]) -> dict[str, Any]:
     """Facts merged into an existing record."""
     return {"op": "facts", "sid": sid, "facts": found}
 
 
-def events(sid: str, happened: list[dict]) -> dict:
+def events(sid: str, happened: list[dict[str, Any]]) -> dict[str, Any]:
     """Tool events (a slow turn's, say) folded into an existing record's facts."""
     return {"op": "events", "sid": sid, "events": happened}
 
 
-def update(sid: str, values: dict[str, Any]) -> dict:
+def update(sid: str, values: dict[str, Any]) -> dict[str, Any]:
     """Columns set on an existing record (a transfer's result, say)."""
     return {"op": "update", "sid": sid, "values": values}
 
 
-def apply_event(found: dict, event: dict) -> None:
+def apply_event(found: dict[str, Any], event: dict[str, Any]) -> None:
     """What one tool event means for the call's facts (the outcome shown to staff and the simulator)."""
     action = event.get("action")
     if action in ("booked", "rescheduled", "cancelled"):
@@ -97,7 +97,7 @@ def apply_event(found: dict, event: dict) -> None:
         found["callback_queued"] = True
 
 
-def apply(session: Session, entries: Sequence[dict]) -> None:
+def apply(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     """Apply operations in order inside the caller's transaction: two reads per batch, then plain inserts."""
     sids = list(dict.fromkeys(e["sid"] for e in entries if e.get("sid")))
     calls: dict[str, Call] = {}
@@ -162,7 +162,7 @@ def _fields(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in RECORD_FIELDS}
 
 
-def _when(entry: dict, column: str) -> dict[str, dt.datetime]:
+def _when(entry: dict[str, Any], column: str) -> dict[str, dt.datetime]:
     """The entry's own time for `column`; an entry without one (written by an older release) leaves the column
     to its default, the store's clock."""
     at = entry.get("at")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 import redis
 from sqlalchemy import update
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 TTL_SECONDS = 4 * 3600
 ENDED_TTL_SECONDS = 600
 COUNTER_TTL_SECONDS = 86400
-_JOURNAL = "_journal"  # reserved keys of a state dict: pending writes, never saved as state
-_COUNTERS = "_counters"
 
 # The whole write in one atomic command with one reply (a MULTI of the same costs a reply per command).
 # KEYS: state key ("" for none), journal, counters...; ARGV: state body, ttl, n journal entries, entries...
@@ -41,44 +40,110 @@ return 1
 """
 
 
+@dataclass(frozen=True)
+class PendingTurn:
+    """A caller turn a slow engine is still working on, left for the wait route (`/voice/gather/wait`)."""
+
+    token: str
+    speech: str | None = None
+    digits: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class CallState:
+    """A live call's state between webhooks, stored as JSON under its CallSid with the keys of these fields.
+
+    Reading is lenient (`from_json`): a key this release does not know is dropped and a missing one takes its
+    default, so a call in progress carries on across a deploy in either direction. `writes` and `counters` are
+    not state: they ride along to the next save (the call record's journal entries, the day's counters)."""
+
+    location_id: str | None = None
+    caller: str | None = None  # E.164, None for a withheld number
+    patient_id: str | None = None
+    tier: str | None = None
+    route: str = "ai"  # routing's decision: "staff" or "ai"
+    reason: str = "routine"  # why the AI has the call: routine, after_hours, transfer_failed, reactivation
+    direction: Literal["inbound", "outbound"] = "inbound"
+    attempt: str | None = None  # the outreach attempt of an outbound call
+    first_name: str | None = None  # None: not looked up yet; "": none on file
+    engine: dict[str, Any] = field(default_factory=dict)  # the engine's own dialogue state (JSON)
+    turn: int = 0  # caller turns taken so far: the next turn's sequence number
+    transfer: str | None = None  # accepted, declined, no-answer, busy
+    transfer_reason: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # what the call achieved (callrecord.apply_event)
+    pending: PendingTurn | None = None
+    handoff: str | None = None  # what a relay session asked for when it ends: "transfer" or "hangup"
+    ended: bool = False
+    writes: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    counters: list[str] = field(default_factory=list, repr=False)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """A call-record operation to write with the state when it is next saved."""
+        self.writes.append(entry)
+
+    def count(self, key: str) -> None:
+        """A counter to increment (with a day's expiry) when the state is next saved."""
+        self.counters.append(key)
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        del body["writes"], body["counters"]
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallState:
+        known = {f.name for f in fields(cls)} - {"writes", "counters"}
+        values = {k: v for k, v in data.items() if k in known}
+        pending = values.get("pending")
+        if isinstance(pending, dict) and pending.get("token"):
+            values["pending"] = PendingTurn(
+                str(pending["token"]), pending.get("speech"), pending.get("digits"), pending.get("confidence")
+            )
+        else:
+            values["pending"] = None
+        for name in ("engine", "facts"):
+            if not isinstance(values.get(name), dict):
+                values.pop(name, None)
+        return cls(**values)
+
+
 class CallStates:
     def __init__(self, client: redis.Redis, store: Store) -> None:
         self.client = client
         self.store = store
         self._write = HotScript(client, _WRITE)
 
-    def load(self, call_sid: str) -> dict[str, Any] | None:
+    def load(self, call_sid: str) -> CallState | None:
         try:
             raw = self.client.get(keys.call_state(call_sid))
             if raw is not None:
-                return json.loads(raw)
+                return CallState.from_json(json.loads(raw))
         except (redis.RedisError, OSError):
             log.warning("call %s: Redis unavailable, reading call state from the store", call_sid)
-        except ValueError:
+        except (ValueError, TypeError):
             log.error("call %s: unreadable call state in Redis", call_sid)
         with self.store.sessions() as session:
             call = session.get(Call, call_sid)
-            return dict(call.state) if call is not None and call.state else None
+            return CallState.from_json(dict(call.state)) if call is not None and call.state else None
 
-    @staticmethod
-    def record(state: dict[str, Any], entry: dict) -> None:
-        """A call-record operation to write with the state when it is next saved."""
-        state.setdefault(_JOURNAL, []).append(entry)
-
-    @staticmethod
-    def count(state: dict[str, Any], key: str) -> None:
-        """A counter to increment (with a day's expiry) when the state is next saved."""
-        state.setdefault(_COUNTERS, []).append(key)
-
-    def save(self, call_sid: str, state: dict[str, Any], *, ended: bool = False) -> None:
-        entries = state.pop(_JOURNAL, [])
-        counters = state.pop(_COUNTERS, [])
-        body = json.dumps(state, separators=(",", ":"))
+    def save(self, call_sid: str, state: CallState, *, ended: bool = False) -> None:
+        """The state, its journal entries and its counters in one atomic write; to SQL if Redis is down.
+        `call_sid` "" writes the entries only (a call with no state to keep)."""
+        entries, counters = state.writes, state.counters
+        state.writes, state.counters = [], []
+        body = state.to_json()
         lines = journal.encode(entries)
         try:
             self._write(
                 [keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
-                [body, ENDED_TTL_SECONDS if ended else TTL_SECONDS, len(lines), *lines, COUNTER_TTL_SECONDS],
+                [
+                    json.dumps(body, separators=(",", ":")),
+                    ENDED_TTL_SECONDS if ended else TTL_SECONDS,
+                    len(lines),
+                    *lines,
+                    COUNTER_TTL_SECONDS,
+                ],
             )
             return
         except (redis.RedisError, OSError):
@@ -88,4 +153,4 @@ class CallStates:
         journal.write_direct(self.store, entries)
         if call_sid:
             with self.store.session() as session:
-                session.execute(update(Call).where(Call.sid == call_sid).values(state=state))
+                session.execute(update(Call).where(Call.sid == call_sid).values(state=body))

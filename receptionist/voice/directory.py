@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, select
 
@@ -37,7 +38,7 @@ class CallerDirectory:
     def find(self, phone: str) -> Caller | None:
         return self.find_with(phone)[0]
 
-    def find_with(self, phone: str, *also: str) -> tuple[Caller | None, list]:
+    def find_with(self, phone: str, *also: str) -> tuple[Caller | None, list[Any]]:
         """The caller, and the Redis values of `also` read in the same round trip (None when Redis is down)."""
         if self.cache is not None:
             try:

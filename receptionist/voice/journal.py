@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import redis
 from redis.exceptions import LockError
@@ -33,12 +34,12 @@ CHUNK = 500
 LOCK_SECONDS = 60  # renewed after every chunk; a dead drainer holds the journal up for at most this long
 
 
-def encode(entries: Sequence[dict]) -> list[str]:
+def encode(entries: Sequence[dict[str, Any]]) -> list[str]:
     """Entries as the journal holds them; the caller RPUSHes them to `keys.journal()` with the call state."""
     return [json.dumps(e, separators=(",", ":")) for e in entries]
 
 
-def write_direct(store: Store, entries: Sequence[dict]) -> None:
+def write_direct(store: Store, entries: Sequence[dict[str, Any]]) -> None:
     """Redis is unreachable: the same operations, applied to SQL now."""
     if entries:
         with store.session() as session:
@@ -88,7 +89,7 @@ def drain(client: redis.Redis, store: Store, *, wait_s: float = 0.0, chunk: int 
             log.warning("call journal: the drain lock expired during a drain")
 
 
-def _apply_chunk(client: redis.Redis, store: Store, raw: list[bytes]) -> None:
+def _apply_chunk(client: redis.Redis, store: Store, raw: list[bytes | str]) -> None:
     """One transaction for the chunk; if SQL refuses it for its content, entry by entry, setting aside bad ones."""
     entries = [_decode(r) for r in raw]
     if all(e is not None for e in entries):
@@ -111,7 +112,7 @@ def _apply_chunk(client: redis.Redis, store: Store, raw: list[bytes]) -> None:
             client.rpush(keys.journal_failed(), body)
 
 
-def _decode(body: bytes) -> dict | None:
+def _decode(body: bytes | str) -> dict[str, Any] | None:
     try:
         entry = json.loads(body)
     except ValueError:

@@ -9,6 +9,9 @@ from flask import Flask
 
 from receptionist.config.settings import load_settings
 from receptionist.runtime.services import Services, build_services
+from receptionist.web.extension import bind, services_of
+
+__all__ = ["create_app", "services_of"]
 
 
 def create_app(config: dict[str, Any] | None = None, services: Services | None = None) -> Flask:
@@ -16,7 +19,7 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     app.config.update(config or {})
     if services is None:
         services = build_services(load_settings())
-    app.extensions["receptionist"] = services
+    bind(app, services)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from receptionist.web import api, health, outreach, relay, stats, voice
@@ -33,7 +36,3 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     # the staff dashboard: sign-in and CSRF for its own pages; the webhooks, health and API stay as they are
     init_dashboard(app, exempt=[health.bp, voice.bp, relay.bp, outreach.bp, stats.bp, api.bp])
     return app
-
-
-def services_of(app: Flask) -> Services:
-    return app.extensions["receptionist"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -30,7 +31,7 @@ from receptionist.integrations.schemas import (
     VisitsBatch,
 )
 from receptionist.store import keys
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 from receptionist.web.openapi import FILE as OPENAPI_FILE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -58,7 +59,7 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 
 @bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if not request.path.startswith(bp.url_prefix or "/api/v1"):
         return exc
     code = (exc.name or "error").lower().replace(" ", "_")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from rq import Worker
 
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     services = services_of(current_app)
     store_ok = services.store.ping()
     cache: dict[str, object] = {"state": "down"}

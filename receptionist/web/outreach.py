@@ -7,16 +7,17 @@ Thin HTTP edges: Twilio-facing routes check the signature (403, nothing done) an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
 
 from receptionist.outreach import optout
 from receptionist.outreach.dispatch import check_unsubscribe_token
-from receptionist.outreach.voice import OutboundVoice
 from receptionist.phones import normalise_or_none
 from receptionist.telephony import twiml
-from receptionist.web import services_of
-from receptionist.web.twilio_auth import twilio_params, twilio_signed
+from receptionist.voice.outbound import OutboundVoice
+from receptionist.web.extension import services_of
+from receptionist.web.twilio_auth import call_params, message_params, twilio_signed
 from receptionist.wording import contacts
 
 bp = Blueprint("outreach", __name__)
@@ -28,14 +29,14 @@ def _xml(body: str) -> Response:
 
 
 def _voice() -> OutboundVoice:
-    return OutboundVoice(services_of(current_app))
+    return services_of(current_app).outbound_voice
 
 
 def _attempt() -> str:
     return request.args.get("attempt", "")
 
 
-def _safely(produce, what: str) -> Response:
+def _safely(produce: Callable[[], str], what: str) -> Response:
     try:
         return _xml(produce())
     except Exception:  # the person on the line always hears something sensible
@@ -51,42 +52,42 @@ def _safely(produce, what: str) -> Response:
 @bp.post("/voice/outbound")
 @twilio_signed
 def outbound() -> Response:
-    p = twilio_params()
+    p = call_params()
     return _safely(lambda: _voice().answer(p, _attempt()), "answer")
 
 
 @bp.post("/voice/outbound/amd")
 @twilio_signed
 def outbound_amd() -> tuple[str, int]:
-    _voice().amd(twilio_params(), _attempt())
+    _voice().amd(call_params(), _attempt())
     return "", 204
 
 
 @bp.post("/voice/bridge")
 @twilio_signed
 def bridge() -> Response:
-    p = twilio_params()
+    p = call_params()
     return _safely(lambda: _voice().bridge(p, _attempt()), "bridge")
 
 
 @bp.post("/voice/bridge/answer")
 @twilio_signed
 def bridge_answer() -> Response:
-    p = twilio_params()
+    p = call_params()
     return _safely(lambda: _voice().bridge_answer(p, _attempt()), "bridge answer")
 
 
 @bp.post("/voice/bridge/result")
 @twilio_signed
 def bridge_result() -> Response:
-    p = twilio_params()
+    p = call_params()
     return _safely(lambda: _voice().bridge_result(p, _attempt()), "bridge result")
 
 
 @bp.post("/sms/status")
 @twilio_signed
 def sms_status() -> tuple[str, int]:
-    services_of(current_app).outreach.settle_message(_attempt(), twilio_params())
+    services_of(current_app).outreach.settle_message(_attempt(), message_params())
     return "", 204
 
 
@@ -95,8 +96,9 @@ def sms_status() -> tuple[str, int]:
 def sms_inbound() -> Response:
     """A text to a practice number: STOP and its variants opt the sender out of everything, at once."""
     services = services_of(current_app)
-    sender = normalise_or_none(request.form.get("From"))
-    body = request.form.get("Body", "")
+    text = message_params()
+    sender = normalise_or_none(text.from_)
+    body = text.body
     name = services.practice.name
     number = contacts.spoken_phone(services.practice.main.phone)
     patients = optout.patients_with_phone(services.store, sender) if sender else []

@@ -23,8 +23,8 @@ from twilio.request_validator import RequestValidator
 
 from receptionist.conversation.types import Reply, Utterance
 from receptionist.voice.callflow import HOLDING_LINE
-from receptionist.web import services_of
-from receptionist.web.twilio_auth import twilio_params, twilio_signed
+from receptionist.web.extension import services_of
+from receptionist.web.twilio_auth import call_params, twilio_signed
 
 bp = Blueprint("relay", __name__, url_prefix="/voice")
 sock = Sock()
@@ -57,7 +57,7 @@ def _signed_handshake() -> None:
 @twilio_signed
 def end() -> Response:
     """The relay session is over: transfer, hang up, or go on in the Gather loop."""
-    p = twilio_params()
+    p = call_params()
     return Response(services_of(current_app).callflow.relay_end(p), mimetype="text/xml")
 
 
@@ -114,7 +114,7 @@ def _plain(text: str) -> str:
 
 
 def _turn(
-    flow: Any, sid: str, heard: Utterance, speaker: _Speaker, ws: Any, pending: deque[dict]
+    flow: Any, sid: str, heard: Utterance, speaker: _Speaker, ws: Any, pending: deque[dict[str, Any]]
 ) -> Reply | None:
     """Run the turn while still listening: an `interrupt` stops the reply at once (the history is trimmed when
     the turn is over); other messages wait in `pending`. If nothing has been said after the call flow's
@@ -149,7 +149,7 @@ def _turn(
     return box.get("reply")
 
 
-def _parse(raw: Any) -> dict | None:
+def _parse(raw: Any) -> dict[str, Any] | None:
     try:
         message = json.loads(raw)
     except (TypeError, ValueError):
@@ -157,12 +157,12 @@ def _parse(raw: Any) -> dict | None:
     return message if isinstance(message, dict) else None
 
 
-@sock.route("/relay", bp=bp)
+@sock.route("/relay", bp=bp)  # type: ignore[untyped-decorator]  # flask-sock ships no type information
 def session(ws: Any) -> None:
     flow = services_of(current_app).callflow
     sid = request.args.get("call", "")
     ready = False
-    pending: deque[dict] = deque()
+    pending: deque[dict[str, Any]] = deque()
     while True:
         if pending:
             message = pending.popleft()
@@ -171,9 +171,10 @@ def session(ws: Any) -> None:
             if raw is None:
                 log.info("call %s: relay socket idle, closing", sid)
                 return
-            message = _parse(raw)
-            if message is None:
+            parsed = _parse(raw)
+            if parsed is None:
                 continue
+            message = parsed
         kind = message.get("type")
         if kind == "setup":
             ready = message.get("callSid") == sid

@@ -6,17 +6,18 @@ import logging
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from receptionist.outcomes.log import live_counts, store_counts
 from receptionist.outcomes.report import build_report
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("stats", __name__)
 log = logging.getLogger(__name__)
 
 
 @bp.get("/api/stats")
-def stats():
+def stats() -> ResponseReturnValue:
     """The live counters (Redis); the store's own counts when Redis is unreachable. `?month=YYYY-MM` filters."""
     services = services_of(current_app)
     months = request.args.getlist("month") or None

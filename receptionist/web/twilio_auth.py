@@ -1,29 +1,22 @@
-"""Every Twilio-facing route checks `X-Twilio-Signature` as the twilio package's RequestValidator does: 403 and no
-side effect.
-
-`RequestValidator.validate` computes the HMAC of the request for the URL with and without its port and accepts
-either. `Signatures.valid` accepts exactly the same requests (tests/test_twilio_auth.py holds it to the real
-validator, with Hypothesis over URLs and parameters) but stops at the first variant that matches, trying the
-URL as given first: one HMAC per genuine request instead of two. The variants come from the package's own
-`add_port`/`remove_port`, worked out once per URL.
-"""
+"""Every Twilio-facing route checks `X-Twilio-Signature` (`receptionist.telephony.signatures`): 403 and no side
+effect. The verified form is parsed once, into the typed parameters the call flow takes."""
 
 from __future__ import annotations
 
-import base64
 import functools
-import hmac
 import logging
-from collections.abc import Callable, Mapping
-from hashlib import sha1
-from urllib.parse import urlparse
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from flask import abort, current_app, g, request
-from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from receptionist.web import services_of
+from receptionist.telephony.params import CallParams, MessageParams
+from receptionist.telephony.signatures import signatures
+from receptionist.web.extension import services_of
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def signed_url() -> str:
@@ -33,44 +26,9 @@ def signed_url() -> str:
     return base + request.path + (f"?{query}" if query else "")
 
 
-@functools.lru_cache(maxsize=512)
-def url_variants(url: str) -> tuple[str, ...]:
-    """The URLs `RequestValidator.validate` signs for `url` (without and with its port), the URL itself first."""
-    parsed = urlparse(url)
-    variants = (remove_port(parsed), add_port(parsed))
-    return tuple(sorted(set(variants), key=lambda v: v != url))
-
-
-class Signatures:
-    """`RequestValidator(token).validate(url, params, signature)` for form parameters (a dict of strings)."""
-
-    def __init__(self, token: str) -> None:
-        self.validator = RequestValidator(token)  # what this is held to; and the one to use for anything else
-        self._mac = hmac.new(token.encode("utf-8"), digestmod=sha1)
-
-    def signature(self, url: str, params: Mapping[str, str]) -> str:
-        """`RequestValidator.compute_signature` for single-valued parameters."""
-        mac = self._mac.copy()
-        mac.update((url + "".join(name + params[name] for name in sorted(params))).encode("utf-8"))
-        return base64.b64encode(mac.digest()).decode("utf-8")
-
-    def valid(self, url: str, params: Mapping[str, str], signature: str) -> bool:
-        given = signature.encode("utf-8", "surrogatepass")
-        return any(
-            hmac.compare_digest(self.signature(variant, params).encode("utf-8"), given)
-            for variant in url_variants(url)
-        )
-
-
-@functools.lru_cache(maxsize=4)
-def signatures(token: str) -> Signatures:
-    """One per auth token, not one per request."""
-    return Signatures(token)
-
-
-def twilio_signed(view: Callable) -> Callable:
+def twilio_signed(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         services = services_of(current_app)
         signature = request.headers.get("X-Twilio-Signature", "")
         params = request.form.to_dict(flat=True)
@@ -87,4 +45,15 @@ def twilio_signed(view: Callable) -> Callable:
 
 def twilio_params() -> dict[str, str]:
     """The form parameters of the request `twilio_signed` verified (parsed once, for the check)."""
-    return g.twilio_params
+    params: dict[str, str] = g.twilio_params
+    return params
+
+
+def call_params() -> CallParams:
+    """The verified voice webhook's parameters, typed: what the call flow takes."""
+    return CallParams.parse(g.twilio_params)
+
+
+def message_params() -> MessageParams:
+    """The verified messaging webhook's parameters, typed."""
+    return MessageParams.parse(g.twilio_params)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from receptionist.telephony import twiml
-from receptionist.web import services_of
-from receptionist.web.twilio_auth import twilio_params, twilio_signed
+from receptionist.web.extension import services_of
+from receptionist.web.twilio_auth import call_params, twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def _xml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _safely(produce, sid: str) -> Response:
+def _safely(produce: Callable[[], str], sid: str) -> Response:
     """Whatever fails, the caller hears something sensible and valid TwiML goes back."""
     try:
         return _xml(produce())
@@ -43,30 +44,30 @@ def _safely(produce, sid: str) -> Response:
 @bp.post("/inbound")
 @twilio_signed
 def inbound() -> Response:
-    p = twilio_params()
-    return _safely(lambda: services_of(current_app).callflow.inbound(p), p.get("CallSid", ""))
+    p = call_params()
+    return _safely(lambda: services_of(current_app).callflow.inbound(p), p.call_sid)
 
 
 @bp.post("/gather")
 @twilio_signed
 def gather() -> Response:
-    p = twilio_params()
-    return _safely(lambda: services_of(current_app).callflow.gather(p), p.get("CallSid", ""))
+    p = call_params()
+    return _safely(lambda: services_of(current_app).callflow.gather(p), p.call_sid)
 
 
 @bp.post("/gather/wait")
 @twilio_signed
 def gather_wait() -> Response:
     """After the holding line: the slow turn's answer (or the fallback's)."""
-    p = twilio_params()
+    p = call_params()
     token = request.args.get("turn", "")
-    return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token), p.get("CallSid", ""))
+    return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token), p.call_sid)
 
 
 @bp.post("/whisper")
 @twilio_signed
 def whisper() -> Response:
-    p = twilio_params()
+    p = call_params()
     parent = request.args.get("call", "")
     return _safely(lambda: services_of(current_app).callflow.whisper(p, parent), parent)
 
@@ -74,7 +75,7 @@ def whisper() -> Response:
 @bp.post("/whisper/answer")
 @twilio_signed
 def whisper_answer() -> Response:
-    p = twilio_params()
+    p = call_params()
     parent = request.args.get("call", "")
     return _safely(lambda: services_of(current_app).callflow.whisper_answer(p, parent), parent)
 
@@ -82,15 +83,15 @@ def whisper_answer() -> Response:
 @bp.post("/transfer-result")
 @twilio_signed
 def transfer_result() -> Response:
-    p = twilio_params()
-    return _safely(lambda: services_of(current_app).callflow.transfer_result(p), p.get("CallSid", ""))
+    p = call_params()
+    return _safely(lambda: services_of(current_app).callflow.transfer_result(p), p.call_sid)
 
 
 @bp.post("/status")
 @twilio_signed
 def status() -> tuple[str, int]:
     services = services_of(current_app)
-    p = twilio_params()
+    p = call_params()
     services.callflow.status(p)
     attempt = request.args.get("attempt")
     if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
@@ -102,8 +103,7 @@ def status() -> tuple[str, int]:
 @twilio_signed
 def outcome() -> Response:
     """A call's outcome as `receptionist call --json` prints it; signed like every Twilio-facing request."""
-    sid = request.form.get("CallSid", "")
-    body = services_of(current_app).callflow.outcome(sid)
+    body = services_of(current_app).callflow.outcome(call_params().call_sid)
     if body is None:
         abort(404)
     return jsonify(body)

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection the Store hands in, or on the configured URL."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from receptionist.store import Base
 
@@ -14,12 +14,12 @@ def run() -> None:
     if connection is not None:
         _run_on(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
         _run_on(conn)
 
 
-def _run_on(connection) -> None:
+def _run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -8,14 +8,17 @@ The Twilio, health and API routes are exempt from the CSRF check and need no sig
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from receptionist.dashboard import accounts, formatting
-from receptionist.web import services_of
+from receptionist.web.dashboard.staff import StaffMember
+from receptionist.web.extension import services_of
 
 csrf = CSRFProtect()
 # Pages, scripts and charts come from this server only (the dashboard works with no internet).
@@ -49,22 +52,7 @@ class DashboardSessions(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-class StaffMember:
-    """Who is signed in, as Flask-Login sees them (ids and the username only)."""
-
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
-    def __init__(self, user_id: int, username: str) -> None:
-        self.id = user_id
-        self.username = username
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-
-def init_dashboard(app: Flask, exempt: list) -> None:
+def init_dashboard(app: Flask, exempt: list[Any]) -> None:
     services = services_of(app)
     settings = services.settings
     if not app.config.get("SECRET_KEY"):
@@ -114,7 +102,7 @@ def init_dashboard(app: Flask, exempt: list) -> None:
     families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit"}
 
     @app.errorhandler(CSRFError)
-    def csrf_failed(error: CSRFError):
+    def csrf_failed(error: CSRFError) -> ResponseReturnValue:
         return render_template(
             "dashboard/error.html",
             title="Form expired",
@@ -135,5 +123,5 @@ def init_dashboard(app: Flask, exempt: list) -> None:
         return response
 
     @app.context_processor
-    def helpers() -> dict:
+    def helpers() -> dict[str, Any]:
         return {"fmt": formatting, "practice": services_of(app).practice}

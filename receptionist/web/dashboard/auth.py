@@ -6,11 +6,12 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from receptionist.dashboard import accounts
-from receptionist.web import services_of
-from receptionist.web.dashboard import StaffMember
+from receptionist.web.dashboard.staff import StaffMember
+from receptionist.web.extension import services_of
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("today.index"))
     error = None
@@ -53,7 +54,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -6,11 +6,12 @@ import logging
 
 import redis
 from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.voice import journal
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def _drain() -> None:
 
 @bp.get("")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     services = services_of(current_app)
     _drain()
     return render_template(
@@ -37,7 +38,7 @@ def index():
 
 @bp.get("/<sid>")
 @login_required
-def detail(sid: str):
+def detail(sid: str) -> ResponseReturnValue:
     services = services_of(current_app)
     _drain()
     d = queries.call_detail(services.store, sid)

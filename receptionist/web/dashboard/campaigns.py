@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from receptionist.dashboard import queries
-from receptionist.outreach.campaigns import CampaignError, Campaigns
+from receptionist.outreach.campaigns import CampaignError
 from receptionist.outreach.planner import CHANNELS, build_plan
 from receptionist.patients.export import NoScoreRun
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)
 
 
-def _plan():
+def _plan() -> ResponseReturnValue:
     services = services_of(current_app)
     try:
         return build_plan(
@@ -27,10 +28,10 @@ def _plan():
         return None
 
 
-def page(status: int = 200):
+def page(status: int = 200) -> ResponseReturnValue:
     services = services_of(current_app)
     campaign = queries.latest_campaign(services.store)
-    progress = Campaigns(services).status(campaign.id) if campaign else None
+    progress = services.campaigns.status(campaign.id) if campaign else None
     return render_template(
         "dashboard/campaigns.html",
         plan=_plan(),
@@ -43,20 +44,20 @@ def page(status: int = 200):
 
 @bp.get("")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     return page()
 
 
 @bp.post("/start")
 @login_required
-def start():
+def start() -> ResponseReturnValue:
     services = services_of(current_app)
     plan = _plan()
     if plan is None:
         flash("Nothing is scored yet: run `receptionist score` first.", "error")
         return page(400)
     try:
-        started = Campaigns(services).start(plan, services.now())
+        started = services.campaigns.start(plan, services.now())
     except CampaignError as exc:
         flash(f"Not started: {exc}", "error")
         return page(400)
@@ -69,7 +70,7 @@ def start():
     return redirect(url_for("campaigns.index"))
 
 
-def _change(action: str):
+def _change(action: str) -> ResponseReturnValue:
     services = services_of(current_app)
     cid = request.form.get("campaign_id", "").strip()
     if not cid:
@@ -77,10 +78,10 @@ def _change(action: str):
         return page(400)
     try:
         if action == "pause":
-            Campaigns(services).pause(cid)
+            services.campaigns.pause(cid)
             flash(f"Campaign {cid} paused: nothing more goes out until it is resumed.", "ok")
         else:
-            _, n = Campaigns(services).resume(cid)
+            _, n = services.campaigns.resume(cid)
             flash(f"Campaign {cid} resumed ({n} waiting contacts queued again).", "ok")
     except CampaignError as exc:
         flash(f"Not changed: {exc}", "error")
@@ -90,11 +91,11 @@ def _change(action: str):
 
 @bp.post("/pause")
 @login_required
-def pause():
+def pause() -> ResponseReturnValue:
     return _change("pause")
 
 
 @bp.post("/resume")
 @login_required
-def resume():
+def resume() -> ResponseReturnValue:
     return _change("resume")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.optout import opt_out
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ CONSENTS = {
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-def search():
+def search() -> ResponseReturnValue:
     services = services_of(current_app)
     text = request.form.get("q", "") if request.method == "POST" else ""
     results = None
@@ -38,11 +39,11 @@ def search():
 
 @bp.get("/<patient_id>")
 @login_required
-def detail(patient_id: str):
+def detail(patient_id: str) -> ResponseReturnValue:
     return _detail(patient_id)
 
 
-def _detail(patient_id: str, status: int = 200):
+def _detail(patient_id: str, status: int = 200) -> ResponseReturnValue:
     services = services_of(current_app)
     d = queries.patient_detail(services.store, patient_id)
     if d is None:
@@ -60,7 +61,7 @@ def _detail(patient_id: str, status: int = 200):
 
 @bp.post("/<patient_id>/opt-out")
 @login_required
-def record_opt_out(patient_id: str):
+def record_opt_out(patient_id: str) -> ResponseReturnValue:
     services = services_of(current_app)
     if not queries.patient_exists(services.store, patient_id):
         abort(404)
@@ -81,7 +82,7 @@ def record_opt_out(patient_id: str):
 
 @bp.post("/<patient_id>/consent")
 @login_required
-def record_consent(patient_id: str):
+def record_consent(patient_id: str) -> ResponseReturnValue:
     services = services_of(current_app)
     kinds = [k for k in request.form.getlist("consent") if k in CONSENTS]
     if not kinds:

@@ -10,6 +10,7 @@ import logging
 
 import redis
 from flask import Blueprint, Response, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from receptionist.dashboard import queries
@@ -17,13 +18,13 @@ from receptionist.dashboard.formatting import to_csv
 from receptionist.dashboard.results import build_tables
 from receptionist.outcomes.log import live_counts, store_counts
 from receptionist.outcomes.report import build_report
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 log = logging.getLogger(__name__)
 
 
-def _tables():
+def _tables() -> ResponseReturnValue:
     services = services_of(current_app)
     source = "live counters"
     try:
@@ -39,14 +40,14 @@ def _tables():
 
 @bp.get("")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     tables, report, run, source = _tables()
     return render_template("dashboard/results.html", tables=tables, report=report, run=run, source=source)
 
 
 @bp.get("/<name>.csv")
 @login_required
-def csv(name: str):
+def csv(name: str) -> ResponseReturnValue:
     tables, *_ = _tables()
     table = next((t for t in tables if t.name == name), None)
     if table is None:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from receptionist.dashboard import formatting, queries
-from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError, Campaigns
+from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError
 from receptionist.phones import InvalidPhone, to_e164
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("today", __name__)
 log = logging.getLogger(__name__)
 
 
-def page(status: int = 200):
+def page(status: int = 200) -> ResponseReturnValue:
     services = services_of(current_app)
     now = services.now()
     campaign = queries.latest_campaign(services.store)
@@ -36,18 +37,18 @@ def page(status: int = 200):
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     return page()
 
 
 @bp.post("/today/call-now")
 @login_required
-def call_now():
+def call_now() -> ResponseReturnValue:
     services = services_of(current_app)
     attempt = request.form.get("attempt_id", "")
     try:
         number = to_e164(request.form.get("staff_number", ""))
-        Campaigns(services).call_now(attempt, number)
+        services.campaigns.call_now(attempt, number)
     except InvalidPhone as exc:
         flash(
             f"Your phone number: {exc}. Enter the number we should ring first, e.g. (202) 555-0111.", "error"
@@ -63,7 +64,7 @@ def call_now():
 
 @bp.post("/today/outcome")
 @login_required
-def outcome():
+def outcome() -> ResponseReturnValue:
     services = services_of(current_app)
     attempt = request.form.get("attempt_id", "")
     what = request.form.get("outcome", "")
@@ -74,7 +75,7 @@ def outcome():
         )
         return page(400)
     try:
-        Campaigns(services).record_outcome(attempt, what)
+        services.campaigns.record_outcome(attempt, what)
     except CampaignError as exc:
         flash(f"Not recorded: {exc}", "error")
         return page(400)
@@ -84,7 +85,7 @@ def outcome():
 
 @bp.post("/today/callbacks/<int:callback_id>/done")
 @login_required
-def callback_done(callback_id: int):
+def callback_done(callback_id: int) -> ResponseReturnValue:
     services = services_of(current_app)
     if not queries.close_callback(services.store, callback_id, services.now()):
         flash("That callback is already done or no longer exists.", "error")

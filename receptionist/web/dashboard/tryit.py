@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from receptionist.dashboard import queries
@@ -24,7 +25,7 @@ from receptionist.simulation.simulator import (
     SimulatorError,
 )
 from receptionist.store import keys
-from receptionist.web import services_of
+from receptionist.web.extension import services_of
 
 bp = Blueprint("tryit", __name__, url_prefix="/try")
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _simulator() -> CallSimulator:
     )
 
 
-def _error(message: str, status: int = 400):
+def _error(message: str, status: int = 400) -> ResponseReturnValue:
     return jsonify({"error": message}), status
 
 
@@ -90,13 +91,13 @@ def _keep(paused: PausedCall | None, call_sid: str) -> None:
 
 @bp.get("")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     return render_template("dashboard/tryit.html", callers=_callers())
 
 
 @bp.post("/start")
 @login_required
-def start():
+def start() -> ResponseReturnValue:
     body = request.get_json(silent=True) or {}
     callers = _callers()
     who = body.get("caller")
@@ -127,7 +128,7 @@ def _paused(call_sid: str) -> PausedCall | None:
 
 @bp.post("/say")
 @login_required
-def say():
+def say() -> ResponseReturnValue:
     body = request.get_json(silent=True) or {}
     text = " ".join(str(body.get("text") or "").split())
     if not text:
@@ -139,12 +140,12 @@ def say():
 
 @bp.post("/hangup")
 @login_required
-def hangup():
+def hangup() -> ResponseReturnValue:
     body = request.get_json(silent=True) or {}
     return _step(str(body.get("call_sid") or ""), None)
 
 
-def _step(call_sid: str, text: str | None):
+def _step(call_sid: str, text: str | None) -> ResponseReturnValue:
     try:
         paused = _paused(call_sid) if call_sid else None
     except (redis.RedisError, OSError):

@@ -12,12 +12,17 @@ Every one is tied to its attempt by `?attempt=`; an unknown attempt gets a polit
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from receptionist.store import OutreachAttempt
+from receptionist.config.practice import Practice
+from receptionist.outcomes.record import Outcomes
+from receptionist.outreach.dispatch import Dispatcher
+from receptionist.store import OutreachAttempt, Store
 from receptionist.telephony import twiml
+from receptionist.telephony.params import CallParams
+from receptionist.telephony.rest import TwilioApi
+from receptionist.voice.callflow import CallFlow
 from receptionist.wording import contacts
 
 log = logging.getLogger(__name__)
@@ -25,62 +30,80 @@ MACHINE = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_
 
 
 class OutboundVoice:
-    def __init__(self, services: Any) -> None:
-        self.s = services
+    """The webhooks of calls the practice places: an AI call once answered (person or machine) and "call
+    now"'s staff leg, then the patient."""
+
+    def __init__(
+        self,
+        *,
+        practice: Practice,
+        store: Store,
+        dispatcher: Dispatcher,
+        callflow: CallFlow,
+        twilio: TwilioApi,
+        outcomes: Outcomes,
+        base_url: str,
+    ) -> None:
+        self.practice = practice
+        self.store = store
+        self.dispatcher = dispatcher
+        self.callflow = callflow
+        self.twilio = twilio
+        self.outcomes = outcomes
+        self.base_url = base_url
 
     def _url(self, path: str) -> str:
-        return self.s.settings.base_url + path
+        return self.base_url + path
 
     def _voicemail(self) -> str:
-        main = self.s.practice.main
-        return twiml.say_and_hangup(contacts.voicemail_text(self.s.practice.name, main.phone))
+        main = self.practice.main
+        return twiml.say_and_hangup(contacts.voicemail_text(self.practice.name, main.phone))
 
-    def answer(self, p: dict[str, str], attempt_id: str) -> str:
-        contact = self.s.outreach.contact(attempt_id)
+    def answer(self, p: CallParams, attempt_id: str) -> str:
+        contact = self.dispatcher.contact(attempt_id)
         if contact is None or contact.channel != "ai_call":
             return twiml.say_and_hangup(
-                f"Sorry, this is {self.s.practice.name}. Please disregard this call. Goodbye."
+                f"Sorry, this is {self.practice.name}. Please disregard this call. Goodbye."
             )
-        sid = p.get("CallSid", "")
-        self.s.outreach.adopt(attempt_id, sid)
-        if (p.get("AnsweredBy") or "") in MACHINE:  # synchronous detection already knows
-            self.s.outreach.mark_voicemail(attempt_id, sid)
+        sid = p.call_sid
+        self.dispatcher.adopt(attempt_id, sid)
+        if p.answered_by in MACHINE:  # synchronous detection already knows
+            self.dispatcher.mark_voicemail(attempt_id, sid)
             return self._voicemail()
-        return self.s.callflow.outbound(
+        return self.callflow.outbound(
             p, patient_id=contact.patient_id, tier=contact.tier, attempt_id=attempt_id
         )
 
-    def amd(self, p: dict[str, str], attempt_id: str) -> None:
-        answered_by = (p.get("AnsweredBy") or "").strip()
-        sid = p.get("CallSid", "")
+    def amd(self, p: CallParams, attempt_id: str) -> None:
+        answered_by, sid = p.answered_by, p.call_sid
         log.info("attempt %s: answered by %s", attempt_id, answered_by or "unknown")
         if answered_by not in MACHINE:
             return  # a person (or unknown): the conversation already under way goes on
-        self.s.outreach.mark_voicemail(attempt_id, sid)
-        self.s.callflow.end_state(sid)
-        self.s.twilio.replace_twiml(sid, self._voicemail())
+        self.dispatcher.mark_voicemail(attempt_id, sid)
+        self.callflow.end_state(sid)
+        self.twilio.replace_twiml(sid, self._voicemail())
 
     # -- "call now": the staff member's leg first ------------------------------------------------------------
-    def bridge(self, p: dict[str, str], attempt_id: str) -> str:
+    def bridge(self, p: CallParams, attempt_id: str) -> str:
         row = self._attempt(attempt_id)
-        contact = self.s.outreach.contact(attempt_id)
+        contact = self.dispatcher.contact(attempt_id)
         if row is None or contact is None or not contact.phone or contact.channel != "staff_call":
             return twiml.say_and_hangup("This call list entry is no longer available. Goodbye.")
         text = contacts.staff_bridge_text(contact.first_name, tuple(row.notes or ()))
         return twiml.bridge_prompt(text, action=self._url(f"/voice/bridge/answer?attempt={attempt_id}"))
 
-    def bridge_answer(self, p: dict[str, str], attempt_id: str) -> str:
-        contact = self.s.outreach.contact(attempt_id)
-        if (p.get("Digits") or "").strip() != "1" or contact is None or not contact.phone:
+    def bridge_answer(self, p: CallParams, attempt_id: str) -> str:
+        contact = self.dispatcher.contact(attempt_id)
+        if p.digits != "1" or contact is None or not contact.phone:
             self._result(attempt_id, "canceled")
             return twiml.say_and_hangup("All right, not calling. Goodbye.")
         q = f"?attempt={attempt_id}"
         return twiml.dial(
-            contact.phone, caller_id=self.s.practice.main.phone, action=self._url("/voice/bridge/result" + q)
+            contact.phone, caller_id=self.practice.main.phone, action=self._url("/voice/bridge/result" + q)
         )
 
-    def bridge_result(self, p: dict[str, str], attempt_id: str) -> str:
-        status = (p.get("DialCallStatus") or "").strip()
+    def bridge_result(self, p: CallParams, attempt_id: str) -> str:
+        status = p.dial_call_status
         self._result(
             attempt_id, "answered" if status in ("completed", "answered") else (status or "no-answer")
         )
@@ -88,15 +111,15 @@ class OutboundVoice:
 
     def _attempt(self, attempt_id: str) -> OutreachAttempt | None:
         try:
-            with self.s.store.sessions() as s:
+            with self.store.sessions() as s:
                 return s.get(OutreachAttempt, attempt_id)
         except SQLAlchemyError:
             return None
 
     def _result(self, attempt_id: str, result: str) -> None:
-        with self.s.store.session() as s:
+        with self.store.session() as s:
             a = s.get(OutreachAttempt, attempt_id)
             if a is None or a.result is not None:
                 return
             a.result = result
-        self.s.outcomes.settled(attempt_id)
+        self.outcomes.settled(attempt_id)
