@@ -19,6 +19,7 @@ from receptionist.config.settings import Settings
 from receptionist.runtime.embedded_redis import EmbeddedRedis
 from receptionist.runtime.services import Services, build_services
 from receptionist.store import Base, Store
+from receptionist.store.staff import APPEND_ONLY
 
 TEST_TOKEN = "test-auth-token-0123456789abcdef"
 
@@ -68,12 +69,26 @@ def redis_client(redis_url: str):
     client.close()
 
 
+def empty_tables(store: Store) -> None:
+    """Every table emptied; the append-only audit log too (its guard triggers are lifted for the purpose)."""
+    with store.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "audit_events":
+                conn.execute(table.delete())
+        if store.dialect == "postgresql":
+            conn.execute(text("TRUNCATE audit_events"))  # row triggers do not fire on TRUNCATE
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            conn.execute(text("DELETE FROM audit_events"))
+            for statement in APPEND_ONLY["sqlite"]:
+                conn.execute(text(statement))
+
+
 @pytest.fixture
 def store(database_url: str):
     store = Store(database_url)
-    with store.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty_tables(store)
     yield store
     store.dispose()
 

@@ -38,7 +38,7 @@ def demo(world, store, tmp_path):
     run_scoring(store, w.services.publish_cache, w.services.practice, as_of=MONDAY_10AM.date())
     simulate_month(w.services, seed=7)
     start(w)
-    add_user(store, "frontdesk", PASSWORD)
+    add_user(store, "frontdesk", PASSWORD, role="manager")
     return w
 
 
