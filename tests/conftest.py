@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import MetaData, text
 
 from receptionist.config.settings import Settings
 from receptionist.runtime.embedded_redis import EmbeddedRedis
+from receptionist.runtime.sandbox import sandbox_redis_url
 from receptionist.runtime.services import Services, build_services
 from receptionist.store import Base, Store
 from receptionist.store.staff import APPEND_ONLY
@@ -34,11 +36,10 @@ def redis_url(session_home: Path):
     url = os.environ.get("REDIS_URL")
     if url:
         # Keep the tests in a database of their own on a shared server.
-        client = redis_lib.Redis.from_url(url)
+        # the same server and credentials (a production-like Redis needs its password), the test database
+        parts = urllib.parse.urlsplit(url)
         db = int(os.environ.get("TEST_REDIS_DB", "15"))
-        host = client.connection_pool.connection_kwargs
-        client.close()
-        yield f"redis://{host.get('host', '127.0.0.1')}:{host.get('port', 6379)}/{db}"
+        yield urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
         return
     server = EmbeddedRedis(session_home)
     yield server.ensure_running()
@@ -65,6 +66,9 @@ def database_url(session_home: Path) -> str:
 def redis_client(redis_url: str):
     client = redis_lib.Redis.from_url(redis_url)
     client.flushdb()
+    sandbox = redis_lib.Redis.from_url(sandbox_redis_url(redis_url))  # Try it's database
+    sandbox.flushdb()
+    sandbox.close()
     yield client
     client.close()
 

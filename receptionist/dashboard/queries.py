@@ -446,26 +446,3 @@ def cached_tier_mix(store: Store, redis: Any, run_id: str, ttl_s: int = 86400) -
     except (redis_lib.RedisError, OSError):
         pass
     return mix
-
-
-def tryit_callers(store: Store) -> dict[str, str | None]:
-    """A demo caller per kind for Try it: a high-tier and a low-tier patient's number from the latest run."""
-    run = latest_run(store)
-    out: dict[str, str | None] = {"high": None, "low": None}
-    if run is None:
-        return out
-    with store.sessions() as s:
-        for tier_name in out:
-            out[tier_name] = s.scalar(
-                select(PatientPhone.phone)
-                .join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
-                .join(Patient, Patient.id == PatientPhone.patient_id)
-                .where(
-                    PatientScore.run_id == run.id,
-                    PatientScore.tier == tier_name,
-                    Patient.opted_out.is_(False),
-                )
-                .order_by(PatientScore.patient_id, PatientPhone.position)
-                .limit(1)
-            )
-    return out

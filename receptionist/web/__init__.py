@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
     if services is None:
         services = build_services(load_settings())
     bind(app, services)
+    app.extensions["app_factory"] = create_app  # Try it builds its sandbox's app with it (no import cycle)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from receptionist.web import api, health, outreach, relay, stats, voice

@@ -46,7 +46,7 @@ SIZE_LIMITS = {
     "api.patients": 16 * KB * KB,
     "api.visits": 16 * KB * KB,
     "api.appointments": 16 * KB * KB,
-    "api.fhir": 64 * KB * KB,
+    "api.fhir": 16 * KB * KB,  # parsed and validated it takes about five times that in memory
 }
 RATE_PER_MINUTE = 1200
 # the scope each route needs (apikeys.SCOPES)
@@ -60,6 +60,9 @@ ROUTE_SCOPES = {
 }
 # JSON nested deeper than this is refused before validation (no model here nests more than a few levels)
 MAX_JSON_DEPTH = 64
+# the most entries one FHIR bundle sent to the API may carry (a bigger export goes as several bundles, or
+# through `receptionist import fhir`)
+MAX_FHIR_ENTRIES = 50_000
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -278,5 +281,10 @@ def fhir() -> Response:
     if not request.is_json and request.mimetype != "application/fhir+json":
         raise ApiError(415, "unsupported_media_type", "send the bundle as application/json")
     data = load_json(request.get_data(cache=True))
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if isinstance(entries, list) and len(entries) > MAX_FHIR_ENTRIES:
+        raise ApiError(
+            413, "too_many_entries", f"the bundle has {len(entries)} entries: send at most {MAX_FHIR_ENTRIES}"
+        )
     services = services_of(current_app)
     return jsonify(import_bundle(services, data, today=_today(services)).as_json())
