@@ -156,6 +156,9 @@ def weak_secret(value: str) -> str:
         return "shorter than 32 characters"
     if len(set(value)) < 10:
         return "fewer than 10 different characters"
+    n = len(value)
+    if any(value == (value[:p] * (n // p + 1))[:n] for p in range(1, n // 2 + 1)):
+        return "a short pattern repeated"
     lowered = value.lower()
     if any(word in lowered for word in _WEAK_WORDS):
         return "it contains a common word"
