@@ -4,7 +4,6 @@ call`; and the simulator's stepwise API it rests on."""
 from __future__ import annotations
 
 import pytest
-
 from sqlalchemy import func, select
 
 from receptionist.simulation import sandbox
@@ -74,7 +73,7 @@ def test_a_conversation_turn_by_turn_matches_the_cli_simulator(tryit):
 
 
 def test_try_it_never_touches_a_real_patient(tryit, store):
-    """"Stop calling me" on Try it opts out the sandbox's made-up patient, not the real high- or low-tier one,
+    """ "Stop calling me" on Try it opts out the sandbox's made-up patient, not the real high- or low-tier one,
     and no real patient's record changes."""
     sid = tryit.post("/try/start", {"caller": "low"}).get_json()["call_sid"]
     said = tryit.post("/try/say", {"call_sid": sid, "text": "stop calling me"}).get_json()

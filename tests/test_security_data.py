@@ -47,23 +47,51 @@ def test_cells_that_start_a_formula_are_neutralised():
 def test_scores_export_and_campaign_export_are_spreadsheet_safe(store, run, tmp_path):
     """`export scores` and `campaign export` write no cell that a spreadsheet would run."""
     with store.session() as s:
-        s.add(ScoreRun(id="R1", as_of=dt.date(2026, 11, 30), patients=1, lapsed=1, tiers={}, model={}, seconds=0))
+        s.add(
+            ScoreRun(
+                id="R1", as_of=dt.date(2026, 11, 30), patients=1, lapsed=1, tiers={}, model={}, seconds=0
+            )
+        )
         s.flush()
         for i, evil in enumerate(FORMULAS):
-            s.add(Patient(id=evil, first_name=evil, last_name=evil, email=f"{evil}@x.example", has_contact=True))
+            s.add(
+                Patient(id=evil, first_name=evil, last_name=evil, email=f"{evil}@x.example", has_contact=True)
+            )
             s.flush()
             s.add(
                 PatientScore(
-                    run_id="R1", patient_id=evil, tier="low", plv=1.0, annual_value=1.0, years_active=1.0,
-                    departments=1, p_alive=0.5, expected_visits_12m=1.0, expected_value_12m=1.0, lapsed=True,
-                    reactivation_score=float(i), reasons=evil,
+                    run_id="R1",
+                    patient_id=evil,
+                    tier="low",
+                    plv=1.0,
+                    annual_value=1.0,
+                    years_active=1.0,
+                    departments=1,
+                    p_alive=0.5,
+                    expected_visits_12m=1.0,
+                    expected_value_12m=1.0,
+                    lapsed=True,
+                    reactivation_score=float(i),
+                    reasons=evil,
                 )
             )
         s.add(Campaign(id="C1", run_id="R1"))
         for i, evil in enumerate(FORMULAS):
-            s.add(OutreachAttempt(id=f"C1:{evil}", campaign_id="C1", patient_id=evil, tier="low",
-                                  channel="general", rank=i, status="listed"))
-    for command, out in (("export scores", tmp_path / "scores.csv"), ("campaign export C1", tmp_path / "c.csv")):
+            s.add(
+                OutreachAttempt(
+                    id=f"C1:{evil}",
+                    campaign_id="C1",
+                    patient_id=evil,
+                    tier="low",
+                    channel="general",
+                    rank=i,
+                    status="listed",
+                )
+            )
+    for command, out in (
+        ("export scores", tmp_path / "scores.csv"),
+        ("campaign export C1", tmp_path / "c.csv"),
+    ):
         got = run(*command.split(), "--out", str(out))
         assert got.returncode == 0, got.stderr
         rows = list(csv.reader(io.StringIO(out.read_text())))[1:]
@@ -77,7 +105,7 @@ def test_dashboard_csv_downloads_are_spreadsheet_safe():
     from receptionist.dashboard.formatting import to_csv
 
     text = to_csv(["name"], [[evil] for evil in FORMULAS])
-    assert all(line.startswith(("'", '"\'')) for line in text.splitlines()[1:])
+    assert all(line.startswith(("'", "\"'")) for line in text.splitlines()[1:])
 
 
 # -- the embedded Redis ---------------------------------------------------------------------------------------
@@ -111,7 +139,17 @@ def test_an_old_server_without_a_password_is_restarted_with_one(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     subprocess.run(
-        [str(get_binary_path()), "--port", str(port), "--daemonize", "yes", "--dir", str(folder), "--save", ""],
+        [
+            str(get_binary_path()),
+            "--port",
+            str(port),
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+        ],
         check=True,
     )
     (folder / "redis.url").write_text(f"redis://127.0.0.1:{port}/0\n")
@@ -149,7 +187,12 @@ def test_the_data_folder_and_its_files_are_the_accounts_only(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path)
     assert mode(home) == 0o700
     files = [p for p in home.rglob("*") if p.is_file()]
-    assert {p.name for p in files} >= {"receptionist.sqlite3", "dashboard_secret_key", "secrets_key", "old.csv"}
+    assert {p.name for p in files} >= {
+        "receptionist.sqlite3",
+        "dashboard_secret_key",
+        "secrets_key",
+        "old.csv",
+    }
     for p in files:
         assert mode(p) & 0o077 == 0, (p.name, oct(mode(p)))
 
@@ -233,7 +276,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)  # noqa: DTZ005 - a certificate's validity is real time
+    now = dt.datetime.now(dt.UTC)  # a certificate's validity is real time
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -265,7 +308,9 @@ def app(services):
 @pytest.mark.parametrize("path", ["/voice/inbound", "/login", "/sms/inbound", "/patients", "/try/start"])
 def test_big_bodies_are_refused_before_they_are_read(app, path):
     """A body over the route's limit is a 413, whatever the route, before the signature or the CSRF check."""
-    got = app.test_client().post(path, data=b"x=" + b"a" * (1024 * 1024), content_type="application/x-www-form-urlencoded")
+    got = app.test_client().post(
+        path, data=b"x=" + b"a" * (1024 * 1024), content_type="application/x-www-form-urlencoded"
+    )
     assert got.status_code == 413
 
 
@@ -295,7 +340,9 @@ def test_every_response_carries_security_headers_and_hsts_behind_https(services,
     """TwiML, JSON, health, the unsubscribe page and the dashboard: nosniff, no framing, a CSP; HSTS on https."""
     from receptionist.config.settings import Settings
 
-    services.settings = Settings(**{**services.settings.model_dump(), "public_base_url": "https://clinic.example"})
+    services.settings = Settings(
+        **{**services.settings.model_dump(), "public_base_url": "https://clinic.example"}
+    )
     client = create_app(services=services).test_client()
     for response in (
         client.post("/voice/inbound", data={"From": "+12025550143"}),
@@ -320,10 +367,17 @@ def test_a_flood_of_callbacks_never_hides_an_urgent_one(app, store):
     """Three hundred callbacks (the urgent ones among them the newest): every urgent one is listed and counted."""
     base = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
     with store.session() as s:
-        for i in range(300):
+        for _ in range(300):
             s.add(Callback(phone="+13125550123", reason="flood", priority="high", created_at=base))
         for i in range(250):
-            s.add(Callback(phone="+13125550100", reason=f"real emergency {i}", priority="urgent", created_at=base + dt.timedelta(hours=1)))
+            s.add(
+                Callback(
+                    phone="+13125550100",
+                    reason=f"real emergency {i}",
+                    priority="urgent",
+                    created_at=base + dt.timedelta(hours=1),
+                )
+            )
     html = sign_in(app.test_client(), store).get("/").get_data(as_text=True)
     assert all(f"real emergency {i}<" in html for i in range(250))
     assert "550 waiting, 250 urgent" in html
@@ -334,7 +388,11 @@ def test_unsubscribe_tokens_are_opaque_expire_and_survive_a_new_twilio_token(ser
     """The link carries no patient id and no HMAC of the Twilio token: rotating that token keeps it working;
     after its expiry it says how else to opt out; a link of the old scheme still opts out."""
     from receptionist.config.settings import Settings
-    from receptionist.outreach.dispatch import UNSUBSCRIBE_DAYS, legacy_unsubscribe_token, new_unsubscribe_link
+    from receptionist.outreach.dispatch import (
+        UNSUBSCRIBE_DAYS,
+        legacy_unsubscribe_token,
+        new_unsubscribe_link,
+    )
 
     now = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
     services.now = lambda: now
@@ -347,7 +405,9 @@ def test_unsubscribe_tokens_are_opaque_expire_and_survive_a_new_twilio_token(ser
     assert create_app(services=services).test_client().post(f"/unsubscribe/{legacy}").status_code == 200
     with store.sessions() as s:
         assert s.get(Patient, "P000043").opted_out  # a link sent before this release still opts out
-    rotated = Settings(**{**services.settings.model_dump(), "twilio_auth_token": "a-new-token-after-rotation"})
+    rotated = Settings(
+        **{**services.settings.model_dump(), "twilio_auth_token": "a-new-token-after-rotation"}
+    )
     services.settings = rotated
     services.__dict__.pop("outreach", None)
     client = create_app(services=services).test_client()
@@ -363,7 +423,9 @@ def test_unsubscribe_tokens_are_opaque_expire_and_survive_a_new_twilio_token(ser
 
 
 # -- patient-supplied text -----------------------------------------------------------------------------------
-def test_a_control_character_in_a_name_never_breaks_the_warm_transfer(services, store, redis_client, tmp_path):
+def test_a_control_character_in_a_name_never_breaks_the_warm_transfer(
+    services, store, redis_client, tmp_path
+):
     """A high-value patient whose name carries control characters is put through to staff as usual."""
     from receptionist.config.practice import load_practice
     from receptionist.patients.cache import TierCache
@@ -391,6 +453,14 @@ def test_twiml_drops_characters_xml_cannot_carry():
 
 
 def test_first_names_in_emails_carry_no_newlines_or_links():
-    body = email_text("Clinic", "Ann\n\nYour account is locked: http://evil.example/login", "+12025550100", "9-5", "https://u")
+    body = email_text(
+        "Clinic",
+        "Ann\n\nYour account is locked: http://evil.example/login",
+        "+12025550100",
+        "9-5",
+        "https://u",
+    )
     assert "evil" not in body and body.startswith("Hello,")
-    assert email_text("Clinic", "Zoë-Marie\r\nBcc: x", "+12025550100", "9-5", "https://u").startswith("Hi Zoë-Marie,")
+    assert email_text("Clinic", "Zoë-Marie\r\nBcc: x", "+12025550100", "9-5", "https://u").startswith(
+        "Hi Zoë-Marie,"
+    )

@@ -167,7 +167,9 @@ def test_locked_real_and_unknown_accounts_answer_alike(store, redis_client):
         add_user(store, "Alice", PASSWORD)  # one account per name, whatever its case
 
 
-@pytest.mark.parametrize("weak", ["changeme", "x" * 40, "0123456789" * 4, "receptionist-dashboard-secret-key-2026"])
+@pytest.mark.parametrize(
+    "weak", ["changeme", "x" * 40, "0123456789" * 4, "receptionist-dashboard-secret-key-2026"]
+)
 def test_a_weak_dashboard_secret_key_is_refused_at_start(tmp_path, weak):
     """A short, repetitive or wordy DASHBOARD_SECRET_KEY stops the settings from loading."""
     from pydantic import ValidationError

@@ -84,7 +84,9 @@ def test_a_completed_booking_is_sent_signed_once(world):
     body = json.loads(raw)
     assert body["type"] == "outcome.booked" and body["patient_id"] == "P1" and body["id"]
     assert headers["X-Webhook-Id"] == body["id"]
-    signing.verify(key.signing_secret, headers["X-Signature"], "POST", "/hook", raw, services.now().timestamp())
+    signing.verify(
+        key.signing_secret, headers["X-Signature"], "POST", "/hook", raw, services.now().timestamp()
+    )
 
 
 def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothing(world):
@@ -108,5 +110,7 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
         revoke_key(services.store, key.id, services.now())
         from receptionist.integrations.webhooks import deliver
 
-        assert deliver(services.store, services.sealer, key.id, {"id": "x"}, services.now()).startswith("dropped")
+        assert deliver(services.store, services.sealer, key.id, {"id": "x"}, services.now()).startswith(
+            "dropped"
+        )
         assert len(receiver.got) == 2

@@ -30,9 +30,7 @@ def keys() -> None:
     "Default: booking, intake, pms, fhir.",
 )
 @click.pass_context
-def keys_add(
-    ctx: click.Context, name: str, webhook_url: str, signed: bool, scopes: tuple[str, ...]
-) -> None:
+def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool, scopes: tuple[str, ...]) -> None:
     """Make a key; the key and its signing secret are shown this once (only a hash of the key is kept)."""
     from receptionist.integrations.apikeys import DEFAULT_SCOPES, UnknownScope, check_scopes, create_key
 
@@ -87,8 +85,10 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
         click.echo("no API keys (make one with `receptionist keys add NAME`)")
     for r in rows:
         state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else "live"
-        extra = f"  scopes={','.join(r['scopes'])}" + (" signed" if r["signed"] else "") + (
-            f" webhook={r['webhook_url']}" if r["webhook_url"] else ""
+        extra = (
+            f"  scopes={','.join(r['scopes'])}"
+            + (" signed" if r["signed"] else "")
+            + (f" webhook={r['webhook_url']}" if r["webhook_url"] else "")
         )
         click.echo(f"{r['id']}  {r['name']}  {state}  created {r['created_at'][:16]}{extra}")
 

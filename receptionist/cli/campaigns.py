@@ -220,9 +220,8 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
 @click.pass_context
 def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
     """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""
-    from receptionist.outreach.campaigns import CampaignError
-
     from receptionist.dashboard import audit
+    from receptionist.outreach.campaigns import CampaignError
 
     try:
         n = _campaigns(ctx).export_general(campaign_id, out)

@@ -161,15 +161,19 @@ def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
     is_open = Callback.status == "open"
     with store.sessions() as s:
         counts = s.execute(
-            select(func.count(), func.coalesce(func.sum(case((Callback.priority == "urgent", 1), else_=0)), 0))
+            select(
+                func.count(), func.coalesce(func.sum(case((Callback.priority == "urgent", 1), else_=0)), 0)
+            )
             .select_from(Callback)
             .where(is_open)
         ).one()
         total, urgent = int(counts[0]), int(counts[1])
         base = select(Callback, Patient).outerjoin(Patient, Patient.id == Callback.patient_id)
-        rows = s.execute(
-            base.where(is_open, Callback.priority == "urgent").order_by(Callback.created_at, Callback.id)
-        ).all()
+        rows = list(
+            s.execute(
+                base.where(is_open, Callback.priority == "urgent").order_by(Callback.created_at, Callback.id)
+            ).all()
+        )
         rows += s.execute(
             base.where(is_open, Callback.priority != "urgent")
             .order_by(rank, Callback.created_at, Callback.id)

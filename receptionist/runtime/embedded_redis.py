@@ -94,7 +94,10 @@ class EmbeddedRedis:
         write_private(self.conf_file, "".join(f"{k} {v}\n" for k, v in settings.items()))
         try:
             subprocess.run(
-                [str(get_binary_path()), str(self.conf_file)], check=True, capture_output=True, timeout=timeout
+                [str(get_binary_path()), str(self.conf_file)],
+                check=True,
+                capture_output=True,
+                timeout=timeout,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise EmbeddedRedisError(f"could not start the embedded Redis server: {exc}") from None

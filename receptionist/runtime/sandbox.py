@@ -28,9 +28,7 @@ def build_sandbox(services: Services) -> Services:
     folder.mkdir(mode=0o700, exist_ok=True)
     url = f"sqlite:///{folder / 'sandbox.sqlite3'}"
     redis_url = sandbox_redis_url(services.redis_url)
-    settings = Settings(
-        **{**services.settings.model_dump(), "database_url": url, "redis_url": redis_url}
-    )
+    settings = Settings(**{**services.settings.model_dump(), "database_url": url, "redis_url": redis_url})
     store = Store(url)
     store.migrate()
     return Services(

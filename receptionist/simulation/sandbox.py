@@ -40,7 +40,7 @@ def seed(store: Store, cache: TierCache, practice: Practice, today: dt.date, now
         s.execute(delete(VisitLine).where(VisitLine.patient_id.in_(ids)))
         s.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(ids)))
         s.flush()
-        for pid, first, phone, _tier, _cents, _years in PATIENTS:
+        for pid, first, _phone, _tier, _cents, _years in PATIENTS:
             patient = s.get(Patient, pid) or Patient(id=pid)
             patient.first_name, patient.last_name, patient.has_contact = first, "Sample", True
             patient.consent_voice = patient.consent_sms = patient.consent_written = True

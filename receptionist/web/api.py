@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -34,6 +34,9 @@ from receptionist.integrations.schemas import (
 from receptionist.store import keys
 from receptionist.web.extension import services_of
 from receptionist.web.openapi import FILE as OPENAPI_FILE
+
+if TYPE_CHECKING:
+    from receptionist.runtime.services import Services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -215,7 +218,7 @@ def _parse(model: type[Strict]) -> Any:
         raise ApiError(422, code, where + more) from None
 
 
-def _today(services: Any) -> dt.date:
+def _today(services: Services) -> dt.date:
     return services.practice.today(services.now())
 
 

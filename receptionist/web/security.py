@@ -59,6 +59,8 @@ def init_security(app: Flask) -> None:
     def limit_body() -> None:
         limit = limit_for(request.endpoint or "", request.blueprint)
         request.max_content_length = limit
+        if request.blueprint == "api":
+            return  # the API refuses it first thing too, as its JSON error (`web.api.before`)
         if request.content_length is not None and request.content_length > limit:
             abort(413)
 

@@ -12,7 +12,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from receptionist.integrations import apikeys
-
 from receptionist.outcomes.log import live_counts, store_counts
 from receptionist.outcomes.report import build_report
 from receptionist.web.extension import services_of
@@ -60,7 +59,9 @@ def _refused(services: Services) -> ResponseReturnValue | None:
             return _error(403, "missing_scope", "this key does not have the 'stats' scope")
         return None
     if not current_user.is_authenticated:
-        return _error(401, "sign_in", "sign in to the dashboard as a manager, or send an API key with 'stats'")
+        return _error(
+            401, "sign_in", "sign in to the dashboard as a manager, or send an API key with 'stats'"
+        )
     if not getattr(current_user, "is_manager", False):
         return _error(403, "managers_only", "statistics with revenue and cost are for managers")
     return None

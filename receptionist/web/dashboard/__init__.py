@@ -15,10 +15,11 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Forbidden
 
 from receptionist.dashboard import accounts, formatting
 from receptionist.web.dashboard.staff import StaffMember
@@ -49,7 +50,7 @@ class DashboardSessions(SecureCookieSessionInterface):
             return self.null_session_class()
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if isinstance(session, self.null_session_class):
             return
         super().save_session(app, session, response)
@@ -93,13 +94,14 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
     login.login_message_category = "info"
     login.session_protection = "basic"
 
-    @login.user_loader
     def load(session_token: str) -> StaffMember | None:
         services = services_of(app)
         who = accounts.session_user(
             services.store, session_token, services.now(), idle=idle, lifetime=lifetime
         )
         return StaffMember(session_token, who.uid, who.username, who.role) if who is not None else None
+
+    login.user_loader(load)
 
     from receptionist.web.dashboard import audit, auth, calls, campaigns, patients, results, today, tryit
 
@@ -110,7 +112,7 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
     @app.errorhandler(403)
     def forbidden(_error: Exception) -> ResponseReturnValue:
         if request.blueprint not in families:
-            return _error
+            return Forbidden().get_response()
         return render_template(
             "dashboard/error.html",
             title="Managers only",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from receptionist.dashboard import audit
 from receptionist.dashboard.formatting import to_csv
-from receptionist.web.dashboard.staff import manager_required
+from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("audit", __name__)

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from receptionist.dashboard import accounts
-from receptionist.web.dashboard.staff import StaffMember
+from receptionist.web.dashboard.staff import StaffMember, login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("auth", __name__)

@@ -7,11 +7,11 @@ import logging
 import redis
 from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.voice import journal
 from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")

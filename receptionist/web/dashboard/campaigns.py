@@ -7,20 +7,19 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.outreach.campaigns import CampaignError
-from receptionist.outreach.planner import CHANNELS, build_plan
+from receptionist.outreach.planner import CHANNELS, Plan, build_plan
 from receptionist.patients.export import NoScoreRun
-from receptionist.web.dashboard.staff import manager_required
+from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)
 
 
-def _plan() -> ResponseReturnValue:
+def _plan() -> Plan | None:
     services = services_of(current_app)
     try:
         return build_plan(

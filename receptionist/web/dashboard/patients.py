@@ -6,11 +6,11 @@ import logging
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.optout import opt_out
 from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

@@ -11,22 +11,22 @@ import logging
 import redis
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.dashboard.formatting import to_csv
-from receptionist.dashboard.results import build_tables
+from receptionist.dashboard.results import Table, build_tables
 from receptionist.outcomes.log import live_counts, store_counts
-from receptionist.outcomes.report import build_report
+from receptionist.outcomes.report import Report, build_report
+from receptionist.store import ScoreRun
 from receptionist.web.dashboard.audit import audited
-from receptionist.web.dashboard.staff import manager_required
+from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 log = logging.getLogger(__name__)
 
 
-def _tables() -> ResponseReturnValue:
+def _tables() -> tuple[list[Table], Report, ScoreRun | None, str]:
     services = services_of(current_app)
     source = "live counters"
     try:

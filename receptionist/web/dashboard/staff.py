@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import flask_login
 from flask import abort
 from flask_login import current_user
 
@@ -34,6 +35,11 @@ class StaffMember:
 
     def get_id(self) -> str:
         return self.session_token
+
+
+def login_required(view: F) -> F:
+    """Flask-Login's guard (signed-in staff only), typed."""
+    return cast(F, flask_login.login_required(view))
 
 
 def manager_required(view: F) -> F:

@@ -7,12 +7,12 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("today", __name__)

@@ -15,10 +15,10 @@ import threading
 from typing import Any
 
 import redis
-from sqlalchemy.exc import SQLAlchemyError
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from receptionist.runtime.sandbox import build_sandbox
 from receptionist.runtime.services import Services
@@ -31,6 +31,7 @@ from receptionist.simulation.simulator import (
     SimulatorError,
 )
 from receptionist.store import keys
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("tryit", __name__, url_prefix="/try")
@@ -58,7 +59,7 @@ def _sandbox() -> tuple[Services, Flask]:
             services = build_sandbox(services_of(current_app))
             app = current_app.extensions["app_factory"](services=services)
             built = current_app.extensions[SANDBOX] = (services, app)
-    return built  # type: ignore[no-any-return]
+    return built
 
 
 def _simulator() -> CallSimulator:
