@@ -126,6 +126,13 @@ def test_embedded_redis_requires_its_generated_password(tmp_path):
         for name in ("password", "redis.conf", "redis.url"):
             assert mode(tmp_path / "redis" / name) == 0o600, name
         assert mode(tmp_path / "redis") == 0o700
+        client = redis_lib.Redis.from_url(url)
+        client.set("rcp:call:CA1", "a transcript")
+        client.bgrewriteaof()
+        client.close()
+        time.sleep(0.5)
+        for path in (tmp_path / "redis").rglob("*"):  # the append-only files hold transcripts
+            assert mode(path) & 0o077 == 0, (path.name, oct(mode(path)))
     finally:
         server.stop()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -124,6 +126,17 @@ def _password(password_stdin: bool) -> str:
 ROLE = click.Choice(["front_desk", "manager"])
 
 
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """An account error (a bad name or password, no such user) as the CLI's one-line user error."""
+    from receptionist.dashboard.accounts import AccountError
+
+    try:
+        yield
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
+
+
 @users.command(name="add")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
@@ -137,16 +150,14 @@ ROLE = click.Choice(["front_desk", "manager"])
 @click.pass_context
 def users_add(ctx: click.Context, name: str, password_stdin: bool, role: str | None) -> None:
     """Make a staff account; asks for the password (twice), or reads one line from stdin."""
-    from receptionist.dashboard.accounts import AccountError, add_user, check_username, list_users
+    from receptionist.dashboard.accounts import add_user, check_username, list_users
 
     store = services_for(ctx).store
-    try:
+    with _user_errors():
         check_username(name)
         password = _password(password_stdin)
         role = role or ("front_desk" if list_users(store) else "manager")
         add_user(store, name, password, role=role)
-    except AccountError as exc:
-        raise UserError(str(exc)) from None
     click.echo(f"added {name.strip()} ({role}): sign in at {ctx.obj['settings'].base_url}/login")
 
 
@@ -179,13 +190,11 @@ def users_list(ctx: click.Context) -> None:
 @click.pass_context
 def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a new password; every session of the account ends at once."""
-    from receptionist.dashboard.accounts import AccountError, set_password
+    from receptionist.dashboard.accounts import set_password
 
     services = services_for(ctx)
-    try:
+    with _user_errors():
         ended = set_password(services.store, name, _password(password_stdin), services.now())
-    except AccountError as exc:
-        raise UserError(str(exc)) from None
     click.echo(f"new password for {name}; {ended} session(s) signed out")
 
 
@@ -194,13 +203,11 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def users_unlock(ctx: click.Context, name: str) -> None:
     """Clear an account's failed sign-ins, so a locked account can sign in again now."""
-    from receptionist.dashboard.accounts import AccountError, unlock
+    from receptionist.dashboard.accounts import unlock
 
     services = services_for(ctx)
-    try:
+    with _user_errors():
         unlock(services.store, services.queue_redis, name)
-    except AccountError as exc:
-        raise UserError(str(exc)) from None
     click.echo(f"unlocked {name}")
 
 
@@ -210,12 +217,10 @@ def users_unlock(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_role(ctx: click.Context, name: str, role: str) -> None:
     """Make an account front desk or manager (takes effect at its next request)."""
-    from receptionist.dashboard.accounts import AccountError, set_role
+    from receptionist.dashboard.accounts import set_role
 
-    try:
+    with _user_errors():
         set_role(services_for(ctx).store, name, role)
-    except AccountError as exc:
-        raise UserError(str(exc)) from None
     click.echo(f"{name} is now {role}")
 
 
@@ -224,10 +229,8 @@ def users_role(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def users_remove(ctx: click.Context, name: str) -> None:
     """Delete a staff account; its sessions end at once."""
-    from receptionist.dashboard.accounts import AccountError, remove_user
+    from receptionist.dashboard.accounts import remove_user
 
-    try:
+    with _user_errors():
         remove_user(services_for(ctx).store, name)
-    except AccountError as exc:
-        raise UserError(str(exc)) from None
     click.echo(f"removed {name}")

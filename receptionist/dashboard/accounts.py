@@ -117,6 +117,13 @@ def _by_name(name: str) -> Any:
     return select(StaffUser).where(func.lower(StaffUser.username) == name.strip().lower())
 
 
+def _existing(s: Any, username: str) -> StaffUser:
+    user: StaffUser | None = s.scalar(_by_name(username or ""))
+    if user is None:
+        raise AccountError(f"no user {username!r} (see `receptionist users list`)")
+    return user
+
+
 def add_user(store: Store, username: str, password: str, role: str = FRONT_DESK) -> StaffUser:
     name = check_username(username)
     user = StaffUser(
@@ -144,9 +151,7 @@ def list_users(store: Store) -> list[StaffUser]:
 def remove_user(store: Store, username: str) -> None:
     """Delete the account and end every session it has, at once."""
     with store.session() as s:
-        user = s.scalar(_by_name(username or ""))
-        if user is None:
-            raise AccountError(f"no user {username!r} (see `receptionist users list`)")
+        user = _existing(s, username)
         s.execute(delete(StaffSession).where(StaffSession.user_uid == user.uid))
         s.delete(user)
 
@@ -155,9 +160,7 @@ def set_password(store: Store, username: str, password: str, now: dt.datetime) -
     """A new password; every session of the account ends. Returns how many sessions ended."""
     hashed = generate_password_hash(check_password(password))
     with store.session() as s:
-        user = s.scalar(_by_name(username or ""))
-        if user is None:
-            raise AccountError(f"no user {username!r} (see `receptionist users list`)")
+        user = _existing(s, username)
         user.password_hash, user.password_changed_at = hashed, now
         ended = s.execute(delete(StaffSession).where(StaffSession.user_uid == user.uid))
         return int(getattr(ended, "rowcount", 0) or 0)
@@ -166,9 +169,7 @@ def set_password(store: Store, username: str, password: str, now: dt.datetime) -
 def set_role(store: Store, username: str, role: str) -> None:
     role = check_role(role)
     with store.session() as s:
-        user = s.scalar(_by_name(username or ""))
-        if user is None:
-            raise AccountError(f"no user {username!r} (see `receptionist users list`)")
+        user = _existing(s, username)
         user.role = role
 
 
@@ -179,9 +180,7 @@ def _counter(name: str) -> str:
 def unlock(store: Store, redis: Any, username: str) -> None:
     """Clear the account's failed sign-ins (a locked account can sign in again at once)."""
     with store.session() as s:
-        user = s.scalar(_by_name(username or ""))
-        if user is None:
-            raise AccountError(f"no user {username!r} (see `receptionist users list`)")
+        user = _existing(s, username)
         user.failed_count, user.locked_until = 0, None
     redis.delete(_counter(username))
 

@@ -24,12 +24,16 @@ def audited(action: str, *, patient_id: str | None = None, target: str = "", det
     )
 
 
+def _patient_filter() -> str | None:
+    return request.args.get("patient", "").strip()[:64] or None
+
+
 @bp.get("/audit")
 @login_required
 @manager_required
 def index() -> ResponseReturnValue:
     services = services_of(current_app)
-    patient_id = request.args.get("patient", "").strip()[:64] or None
+    patient_id = _patient_filter()
     username = request.args.get("user", "").strip()[:64] or None
     events = audit.recent(services.store, patient_id=patient_id, username=username)
     return render_template(
@@ -47,7 +51,7 @@ def index() -> ResponseReturnValue:
 @manager_required
 def export() -> ResponseReturnValue:
     services = services_of(current_app)
-    patient_id = request.args.get("patient", "").strip()[:64] or None
+    patient_id = _patient_filter()
     audited("audit.export", patient_id=patient_id, target="audit.csv")
     body = to_csv(audit.COLUMNS, audit.export_rows(services.store, patient_id=patient_id))
     return Response(
