@@ -31,6 +31,8 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 umask = 0o077
+# gunicorn's runtime control socket (`gunicornc`) is not used: no socket shared by every gunicorn of the account
+control_socket_disable = True
 logger_class = "receptionist.runtime.webserver.RedactingLogger"
 
 _SECRET_PATHS = re.compile(r"(/unsubscribe/)[^/?\s]+")
