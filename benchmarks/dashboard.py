@@ -150,7 +150,7 @@ def main() -> None:
     t0 = time.perf_counter()
     populate(services, n, events)
     load_s = time.perf_counter() - t0
-    add_user(services.store, "bench", "benchmark password")
+    add_user(services.store, "bench", "benchmark password", role="manager")
     app = create_app(services=services)
     client = app.test_client()
     token = re.search(

@@ -123,7 +123,7 @@ def main() -> None:
 
     # the API: PUT /api/v1/visits in batches, in process (WSGI), with a real key, JSON, validation and SQL
     s = fresh("api")
-    key = create_key(s.store, "bench")
+    key = create_key(s.store, "bench", sealer=s.sealer)
     app = create_app(services=s)
     app.config["API_RATE_PER_MINUTE"] = 10**9
     client = app.test_client()

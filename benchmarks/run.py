@@ -118,7 +118,7 @@ def bench_scoring(quick: bool) -> None:
         )
         as_of = dt.date(2026, 11, 1)
         gen = (
-            "import datetime as dt, sys; from receptionist import synth; "
+            "import datetime as dt, sys; from receptionist.simulation import synth; "
             f"p = synth.generate(n_patients={patients}, seed=7, as_of=dt.date(2026, 11, 1)); "
             f"synth.write_patients_csv(p, '{tmp}/patients.csv'); synth.write_visits_csv(p, '{tmp}/visits.csv'); "
             "print(len(p.visit_day))"

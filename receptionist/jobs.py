@@ -53,4 +53,4 @@ def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
     from receptionist.integrations.webhooks import deliver
 
     s = services()
-    return deliver(s.store, key_id, body, s.now())
+    return deliver(s.store, s.sealer, key_id, body, s.now())

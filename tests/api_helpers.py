@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from receptionist.integrations import signing
-from receptionist.integrations.apikeys import NewKey, create_key
+from receptionist.integrations.apikeys import SCOPES, NewKey, create_key
 
 
 @dataclass
@@ -21,6 +21,8 @@ class Api:
         self,
         body: bytes,
         *,
+        method: str = "POST",
+        path: str = "/",
         key: str | None = None,
         sign: bool = False,
         at: float | None = None,
@@ -29,15 +31,21 @@ class Api:
         h = {"Authorization": f"Bearer {key or self.key.token}", "Content-Type": "application/json"}
         if sign:
             h["X-Signature"] = signing.sign(
-                secret or self.key.signing_secret, body, int(at or self.now().timestamp())
+                secret or self.key.signing_secret, method, path, body, int(at or self.now().timestamp())
             )
         return h
 
     def send(self, method: str, path: str, payload=None, *, raw: bytes | None = None, **kw):
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = kw.pop("headers", None) or self.headers(body, **kw)
+        headers = kw.pop("headers", None) or self.headers(body, method=method, path=path, **kw)
         return self.client.open(path, method=method, data=body, headers=headers)
 
 
 def make_api(services, app, **key) -> Api:
-    return Api(app.test_client(), create_key(services.store, "test integration", **key), services.now)
+    """A key with every scope unless told otherwise (`scopes=...`)."""
+    key.setdefault("scopes", tuple(SCOPES))
+    return Api(
+        app.test_client(),
+        create_key(services.store, "test integration", sealer=services.sealer, **key),
+        services.now,
+    )

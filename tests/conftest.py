@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from sqlalchemy import MetaData, text
 
 from receptionist.config.settings import Settings
 from receptionist.runtime.embedded_redis import EmbeddedRedis
+from receptionist.runtime.sandbox import sandbox_redis_url
 from receptionist.runtime.services import Services, build_services
 from receptionist.store import Base, Store
+from receptionist.store.staff import APPEND_ONLY
 
 TEST_TOKEN = "test-auth-token-0123456789abcdef"
 
@@ -33,11 +36,10 @@ def redis_url(session_home: Path):
     url = os.environ.get("REDIS_URL")
     if url:
         # Keep the tests in a database of their own on a shared server.
-        client = redis_lib.Redis.from_url(url)
+        # the same server and credentials (a production-like Redis needs its password), the test database
+        parts = urllib.parse.urlsplit(url)
         db = int(os.environ.get("TEST_REDIS_DB", "15"))
-        host = client.connection_pool.connection_kwargs
-        client.close()
-        yield f"redis://{host.get('host', '127.0.0.1')}:{host.get('port', 6379)}/{db}"
+        yield urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
         return
     server = EmbeddedRedis(session_home)
     yield server.ensure_running()
@@ -64,16 +66,33 @@ def database_url(session_home: Path) -> str:
 def redis_client(redis_url: str):
     client = redis_lib.Redis.from_url(redis_url)
     client.flushdb()
+    sandbox = redis_lib.Redis.from_url(sandbox_redis_url(redis_url))  # Try it's database
+    sandbox.flushdb()
+    sandbox.close()
     yield client
     client.close()
+
+
+def empty_tables(store: Store) -> None:
+    """Every table emptied; the append-only audit log too (its guard triggers are lifted for the purpose)."""
+    with store.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "audit_events":
+                conn.execute(table.delete())
+        if store.dialect == "postgresql":
+            conn.execute(text("TRUNCATE audit_events"))  # row triggers do not fire on TRUNCATE
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            conn.execute(text("DELETE FROM audit_events"))
+            for statement in APPEND_ONLY["sqlite"]:
+                conn.execute(text(statement))
 
 
 @pytest.fixture
 def store(database_url: str):
     store = Store(database_url)
-    with store.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty_tables(store)
     yield store
     store.dispose()
 

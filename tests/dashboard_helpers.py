@@ -16,10 +16,19 @@ def token_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client, store, username: str = "alice", password: str = PASSWORD, *, create: bool = True):
-    """Make the account (unless told not to) and sign the client in through the form, as a browser would."""
+def sign_in(
+    client,
+    store,
+    username: str = "alice",
+    password: str = PASSWORD,
+    *,
+    create: bool = True,
+    role: str = "manager",
+):
+    """Make the account (a manager unless told otherwise; unless told not to make it) and sign the client in
+    through the form, as a browser would."""
     if create:
-        add_user(store, username, password)
+        add_user(store, username, password, role=role)
     page = client.get("/login")
     response = client.post(
         "/login",

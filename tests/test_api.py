@@ -162,11 +162,11 @@ def test_signatures_are_checked_and_replays_refused(api, services, name):
     assert bad.status_code == 401 and bad.get_json()["error"]["code"] == "bad_signature"
     stale = api.send(method, path, raw=body, sign=True, at=api.now().timestamp() - 600)
     assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "stale_signature"
-    tampered = api.headers(body, sign=True)
+    tampered = api.headers(body, method=method, path=path, sign=True)
     other = api.client.open(path, method=method, data=body.replace(b"1", b"2", 1), headers=tampered)
     assert other.status_code == 401
     assert count(services.store, IntegrationEvent) == 0 and count(services.store, VisitLine) == 0
-    headers = api.headers(body, sign=True)
+    headers = api.headers(body, method=method, path=path, sign=True)
     ok = api.client.open(path, method=method, data=body, headers=headers)
     assert ok.status_code in (200, 201), ok.get_json()
     replay = api.client.open(path, method=method, data=body, headers=headers)
@@ -268,7 +268,8 @@ def test_tokens_are_stored_hashed(services):
     """Only a hash of the token is in the store."""
     from receptionist.store import ApiKey
 
-    key = create_key(services.store, "pms")
+    key = create_key(services.store, "pms", sealer=services.sealer)
     with services.store.sessions() as s:
         row = s.get(ApiKey, key.id)
     assert key.token not in (row.token_hash, row.signing_secret) and len(row.token_hash) == 64
+    assert key.signing_secret not in row.signing_secret and row.signing_secret.startswith("fernet:")

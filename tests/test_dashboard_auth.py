@@ -211,11 +211,12 @@ def test_next_is_followed_only_on_this_site(app, store):
 
 
 def test_webhooks_health_and_api_need_neither_sign_in_nor_csrf(app):
-    """The Twilio routes answer as before (403 for a bad signature, not 400 for CSRF); health and stats stay open."""
+    """The Twilio routes answer as before (403 for a bad signature, not 400 for CSRF); health stays open;
+    statistics (revenue, cost) need a manager's sign-in or an API key with the stats scope."""
     client = app.test_client()
     assert client.post("/voice/inbound", data={"From": "+12025550143"}).status_code == 403
     assert client.get("/healthz").status_code == 200
-    assert client.get("/api/stats").status_code == 200
+    assert client.get("/api/stats").status_code == 401
 
 
 def test_patient_pages_are_not_cached(app, store):
@@ -257,7 +258,8 @@ def test_secret_key_is_kept_in_the_data_folder_or_set(tmp_path):
     a = Settings(receptionist_home=tmp_path).secret_key
     assert len(a) >= 32 and a == Settings(receptionist_home=tmp_path).secret_key
     assert (tmp_path / "dashboard_secret_key").read_text().strip() == a
-    assert Settings(receptionist_home=tmp_path, dashboard_secret_key="x" * 40).secret_key == "x" * 40
+    strong = "Qm3v8-TfL2pZ9wXc4Rb7Yh1Nj6Ks0Ad5Ge"
+    assert Settings(receptionist_home=tmp_path, dashboard_secret_key=strong).secret_key == strong
 
 
 def test_webhooks_and_apis_neither_read_nor_set_the_session_cookie(app, store):

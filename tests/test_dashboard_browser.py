@@ -38,7 +38,7 @@ def demo(world, store, tmp_path):
     run_scoring(store, w.services.publish_cache, w.services.practice, as_of=MONDAY_10AM.date())
     simulate_month(w.services, seed=7)
     start(w)
-    add_user(store, "frontdesk", PASSWORD)
+    add_user(store, "frontdesk", PASSWORD, role="manager")
     return w
 
 
@@ -209,7 +209,18 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
     p.css("#hangup").click()
     p.wait(lambda d: d.find_element("id", "tryit-status").get_attribute("data-ended") == "yes")
 
+    # Try it plays on its sandbox: its call is not the practice's. A real (simulated) call is.
+    from receptionist.simulation.simulator import CallSimulator, FlaskTransport
+
+    base = demo.services.settings.base_url
+    CallSimulator(
+        FlaskTransport(demo.app, base_url=base),
+        base_url=base,
+        auth_token=demo.services.settings.auth_token,
+        account_sid=demo.services.settings.account_sid,
+    ).call(from_="+13125550123", to=demo.services.practice.main.phone, says=["what are your hours", "bye"])
     p.open("/calls")
+    assert len(p.all("#recent-calls a[href^='/calls/CA']")) == 1
     link = p.css("#recent-calls a[href^='/calls/CA']")
     p.check("09-calls")
     link.click()

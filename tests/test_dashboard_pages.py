@@ -72,7 +72,7 @@ def test_outcome_form_records_outcome_events(staff_world, store, outcome, kinds)
     assert set(_events(store, "P1").values()) == kinds
     after = _attempt(store, "P1")
     assert after.staff_outcome == outcome and after.status == "sent" and after.sent_at is not None
-    stats = w.app.test_client().get("/api/stats").get_json()
+    stats = w.client.get("/api/stats").get_json()  # a signed-in manager
     row = next(r for r in stats["totals"] if r["tier"] == "high" and r["channel"] == "staff_call")
     assert row["attempts"] == 1 and row["reached"] == 1
     with store.sessions() as s:
@@ -319,7 +319,7 @@ def test_results_page_tables_charts_and_csv(services, store):
     tiers = list(csv.DictReader(io.StringIO(client.get("/results/tiers.csv").get_data(as_text=True))))
     assert {r["tier"]: int(r["patients"]) for r in tiers} == {"high": 20, "mid": 20, "low": 20}
     assert all(int(r["lapsed"]) == 20 for r in tiers)
-    stats = app.test_client().get("/api/stats").get_json()
+    stats = client.get("/api/stats").get_json()
     funnel = {
         r["tier"]: r
         for r in csv.DictReader(io.StringIO(client.get("/results/funnel.csv").get_data(as_text=True)))

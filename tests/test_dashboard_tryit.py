@@ -4,10 +4,13 @@ call`; and the simulator's stepwise API it rests on."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from receptionist.simulation import sandbox
 from receptionist.simulation.simulator import CallSimulator, FlaskTransport
+from receptionist.store import Call, Patient
 from tests.dashboard_helpers import csrf, sign_in
-from tests.outreach_helpers import ALL, TOKEN, add_patient, phone_of
+from tests.outreach_helpers import ALL, TOKEN, add_patient
 
 
 @pytest.fixture
@@ -25,10 +28,12 @@ def tryit(world, store):
     return w
 
 
-def test_page_offers_the_demo_callers(tryit):
-    """The caller choice names a high-tier, a low-tier and an unknown number."""
+def test_page_offers_the_sandbox_callers(tryit):
+    """The caller choice names the sandbox's made-up high-tier and low-tier patients and an unknown number,
+    never a real patient's."""
     html = tryit.client.get("/try").get_data(as_text=True)
-    assert "(202) 555-0001" in html and "(202) 555-0002" in html and "(312) 555-0123" in html
+    assert "(202) 555-0198" in html and "(202) 555-0199" in html and "(312) 555-0123" in html
+    assert "(202) 555-0001" not in html and "(202) 555-0002" not in html
     assert "tryit.js" in html
 
 
@@ -48,19 +53,41 @@ def test_a_conversation_turn_by_turn_matches_the_cli_simulator(tryit):
     if not body["ended"]:
         body = tryit.post("/try/hangup", {"call_sid": sid}).get_json()
     assert body["ended"]
+    sandbox_services, sandbox_app = tryit.app.extensions["tryit_sandbox"]
     whole = CallSimulator(
-        FlaskTransport(tryit.app, base_url="http://testserver"),
+        FlaskTransport(sandbox_app, base_url="http://testserver"),
         base_url="http://testserver",
         auth_token=TOKEN,
         account_sid=tryit.settings.account_sid,
     ).call(
-        from_=phone_of("P2"),
+        from_=sandbox.callers()["low"],
         to=tryit.services.practice.main.phone,
         says=["what are your hours", "that's all, bye"],
     )
     assert [t["receptionist"] for t in whole.turns][: len(stepwise)] == stepwise
     assert tryit.post("/try/say", {"call_sid": sid, "text": "hello?"}).status_code == 404  # ended: gone
-    assert f"/calls/{sid}" in tryit.client.get("/calls").get_data(as_text=True)
+    # the call went to the sandbox: the practice's own call list never sees it
+    assert f"/calls/{sid}" not in tryit.client.get("/calls").get_data(as_text=True)
+    with sandbox_services.store.sessions() as s:
+        assert s.get(Call, sid) is not None
+
+
+def test_try_it_never_touches_a_real_patient(tryit, store):
+    """ "Stop calling me" on Try it opts out the sandbox's made-up patient, not the real high- or low-tier one,
+    and no real patient's record changes."""
+    sid = tryit.post("/try/start", {"caller": "low"}).get_json()["call_sid"]
+    said = tryit.post("/try/say", {"call_sid": sid, "text": "stop calling me"}).get_json()
+    assert said["opted_out"], said
+    tryit.post("/try/hangup", {"call_sid": sid})
+    with store.sessions() as s:
+        assert not s.get(Patient, "P1").opted_out and not s.get(Patient, "P2").opted_out
+        assert s.scalar(select(func.count()).select_from(Call)) == 0
+    sandbox_services, _ = tryit.app.extensions["tryit_sandbox"]
+    with sandbox_services.store.sessions() as s:
+        assert s.get(Patient, "TRY-LOW").opted_out
+    tryit.post("/try/start", {"caller": "low"})  # the next Try it call finds the sandbox as it was
+    with sandbox_services.store.sessions() as s:
+        assert not s.get(Patient, "TRY-LOW").opted_out
 
 
 def test_high_value_caller_is_put_through_to_staff(tryit):

@@ -46,7 +46,8 @@ def test_a_booking_attempt_suppresses_a_queued_reactivation_job(world, store):
     assert rows["P2"].status == "sent"
     assert [c.to for c in w.twilio.calls.values()] == [phone_of("P2")]
     # the dashboard's figures count them (a number, no names)
-    assert w.app.test_client().get("/api/stats").get_json()["trying_to_return"] == 1
+    stats = api.client.get("/api/stats", headers={"Authorization": f"Bearer {api.key.token}"})
+    assert stats.get_json()["trying_to_return"] == 1  # a key with the stats scope
     # and the next plan leaves P1 out for the cool-down
     with store.session() as s:
         s.query(OutreachAttempt).delete()

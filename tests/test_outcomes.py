@@ -18,6 +18,7 @@ from receptionist.simulation.campaign import simulate_month
 from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, VisitLine
 from receptionist.telephony.params import CallParams
 from receptionist.web import create_app
+from tests.dashboard_helpers import sign_in
 from tests.outreach_helpers import ALL, MONDAY_10AM, TOKEN, add_patient, phone_of, practice, start, work
 
 
@@ -258,7 +259,7 @@ def test_stats_cli_and_route_show_rates_lift_and_money_without_patient_data(serv
     assert sum(x["held_out"] for x in lifts.values()) > 0
     text = run("stats")
     assert text.returncode == 0 and "true lift" in text.stdout and "cost/react" in text.stdout
-    client = create_app(services=services).test_client()
+    client = sign_in(create_app(services=services).test_client(), services.store)  # a manager
     resp = client.get("/api/stats")
     assert resp.status_code == 200 and resp.json["source"] == "live"
     assert resp.json["rows"] == body["rows"] and "P1" not in resp.get_data(as_text=True)

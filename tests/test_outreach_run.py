@@ -183,7 +183,7 @@ def test_email_by_smtp_and_unsubscribe_link(world, store):
     smtp.start()
     try:
         add_patient(store, "P1", 90, email="pat@example.com", phone=False)
-        w = world(smtp_url=f"smtp://127.0.0.1:{port}")
+        w = world(smtp_url=f"smtp://127.0.0.1:{port}?tls=none")
         start(w)
         work(w)
         assert attempts(store)["P1"].status == "sent"

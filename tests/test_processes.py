@@ -1,5 +1,6 @@
 """The Procfile's processes and `receptionist up`, run as real processes."""
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from rq import Queue
@@ -49,34 +51,39 @@ def test_worker_runs_a_scoring_job(services, store, redis_client, tmp_path):
     assert job.return_value()["as_of"] == "2026-06-01"
 
 
-def test_procfile_web_process_answers_healthz(tmp_path, database_url, redis_url, store):
-    """The Procfile's web command (gunicorn on the app factory, bound to $PORT) serves /healthz."""
+@contextlib.contextmanager
+def procfile_web(tmp_path: Path, port: int, **env: str) -> Iterator[subprocess.Popen]:
+    """The Procfile's web command as a process group on `port`, with these environment variables; stopped after."""
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    port = free_port()
-    env = {
+    full = {
         **os.environ,
         "PORT": str(port),
         "RECEPTIONIST_HOME": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **env,
     }
-    log = (tmp_path / "web.log").open("w")
-    proc = subprocess.Popen(
-        ["sh", "-c", "exec " + line.split(":", 1)[1].strip()],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with (tmp_path / "web.log").open("w") as log:
+        proc = subprocess.Popen(
+            ["sh", "-c", "exec " + line.split(":", 1)[1].strip()],
+            env=full,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def test_procfile_web_process_answers_healthz(tmp_path, database_url, redis_url, store):
+    """The Procfile's web command (gunicorn on the app factory, bound to $PORT) serves /healthz."""
+    port = free_port()
+    with procfile_web(tmp_path, port, DATABASE_URL=database_url, REDIS_URL=redis_url) as proc:
         body = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["store"]["state"] == "ok" and body["cache"]["state"] == "ok"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_up_on_embedded_defaults(tmp_path):

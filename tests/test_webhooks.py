@@ -73,8 +73,8 @@ def test_a_completed_booking_is_sent_signed_once(world):
     """The booking outcome reaches the key's webhook with a signature that verifies; a repeat sends nothing."""
     services, app = world
     with Receiver() as receiver:
-        key = create_key(services.store, "pms", webhook_url=receiver.url)
-        create_key(services.store, "no hook")  # keys without a URL get nothing
+        key = create_key(services.store, "pms", sealer=services.sealer, webhook_url=receiver.url)
+        create_key(services.store, "no hook", sealer=services.sealer)  # keys without a URL get nothing
         api = Api(app.test_client(), key, services.now)
         assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 201
         assert api.send("POST", "/api/v1/booking-events", BOOKED).status_code == 200
@@ -84,7 +84,9 @@ def test_a_completed_booking_is_sent_signed_once(world):
     body = json.loads(raw)
     assert body["type"] == "outcome.booked" and body["patient_id"] == "P1" and body["id"]
     assert headers["X-Webhook-Id"] == body["id"]
-    signing.verify(key.signing_secret, headers["X-Signature"], raw, services.now().timestamp())
+    signing.verify(
+        key.signing_secret, headers["X-Signature"], "POST", "/hook", raw, services.now().timestamp()
+    )
 
 
 def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothing(world):
@@ -92,7 +94,7 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
     deliveries are dropped."""
     services, app = world
     with Receiver(statuses=[500]) as receiver:
-        key = create_key(services.store, "pms", webhook_url=receiver.url)
+        key = create_key(services.store, "pms", sealer=services.sealer, webhook_url=receiver.url)
         api = Api(app.test_client(), key, services.now)
         api.send("POST", "/api/v1/booking-events", BOOKED)
         jobs.bind(services)
@@ -108,5 +110,7 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
         revoke_key(services.store, key.id, services.now())
         from receptionist.integrations.webhooks import deliver
 
-        assert deliver(services.store, key.id, {"id": "x"}, services.now()).startswith("dropped")
+        assert deliver(services.store, services.sealer, key.id, {"id": "x"}, services.now()).startswith(
+            "dropped"
+        )
         assert len(receiver.got) == 2

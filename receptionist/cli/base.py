@@ -74,5 +74,11 @@ def main(argv: list[str] | None = None) -> None:
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """AI phone receptionist for medical and dental practices."""
+    from pydantic import ValidationError
+
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = load_settings()
+    try:
+        ctx.obj["settings"] = load_settings()
+    except ValidationError as exc:  # a bad or weak setting: one line naming it, before anything starts
+        first = exc.errors(include_url=False)[0]
+        raise UserError(f"{'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}") from None

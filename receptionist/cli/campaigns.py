@@ -220,10 +220,20 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
 @click.pass_context
 def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
     """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""
+    from receptionist.dashboard import audit
     from receptionist.outreach.campaigns import CampaignError
 
     try:
         n = _campaigns(ctx).export_general(campaign_id, out)
     except CampaignError as exc:
         raise UserError(str(exc)) from None
+    services = services_for(ctx)
+    audit.record(
+        services.store,
+        audit.cli_actor(),
+        "export",
+        services.now(),
+        target=f"campaign export {campaign_id or 'latest'}",
+        detail=f"{n} patients",
+    )
     click.echo(f"wrote {n} patients to {out}")

@@ -190,8 +190,18 @@ def export_scores_cmd(ctx: click.Context, out: Path) -> None:
     services = services_for(ctx)
     if not out.parent.exists():
         raise UserError(f"{out}: the folder {out.parent} does not exist")
+    from receptionist.dashboard import audit
+
     try:
         count = export_scores(services.store, out)
     except NoScoreRun as exc:
         raise UserError(str(exc)) from None
+    audit.record(
+        services.store,
+        audit.cli_actor(),
+        "export",
+        services.now(),
+        target="export scores",
+        detail=f"{count} patients",
+    )
     click.echo(f"{count} patients written to {out}")

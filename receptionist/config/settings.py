@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 import secrets
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
@@ -35,8 +38,14 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     # The most one caller turn may wait on the model before the offline engine answers it (seconds).
     openai_timeout_s: float = 6.0
-    # Signs the dashboard's session cookies; needed only where web servers share no data folder.
+    # Signs the dashboard's session cookies; needed only where web servers share no data folder. A weak one
+    # (short, few distinct characters, a word) is refused at start.
     dashboard_secret_key: str | None = None
+    # Encrypts the API keys' signing secrets in the store (a Fernet key); where servers share no data folder.
+    receptionist_secrets_key: str | None = None
+    # Dashboard sessions: signed out after this long without a request, and after this long in any case.
+    dashboard_idle_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    dashboard_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     # Start the product's clock at this instant (ISO 8601 with its offset); it then runs at real speed. For
     # trying another day or time of day with every process (web, worker, CLI) on the same time.
     receptionist_clock: dt.datetime | None = None
@@ -48,11 +57,28 @@ class Settings(BaseSettings):
             raise ValueError("RECEPTIONIST_CLOCK needs its UTC offset, e.g. 2026-11-30T10:00:00-05:00")
         return value
 
+    @field_validator("dashboard_secret_key")
+    @classmethod
+    def _strong(cls, value: str | None) -> str | None:
+        if value is not None:
+            why = weak_secret(value)
+            if why:
+                raise ValueError(
+                    f"DASHBOARD_SECRET_KEY is too weak ({why}): use at least 32 random characters, e.g. "
+                    'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+                )
+        return value
+
     @cached_property
     def home(self) -> Path:
-        """The data folder, absolute and created on first use."""
+        """The data folder, absolute, created on first use: readable by this account only (0700, every file in
+        it 0600). From here on this process creates files owner-only (umask 077), so no PHI file (the SQLite
+        database and its journal, the Redis append-only files, demo exports, secrets) is ever readable by
+        another local user, not even for a moment."""
         home = self.receptionist_home.expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
+        private_files()
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tighten(home)
         return home
 
     @property
@@ -103,22 +129,95 @@ class Settings(BaseSettings):
         every web worker (and a restart) shares it; `DASHBOARD_SECRET_KEY` where servers share no data folder."""
         return self.dashboard_secret_key or _local_secret(self.home / "dashboard_secret_key")
 
+    @cached_property
+    def secrets_key(self) -> str:
+        """Encrypts the API keys' signing secrets in the store: `RECEPTIONIST_SECRETS_KEY`, else a key generated
+        once into the data folder (0600)."""
+        if self.receptionist_secrets_key:
+            return self.receptionist_secrets_key
+        import base64
+
+        return _local_secret(
+            self.home / "secrets_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies only over https when the public URL is https (local mode is plain http on the loopback)."""
         return self.base_url.startswith("https://")
 
 
-def _local_secret(path: Path) -> str:
-    """Read a generated secret, creating it (owner-only) the first time."""
+_WEAK_WORDS = ("changeme", "secret", "password", "dashboard", "receptionist", "default", "example", "test")
+
+
+def weak_secret(value: str) -> str:
+    """Why a secret given by hand is too weak to sign sessions with, or "" when it is fine."""
+    if len(value) < 32:
+        return "shorter than 32 characters"
+    if len(set(value)) < 10:
+        return "fewer than 10 different characters"
+    n = len(value)
+    if any(value == (value[:p] * (n // p + 1))[:n] for p in range(1, n // 2 + 1)):
+        return "a short pattern repeated"
+    lowered = value.lower()
+    if any(word in lowered for word in _WEAK_WORDS):
+        return "it contains a common word"
+    classes = sum(
+        1 for test in (str.islower, str.isupper, str.isdigit) if any(test(ch) for ch in value)
+    ) + any(not ch.isalnum() for ch in value)
+    alphabet = {1: 16, 2: 36, 3: 62, 4: 90}.get(classes, 16)
+    if len(value) * math.log2(min(alphabet, len(set(value)) * 2)) < 128:
+        return "under 128 bits of randomness"
+    return ""
+
+
+def private_files() -> None:
+    """Files and folders this process creates from now on are its account's only (umask 077)."""
+    os.umask(0o077)
+
+
+def tighten(folder: Path) -> None:
+    """The data folder 0700, everything in it owner-only (folders 0700, files 0600): a folder made before this
+    release, or by hand, is put right at start."""
+    for path in (folder, *folder.rglob("*")):
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if path.is_symlink():
+            continue
+        if mode & 0o077:
+            try:
+                path.chmod(0o700 if path.is_dir() else (mode & 0o700) | 0o600)
+            except OSError:
+                pass  # a file another account owns: left as it is
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file created owner-only (0600) from its first byte, then moved into place."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _local_secret(path: Path, make: Callable[[], str] | None = None) -> str:
+    """Read a generated secret, creating it (owner-only, from the first byte) the first time."""
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        token = secrets.token_hex(16)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(token)
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        token = make() if make else secrets.token_urlsafe(32)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token)
+        try:
+            os.link(tmp, path)  # in place whole, and only if no other process made it first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
         return path.read_text().strip()
 
 

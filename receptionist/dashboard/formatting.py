@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from receptionist import csvsafe
 from receptionist.clock import utc
 
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
@@ -106,11 +106,11 @@ def outcome(o: str | None) -> str:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV download, every cell spreadsheet-safe (`csvsafe`)."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out, lineterminator="\n")
     w.writerow(header)
-    for row in rows:
-        w.writerow(["" if v is None else v for v in row])
+    w.writerows(rows)
     return out.getvalue()
 
 

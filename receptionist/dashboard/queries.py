@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis as redis_lib
@@ -132,18 +134,52 @@ def call_list(store: Store, campaign_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def open_callbacks(store: Store) -> list[dict[str, Any]]:
-    """Callbacks the AI queued and failed transfers left, most urgent first, then oldest first."""
+@dataclass(frozen=True)
+class Callbacks:
+    """The open callbacks a page shows, with the counts of all of them: every urgent one is listed, however
+    many there are (a flood of calls cannot push a real emergency off the page); the others up to the cap."""
+
+    items: list[dict[str, Any]]
+    total: int
+    urgent: int
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.items)
+
+
+def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
+    """Callbacks the AI queued and failed transfers left, most urgent first, then oldest first: every urgent
+    one, then up to `cap` of the others; and how many are open, and urgent, in all."""
     rank = case((Callback.priority == "urgent", 0), (Callback.priority == "high", 1), else_=2)
+    is_open = Callback.status == "open"
     with store.sessions() as s:
-        rows = s.execute(
-            select(Callback, Patient)
-            .outerjoin(Patient, Patient.id == Callback.patient_id)
-            .where(Callback.status == "open")
+        counts = s.execute(
+            select(
+                func.count(), func.coalesce(func.sum(case((Callback.priority == "urgent", 1), else_=0)), 0)
+            )
+            .select_from(Callback)
+            .where(is_open)
+        ).one()
+        total, urgent = int(counts[0]), int(counts[1])
+        base = select(Callback, Patient).outerjoin(Patient, Patient.id == Callback.patient_id)
+        rows = list(
+            s.execute(
+                base.where(is_open, Callback.priority == "urgent").order_by(Callback.created_at, Callback.id)
+            ).all()
+        )
+        rows += s.execute(
+            base.where(is_open, Callback.priority != "urgent")
             .order_by(rank, Callback.created_at, Callback.id)
-            .limit(LIST_CAP)
+            .limit(cap)
         ).all()
-    return [
+    items = [
         {
             "id": cb.id,
             "patient_id": cb.patient_id,
@@ -156,6 +192,7 @@ def open_callbacks(store: Store) -> list[dict[str, Any]]:
         }
         for cb, p in rows
     ]
+    return Callbacks(items, total, urgent)
 
 
 def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:
@@ -413,26 +450,3 @@ def cached_tier_mix(store: Store, redis: Any, run_id: str, ttl_s: int = 86400) -
     except (redis_lib.RedisError, OSError):
         pass
     return mix
-
-
-def tryit_callers(store: Store) -> dict[str, str | None]:
-    """A demo caller per kind for Try it: a high-tier and a low-tier patient's number from the latest run."""
-    run = latest_run(store)
-    out: dict[str, str | None] = {"high": None, "low": None}
-    if run is None:
-        return out
-    with store.sessions() as s:
-        for tier_name in out:
-            out[tier_name] = s.scalar(
-                select(PatientPhone.phone)
-                .join(PatientScore, PatientScore.patient_id == PatientPhone.patient_id)
-                .join(Patient, Patient.id == PatientPhone.patient_id)
-                .where(
-                    PatientScore.run_id == run.id,
-                    PatientScore.tier == tier_name,
-                    Patient.opted_out.is_(False),
-                )
-                .order_by(PatientScore.patient_id, PatientPhone.position)
-                .limit(1)
-            )
-    return out

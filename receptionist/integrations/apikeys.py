@@ -1,7 +1,8 @@
 """Per-integration API keys: created and revoked with the CLI, shown once, stored as a SHA-256 hash.
 
 A token reads `rk_<key id>_<secret>`: the id finds the row, the hash of the whole token is compared in constant
-time. Each key also has a signing secret (shown once too) for HMAC-signed requests and the webhooks it gets.
+time. Each key also has a signing secret (shown once too) for HMAC-signed requests and the webhooks it gets,
+kept encrypted (`sealing`), and scopes: what it may do (least privilege, one key per integration).
 """
 
 from __future__ import annotations
@@ -10,11 +11,29 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from receptionist.integrations.sealing import Sealer
 from receptionist.store import ApiKey, Store
+
+# scope -> what it allows
+SCOPES = {
+    "booking": "POST /api/v1/booking-events (online booking)",
+    "intake": "POST /api/v1/intake (digital intake forms)",
+    "pms": "PUT /api/v1/patients, /visits, /appointments (practice-management sync)",
+    "fhir": "POST /api/v1/fhir (FHIR bundles)",
+    "lookup": "find a patient by phone or email instead of by patient id (booking events)",
+    "stats": "GET /api/stats (outcome statistics, revenue and cost)",
+}
+# what `keys add` gives without --scope: every write, no look-ups by phone or email, no statistics
+DEFAULT_SCOPES = ("booking", "intake", "pms", "fhir")
+
+
+class UnknownScope(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -23,6 +42,7 @@ class NewKey:
     name: str
     token: str
     signing_secret: str
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
 
 
 @dataclass(frozen=True)
@@ -34,13 +54,34 @@ class Caller:
     signing_secret: str
     require_signature: bool
     webhook_url: str
+    scopes: frozenset[str] = frozenset()
+
+    def may(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(store: Store, name: str, *, webhook_url: str = "", require_signature: bool = False) -> NewKey:
+def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(s.strip().lower() for s in scopes if s.strip()))
+    unknown = [s for s in chosen if s not in SCOPES]
+    if unknown:
+        raise UnknownScope(f"unknown scope {unknown[0]!r} (one of: {', '.join(SCOPES)})")
+    return chosen
+
+
+def create_key(
+    store: Store,
+    name: str,
+    *,
+    sealer: Sealer,
+    webhook_url: str = "",
+    require_signature: bool = False,
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+) -> NewKey:
+    chosen = check_scopes(scopes) or DEFAULT_SCOPES
     key_id = secrets.token_hex(6)
     token = f"rk_{key_id}_{secrets.token_urlsafe(32)}"
     secret = "whsec_" + secrets.token_urlsafe(32)
@@ -50,12 +91,13 @@ def create_key(store: Store, name: str, *, webhook_url: str = "", require_signat
                 id=key_id,
                 name=name,
                 token_hash=_hash(token),
-                signing_secret=secret,
+                signing_secret=sealer.seal(secret),
                 require_signature=require_signature,
                 webhook_url=webhook_url,
+                scopes=" ".join(chosen),
             )
         )
-    return NewKey(key_id, name, token, secret)
+    return NewKey(key_id, name, token, secret, chosen)
 
 
 def list_keys(store: Store) -> list[ApiKey]:
@@ -73,7 +115,7 @@ def revoke_key(store: Store, key_id: str, now: dt.datetime) -> bool:
         return True
 
 
-def authenticate(store: Store, token: str) -> Caller | None:
+def authenticate(store: Store, sealer: Sealer, token: str) -> Caller | None:
     """The live key this token belongs to, or None."""
     if not token.startswith("rk_") or token.count("_") < 2:
         return None
@@ -82,4 +124,11 @@ def authenticate(store: Store, token: str) -> Caller | None:
         key = s.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.token_hash, _hash(token)):
         return None
-    return Caller(key.id, key.name, key.signing_secret, key.require_signature, key.webhook_url)
+    return Caller(
+        key.id,
+        key.name,
+        sealer.open(key.signing_secret),
+        key.require_signature,
+        key.webhook_url,
+        frozenset(key.scopes.split()),
+    )

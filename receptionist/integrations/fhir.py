@@ -15,6 +15,8 @@ References are resolved by `ResourceType/id` and by the entry's `fullUrl` (Synth
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,10 @@ from receptionist.phones import InvalidPhone, to_e164
 from receptionist.store import Patient
 
 MAPPED = ("Patient", "Encounter", "Appointment", "Claim", "ExplanationOfBenefit")
+# FHIR's id type: what a reference may point at. Anything else (a `/`, `<`, a space, a leading `=`) is no id
+# of ours: such a reference is treated as missing, so it never becomes a patient id in the store or a CSV.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
 CANCELLED = {"cancelled", "noshow", "entered-in-error"}
 
 
@@ -109,9 +115,8 @@ def _ref(reference: Any, aliases: dict[str, str]) -> str | None:
         return None
     if ref in aliases:
         return aliases[ref]
-    if ref.startswith("urn:uuid:"):
-        return ref[9:]
-    return ref.rstrip("/").rsplit("/", 1)[-1]
+    target = ref[9:] if ref.startswith("urn:uuid:") else ref.rstrip("/").rsplit("/", 1)[-1]
+    return target if _FHIR_ID.fullmatch(target) else None
 
 
 def _text(concepts: Any) -> str:
@@ -213,6 +218,8 @@ def import_bundle(
     aliases: dict[str, str] = {}
     valid: dict[str, list[dict[str, Any]]] = {t: [] for t in MAPPED}
     for i, entry in enumerate(entries):
+        if i % 200 == 199:
+            time.sleep(0)  # a big bundle lets the web worker's other requests (Twilio's webhooks) run between
         resource = entry.get("resource") if isinstance(entry, dict) else None
         report.resources += 1
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):

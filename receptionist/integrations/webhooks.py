@@ -2,8 +2,9 @@
 integration that has a webhook URL, signed like requests in, each delivery its own RQ job retried with back-off.
 
 Body: `{"id": <the outcome's key, unique: use it to drop repeats>, "type": "outcome.<kind>", "patient_id",
-"channel", "at", "amount_cents"}` with `X-Signature: t=...,v1=...` under the key's signing secret. A revoked
-key's deliveries are dropped. Tiers and scores are not sent.
+"channel", "at", "amount_cents"}` with `X-Signature: t=...,v2=...` under the key's signing secret, over
+`POST`, the webhook URL's path (with its query) and the body, as requests in are signed. A revoked key's
+deliveries are dropped. Tiers and scores are not sent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +23,7 @@ from sqlalchemy import select
 
 from receptionist import jobqueue
 from receptionist.integrations import signing
+from receptionist.integrations.sealing import Sealer
 from receptionist.jobqueue import Jobs
 from receptionist.outcomes.events import Event
 from receptionist.store import ApiKey, Store
@@ -84,7 +87,13 @@ def listener(store: Store, jobs: Jobs) -> Callable[[list[Event]], None]:
     return on_new
 
 
-def deliver(store: Store, key_id: str, body: dict[str, Any], now: dt.datetime) -> str:
+def url_path(url: str) -> str:
+    """The path a webhook's signature covers: the URL's path (at least `/`), with `?query` when it has one."""
+    parts = urllib.parse.urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def deliver(store: Store, sealer: Sealer, key_id: str, body: dict[str, Any], now: dt.datetime) -> str:
     """POST one outcome to the key's URL, signed and dated `now`; raises `DeliveryFailed` for RQ to retry on
     anything but 2xx."""
     with store.sessions() as s:
@@ -99,7 +108,9 @@ def deliver(store: Store, key_id: str, body: dict[str, Any], now: dt.datetime) -
         headers={
             "Content-Type": "application/json",
             "User-Agent": "receptionist-webhooks/1",
-            "X-Signature": signing.sign(key.signing_secret, raw, int(now.timestamp())),
+            "X-Signature": signing.sign(
+                sealer.open(key.signing_secret), "POST", url_path(key.webhook_url), raw, int(now.timestamp())
+            ),
             "X-Webhook-Id": str(body.get("id", "")),
         },
     )

@@ -9,7 +9,6 @@ within the gates (`dispatch.py`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import uuid
@@ -19,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from receptionist import jobqueue
+from receptionist import csvsafe, jobqueue
 from receptionist.clock import Clock
 from receptionist.config.practice import Practice
 from receptionist.jobqueue import Jobs
@@ -408,8 +407,8 @@ class Campaigns:
                     select(PatientPhone.patient_id, PatientPhone.phone).order_by(PatientPhone.position.desc())
                 ).all()
             )
-        with open(out, "w", newline="") as fh:
-            w = csv.writer(fh)
+        with csvsafe.open_private(out) as fh:
+            w = csvsafe.writer(fh)
             w.writerow(["patient_id", "first_name", "last_name", "email", "phone", "zip", "tier"])
             for a, p in rows:
                 w.writerow([p.id, p.first_name, p.last_name, p.email, phones.get(p.id, ""), p.zip, a.tier])

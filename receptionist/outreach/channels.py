@@ -1,12 +1,18 @@
 """Email, the outreach channel that is not Twilio's (`receptionist.telephony.rest` is): `Mailer` speaks SMTP
 with the standard library and says whether a failure is worth retrying, like the Twilio client: `Refused` (a
 rejected address) is final; anything else is raised as is and the job is retried with back-off.
+
+Transport security is required: `smtps://` is TLS from the first byte; `smtp://` must upgrade with STARTTLS
+(a server that does not offer it, or a failed handshake, sends nothing and never sees the password), and the
+server's certificate is verified either way. Plain text only when the URL asks for it (`?tls=none`) and the
+host is this machine's loopback (a local relay).
 """
 
 from __future__ import annotations
 
 import email.message
 import email.utils
+import ipaddress
 import smtplib
 import ssl
 import urllib.parse
@@ -21,8 +27,9 @@ class SmtpTarget:
     port: int
     user: str | None
     password: str | None
-    tls: bool  # smtps:// (TLS from the start); smtp:// uses STARTTLS when the server offers it
+    tls: bool  # smtps:// (TLS from the start); smtp:// must upgrade with STARTTLS
     sender: str
+    plaintext: bool = False  # ?tls=none on a loopback host: no TLS at all (a local relay)
 
     @classmethod
     def parse(cls, url: str, default_sender: str) -> SmtpTarget:
@@ -30,6 +37,12 @@ class SmtpTarget:
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP_URL must look like smtp://user:password@host:port or smtps://...")
         query = urllib.parse.parse_qs(parts.query)
+        plaintext = query.get("tls", [""])[0].lower() == "none"
+        if plaintext and (parts.scheme == "smtps" or not _loopback(parts.hostname)):
+            raise ValueError(
+                "SMTP_URL: ?tls=none (no encryption) is allowed only for smtp:// on this machine's loopback "
+                "(127.0.0.1, ::1, localhost)"
+            )
         return cls(
             host=parts.hostname,
             port=parts.port or (465 if parts.scheme == "smtps" else 25),
@@ -37,7 +50,21 @@ class SmtpTarget:
             password=urllib.parse.unquote(parts.password) if parts.password else None,
             tls=parts.scheme == "smtps",
             sender=query.get("from", [default_sender])[0],
+            plaintext=plaintext,
         )
+
+
+class InsecureSmtp(smtplib.SMTPException):
+    """The server would not upgrade the connection to TLS: nothing was sent, no password given."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Mailer:
@@ -66,8 +93,12 @@ class Mailer:
                 server = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
             with server:
                 server.ehlo()
-                if not t.tls and server.has_extn("starttls"):
-                    server.starttls(context=ssl.create_default_context())
+                if not t.tls and not t.plaintext:
+                    if not server.has_extn("starttls"):
+                        raise InsecureSmtp(
+                            f"the mail server {t.host} does not offer STARTTLS: not sending in plain text"
+                        )
+                    server.starttls(context=ssl.create_default_context())  # raises unless the handshake works
                     server.ehlo()
                 if t.user:
                     server.login(t.user, t.password or "")

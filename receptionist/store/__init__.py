@@ -5,9 +5,9 @@ from receptionist.store.db import Store, store_now
 from receptionist.store.integrations import ApiKey, IntegrationEvent
 from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 from receptionist.store.outcomes import OutcomeEvent
-from receptionist.store.outreach import Campaign, OutreachAttempt
+from receptionist.store.outreach import Campaign, OutreachAttempt, UnsubscribeLink
 from receptionist.store.schedule import Appointment, Slot
-from receptionist.store.staff import StaffUser
+from receptionist.store.staff import AuditEvent, StaffSession, StaffUser
 
 __all__ = [
     "Store",
@@ -31,4 +31,7 @@ __all__ = [
     "ApiKey",
     "IntegrationEvent",
     "StaffUser",
+    "StaffSession",
+    "AuditEvent",
+    "UnsubscribeLink",
 ]

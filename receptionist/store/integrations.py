@@ -13,18 +13,20 @@ from receptionist.store.models import Base, _now
 
 class ApiKey(Base):
     """One integration (online booking, intake forms, the practice-management system). The token is shown once
-    and kept only as its SHA-256; the signing secret (HMAC of request and webhook bodies) must be kept to verify."""
+    and kept only as its SHA-256; the signing secret (HMAC of request and webhook bodies) must be kept to verify,
+    so it is kept encrypted (`integrations.sealing`). `scopes`: what the key may do, space-separated."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64))
-    signing_secret: Mapped[str] = mapped_column(String(80))
+    signing_secret: Mapped[str] = mapped_column(String(400))
     require_signature: Mapped[bool] = mapped_column(default=False)
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    scopes: Mapped[str] = mapped_column(String(200), default="")
 
 
 class IntegrationEvent(Base):

@@ -75,3 +75,16 @@ class OutreachAttempt(Base):
         Index("ix_outreach_attempts_patient_sent", "patient_id", "sent_at"),
         Index("ix_outreach_attempts_provider", "provider_id"),
     )
+
+
+class UnsubscribeLink(Base):
+    """An email's unsubscribe link: the URL carries a random token (no patient id), the store only its
+    SHA-256, the patient it stands for, and when it stops working."""
+
+    __tablename__ = "unsubscribe_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64))
+    attempt_id: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -21,8 +21,19 @@ DIAL_TIMEOUT = 20
 WHISPER_TIMEOUT = 8
 
 
+# What XML 1.0 cannot carry (C0 controls but tab, newline and return; lone surrogates; U+FFFE, U+FFFF), and
+# text from a patient's record (a name with a stray control
+# character from a PMS export) would otherwise make the whole document invalid, and Twilio drops the call leg.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """Text as TwiML can carry it: characters XML forbids are dropped."""
+    return _NOT_XML.sub("", text)
+
+
 def _say(node: VoiceResponse | Gather, text: str) -> None:
-    node.say(text, voice=VOICE, language=LANGUAGE)
+    node.say(clean(text), voice=VOICE, language=LANGUAGE)
 
 
 _SLOT = re.compile("\ue000([0-9]+)\ue000")  # a private-use character the builders pass through as is
@@ -44,7 +55,7 @@ def _fill(build: Callable[..., str], fixed: dict[str, Any], values: dict[str, st
     parts = _skeleton(build, tuple(fixed.items()), slots)
     out = [parts[0]]
     for k in range(1, len(parts), 2):
-        out.append(str(values[slots[int(parts[k])]]).translate(_ESCAPES))
+        out.append(clean(str(values[slots[int(parts[k])]])).translate(_ESCAPES))
         out.append(parts[k + 1])
     return "".join(out)
 
@@ -177,5 +188,5 @@ def sms_reply(text: str | None) -> str:
 
     response = MessagingResponse()
     if text:
-        response.message(text)
+        response.message(clean(text))
     return str(response)

@@ -1,9 +1,10 @@
 """The integration API, `/api/v1/...`: API keys, optional HMAC signatures, size and rate limits, JSON errors.
 
 Every write goes through `before` first: the body's size against the route's limit, the key
-(`Authorization: Bearer rk_...`), the key's rate limit (a fixed window per minute in Redis), then the signature
-when the key requires one or the request carries one (replays refused). Errors are
-`{"error": {"code": ..., "message": ...}}` with a 4xx; nothing is changed by a refused request.
+(`Authorization: Bearer rk_...`), the key's scope for the route, the key's rate limit (a fixed window per minute
+in Redis), then the signature when the key requires one or the request carries one (over method, path and body;
+replays refused, keyed on the `(t, v2)` that verified). Errors are `{"error": {"code": ..., "message": ...}}`
+with a 4xx; nothing is changed by a refused request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -34,6 +35,9 @@ from receptionist.store import keys
 from receptionist.web.extension import services_of
 from receptionist.web.openapi import FILE as OPENAPI_FILE
 
+if TYPE_CHECKING:
+    from receptionist.runtime.services import Services
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
@@ -45,9 +49,23 @@ SIZE_LIMITS = {
     "api.patients": 16 * KB * KB,
     "api.visits": 16 * KB * KB,
     "api.appointments": 16 * KB * KB,
-    "api.fhir": 64 * KB * KB,
+    "api.fhir": 16 * KB * KB,  # parsed and validated it takes about five times that in memory
 }
 RATE_PER_MINUTE = 1200
+# the scope each route needs (apikeys.SCOPES)
+ROUTE_SCOPES = {
+    "api.booking_event": "booking",
+    "api.intake": "intake",
+    "api.patients": "pms",
+    "api.visits": "pms",
+    "api.appointments": "pms",
+    "api.fhir": "fhir",
+}
+# JSON nested deeper than this is refused before validation (no model here nests more than a few levels)
+MAX_JSON_DEPTH = 64
+# the most entries one FHIR bundle sent to the API may carry (a bigger export goes as several bundles, or
+# through `receptionist import fhir`)
+MAX_FHIR_ENTRIES = 50_000
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -86,10 +104,13 @@ def before() -> Response | None:
     )
     if not token:
         return _error(401, "missing_key", "send the API key as `Authorization: Bearer <key>`")
-    caller = apikeys.authenticate(services.store, token)
+    caller = apikeys.authenticate(services.store, services.sealer, token)
     if caller is None:
         return _error(401, "bad_key", "the API key is not valid (unknown or revoked)")
     g.api_caller = caller
+    scope = ROUTE_SCOPES.get(request.endpoint or "")
+    if scope is not None and not caller.may(scope):
+        return _error(403, "missing_scope", f"this key does not have the {scope!r} scope this route needs")
     refused = _rate_limited(services, caller.key_id)
     if refused is not None:
         return refused
@@ -99,10 +120,18 @@ def before() -> Response | None:
         if not header:
             return _error(401, "missing_signature", "this key requires an X-Signature header")
         try:
-            signing.verify(caller.signing_secret, header, body, services.now().timestamp())
+            t, mac = signing.verify(
+                caller.signing_secret,
+                header,
+                request.method,
+                signed_path(),
+                body,
+                services.now().timestamp(),
+            )
         except signing.BadSignature as exc:
             return _error(401, exc.code, exc.message)
-        digest = hashlib.sha256(f"{caller.key_id}|{header}".encode()).hexdigest()
+        # the one spelling that verified: a replay is the same (t, mac) however its header is written
+        digest = hashlib.sha256(f"{caller.key_id}|{t}|{mac}".encode()).hexdigest()
         try:
             first = services.redis.set(
                 keys.api_signature_seen(digest), "1", nx=True, ex=2 * signing.TOLERANCE_S + 5
@@ -112,6 +141,12 @@ def before() -> Response | None:
         if not first:
             return _error(409, "replayed", "this signed request was already received")
     return None
+
+
+def signed_path() -> str:
+    """The path a signature covers: the request's path, with `?query` when it has one."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
 
 
 def _rate_limited(services: Any, key_id: str) -> Response | None:
@@ -137,13 +172,40 @@ def _rate_limited(services: Any, key_id: str) -> Response | None:
     return None
 
 
+def load_json(raw: bytes) -> Any:
+    """The body as JSON; 400 for malformed JSON, 400 `too_deep` past `MAX_JSON_DEPTH` levels."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, "too_deep", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({str(exc)[:100]})") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, "too_deep", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deeply `data` nests (iteratively: a deep document costs no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+    return deepest
+
+
 def _parse(model: type[Strict]) -> Any:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    try:
-        data = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({str(exc)[:100]})") from None
+    data = load_json(request.get_data(cache=True))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -156,7 +218,7 @@ def _parse(model: type[Strict]) -> Any:
         raise ApiError(422, code, where + more) from None
 
 
-def _today(services: Any) -> dt.date:
+def _today(services: Services) -> dt.date:
     return services.practice.today(services.now())
 
 
@@ -169,7 +231,16 @@ def openapi() -> Response:
 def booking_event() -> tuple[Response, int]:
     from receptionist.integrations.events import booking_event as apply
 
-    done = apply(services_of(current_app), g.api_caller.key_id, _parse(BookingEvent))
+    event: BookingEvent = _parse(BookingEvent)
+    if (event.phone or event.email) and not g.api_caller.may("lookup"):
+        if not event.patient_id:
+            raise ApiError(
+                403,
+                "missing_scope",
+                "finding a patient by phone or email needs the 'lookup' scope; send patient_id instead",
+            )
+        event = event.model_copy(update={"phone": None, "email": None})  # by id only
+    done = apply(services_of(current_app), g.api_caller.key_id, event)
     return jsonify(done.body), 200 if done.duplicate else 201
 
 
@@ -212,9 +283,11 @@ def fhir() -> Response:
 
     if not request.is_json and request.mimetype != "application/fhir+json":
         raise ApiError(415, "unsupported_media_type", "send the bundle as application/json")
-    try:
-        data = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({str(exc)[:100]})") from None
+    data = load_json(request.get_data(cache=True))
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if isinstance(entries, list) and len(entries) > MAX_FHIR_ENTRIES:
+        raise ApiError(
+            413, "too_many_entries", f"the bundle has {len(entries)} entries: send at most {MAX_FHIR_ENTRIES}"
+        )
     services = services_of(current_app)
     return jsonify(import_bundle(services, data, today=_today(services)).as_json())

@@ -32,18 +32,20 @@ SIGNATURE = {
     "name": "X-Signature",
     "in": "header",
     "required": False,
-    "schema": {"type": "string"},
-    "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the key\'s signing '
-    "secret>; required for keys made with --signed, checked whenever present; at most "
-    "5 minutes old, and each signature is accepted once",
+    "description": 'exactly t=<unix seconds>,v2=<64 lower-case hex: HMAC-SHA256 of "<t>.<METHOD>.<path>.<raw '
+    "body>\" under the key's signing secret> (path: the request's path, with ?query when it has one); "
+    "required for keys made with --signed, checked whenever present; at most 5 minutes old, and each "
+    "signature is accepted once. The body-only v1 form is no longer accepted",
+    "schema": {"type": "string", "pattern": "^t=(0|[1-9][0-9]{0,11}),v2=[0-9a-f]{64}$"},
 }
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {
-        400: "malformed JSON",
+        400: "malformed JSON, or JSON nested too deeply (`too_deep`)",
         401: "missing or bad API key or signature",
+        403: "the key lacks the scope this route (or a look-up by phone or email) needs",
         409: "a signed request replayed",
         413: "body over the route's size limit",
         415: "not application/json",
@@ -68,7 +70,7 @@ def _write(
         code: {"description": text, "content": {"application/json": {"schema": ANY_OBJECT}}}
         for code, text in ok.items()
     }
-    responses.update(_errors(400, 401, 409, 413, 415, 422, 429, *extra))
+    responses.update(_errors(400, 401, 403, 409, 413, 415, 422, 429, *extra))
     return {
         "operationId": op,
         "summary": summary,
@@ -112,7 +114,9 @@ def build() -> dict[str, Any]:
             "title": "receptionist integration API",
             "version": "1",
             "description": "Online booking, digital intake and practice-management sync. Every request "
-            "carries `Authorization: Bearer <API key>` (made with `receptionist keys add`). "
+            "carries `Authorization: Bearer <API key>` (made with `receptionist keys add`); each route needs "
+            "a scope of the key: booking, intake, pms (patients, visits, appointments), fhir; finding a "
+            "patient by phone or email needs lookup. "
             'Errors are `{"error": {"code", "message"}}`.',
         },
         "servers": [{"url": "/"}],

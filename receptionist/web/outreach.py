@@ -134,10 +134,16 @@ def unsubscribe(token: str) -> tuple[str, int]:
 
     services = services_of(current_app)
     name = escape(services.practice.name)
-    patient_id = check_unsubscribe_token(services.settings.auth_token, token)
+    patient_id, expired = check_unsubscribe_token(
+        services.store, token, services.now(), services.outreach.legacy_unsubscribe_secret
+    )
     if patient_id is None:
+        number = escape(contacts.spoken_phone(services.practice.main.phone))
+        why = "This unsubscribe link has expired." if expired else "This unsubscribe link is not valid."
         return _PAGE.format(
-            title="Link not valid", text="This unsubscribe link is not valid. Please call us.", form=""
+            title="Link not valid",
+            text=f"{why} To stop all calls, texts and emails, call us at {number} or reply STOP to a text.",
+            form="",
         ), 404
     if request.method == "POST":
         optout.opt_out(services.store, [patient_id], how="email unsubscribe", now=services.now())

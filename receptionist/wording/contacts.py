@@ -60,8 +60,24 @@ def email_subject(practice: str) -> str:
     return f"{practice}: we'd love to see you again"
 
 
+# A first name in an email is patient-supplied text: letters (any script), spaces, apostrophes, hyphens and
+# dots only, first word, at most 30 characters. No newline (a forged paragraph), no URL, no markup.
+_NAME_CHARS = re.compile(r"[^\w\s'\-.]|[\d_]")
+_URLISH = re.compile(r"(https?:|www\.|\S+\.(com|net|org|io|co|us|info|biz|ru|cn|xyz)\b)", re.IGNORECASE)
+
+
+def safe_first_name(first_name: str | None) -> str:
+    """The first name as an email may greet with, or "" when nothing of it is safe to print."""
+    text = first_name or ""
+    if _URLISH.search(text):
+        return ""
+    words = _NAME_CHARS.sub("", text).split()
+    return words[0].strip(".-'")[:30] if words else ""
+
+
 def email_text(practice: str, first_name: str | None, phone: str, hours: str, unsubscribe_url: str) -> str:
-    hello = f"Hi {first_name}," if first_name else "Hello,"
+    first = safe_first_name(first_name)
+    hello = f"Hi {first}," if first else "Hello,"
     return (
         f"{hello}\n\nIt's been a while since your last visit to {practice}, and we'd love to see you again.\n\n"
         f"To book, call us at {spoken_phone(phone)} ({hours}), or simply reply to this email.\n\n"

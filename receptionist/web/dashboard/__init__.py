@@ -1,8 +1,12 @@
 """The staff dashboard: server-rendered pages behind a sign-in, one blueprint per page family.
 
 `init_dashboard(app)` sets the session cookie up (HttpOnly, SameSite=Lax, Secure over https, signed with a key
-generated into the data folder), Flask-Login for who is signed in, and Flask-WTF's CSRF check on every form.
-The Twilio, health and API routes are exempt from the CSRF check and need no sign-in: they stay as they were.
+generated into the data folder, never extended by a request), Flask-Login for who is signed in, and Flask-WTF's
+CSRF check on every form. Who is signed in is decided on the server at every request: the cookie names a
+session row (`accounts.session_user`), which sign-out, the account's removal or a password change delete, and
+which ends `DASHBOARD_SESSION_HOURS` after sign-in or `DASHBOARD_IDLE_MINUTES` after the last request.
+Roles: the front desk sees Today, Patients, Calls and Try it; a manager also Campaigns, Results and the audit
+log. The Twilio, health and API routes are exempt from the CSRF check and need no sign-in.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Forbidden
 
 from receptionist.dashboard import accounts, formatting
 from receptionist.web.dashboard.staff import StaffMember
@@ -26,7 +31,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-SESSION_HOURS = 12
 
 
 class DashboardSessions(SecureCookieSessionInterface):
@@ -46,7 +50,7 @@ class DashboardSessions(SecureCookieSessionInterface):
             return self.null_session_class()
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if isinstance(session, self.null_session_class):
             return
         super().save_session(app, session, response)
@@ -57,13 +61,16 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
     settings = services.settings
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key
+    lifetime = dt.timedelta(hours=settings.dashboard_session_hours)
+    idle = dt.timedelta(minutes=settings.dashboard_idle_minutes)
     app.config.update(
         SESSION_COOKIE_NAME="receptionist_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
-        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+        PERMANENT_SESSION_LIFETIME=lifetime,
+        SESSION_REFRESH_EACH_REQUEST=False,  # an absolute lifetime: requests never push the expiry on
+        WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()),
     )
     exempt_names = {bp.name for bp in exempt}
     app.session_interface = DashboardSessions(
@@ -87,19 +94,30 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
     login.login_message_category = "info"
     login.session_protection = "basic"
 
-    @login.user_loader
-    def load(user_id: str) -> StaffMember | None:
-        try:
-            user = accounts.get_user(services_of(app).store, int(user_id))
-        except ValueError:
-            return None
-        return StaffMember(user.id, user.username) if user is not None else None
+    def load(session_token: str) -> StaffMember | None:
+        services = services_of(app)
+        who = accounts.session_user(
+            services.store, session_token, services.now(), idle=idle, lifetime=lifetime
+        )
+        return StaffMember(session_token, who.uid, who.username, who.role) if who is not None else None
 
-    from receptionist.web.dashboard import auth, calls, campaigns, patients, results, today, tryit
+    login.user_loader(load)
 
-    for module in (auth, today, patients, calls, campaigns, results, tryit):
+    from receptionist.web.dashboard import audit, auth, calls, campaigns, patients, results, today, tryit
+
+    for module in (auth, today, patients, calls, campaigns, results, tryit, audit):
         app.register_blueprint(module.bp)
-    families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit"}
+    families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit", "audit"}
+
+    @app.errorhandler(403)
+    def forbidden(_error: Exception) -> ResponseReturnValue:
+        if request.blueprint not in families:
+            return Forbidden().get_response()
+        return render_template(
+            "dashboard/error.html",
+            title="Managers only",
+            message="This page is for the practice's managers. Ask one to change your role if you need it.",
+        ), 403
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> ResponseReturnValue:
@@ -112,11 +130,9 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
+        # every response gets the headers of `web.security`; the dashboard's pages this CSP instead of its own
         if request.blueprint in families or request.path.startswith("/static/"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers["Content-Security-Policy"] = CSP
         if request.blueprint in families and request.blueprint != "auth":
             # patient data: never kept by the browser or a proxy
             response.headers["Cache-Control"] = "no-store"

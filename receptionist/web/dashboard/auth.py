@@ -1,4 +1,5 @@
-"""Sign-in and sign-out. Failures are counted per account; five in a row lock it for fifteen minutes."""
+"""Sign-in and sign-out. Failures are counted per name; five in a row lock it for fifteen minutes. A sign-in
+starts a server-side session (`accounts.start_session`); sign-out deletes it, so the cookie is worthless after."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from receptionist.dashboard import accounts
-from receptionist.web.dashboard.staff import StaffMember
+from receptionist.web.dashboard.staff import StaffMember, login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +45,8 @@ def login() -> ResponseReturnValue:
             )
             if result.user_id is not None:
                 session.clear()
-                login_user(StaffMember(result.user_id, username.strip()))
+                token = accounts.start_session(services.store, result.uid, services.now())
+                login_user(StaffMember(token, result.uid, username.strip(), result.role))
                 session.permanent = True
                 log.info("staff user %s signed in", result.user_id)
                 return redirect(_safe_next(request.args.get("next")))
@@ -55,6 +57,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    accounts.end_session(services_of(current_app).store, current_user.session_token)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

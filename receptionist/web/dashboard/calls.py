@@ -7,10 +7,11 @@ import logging
 import redis
 from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.voice import journal
+from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
@@ -31,9 +32,9 @@ def _drain() -> None:
 def index() -> ResponseReturnValue:
     services = services_of(current_app)
     _drain()
-    return render_template(
-        "dashboard/calls.html", calls=queries.recent_calls(services.store), zone=services.practice.main.zone
-    )
+    calls = queries.recent_calls(services.store)
+    audited("calls.list", detail=f"{len(calls['live']) + len(calls['recent'])} calls listed")
+    return render_template("dashboard/calls.html", calls=calls, zone=services.practice.main.zone)
 
 
 @bp.get("/<sid>")
@@ -44,4 +45,5 @@ def detail(sid: str) -> ResponseReturnValue:
     d = queries.call_detail(services.store, sid)
     if d is None:
         abort(404)
+    audited("call.view", patient_id=d["call"].patient_id, target=sid, detail="transcript")
     return render_template("dashboard/call.html", d=d, zone=services.practice.main.zone)

@@ -1,4 +1,5 @@
-"""Campaigns: the current plan (tier x channel, expected cost and value), start, pause, resume, progress."""
+"""Campaigns (managers only): the current plan (tier x channel, expected cost and value), start, pause, resume,
+progress."""
 
 from __future__ import annotations
 
@@ -6,19 +7,19 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.outreach.campaigns import CampaignError
-from receptionist.outreach.planner import CHANNELS, build_plan
+from receptionist.outreach.planner import CHANNELS, Plan, build_plan
 from receptionist.patients.export import NoScoreRun
+from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)
 
 
-def _plan() -> ResponseReturnValue:
+def _plan() -> Plan | None:
     services = services_of(current_app)
     try:
         return build_plan(
@@ -44,12 +45,14 @@ def page(status: int = 200) -> ResponseReturnValue:
 
 @bp.get("")
 @login_required
+@manager_required
 def index() -> ResponseReturnValue:
     return page()
 
 
 @bp.post("/start")
 @login_required
+@manager_required
 def start() -> ResponseReturnValue:
     services = services_of(current_app)
     plan = _plan()
@@ -91,11 +94,13 @@ def _change(action: str) -> ResponseReturnValue:
 
 @bp.post("/pause")
 @login_required
+@manager_required
 def pause() -> ResponseReturnValue:
     return _change("pause")
 
 
 @bp.post("/resume")
 @login_required
+@manager_required
 def resume() -> ResponseReturnValue:
     return _change("resume")

@@ -1,4 +1,4 @@
-"""Results: tier mix and value at risk, rates against the expected ranges, the funnel, lift, cost and ROI.
+"""Results (managers only: revenue, cost and ROI): tier mix and value at risk, rates against the expected ranges, the funnel, lift, cost and ROI.
 
 Aggregates only: the latest run's scores by GROUP BY, and the outcome counters (Redis; the store's own counts
 when Redis is unreachable). Every chart has its table beside it and a CSV download.
@@ -11,20 +11,22 @@ import logging
 import redis
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import queries
 from receptionist.dashboard.formatting import to_csv
-from receptionist.dashboard.results import build_tables
+from receptionist.dashboard.results import Table, build_tables
 from receptionist.outcomes.log import live_counts, store_counts
-from receptionist.outcomes.report import build_report
+from receptionist.outcomes.report import Report, build_report
+from receptionist.store import ScoreRun
+from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 log = logging.getLogger(__name__)
 
 
-def _tables() -> ResponseReturnValue:
+def _tables() -> tuple[list[Table], Report, ScoreRun | None, str]:
     services = services_of(current_app)
     source = "live counters"
     try:
@@ -40,6 +42,7 @@ def _tables() -> ResponseReturnValue:
 
 @bp.get("")
 @login_required
+@manager_required
 def index() -> ResponseReturnValue:
     tables, report, run, source = _tables()
     return render_template("dashboard/results.html", tables=tables, report=report, run=run, source=source)
@@ -47,11 +50,13 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/<name>.csv")
 @login_required
+@manager_required
 def csv(name: str) -> ResponseReturnValue:
     tables, *_ = _tables()
     table = next((t for t in tables if t.name == name), None)
     if table is None:
         abort(404)
+    audited("export", target=f"results/{name}.csv")
     return Response(
         to_csv(table.csv_header, table.csv_rows),
         mimetype="text/csv",

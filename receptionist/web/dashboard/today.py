@@ -7,11 +7,12 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError
 from receptionist.phones import InvalidPhone, to_e164
+from receptionist.web.dashboard.audit import audited
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("today", __name__)
@@ -22,13 +23,20 @@ def page(status: int = 200) -> ResponseReturnValue:
     services = services_of(current_app)
     now = services.now()
     campaign = queries.latest_campaign(services.store)
+    call_list = queries.call_list(services.store, campaign.id) if campaign else []
+    callbacks = queries.open_callbacks(services.store)
+    returning = queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days)
+    audited(
+        "today.view",
+        detail=f"{len(call_list)} to call, {callbacks.total} callbacks, {len(returning)} trying to return",
+    )
     return render_template(
         "dashboard/today.html",
         now=now,
         campaign=campaign,
-        call_list=queries.call_list(services.store, campaign.id) if campaign else [],
-        callbacks=queries.open_callbacks(services.store),
-        returning=queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days),
+        call_list=call_list,
+        callbacks=callbacks,
+        returning=returning,
         outcomes=STAFF_OUTCOMES,
         staff_numbers=services.practice.main.staff_numbers,
         zone=services.practice.main.zone,

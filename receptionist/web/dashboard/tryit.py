@@ -1,22 +1,28 @@
 """Try it: a call to the receptionist from the browser, on the same simulator as `receptionist call`.
 
-The simulator plays Twilio against this app in process (signed webhooks, the real call flow and store), one
-caller turn per request: the call pauses at each prompt, is kept in Redis (as plain JSON, an hour at most, for
-the staff member who placed it), and resumes with what the caller types next.
+The simulator plays Twilio, one caller turn per request, against a sandbox copy of this app: the same code,
+practice settings and conversation engine, but its own store, Redis database and two made-up patients
+(`simulation.sandbox`), so whatever the caller asks for (opt out, cancel, book) touches no real patient, slot
+or statistic. The call pauses at each prompt, is kept in the sandbox's Redis (as plain JSON, an hour at most,
+for the staff member who placed it), and resumes with what the caller types next.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from receptionist.dashboard import queries
+from receptionist.runtime.sandbox import build_sandbox
+from receptionist.runtime.services import Services
+from receptionist.simulation import sandbox
 from receptionist.simulation.simulator import (
     CallSimulator,
     FlaskTransport,
@@ -25,28 +31,40 @@ from receptionist.simulation.simulator import (
     SimulatorError,
 )
 from receptionist.store import keys
+from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("tryit", __name__, url_prefix="/try")
 log = logging.getLogger(__name__)
 KEEP_SECONDS = 3600
-UNKNOWN_CALLER = "+13125550123"
 MAX_SAY = 500
+SANDBOX = "tryit_sandbox"
+_building = threading.Lock()
 
 
 def _callers() -> dict[str, tuple[str, str | None]]:
-    found = queries.tryit_callers(services_of(current_app).store)
+    numbers = sandbox.callers()
     return {
-        "high": ("A high-value patient", found["high"]),
-        "low": ("A routine patient", found["low"]),
-        "unknown": ("Someone new, an unknown number", UNKNOWN_CALLER),
+        "high": ("A high-value patient (Margot, made up)", numbers["high"]),
+        "low": ("A routine patient (Leo, made up)", numbers["low"]),
+        "unknown": ("Someone new, an unknown number", numbers["unknown"]),
     }
 
 
+def _sandbox() -> tuple[Services, Flask]:
+    """The sandbox's services and app, built once per app (`create_app` hands its factory in)."""
+    with _building:
+        built = current_app.extensions.get(SANDBOX)
+        if built is None:
+            services = build_sandbox(services_of(current_app))
+            app = current_app.extensions["app_factory"](services=services)
+            built = current_app.extensions[SANDBOX] = (services, app)
+    return built
+
+
 def _simulator() -> CallSimulator:
-    services = services_of(current_app)
+    services, app = _sandbox()
     settings = services.settings
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     return CallSimulator(
         FlaskTransport(app, base_url=settings.base_url),
         base_url=settings.base_url,
@@ -78,7 +96,7 @@ def _body(call: SimulatedCall, paused: PausedCall | None) -> dict[str, Any]:
 
 
 def _keep(paused: PausedCall | None, call_sid: str) -> None:
-    r = services_of(current_app).queue_redis
+    r = _sandbox()[0].queue_redis
     if paused is None:
         r.delete(keys.tryit_call(call_sid))
     else:
@@ -104,20 +122,22 @@ def start() -> ResponseReturnValue:
     if who not in callers:
         return _error("Choose who is calling.")
     number = callers[who][1]
-    if not number:
-        return _error("No scored patient of that kind yet: run `receptionist score`, or call as someone new.")
-    services = services_of(current_app)
     try:
-        call, paused = _simulator().start(from_=number, to=services.practice.main.phone)
+        services = _sandbox()[0]
+        now = services.now()
+        sandbox.seed(
+            services.store, services.publish_cache, services.practice, services.practice.today(now), now
+        )
+        call, paused = _simulator().start(from_=number or "", to=services.practice.main.phone)
         _keep(paused, call.call_sid)
-    except (SimulatorError, redis.RedisError, OSError) as exc:
+    except (SimulatorError, redis.RedisError, OSError, SQLAlchemyError) as exc:
         log.warning("try it: the call could not start (%s)", type(exc).__name__)
         return _error(f"The call could not be placed ({type(exc).__name__}).", 503)
     return jsonify(_body(call, paused))
 
 
 def _paused(call_sid: str) -> PausedCall | None:
-    raw = services_of(current_app).queue_redis.get(keys.tryit_call(call_sid))
+    raw = _sandbox()[0].queue_redis.get(keys.tryit_call(call_sid))
     if raw is None:
         return None
     kept = json.loads(raw)
