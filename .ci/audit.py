@@ -40,7 +40,9 @@ def main() -> int:
             fixes = ", ".join(v.get("fix_versions") or []) or "no fix yet"
             print(f"  {d['name']} {d['version']}: {v.get('id')} (fixed in {fixes})")
     if vulnerable:
-        print(f"dependency audit: FAILED, {len(vulnerable)} of {len(audited)} packages have known vulnerabilities")
+        print(
+            f"dependency audit: FAILED, {len(vulnerable)} of {len(audited)} packages have known vulnerabilities"
+        )
         return 1
     if not audited:
         print(
@@ -49,7 +51,9 @@ def main() -> int:
         )
         return 0
     skipped = len(deps) - len(audited)
-    print(f"dependency audit: ok, {len(audited)} packages audited, no known vulnerabilities ({skipped} skipped)")
+    print(
+        f"dependency audit: ok, {len(audited)} packages audited, no known vulnerabilities ({skipped} skipped)"
+    )
     return 0
 
 
