@@ -393,6 +393,43 @@ def bench_llm(quick: bool) -> None:
     )
 
 
+def bench_nlu(quick: bool) -> None:
+    print("\n== understanding callers: trained NLU against the old weighted patterns (same turns, same run)")
+    out = json.loads(
+        subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "nlu.py"), *(["--quick"] if quick else [])],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    print(
+        f"  intent model fitted on 80% of the corpus in {out['fit_s']:.1f} s CPU; times are understand() calls"
+    )
+    print(
+        f"  {'set':34s} {'turns':>6s} {'ours acc':>9s} {'old acc':>8s} {'ours p50/p95 ms':>16s} {'old p50/p95 ms':>15s}"
+    )
+    for name, label in (("held_out", "corpus held-out 20%"), ("paraphrases", "hand-written paraphrases")):
+        r = out[name]
+        print(
+            f"  {label:34s} {r['turns']:6d} {r['ours_accuracy']:9.3f} {r['old_accuracy']:8.3f} "
+            f"{r['ours_ms']['p50']:7.3f}/{r['ours_ms']['p95']:<8.3f} {r['old_ms']['p50']:6.3f}/{r['old_ms']['p95']:<8.3f}"
+        )
+        print(
+            f"    on the {r['covered_turns']} turns whose label the old engine has an intent for: ours "
+            f"{r['ours_covered_accuracy']:.3f}, old {r['old_covered_accuracy']:.3f} "
+            f"({r['ours_covered_accuracy'] / max(r['old_covered_accuracy'], 1e-9):.2f}x)"
+        )
+        print(
+            f"    ratios ours/old: accuracy {r['ours_accuracy'] / max(r['old_accuracy'], 1e-9):.2f}x, "
+            f"p50 time {r['ours_ms']['p50'] / r['old_ms']['p50']:.2f}x, p95 time {r['ours_ms']['p95'] / r['old_ms']['p95']:.2f}x"
+        )
+    print(
+        f"  warm() (the process's model on the whole corpus, dateparser, lingua): {out['warm_s']:.1f} s CPU"
+    )
+
+
 def bench_outreach(quick: bool) -> None:
     patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 25.0)
     print(
@@ -515,6 +552,7 @@ BENCHMARKS = {
     "scoring": bench_scoring,
     "inbound": bench_inbound,
     "llm": bench_llm,
+    "nlu": bench_nlu,
     "outreach": bench_outreach,
     "stats": bench_stats,
     "integrations": bench_integrations,

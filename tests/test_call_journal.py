@@ -205,11 +205,10 @@ def test_a_caller_registered_on_the_phone_is_recognised_next_time(services, stor
     call = simulator_for(services).call(
         from_=STRANGER,
         to=MAIN,
-        says=[
+        says=[  # the name comes first now: it decides the visit type before any time is offered
             "I'm a new patient and I'd like to book a cleaning",
-            "the first one",
-            "yes",
             "Sure, it's Nadia Quill",
+            "yes",
             "no thanks",
         ],
     )

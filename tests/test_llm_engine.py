@@ -46,6 +46,8 @@ def context(
         first_name=first_name,
         direction=direction,
         reason=reason,
+        practice=load_practice(),
+        location=load_practice().main,
     )  # type: ignore[arg-type]
 
 
@@ -117,13 +119,17 @@ def test_tokens_stream_to_the_transport_as_they_arrive(engine, fake, tools):
 
 
 def test_fallback_keeps_its_own_state_across_turns(engine, fake, tools):
-    """When the model fails two turns running, the offline engine continues its own dialogue."""
+    """When the model fails a turn, the offline engine answers it and keeps the turns that answer its own
+    question (the time it offered), so the booking it started ends in one voice."""
     fake.play(Step(status=500), Step(status=500))
     state = engine.start(context(), tools).state
     first = engine.respond(context(), tools, state, Utterance(speech="I'd like to book a cleaning"))
-    assert first.state["offline"]["stage"] == "offer"
-    second = engine.respond(context(), tools, first.state, Utterance(speech="the first one"))
-    assert second.state["offline"]["stage"] == "confirm_slot"
+    assert first.state["offline"]["stage"] == "offer", first.say
+    second = engine.respond(context(), tools, first.state, Utterance(speech="yes please"))
+    assert len(fake.requests) == 1  # the model never saw the answer to the offline engine's question
+    assert "all set" in second.say.lower()
+    assert [e["action"] for e in tools.events if e["action"] == "booked"] == ["booked"]
+    assert second.state["offline"]["stage"] == "anything_else"
 
 
 def test_dtmf_reaches_the_model_as_keys(engine, fake, tools):

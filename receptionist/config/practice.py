@@ -1,4 +1,5 @@
-"""Practice settings (`PRACTICE_FILE`, TOML): locations, numbers, hours, tier rules, outreach costs and limits."""
+"""Practice settings (`PRACTICE_FILE`, TOML): locations, numbers, hours, tier rules, outreach costs and limits,
+visit types (`visit_types.py`), closed days (`calendar.py`) and what the front desk knows (`front_desk.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from receptionist.clock import local_day
+from receptionist.config.calendar import Holidays, parse_holidays
+from receptionist.config.front_desk import FrontDesk, parse_front_desk
+from receptionist.config.visit_types import VisitType, parse_visit_types
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.wording.spoken import spoken_time
 from scoring import TierRules
@@ -65,6 +69,7 @@ class Location:
     # How the AI receptionist talks on this line: "gather" (TwiML <Gather> loop) or "relay" (ConversationRelay
     # websocket, streaming; used only when an LLM is configured).
     transport: str = "gather"
+    holidays: Holidays = field(default_factory=Holidays)  # the practice's closed days
 
     @property
     def zone(self) -> ZoneInfo:
@@ -74,7 +79,12 @@ class Location:
         return when.astimezone(self.zone)
 
     def is_open(self, when: dt.datetime) -> bool:
-        return self.hours.is_open(self.local_time(when))
+        """Within the opening hours of a working day (a holiday is closed all day)."""
+        local = self.local_time(when)
+        return self.hours.is_open(local) and not self.holidays.is_closed(local.date())
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.weekday() in self.hours.by_weekday and not self.holidays.is_closed(day)
 
     def today(self, now: dt.datetime) -> dt.date:
         """The location's calendar day at the instant `now`."""
@@ -162,6 +172,12 @@ class Practice:
     lapsed_after_days: int
     outreach: OutreachRules
     source: str
+    visit_types: tuple[VisitType, ...] = ()
+    holidays: Holidays = field(default_factory=Holidays)
+    front_desk: FrontDesk = field(default_factory=FrontDesk)
+
+    def visit_type(self, type_id: str) -> VisitType | None:
+        return next((v for v in self.visit_types if v.id == type_id), None)
 
     @property
     def main(self) -> Location:
@@ -203,6 +219,7 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
 
     practice = data.get("practice", {})
     timezone = _zone(practice.get("timezone", "America/New_York"), "practice.timezone", fail)
+    holidays = parse_holidays(data.get("holidays", {}), fail)
     raw_locations = data.get("locations") or []
     if not raw_locations:
         raise fail("locations", "at least one location is needed")
@@ -228,6 +245,7 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
                 providers=tuple(str(p) for p in loc.get("providers", ["the dentist"])),
                 hours=_hours(loc.get("hours", {}), f"{where}.hours", fail),
                 transport=transport,
+                holidays=holidays,
             )
         )
     tiers = data.get("tiers", {})
@@ -249,6 +267,13 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
         lapsed_after_days=lapsed_after,
         outreach=_outreach(data.get("outreach", {}), fail),
         source=source,
+        visit_types=parse_visit_types(
+            data.get("visit_types", []),
+            sorted({p for loc in locations for p in loc.providers}),
+            fail,
+        ),
+        holidays=holidays,
+        front_desk=parse_front_desk(data, fail),
     )
 
 

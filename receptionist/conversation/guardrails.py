@@ -1,9 +1,11 @@
 """Checks in code that run before any model sees a caller's words: pure functions over one turn.
 
-`check` answers which guardrail (if any) a turn trips: an emergency or an opt-out (both from `understand`,
-the offline engine's own detection), a request for medical advice, or an attempt to steer the assistant
-(override its instructions, read its prompt, reach another patient's record). The LLM engine answers those
-itself, so no prompt can talk the model out of them.
+`check` answers which guardrail (if any) a turn trips: a medical emergency or an urgent dental problem (the
+shared triage policy, `policy/triage.py`, over the shared understanding), an opt-out, a request for medical
+advice, an attempt to steer the assistant (override its instructions, read its prompt, list other patients),
+or a turn about someone other than the caller ("my daughter needs a cleaning", "when is Margaret's
+appointment"), where family links and identity checks decide. The LLM engine answers those in code, so no
+prompt can talk the model out of them.
 """
 
 from __future__ import annotations
@@ -12,24 +14,16 @@ import datetime as dt
 import re
 from typing import Literal
 
+from receptionist.conversation.nlu import Heard, understand
+from receptionist.conversation.nlu.lexicon import lexicon
+from receptionist.conversation.nlu.text import tokens
+from receptionist.conversation.policy.contact import preferences
+from receptionist.conversation.policy.triage import triage
 from receptionist.conversation.types import Utterance
-from receptionist.conversation.understand import understand
 
-Guard = Literal["emergency", "opt_out", "advice", "injection", "other_patient"]
+Guard = Literal["emergency", "urgent", "opt_out", "advice", "injection", "other_patient", "someone_else"]
 
-REFUSAL = (
-    "I'm sorry, I can't help with that. I'm the automated assistant, and I can only help with your own "
-    "appointments and our practice's information."
-)
-OTHER_PATIENT = (
-    "I'm sorry, I can only help with your own record. They are welcome to call us themselves, or our "
-    "front desk can help."
-)
-EMERGENCY = (
-    "This sounds like an emergency. Please hang up and dial 9 1 1 now, or go to the nearest emergency room."
-)
-
-_INJECTION = re.compile(
+INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|rules|prompts?|programming|"
     r"guidelines|directions|previous|above|everything)\b"
     r"|\bsystem (?:prompt|message|instructions?)\b"
@@ -39,38 +33,55 @@ _INJECTION = re.compile(
     r"|\b(?:repeat|print|reveal|show|read) (?:me )?(?:the|your) (?:text|words|instructions|prompt)\b"
     r"|\bwhat (?:model|llm) are you\b"
 )
-_RELATIVE = (
-    r"(?:wife|husband|son|daughter|mother|father|mom|mum|dad|neighbou?r|friend|sister|brother|partner|"
-    r"boss|kid|child|grandma|grandpa|grandmother|grandfather|roommate|aunt|uncle|cousin)"
-)
 _RECORD = r"(?:appointments?|records?|dates? of birth|birthday|information|info|details|address|phone number|file|chart)"
-_OTHER_PATIENT = re.compile(
+# Family members are reachable under their own records (the tools check the family link and the date of birth
+# on file); friends, neighbours and "other patients" are not.
+_NOT_FAMILY = r"(?:neighbou?r|friend|boss|roommate|coworker|colleague|ex)"
+OTHER_RECORDS = re.compile(
     r"\b(?:other|another|any other|all (?:the|your)|list (?:of )?(?:the|your|all)?) ?patients?\b"
     r"|\bsomeone elses?\b|\bsomebody elses?\b|\bwho else\b"
     r"|\bpatients? (?:list|records|names|numbers|files)\b"
-    rf"|\b(?:my|his|her|their|our) {_RELATIVE}s? {_RECORD}\b"
-    rf"|\b(?:when|what time) (?:is|was|does) (?:my |his |her )?{_RELATIVE}s?\b"
-    r"|\b(?:when|what time) (?:is|was|does) [a-z]+ [a-z]+s appointment\b"
+    rf"|\b(?:my|his|her|their|our) {_NOT_FAMILY}s? {_RECORD}\b"
+    rf"|\b(?:when|what time) (?:is|was|does) (?:my |his |her )?{_NOT_FAMILY}s?\b"
 )
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("'", "")
     return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text).split())
 
 
-def check(heard: Utterance, now: dt.datetime | None = None) -> Guard | None:
+def check(heard: Utterance, now: dt.datetime) -> Guard | None:
     """The guardrail this turn trips, most urgent first; None when the model may answer it."""
-    u = understand(heard, now)
-    if u.intent == "emergency":
+    return inspect(heard, now)[0]
+
+
+def inspect(heard: Utterance, now: dt.datetime) -> tuple[Guard | None, Heard]:
+    """`check`'s answer with the understanding it came from (who the turn is about, for the family check)."""
+    h = understand((heard.speech or "")[:600], now=now, language="en")
+    return _guard(heard, h), h
+
+
+def _guard(heard: Utterance, h: Heard) -> Guard | None:
+    level = triage(
+        [(s.kind, s.negated) for s in h.entities.symptoms],
+        medical_intent=h.has("medical_emergency"),
+        urgent_intent=h.has("urgent_dental"),
+        first_aid={},
+    ).level
+    if level == "emergency_911":
         return "emergency"
-    if u.intent == "opt_out":
-        return "opt_out"
-    text = _plain(heard.speech or "")
-    if _INJECTION.search(text):
+    if h.has("opt_out") and not preferences(tokens(h.text, lexicon(h.language)).words):
+        return "opt_out"  # "text me instead of calling" asks for a channel: a preference the model records
+    text = plain(heard.speech or "")
+    if INJECTION.search(text):
         return "injection"
-    if _OTHER_PATIENT.search(text):
+    if OTHER_RECORDS.search(text):
         return "other_patient"
-    if u.intent == "advice":
+    if level == "urgent_dental":
+        return "urgent"
+    if h.entities.whose is not None or any(p.relation != "self" for p in h.entities.for_whom):
+        return "someone_else"
+    if h.has("advice"):
         return "advice"
     return None

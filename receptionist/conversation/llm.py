@@ -24,10 +24,13 @@ import openai
 
 from receptionist.conversation import guardrails, prompts
 from receptionist.conversation.llm_tools import SPECS, Executor
+from receptionist.conversation.nlu import Heard
 from receptionist.conversation.offline import ADVICE, OfflineEngine
+from receptionist.conversation.policy.family import FAMILY, match_member, members_like
 from receptionist.conversation.types import CallContext, Reply, Tools, Utterance
 from receptionist.wording import calls, spoken
 from receptionist.wording.calls import HOW_CAN_I_HELP
+from receptionist.wording.lines import lines
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +98,19 @@ class LLMEngine:
             return self._silence(ctx, tools, st)
         st["silences"] = 0
         said = (heard.speech or "").strip()[:MAX_CHARS] or f"(pressed {heard.digits})"
-        guard = guardrails.check(heard, ctx.now)
+        guard, h = guardrails.inspect(heard, ctx.now)
         if guard == "emergency":
             return self._emergency(ctx, tools, st, said)
         if guard == "opt_out":
             return self._opt_out(ctx, tools, st, said)
         if guard in ("injection", "other_patient"):
             log.info("call %s: steering attempt refused in code", ctx.call_sid)
-            text = guardrails.REFUSAL if guard == "injection" else guardrails.OTHER_PATIENT
-            return self._reply(st, f"{text} {ANYTHING_ELSE}")
+            return self._reply(st, f"{self._line(ctx, 'steering')} {ANYTHING_ELSE}")
+        someone_else = guard == "someone_else" and not _family_on_file(tools, h)
+        if guard == "urgent" or someone_else or OfflineEngine.holds(st["offline"]):
+            # triage and first aid, and a person not in the caller's family on file, are policy in code:
+            # the offline engine takes the turn, and keeps the ones that answer its questions
+            return self.fallback_turn(ctx, tools, st, heard)
         if guard == "advice":
             _remember(st, "user", said)
             return self._reply(st, ADVICE)
@@ -140,6 +147,10 @@ class LLMEngine:
                 history.pop()
         return st
 
+    @staticmethod
+    def _line(ctx: CallContext, key: str) -> str:
+        return lines(ctx.language).say(key)
+
     # -- the model ----------------------------------------------------------------------------------------
     def _model_turn(
         self,
@@ -150,6 +161,8 @@ class LLMEngine:
         on_text: Callable[[str], None] | None,
     ) -> Reply:
         deadline = time.monotonic() + self.timeout_s
+        if "family" not in st:  # first names only: what the caller needs to book for them
+            st["family"] = [m.first_name for m in tools.caller().family if m.first_name][:8]
         executor = Executor(ctx, tools, st)
         messages: list[dict[str, Any]] = [{"role": "user", "content": said}]
         for _round in range(MAX_TOOL_ROUNDS + 1):
@@ -249,10 +262,10 @@ class LLMEngine:
         return self._reply(st, f"Sorry, I didn't catch that. {HOW_CAN_I_HELP}")
 
     def _emergency(self, ctx: CallContext, tools: Tools, st: dict[str, Any], said: str) -> Reply:
-        say = guardrails.EMERGENCY
+        say = self._line(ctx, "emergency_911")
         try:
             tools.flag_emergency(f"Caller reported an emergency: {said}"[:300])
-            say += " I've also alerted our team."
+            say += " " + self._line(ctx, "emergency_alerted")
         except Exception:  # the caller must hear the instruction whatever happens
             log.exception("call %s: could not flag an emergency", ctx.call_sid)
         st["done"] = True
@@ -312,6 +325,9 @@ def system_prompt(ctx: CallContext, st: dict[str, Any]) -> str:
         open_or_closed="open" if ctx.is_open else "closed",
     )
     lines = [f"Identity confirmed: {'yes' if st.get('identified') else 'no'}."]
+    if st.get("family"):
+        names = ", ".join(spoken.clean(n) for n in st["family"])
+        lines.append(f"Family members on the caller's record (use for_person): {names}.")
     if st.get("opted_out"):
         lines.append("The caller has opted out of all outreach.")
     if st.get("slots"):
@@ -327,3 +343,24 @@ def system_prompt(ctx: CallContext, st: dict[str, Any]) -> str:
             + "."
         )
     return text + "\n\nThis call so far:\n" + "\n".join(lines)
+
+
+def _family_on_file(tools: Tools, h: Heard) -> bool:
+    """Whether everyone the turn is about is in the caller's family on file (the model may then help, with
+    `for_person` and an identity check per person); anyone else is the offline engine's to refuse or add."""
+    if tools.patient_id is None:
+        return False
+    caller = tools.caller()
+    if h.entities.whose is not None and match_member(caller, h.entities.whose.split()[0]) is None:
+        return False
+    for person in h.entities.for_whom:
+        if person.relation == "self":
+            continue
+        if person.relation not in FAMILY:
+            return False
+        if person.name is not None:
+            if match_member(caller, person.name) is None:
+                return False
+        elif not members_like(caller, person):
+            return False
+    return True

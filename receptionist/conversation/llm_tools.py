@@ -4,7 +4,8 @@ Every call is checked before anything happens: the arguments must be a JSON obje
 documented fields and types; slot ids must be ones `find_open_slots` gave the model during this call, and
 appointment ids ones `my_appointments` (after `verify_identity`) or a booking gave it. A bad or invented
 argument comes back to the model as `{"error": ...}`; it never reaches the store. No tool takes a patient:
-`Tools` is bound to the caller, so there is nothing to point at someone else.
+`Tools` is bound to the caller, so there is nothing to point at someone else (turns about a family member go
+to the offline engine, where family links and identity checks are code).
 
 Results carry the minimum: spoken times, providers and ids, never dates of birth or anything about value.
 """
@@ -16,15 +17,21 @@ import json
 import logging
 from typing import Any
 
+from receptionist.config import visit_types
+from receptionist.conversation.nlu import understand
+from receptionist.conversation.policy.family import match_member
+from receptionist.conversation.policy.identity import MAX_TRIES
 from receptionist.conversation.types import AppointmentView, CallContext, SlotView, ToolError, Tools
+from receptionist.scheduling.schedule import Wanted
 from receptionist.wording import spoken
 
 log = logging.getLogger(__name__)
 
-KINDS = ("cleaning", "checkup", "exam", "filling", "consultation")
+# what callers ask for (the practice file maps each to its own visit type); emergencies are triaged in code
+KINDS = tuple(k for k in visit_types.KINDS if k != "emergency")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_REMEMBERED = 12
-MAX_ID_ATTEMPTS = 3
+MAX_ID_ATTEMPTS = MAX_TRIES  # the shared identity policy
 
 
 def _fn(
@@ -48,32 +55,52 @@ def _fn(
 _ID = {"type": "integer"}
 _DATE = {"type": "string", "description": "YYYY-MM-DD"}
 _TEXT = {"type": "string"}
+_TIME = {"type": "string", "description": "HH:MM"}
+_FOR = {
+    "type": "string",
+    "description": "a family member on the caller's record, by first name as listed; leave out for the caller",
+}
+_WEEKDAY = {"type": "string", "enum": list(WEEKDAYS)}
 
 SPECS: list[dict[str, Any]] = [
     _fn(
         "find_open_slots",
-        "Find the next open appointment times at this location.",
+        "Find the earliest open times at this location for what the caller asks (the practice picks the visit "
+        "type: a new patient gets a new-patient exam, a child a child's visit), honouring what they can't do.",
         {
             "kind": {"type": "string", "enum": list(KINDS)},
+            "for_person": _FOR,
             "part_of_day": {"type": "string", "enum": ["morning", "afternoon"]},
-            "weekday": {"type": "string", "enum": list(WEEKDAYS)},
+            "weekday": _WEEKDAY,
+            "not_weekdays": {"type": "array", "items": _WEEKDAY},
             "on_or_after": _DATE,
+            "not_on": {"type": "array", "items": _DATE},
+            "after_time": _TIME,
+            "before_time": _TIME,
+            "provider": _TEXT,
+            "not_provider": _TEXT,
         },
         ("kind",),
     ),
     _fn(
         "book_appointment",
-        "Book one of the open slots find_open_slots returned, for the caller.",
+        "Book one of the open slots find_open_slots returned, for the caller or the family member it was "
+        "found for.",
         {"slot_id": _ID},
         ("slot_id",),
     ),
     _fn(
         "verify_identity",
-        "Confirm the caller's identity with the date of birth they said.",
-        {"date_of_birth": _DATE},
+        "Confirm the date of birth on file for the caller, or for a family member on their record, before "
+        "their appointments are read, moved or cancelled.",
+        {"date_of_birth": _DATE, "for_person": _FOR},
         ("date_of_birth",),
     ),
-    _fn("my_appointments", "The caller's own upcoming appointments (identity must be verified first)."),
+    _fn(
+        "my_appointments",
+        "Upcoming appointments of the caller, or of a family member (identity verified first).",
+        {"for_person": _FOR},
+    ),
     _fn(
         "reschedule_appointment",
         "Move one of the caller's appointments to an open slot.",
@@ -136,18 +163,42 @@ def _args(raw: str | None, spec: dict[str, Any]) -> dict[str, Any]:
             del args[name]
             continue
         kind = allowed[name]
-        if kind["type"] == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BadCall(f"{name} must be an integer")
-        if kind["type"] == "boolean" and not isinstance(value, bool):
-            raise BadCall(f"{name} must be true or false")
-        if kind["type"] == "string":
-            if not isinstance(value, str) or not value.strip():
-                raise BadCall(f"{name} must be a non-empty string")
-            if "enum" in kind and value not in kind["enum"]:
-                raise BadCall(f"{name} must be one of {', '.join(kind['enum'])}")
-            if kind.get("description") == "YYYY-MM-DD":
-                args[name] = _date(value, name)
+        if kind["type"] == "array":
+            if not isinstance(value, list) or len(value) > 14:
+                raise BadCall(f"{name} must be a list of at most 14 items")
+            item = {"type": "string", **kind["items"]}
+            args[name] = [_value(name, v, item) for v in value]
+            continue
+        args[name] = _value(name, value, kind)
     return args
+
+
+def _value(name: str, value: Any, kind: dict[str, Any]) -> Any:
+    """One argument checked against its schema: the value to use, or BadCall."""
+    if kind["type"] == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise BadCall(f"{name} must be an integer")
+    if kind["type"] == "boolean" and not isinstance(value, bool):
+        raise BadCall(f"{name} must be true or false")
+    if kind["type"] == "string":
+        if not isinstance(value, str) or not value.strip():
+            raise BadCall(f"{name} must be a non-empty string")
+        if "enum" in kind and value not in kind["enum"]:
+            raise BadCall(f"{name} must be one of {', '.join(kind['enum'])}")
+        if len(value) > 200:
+            raise BadCall(f"{name} must be at most 200 characters")
+        if kind.get("description") == "YYYY-MM-DD":
+            return _date(value, name)
+        if kind.get("description") == "HH:MM":
+            return _minute(value, name)
+    return value
+
+
+def _minute(value: str, name: str) -> int:
+    try:
+        t = dt.time.fromisoformat(value)
+    except ValueError:
+        raise BadCall(f"{name} must be a time as HH:MM") from None
+    return t.hour * 60 + t.minute
 
 
 def _date(value: str, name: str) -> dt.date:
@@ -199,12 +250,30 @@ class Executor:
         raise BadCall("slot_id must be one of the slot ids find_open_slots returned in this call")
 
     def _appointment(self, appointment_id: int) -> dict[str, Any]:
-        if not self.st.get("identified"):
-            raise BadCall("verify the caller's identity with verify_identity first")
         for item in self.st.get("appts", []):
             if item["id"] == appointment_id:
                 return item
+        if not self.st.get("identified"):
+            raise BadCall("verify the caller's identity with verify_identity first")
         raise BadCall("appointment_id must be one of the ids my_appointments returned in this call")
+
+    def _person(self, for_person: str | None) -> str | None:
+        """The patient id of a family member on the caller's record named `for_person` (None: the caller)."""
+        if for_person is None or for_person.strip().lower() in ("me", "myself", "caller", "self"):
+            return None
+        caller = self.tools.caller()
+        if caller.first_name and for_person.strip().lower() == caller.first_name.lower():
+            return None
+        member = match_member(caller, for_person)
+        if member is None:
+            raise BadCall(
+                "no family member by that name on the caller's record; only the caller's own family can be "
+                "helped here: offer a callback from the front desk"
+            )
+        return member.patient_id
+
+    def _verified(self, pid: str | None) -> bool:
+        return bool(self.st.get("identified")) if pid is None else pid in self.tools.verified
 
     def _slot_view(self, slot: SlotView, kind: str) -> dict[str, Any]:
         return {
@@ -224,55 +293,88 @@ class Executor:
     def _find_open_slots(
         self,
         kind: str,
+        for_person: str | None = None,
         part_of_day: str | None = None,
         weekday: str | None = None,
+        not_weekdays: list[str] | None = None,
         on_or_after: dt.date | None = None,
+        not_on: list[dt.date] | None = None,
+        after_time: int | None = None,
+        before_time: int | None = None,
+        provider: str | None = None,
+        not_provider: str | None = None,
     ) -> dict[str, Any]:
+        pid = self._person(for_person)
         after = None
         if on_or_after is not None:
             if on_or_after > self.ctx.now.date() + dt.timedelta(days=366):
                 raise BadCall("on_or_after must be within a year")
             after = dt.datetime.combine(on_or_after, dt.time(0), tzinfo=self.ctx.now.tzinfo)
-        slots = self.tools.open_slots(
-            kind=kind,
-            after=after,
-            part_of_day=part_of_day,
-            weekday=WEEKDAYS.index(weekday) if weekday else None,
-            limit=3,
+        earliest = max(
+            x for x in (after_time, 720 if part_of_day == "afternoon" else None, 0) if x is not None
         )
-        views = [self._slot_view(s, kind) for s in slots]
+        latest = min(
+            x for x in (before_time, 720 if part_of_day == "morning" else None, 1440) if x is not None
+        )
+        wanted = Wanted(
+            after=after,
+            weekdays=frozenset({WEEKDAYS.index(weekday)}) if weekday else frozenset(),
+            excluded_weekdays=frozenset(WEEKDAYS.index(w) for w in not_weekdays or ()),
+            excluded_days=frozenset(not_on or ()),
+            earliest_minute=earliest or None,
+            latest_minute=latest if latest < 1440 else None,
+            providers=self._providers(provider),
+            excluded_providers=self._providers(not_provider),
+        )
+        slots = self.tools.openings(kind, wanted, for_patient=pid, limit=3)
+        views = [{**self._slot_view(s, kind), "for": pid} for s in slots]
         self._remember("slots", views)
         return {"slots": [{"slot_id": v["id"], "when": v["when"]} for v in views]}
+
+    def _providers(self, said: str | None) -> tuple[str, ...]:
+        """The location's providers a name or role matches ("Dr. Chen", "Chen", "the hygienist"), read the
+        way the offline engine reads them."""
+        if said is None:
+            return ()
+        known = tuple(self.ctx.location.providers) if self.ctx.location is not None else ()
+        ref = understand(said, now=self.ctx.now, language="en", providers=known).entities.provider
+        if ref is not None and ref.name in known:
+            return (str(ref.name),)
+        if ref is not None and ref.name is None and ref.heard is None and ref.role:
+            title = {"dentist": "dr", "hygienist": "hygienist"}.get(ref.role, ref.role)
+            matching = tuple(p for p in known if p.lower().replace(".", "").split()[0] == title)
+            if matching:
+                return matching
+        raise BadCall(f"provider must be one of: {', '.join(known) or 'none listed'}")
 
     def _book_appointment(self, slot_id: int) -> dict[str, Any]:
         slot = self._slot(slot_id)
         if self.tools.patient_id is None:
             raise BadCall("the caller is not registered: ask their name and call register_caller first")
-        booked = self.tools.book(slot_id, slot["kind"])
+        booked = self.tools.book(slot_id, slot["kind"], for_patient=slot.get("for"))
         view = self._appt_view(booked)
         self._remember("appts", [view])
         self.st["slots"] = [s for s in self.st.get("slots", []) if s["id"] != slot_id]
         return {"booked": {"appointment_id": view["id"], "when": view["when"]}}
 
-    def _verify_identity(self, date_of_birth: dt.date) -> dict[str, Any]:
-        check = getattr(self.tools, "verify_identity", None)
-        if check is None:
-            raise ToolError("I can't confirm identity by phone; our front desk can help with that.")
-        if self.st.get("identified"):
+    def _verify_identity(self, date_of_birth: dt.date, for_person: str | None = None) -> dict[str, Any]:
+        pid = self._person(for_person)
+        if self._verified(pid):
             return {"verified": True}
         attempts = self.st.get("id_attempts", 0)
         if attempts >= MAX_ID_ATTEMPTS:
             raise ToolError("Too many attempts; offer a message or a callback instead.")
         self.st["id_attempts"] = attempts + 1
-        ok = bool(check(date_of_birth))
-        if ok:
+        ok = bool(self.tools.verify_identity(date_of_birth, for_patient=pid))
+        if ok and pid is None:
             self.st["identified"] = True
         return {"verified": ok}
 
-    def _my_appointments(self) -> dict[str, Any]:
-        if not self.st.get("identified"):
-            raise BadCall("verify the caller's identity with verify_identity first")
-        views = [self._appt_view(a) for a in self.tools.upcoming()[:6]]
+    def _my_appointments(self, for_person: str | None = None) -> dict[str, Any]:
+        pid = self._person(for_person)
+        if not self._verified(pid):
+            raise BadCall("verify the identity with verify_identity first (for the same person)")
+        views = [self._appt_view(a) for a in self.tools.upcoming(for_patient=pid)[:6]]
         self._remember("appts", views)
         return {"appointments": [{"appointment_id": v["id"], "when": v["when"]} for v in views]}
 

@@ -1,29 +1,54 @@
-"""`Tools` over the store: bound to one call, acting only on the caller's own record."""
+"""`Tools` over the store: bound to one call, acting only on the caller's own record and their family's.
+
+What the engines may do is enforced here, whatever an engine (or a model) asks: a visit is booked on the
+caller's record or a family member's, appointments are read, moved and cancelled only for a patient whose
+date of birth the caller confirmed in this call, and nothing of any other patient is reachable. Every change
+is one transaction; `events` lists what happened, for the call record and the outcome.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
-from receptionist.config.practice import Location
-from receptionist.conversation.types import AppointmentView, SlotView, ToolError
-from receptionist.scheduling.schedule import SlotTaken, book, release, slot_kind_for
-from receptionist.store import Appointment, Callback, Message, Patient, PatientPhone, Slot, Store
+from receptionist.config.practice import Location, Practice
+from receptionist.config.visit_types import VisitType
+from receptionist.conversation.policy.visits import age_on, choose_visit_type
+from receptionist.conversation.types import (
+    AppointmentView,
+    CallerView,
+    LateNotice,
+    Member,
+    SlotView,
+    ToolError,
+)
+from receptionist.scheduling.schedule import (
+    Opening,
+    Overlaps,
+    SlotTaken,
+    Wanted,
+    book,
+    find_openings,
+    opening_at,
+    overlapping,
+    release,
+)
+from receptionist.store import Appointment, Callback, Message, Patient, PatientPhone, Store, VisitLine
 
 log = logging.getLogger(__name__)
 
-KINDS = ("cleaning", "exam", "filling", "consultation", "checkup")
 CHANNELS = ("call", "text", "email")
 MAX_MESSAGE = 2000
+PRIORITIES = ("urgent", "high", "normal")
+CALLBACK_KINDS = ("message", "emergency", "urgent", "transfer", "late", "callback", "refill", "question")
 
 
 class StoreTools:
-    """Every change is one transaction; `events` lists what happened, for the call record and the outcome."""
-
     def __init__(
         self,
         store: Store,
@@ -33,25 +58,136 @@ class StoreTools:
         caller_phone: str | None,
         patient_id: str | None,
         now: Callable[[], dt.datetime],
+        practice: Practice | None = None,
+        verified: Iterable[str] = (),
         on_opt_out: Callable[[str], None] | None = None,
         on_phones_change: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.location = location
+        self.practice = practice
         self.call_sid = call_sid
         self.caller_phone = caller_phone
         self._patient_id = patient_id
         self.now = now
+        self._verified: set[str] = set(verified)
         self.on_opt_out = on_opt_out
         # told before and after a new patient's phone is committed (the tier cache stops treating misses as final)
         self.on_phones_change = on_phones_change
         self.events: list[dict[str, Any]] = []
+        self._caller: CallerView | None = None
 
     @property
     def patient_id(self) -> str | None:
         return self._patient_id
 
+    @property
+    def verified(self) -> frozenset[str]:
+        return frozenset(self._verified)
+
+    # -- who is calling ---------------------------------------------------------------------------------
+    def caller(self) -> CallerView:
+        if self._caller is not None:
+            return self._caller
+        pid = self._patient_id
+        today = self.now().astimezone(self.location.zone).date()
+        with self.store.sessions() as s:
+            patient = s.get(Patient, pid) if pid else None
+            if patient is None:
+                self._caller = CallerView(None, None, True, None, False, ())
+                return self._caller
+            visits = s.scalar(select(func.count()).select_from(VisitLine).where(VisitLine.patient_id == pid))
+            members = [
+                Member(m.id, m.first_name, age_on(m.date_of_birth, today), m.date_of_birth is not None)
+                for m in self._family(s, patient)
+                if m.id != pid
+            ]
+            self._caller = CallerView(
+                patient_id=pid,
+                first_name=patient.first_name or None,
+                new_patient=not visits,
+                age=age_on(patient.date_of_birth, today),
+                has_dob=patient.date_of_birth is not None,
+                family=tuple(members),
+            )
+        return self._caller
+
+    def _family(self, s: Session, patient: Patient) -> list[Patient]:
+        """The caller's family: patients with the same account holder, and patients sharing the caller's own
+        number on file (a household's shared line)."""
+        holder = patient.guarantor_id or patient.id
+        phones = select(PatientPhone.phone).where(PatientPhone.patient_id == patient.id)
+        sharing = select(PatientPhone.patient_id).where(PatientPhone.phone.in_(phones))
+        rows = s.scalars(
+            select(Patient)
+            .where(
+                or_(
+                    Patient.guarantor_id == holder,
+                    Patient.id == holder,
+                    Patient.id.in_(sharing),
+                )
+            )
+            .order_by(Patient.id)
+            .limit(30)
+        ).all()
+        return list(rows)
+
+    def _allowed(self, for_patient: str | None) -> str:
+        """The patient a visit is for: the caller, or a member of the caller's family."""
+        pid = self._require_patient()
+        if for_patient is None or for_patient == pid:
+            return pid
+        if any(m.patient_id == for_patient for m in self.caller().family):
+            return for_patient
+        raise ToolError("I can only book for you or a member of your family on file.")
+
     # -- schedule ---------------------------------------------------------------------------------------
+    def _visit(self, kind: str, for_patient: str | None = None) -> VisitType:
+        """A visit type by id when it fits this patient, else the practice's type for the kind callers ask for
+        ("cleaning" for an 8-year-old is the child's visit)."""
+        practice = self._practice()
+        found = practice.visit_type(kind)
+        who = self._who(for_patient)
+        if found is not None and (found.urgent or found.fits(new_patient=who.new_patient, age=who.age)):
+            return found
+        chosen = choose_visit_type(
+            practice.visit_types,
+            kind=kind,
+            new_patient=who.new_patient,
+            age=who.age,
+            urgent=kind == "emergency",
+        )
+        if chosen is None:
+            raise ToolError("I'm sorry, we don't book that kind of visit by phone.")
+        return chosen
+
+    def _who(self, for_patient: str | None) -> Member | CallerView:
+        caller = self.caller()
+        if for_patient and for_patient != caller.patient_id:
+            member = next((m for m in caller.family if m.patient_id == for_patient), None)
+            if member is not None:
+                return CallerView(member.patient_id, member.first_name, False, member.age, member.has_dob)
+        return caller
+
+    def openings(
+        self, visit_type: str, wanted: Wanted | None = None, *, for_patient: str | None = None, limit: int = 3
+    ) -> list[SlotView]:
+        visit = self._visit(visit_type, for_patient)
+        limit = max(1, min(int(limit), 10))
+        found = find_openings(
+            self.store, self.location, visit, self.now(), wanted or Wanted(), limit=limit + 6
+        )
+        pid = for_patient or self._patient_id
+        out: list[SlotView] = []
+        with self.store.sessions() as s:
+            for o in found:
+                if pid and _overlap(s, pid, o) is not None:
+                    continue  # the patient has a visit then: never offered
+                out.append(SlotView(o.unit_id, o.start, o.provider, o.minutes))
+                if len(out) >= limit:
+                    break
+        return out
+
     def open_slots(
         self,
         *,
@@ -61,64 +197,42 @@ class StoreTools:
         weekday: int | None = None,
         limit: int = 3,
     ) -> list[SlotView]:
-        kind = self._kind(kind)
-        limit = max(1, min(int(limit), 10))
-        earliest = max(after or self.now(), self.now() + dt.timedelta(hours=1))
         if part_of_day not in (None, "morning", "afternoon"):
             raise ToolError("I can look for morning or afternoon times.")
         if weekday is not None and not 0 <= int(weekday) <= 6:
             raise ToolError("That is not a day of the week.")
-        zone = self.location.zone
-        out: list[SlotView] = []
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(Slot.id, Slot.start, Slot.provider, Slot.minutes)
-                .where(
-                    Slot.location_id == self.location.id,
-                    Slot.kind == slot_kind_for(kind),
-                    Slot.appointment_id.is_(None),
-                    Slot.start >= earliest.astimezone(dt.UTC),
-                )
-                .order_by(Slot.start, Slot.provider)
-                .limit(400)
-            ).all()
-        seen_starts: set[dt.datetime] = set()
-        for sid, start, provider, minutes in rows:
-            local = _aware(start).astimezone(zone)
-            if (
-                part_of_day == "morning"
-                and local.hour >= 12
-                or part_of_day == "afternoon"
-                and local.hour < 12
-            ):
-                continue
-            if weekday is not None and local.weekday() != int(weekday):
-                continue
-            if local in seen_starts:  # one offer per time; the provider is the first free one
-                continue
-            seen_starts.add(local)
-            out.append(SlotView(sid, local, provider, minutes))
-            if len(out) >= limit:
-                break
-        return out
+        wanted = Wanted(
+            after=after,
+            weekdays=frozenset({int(weekday)}) if weekday is not None else frozenset(),
+            latest_minute=720 if part_of_day == "morning" else None,
+            earliest_minute=720 if part_of_day == "afternoon" else None,
+        )
+        return self.openings(kind, wanted, limit=limit)
 
-    def book(self, slot_id: int, kind: str = "cleaning") -> AppointmentView:
-        kind = self._kind(kind)
-        pid = self._require_patient()
+    def book(
+        self, slot_id: int, kind: str = "cleaning", *, for_patient: str | None = None
+    ) -> AppointmentView:
+        pid = self._allowed(for_patient)
+        visit = self._visit(kind, pid)
         with self.store.session() as session:
-            slot = self._open_slot(session, slot_id, kind)
+            opening = self._opening(session, slot_id, visit)
             try:
-                appointment = book(session, slot, pid, kind, call_sid=self.call_sid)
+                appointment = book(
+                    session, opening, pid, visit.id, location_id=self.location.id, call_sid=self.call_sid
+                )
             except SlotTaken:
                 raise ToolError("I'm sorry, that time was just taken.") from None
+            except Overlaps:
+                raise ToolError("There's already a visit booked at that time.") from None
             view = self._view(appointment)
-        self.events.append({"action": "booked", "appointment_id": view.id, "start": view.start.isoformat()})
+        self._event("booked", view)
         return view
 
-    def upcoming(self) -> list[AppointmentView]:
-        pid = self._patient_id
+    def upcoming(self, *, for_patient: str | None = None) -> list[AppointmentView]:
+        pid = for_patient or self._patient_id
         if pid is None:
             return []
+        self._require_verified(pid)
         with self.store.sessions() as session:
             rows = session.scalars(
                 select(Appointment)
@@ -132,57 +246,148 @@ class StoreTools:
             return [self._view(a) for a in rows]
 
     def reschedule(self, appointment_id: int, slot_id: int) -> AppointmentView:
-        pid = self._require_patient()
         with self.store.session() as session:
-            old = self._own_appointment(session, appointment_id, pid)
-            slot = self._open_slot(session, slot_id, old.kind)
+            old = self._own_appointment(session, appointment_id)
+            visit = self._practice().visit_type(old.kind) or self._visit(old.kind, old.patient_id)
+            opening = self._opening(session, slot_id, visit)
             release(session, old)
             old.status = "cancelled"
             try:
-                new = book(session, slot, pid, old.kind, call_sid=self.call_sid)
+                new = book(
+                    session,
+                    opening,
+                    old.patient_id,
+                    old.kind,
+                    location_id=self.location.id,
+                    call_sid=self.call_sid,
+                    replacing=old.id,
+                )
             except SlotTaken:
                 raise ToolError("I'm sorry, that time was just taken.") from None
+            except Overlaps:
+                raise ToolError("There's already another visit booked at that time.") from None
             view = self._view(new)
-        self.events.append(
-            {"action": "rescheduled", "appointment_id": view.id, "start": view.start.isoformat()}
-        )
+        self._event("rescheduled", view)
         return view
 
     def cancel(self, appointment_id: int) -> AppointmentView:
-        pid = self._require_patient()
         with self.store.session() as session:
-            appointment = self._own_appointment(session, appointment_id, pid)
+            appointment = self._own_appointment(session, appointment_id)
             release(session, appointment)
             appointment.status = "cancelled"
             view = self._view(appointment)
-        self.events.append(
-            {"action": "cancelled", "appointment_id": view.id, "start": view.start.isoformat()}
-        )
+        self._event("cancelled", view)
         return view
 
-    # -- the caller ---------------------------------------------------------------------------------------
-    def register_caller(self, first_name: str, last_name: str) -> str:
+    # -- identity -----------------------------------------------------------------------------------------
+    def verify_identity(self, date_of_birth: dt.date, *, for_patient: str | None = None) -> bool:
+        """True when `date_of_birth` is the one on file; the date itself is never read back."""
+        pid = for_patient or self._patient_id
+        if pid is None:
+            raise ToolError("I can't find your record from this number.")
+        if pid != self._patient_id and not any(m.patient_id == pid for m in self.caller().family):
+            raise ToolError("I can only look up your own appointments or your family's.")
+        with self.store.sessions() as session:
+            patient = session.get(Patient, pid)
+            on_file = patient.date_of_birth if patient is not None else None
+        if on_file is None:
+            self.events.append({"action": "identity", "result": "not_on_file"})
+            raise ToolError(
+                "I can't confirm identity by phone for that record; our front desk can help with that."
+            )
+        ok = on_file == date_of_birth
+        if ok:
+            self._verified.add(pid)
+        self.events.append({"action": "identity", "result": "verified" if ok else "failed"})
+        log.info("call %s: identity check %s", self.call_sid, "passed" if ok else "failed")
+        return ok
+
+    def identify(self, first_name: str, last_name: str, date_of_birth: dt.date) -> str | None:
+        first, last = _name(first_name).lower(), _name(last_name).lower()
+        if not first or not last:
+            return None
+        with self.store.sessions() as session:
+            ids = session.scalars(
+                select(Patient.id).where(
+                    func.lower(Patient.first_name) == first,
+                    func.lower(Patient.last_name) == last,
+                    Patient.date_of_birth == date_of_birth,
+                )
+            ).all()
+        if len(ids) != 1:
+            self.events.append({"action": "identity", "result": "failed"})
+            return None
+        self._patient_id = ids[0]
+        self._verified.add(ids[0])
+        self._caller = None
+        self.events.append({"action": "identity", "result": "verified", "patient_id": ids[0]})
+        return ids[0]
+
+    # -- new records --------------------------------------------------------------------------------------
+    def register_caller(self, first_name: str, last_name: str, date_of_birth: dt.date | None = None) -> str:
         if self._patient_id is not None:
             return self._patient_id
         first, last = _name(first_name), _name(last_name)
         if not first:
             raise ToolError("I didn't catch your first name.")
         pid = "N" + self.call_sid[2:18].upper()
-        if self.caller_phone and self.on_phones_change:
+        self._create(pid, first, last, date_of_birth, phone=self.caller_phone, guarantor=None)
+        self._patient_id = pid
+        self._caller = None
+        self.events.append({"action": "registered", "patient_id": pid})
+        return pid
+
+    def register_dependent(
+        self, first_name: str, last_name: str | None, date_of_birth: dt.date | None, relation: str
+    ) -> str:
+        holder = self._require_patient()
+        first = _name(first_name)
+        if not first:
+            raise ToolError("I didn't catch their first name.")
+        with self.store.sessions() as s:
+            me = s.get(Patient, holder)
+            family_name = me.last_name if me is not None else ""
+            guarantor = (me.guarantor_id or me.id) if me is not None else holder
+        existing = next((m for m in self.caller().family if m.first_name.lower() == first.lower()), None)
+        if existing is not None:
+            return existing.patient_id
+        pid = "D" + self.call_sid[2:14].upper() + f"{len(self.caller().family):02d}"
+        self._create(
+            pid, first, _name(last_name or "") or family_name, date_of_birth, phone=None, guarantor=guarantor
+        )
+        self._caller = None
+        self.events.append({"action": "registered", "patient_id": pid, "relation": relation[:20]})
+        return pid
+
+    def _create(
+        self,
+        pid: str,
+        first: str,
+        last: str,
+        dob: dt.date | None,
+        *,
+        phone: str | None,
+        guarantor: str | None,
+    ) -> None:
+        if phone and self.on_phones_change:
             self.on_phones_change()
         with self.store.session() as session:
             if session.get(Patient, pid) is None:
                 session.add(
-                    Patient(id=pid, first_name=first, last_name=last, has_contact=bool(self.caller_phone))
+                    Patient(
+                        id=pid,
+                        first_name=first,
+                        last_name=last,
+                        date_of_birth=dob,
+                        has_contact=bool(phone),
+                        guarantor_id=guarantor,
+                    )
                 )
                 session.flush()
-                if self.caller_phone:
-                    session.add(PatientPhone(patient_id=pid, phone=self.caller_phone, position=0))
-        if self.caller_phone and self.on_phones_change:
+                if phone:
+                    session.add(PatientPhone(patient_id=pid, phone=phone, position=0))
+        if phone and self.on_phones_change:
             self.on_phones_change()
-        self._patient_id = pid
-        self.events.append({"action": "registered", "patient_id": pid})
-        return pid
 
     def set_contact_preference(self, channel: str, allowed: bool, note: str = "") -> dict[str, Any]:
         """Record how the caller wants to be contacted on one channel (their own record only)."""
@@ -205,25 +410,13 @@ class StoreTools:
         self.events.append({"action": "preferences", "channel": channel, "allowed": bool(allowed)})
         return prefs
 
-    def verify_identity(self, date_of_birth: dt.date) -> bool:
-        """True when `date_of_birth` is the caller's own on file; the date itself is never read back."""
-        pid = self._patient_id
-        if pid is None:
-            raise ToolError("I can't find your record from this number.")
-        with self.store.sessions() as session:
-            patient = session.get(Patient, pid)
-            on_file = patient.date_of_birth if patient is not None else None
-        if on_file is None:
-            raise ToolError("I can't confirm your identity by phone; our front desk can help with that.")
-        ok = on_file == date_of_birth
-        self.events.append({"action": "identity_checked", "ok": ok})
-        log.info("call %s: identity check %s", self.call_sid, "passed" if ok else "failed")
-        return ok
-
-    def take_message(self, text: str) -> None:
-        body = (text or "").strip()
+    # -- messages and callbacks -----------------------------------------------------------------------------
+    def take_message(self, text: str, *, about: str = "message", priority: str = "normal") -> None:
+        body = " ".join((text or "").split())[:MAX_MESSAGE]
         if not body:
             raise ToolError("I didn't get a message to pass on.")
+        if about not in CALLBACK_KINDS:
+            about = "message"
         with self.store.session() as session:
             session.add(
                 Message(
@@ -231,13 +424,27 @@ class StoreTools:
                     patient_id=self._patient_id,
                     phone=self.caller_phone,
                     location_id=self.location.id,
-                    text=body[:MAX_MESSAGE],
+                    text=body,
                 )
             )
-        self.events.append({"action": "message"})
+        queue_callback(
+            self.store,
+            call_sid=self.call_sid,
+            patient_id=self._patient_id,
+            phone=self.caller_phone,
+            location_id=self.location.id,
+            reason=f"{about}: {body}"[:200],
+            priority=priority if priority in PRIORITIES else "normal",
+            kind=about,
+            detail=body,
+        )
+        self.events.append({"action": "message", "text": body, "about": about})
+        self.events.append({"action": "callback", "priority": priority, "reason": f"{about}: {body}"[:200]})
 
-    def queue_callback(self, reason: str, priority: str = "normal") -> None:
-        if priority not in ("urgent", "high", "normal"):
+    def queue_callback(
+        self, reason: str, priority: str = "normal", *, kind: str = "callback", detail: str = ""
+    ) -> None:
+        if priority not in PRIORITIES:
             raise ToolError("Unknown callback priority.")
         queue_callback(
             self.store,
@@ -247,9 +454,49 @@ class StoreTools:
             location_id=self.location.id,
             reason=reason,
             priority=priority,
+            kind=kind if kind in CALLBACK_KINDS else "callback",
+            detail=detail or None,
         )
-        self.events.append({"action": "callback", "priority": priority})
+        self.events.append({"action": "callback", "priority": priority, "reason": reason[:200]})
 
+    def running_late(self, minutes: int | None) -> LateNotice:
+        pid = self._patient_id
+        grace = self._practice().front_desk.late_grace_minutes
+        local_now = self.now().astimezone(self.location.zone)
+        today_end = dt.datetime.combine(
+            local_now.date() + dt.timedelta(days=1), dt.time(0), self.location.zone
+        )
+        appt = None
+        if pid is not None:
+            with self.store.sessions() as s:
+                appt = s.scalars(
+                    select(Appointment)
+                    .where(
+                        Appointment.patient_id == pid,
+                        Appointment.status == "booked",
+                        Appointment.start >= (local_now - dt.timedelta(hours=2)).astimezone(dt.UTC),
+                        Appointment.start < today_end.astimezone(dt.UTC),
+                    )
+                    .order_by(Appointment.start)
+                    .limit(1)
+                ).first()
+        late = f"about {minutes} minutes" if minutes else "an unknown time"
+        if appt is None:
+            self.queue_callback(
+                f"running late ({late}): no visit found today for this number", "high", kind="late"
+            )
+            return LateNotice(False, False)
+        start = _aware(appt.start).astimezone(self.location.zone)
+        within = minutes is not None and minutes <= grace
+        self.queue_callback(
+            f"running late ({late}) for the {start:%H:%M} {appt.kind} with {appt.provider}",
+            "high",
+            kind="late",
+        )
+        self.events.append({"action": "late", "minutes": minutes, "within_grace": within})
+        return LateNotice(True, within)
+
+    # -- the rest ---------------------------------------------------------------------------------------
     def opt_out(self) -> None:
         with self.store.session() as session:
             patients = []
@@ -279,47 +526,89 @@ class StoreTools:
             location_id=self.location.id,
             reason="emergency: " + (summary or "")[:150],
             priority="urgent",
+            kind="emergency",
         )
         self.events.append({"action": "emergency"})
         log.warning("call %s: emergency flagged for staff", self.call_sid)
 
+    def note(self, event: dict[str, Any]) -> None:
+        self.events.append(dict(event))
+
     # -- helpers ------------------------------------------------------------------------------------------
-    def _kind(self, kind: str) -> str:
-        kind = (kind or "cleaning").strip().lower()
-        if kind not in KINDS:
-            raise ToolError("I can book a cleaning, a checkup, an exam, a filling or a consultation.")
-        return kind
+    def _practice(self) -> Practice:
+        if self.practice is None:
+            from receptionist.config.practice import load_practice
+
+            self.practice = load_practice()
+        return self.practice
 
     def _require_patient(self) -> str:
         if self._patient_id is None:
             raise ToolError("I need your name before I can book.")
         return self._patient_id
 
-    def _open_slot(self, session, slot_id: int, kind: str) -> Slot:
-        try:
-            slot = session.get(Slot, int(slot_id))
-        except (TypeError, ValueError):
-            slot = None
-        if slot is None or slot.location_id != self.location.id or slot.kind != slot_kind_for(kind):
-            raise ToolError("I couldn't find that time in our schedule.")
-        if slot.appointment_id is not None or _aware(slot.start) <= self.now():
-            raise ToolError("I'm sorry, that time is no longer available.")
-        return slot
+    def _require_verified(self, pid: str) -> None:
+        if pid not in self._verified:
+            raise ToolError("For your security I need to confirm the date of birth first.")
 
-    def _own_appointment(self, session, appointment_id: int, pid: str) -> Appointment:
+    def _opening(self, session: Session, slot_id: int, visit: VisitType) -> Opening:
+        try:
+            unit = int(slot_id)
+        except (TypeError, ValueError):
+            raise ToolError("I couldn't find that time in our schedule.") from None
+        opening = opening_at(session, unit, visit, self.location)
+        if opening is None:
+            raise ToolError("I'm sorry, that time is no longer available.")
+        if opening.start <= self.now():
+            raise ToolError("I'm sorry, that time is no longer available.")
+        return opening
+
+    def _own_appointment(self, session: Session, appointment_id: int) -> Appointment:
         try:
             appointment = session.get(Appointment, int(appointment_id))
         except (TypeError, ValueError):
             appointment = None
-        # Another patient's appointment looks exactly like a missing one: nothing leaks.
-        if appointment is None or appointment.patient_id != pid or appointment.status != "booked":
+        # Another patient's appointment looks exactly like a missing one: nothing leaks. A visit booked in
+        # this very call may be changed without a date of birth: it tells the caller nothing new.
+        if (
+            appointment is None
+            or appointment.status != "booked"
+            or appointment.patient_id not in self._verified
+            and not (appointment.call_sid == self.call_sid and self._may_book_for(appointment.patient_id))
+        ):
             raise ToolError("I couldn't find that appointment under your name.")
         return appointment
 
+    def _may_book_for(self, pid: str) -> bool:
+        return pid == self._patient_id or any(m.patient_id == pid for m in self.caller().family)
+
+    def _event(self, action: str, view: AppointmentView) -> None:
+        self.events.append(
+            {
+                "action": action,
+                "appointment_id": view.id,
+                "start": view.start.isoformat(),
+                "kind": view.kind,
+                "provider": view.provider,
+                "minutes": view.minutes,
+                "patient_id": view.patient_id,
+            }
+        )
+
     def _view(self, a: Appointment) -> AppointmentView:
         return AppointmentView(
-            a.id, _aware(a.start).astimezone(self.location.zone), a.provider, a.kind, a.status
+            a.id,
+            _aware(a.start).astimezone(self.location.zone),
+            a.provider,
+            a.kind,
+            a.status,
+            a.minutes or 30,
+            a.patient_id,
         )
+
+
+def _overlap(s: Session, pid: str, o: Opening) -> Appointment | None:
+    return overlapping(s, pid, o.start, o.minutes)
 
 
 def queue_callback(
@@ -331,6 +620,8 @@ def queue_callback(
     location_id: str | None,
     reason: str,
     priority: str,
+    kind: str = "callback",
+    detail: str | None = None,
 ) -> bool:
     """Queue one callback per call and reason (a retried webhook adds nothing); True when new."""
     with store.session() as session:
@@ -350,6 +641,8 @@ def queue_callback(
                 location_id=location_id,
                 reason=reason[:200],
                 priority=priority,
+                kind=kind,
+                detail=detail,
             )
         )
     return True

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from receptionist.config.practice import Location, Practice
+    from receptionist.scheduling.schedule import Wanted
 
 Action = Literal["listen", "transfer", "hangup"]
 
@@ -35,6 +39,10 @@ class CallContext:
     first_name: str | None
     direction: Literal["inbound", "outbound"] = "inbound"
     reason: str = ""  # why the AI has the call: "routine", "after_hours", "transfer_failed", "reactivation"
+    # the practice's own settings (visit types, answers, first aid): what the engines may say and book
+    practice: Practice | None = None
+    location: Location | None = None
+    language: str = "en"  # the caller's language, when known
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,39 @@ class AppointmentView:
     provider: str
     kind: str
     status: str  # "booked" | "cancelled"
+    minutes: int = 60
+    patient_id: str = ""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the caller's family on file (the same account holder): who a visit may be for."""
+
+    patient_id: str
+    first_name: str
+    age: int | None  # whole years, from the date of birth on file
+    has_dob: bool
+
+
+@dataclass(frozen=True)
+class CallerView:
+    """What the engines know of the caller's own record: enough to choose a visit type and to know whether an
+    identity check is possible. Never a date of birth, a value or a tier."""
+
+    patient_id: str | None
+    first_name: str | None
+    new_patient: bool  # no visit on file (or no record at all)
+    age: int | None
+    has_dob: bool
+    family: tuple[Member, ...] = ()
+
+
+@dataclass(frozen=True)
+class LateNotice:
+    """What telling the practice "I'm running late" found: the visit today (not read out) and the verdict."""
+
+    found: bool
+    within_grace: bool
 
 
 class ToolError(Exception):
@@ -86,7 +127,23 @@ class ToolError(Exception):
 
 
 class Tools(Protocol):
-    """Everything an engine may do, bound to one call and acting only on the caller's own record."""
+    """Everything an engine may do, bound to one call. A visit is booked on the caller's own record or a
+    family member's (`for_patient`); appointments are read, moved or cancelled only for a patient whose
+    identity the caller confirmed in this call (`verified`); every other patient's data is out of reach."""
+
+    @property
+    def patient_id(self) -> str | None: ...
+
+    @property
+    def verified(self) -> frozenset[str]:
+        """Patients whose date of birth the caller confirmed during this call."""
+
+    def caller(self) -> CallerView: ...
+
+    def openings(
+        self, visit_type: str, wanted: Wanted | None = None, *, for_patient: str | None = None, limit: int = 3
+    ) -> list[SlotView]:
+        """The earliest open times for a visit of this type that meet what the caller wants."""
 
     def open_slots(
         self,
@@ -97,32 +154,54 @@ class Tools(Protocol):
         weekday: int | None = None,
         limit: int = 3,
     ) -> list[SlotView]:
-        """The next open slots at this location (part_of_day: "morning" | "afternoon"; weekday 0=Monday)."""
+        """The next open slots (the LLM tools' simpler search: kind is a visit type or a kind callers ask)."""
 
-    def book(self, slot_id: int, kind: str = "cleaning") -> AppointmentView: ...
+    def book(
+        self, slot_id: int, kind: str = "cleaning", *, for_patient: str | None = None
+    ) -> AppointmentView: ...
 
-    def upcoming(self) -> list[AppointmentView]:
-        """The caller's own booked appointments from now on, soonest first."""
+    def upcoming(self, *, for_patient: str | None = None) -> list[AppointmentView]:
+        """The patient's booked appointments from now on, soonest first (identity confirmed first)."""
 
     def reschedule(self, appointment_id: int, slot_id: int) -> AppointmentView: ...
 
     def cancel(self, appointment_id: int) -> AppointmentView: ...
 
-    def register_caller(self, first_name: str, last_name: str) -> str:
+    def verify_identity(self, date_of_birth: dt.date, *, for_patient: str | None = None) -> bool:
+        """Whether the date of birth is the one on file for the patient (the caller by default)."""
+
+    def identify(self, first_name: str, last_name: str, date_of_birth: dt.date) -> str | None:
+        """A caller phoning from a number not on file: the one patient with this name and date of birth."""
+
+    def register_caller(self, first_name: str, last_name: str, date_of_birth: dt.date | None = None) -> str:
         """Create a patient for an unknown caller (their phone number attached); returns the patient id."""
 
-    def take_message(self, text: str) -> None: ...
+    def register_dependent(
+        self, first_name: str, last_name: str | None, date_of_birth: dt.date | None, relation: str
+    ) -> str:
+        """A family member not on file yet, linked to the caller's family; returns the patient id."""
 
-    def queue_callback(self, reason: str, priority: str = "normal") -> None:
+    def take_message(self, text: str, *, about: str = "message", priority: str = "normal") -> None:
+        """The caller's words for the team, kept whole, and a callback on Today that carries them."""
+
+    def queue_callback(
+        self, reason: str, priority: str = "normal", *, kind: str = "callback", detail: str = ""
+    ) -> None:
         """priority: "urgent" (emergencies), "high" (failed transfers of valued patients), "normal"."""
+
+    def running_late(self, minutes: int | None) -> LateNotice:
+        """Tell the front desk the caller runs late for today's visit (staff see which and how late)."""
+
+    def set_contact_preference(self, channel: str, allowed: bool, note: str = "") -> dict[str, Any]:
+        """Whether the caller may be reached on one channel ("call", "text", "email"), on their own record."""
 
     def opt_out(self) -> None:
         """Stop all outreach to the caller, on every channel, at once."""
 
     def flag_emergency(self, summary: str) -> None: ...
 
-    @property
-    def patient_id(self) -> str | None: ...
+    def note(self, event: dict[str, Any]) -> None:
+        """An event for the call record (what triage decided, the language heard, an identity result)."""
 
 
 class Engine(Protocol):

@@ -89,6 +89,7 @@ class PatientRecord:
     consent_written: bool
     opted_out: bool
     date_of_birth: dt.date | None = None  # optional column, only for confirming identity on the phone
+    guarantor_id: str | None = None  # optional column: the family's account holder ("" in the file: none)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,19 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
         date_of_birth=parse_date(dob, "date_of_birth")
         if (dob := (row.get("date_of_birth") or "").strip())
         else None,
+        guarantor_id=_guarantor(row, pid),
     )
+
+
+def _guarantor(row: dict[str, str], pid: str) -> str | None:
+    """The family link, when the file has the column: the account holder's id (the patient's own or empty
+    means they hold their own account)."""
+    if "guarantor_id" not in row:
+        return None
+    text = (row.get("guarantor_id") or "").strip()
+    if not text or text == pid:
+        return ""
+    return parse_id(text, "guarantor_id")
 
 
 class _VisitParser:
@@ -260,6 +273,7 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                 Patient.opted_out,
                 Patient.has_contact,
                 Patient.date_of_birth,
+                Patient.guarantor_id,
             ).where(Patient.id.in_(ids))
         )
     }
@@ -286,6 +300,8 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
         }
         if r.date_of_birth is not None:  # a file without the column keeps what is known
             values["date_of_birth"] = r.date_of_birth
+        if r.guarantor_id is not None:
+            values["guarantor_id"] = r.guarantor_id or None
         phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
         old = existing.get(r.id)
         if old is None:
@@ -293,6 +309,7 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                 {
                     "id": r.id,
                     "date_of_birth": None,
+                    "guarantor_id": None,
                     **values,
                     "previous_zip": "",
                     "moved_away": False,

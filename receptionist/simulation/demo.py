@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from receptionist.config.practice import Practice, load_practice
 from receptionist.patients.cache import TierCache
 from receptionist.patients.importer import ImportReport, import_patients, import_visits
-from receptionist.scheduling.schedule import book, ensure_schedule, fill_demo_bookings
+from receptionist.scheduling.schedule import book, ensure_schedule, fill_demo_bookings, find_openings
 from receptionist.simulation import synth
-from receptionist.store import Appointment, Patient, Slot, Store
+from receptionist.store import Appointment, Patient, Store
 
 
 class StoreNotEmpty(RuntimeError):
@@ -64,11 +64,12 @@ def load_demo(
 
 
 def demo_schedule(store: Store, practice: Practice, patient_ids: list[str], today: dt.date) -> int:
-    """Eight weeks of slots, about 60% already booked, and an upcoming cleaning for the demo's Tom (P000002)."""
+    """Eight weeks of schedule, about 60% already booked, and an upcoming cleaning for the demo's Tom (P000002)."""
     created = ensure_schedule(store, practice, today, weeks=8)
     location = practice.main
-    fill_demo_bookings(store, location, list(patient_ids[2:]), share=0.6, seed=len(patient_ids))
-    if "P000002" in patient_ids:
+    fill_demo_bookings(store, practice, list(patient_ids[2:]), share=0.6, seed=len(patient_ids))
+    cleaning = practice.visit_type("cleaning")
+    if "P000002" in patient_ids and cleaning is not None:
         with store.session() as session:
             has = session.scalar(
                 select(Appointment.id).where(
@@ -77,17 +78,7 @@ def demo_schedule(store: Store, practice: Practice, patient_ids: list[str], toda
             )
             if has is None:
                 start = dt.datetime.combine(today + dt.timedelta(days=14), dt.time(0), location.zone)
-                slot = session.scalars(
-                    select(Slot)
-                    .where(
-                        Slot.location_id == location.id,
-                        Slot.kind == "cleaning",
-                        Slot.appointment_id.is_(None),
-                        Slot.start >= start.astimezone(dt.UTC),
-                    )
-                    .order_by(Slot.start)
-                    .limit(1)
-                ).first()
-                if slot is not None:
-                    book(session, slot, "P000002", "cleaning", via="pms")
+                found = find_openings(store, location, cleaning, start, limit=1, lead=dt.timedelta(0))
+                if found:
+                    book(session, found[0], "P000002", cleaning.id, location_id=location.id, via="pms")
     return created

@@ -82,6 +82,10 @@ class Callback(Base):
     call_sid: Mapped[str | None] = mapped_column(String(40))
     location_id: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(200))
+    # the whole request in the caller's words (a message's text), when there is more than the reason
+    detail: Mapped[str | None] = mapped_column(Text)
+    # message | emergency | urgent | transfer | late | callback
+    kind: Mapped[str] = mapped_column(String(12), default="callback", server_default="callback")
     priority: Mapped[str] = mapped_column(String(8), default="normal")  # urgent | high | normal
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | done
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -73,6 +73,9 @@ class Patient(Base):
     contact_preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # False for patients first seen in a visits file: no contact data yet.
     has_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the family's account holder (the PMS's guarantor): family members share it, the holder's is their own
+    # id or None. A caller may book for the members of their family, on each member's own record.
+    guarantor_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 

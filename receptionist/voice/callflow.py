@@ -348,6 +348,7 @@ class CallFlow:
         state.engine = reply.state
         if tools.patient_id and not state.patient_id:
             state.patient_id = tools.patient_id
+        state.verified = sorted(tools.verified)
         for event in tools.events:
             _apply_event(state.facts, event)
         seq = state.turn
@@ -594,6 +595,11 @@ class CallFlow:
                 "message_taken": bool(facts.get("message_taken")),
                 "callback_queued": bool(facts.get("callback_queued")),
                 "emergency": bool(facts.get("emergency")),
+                "messages": list(facts.get("messages") or []),
+                "callbacks": list(facts.get("callbacks") or []),
+                "triage": facts.get("triage"),
+                "identity": facts.get("identity"),
+                "language": facts.get("language") or "en",
                 "turns": [{"caller": t.caller, "receptionist": t.receptionist} for t in turns],
             }
 
@@ -635,6 +641,9 @@ class CallFlow:
             first_name=first or None,
             reason=reason,
             direction=state.direction,
+            practice=self.practice,
+            location=location,
+            language=state.language,
         )
 
     def _tools(self, sid: str, location: Location, state: CallState) -> StoreTools:
@@ -645,6 +654,8 @@ class CallFlow:
             caller_phone=state.caller,
             patient_id=state.patient_id,
             now=self.now,
+            practice=self.practice,
+            verified=state.verified,
             on_phones_change=self._phones_changed,
             on_opt_out=self._opted_out,
         )

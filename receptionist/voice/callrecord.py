@@ -85,16 +85,32 @@ def apply_event(found: dict[str, Any], event: dict[str, Any]) -> None:
     """What one tool event means for the call's facts (the outcome shown to staff and the simulator)."""
     action = event.get("action")
     if action in ("booked", "rescheduled", "cancelled"):
-        found["appointment"] = {"action": action, "start": event.get("start")}
+        found["appointment"] = {
+            "action": action,
+            "start": event.get("start"),
+            **{k: event[k] for k in ("kind", "provider", "minutes", "patient_id") if k in event},
+        }
     elif action == "opted_out":
         found["opted_out"] = True
     elif action == "message":
         found["message_taken"] = True
+        if event.get("text"):
+            found["messages"] = [*found.get("messages", []), event["text"]][-10:]
     elif action == "callback":
         found["callback_queued"] = True
+        entry = {"reason": event.get("reason", ""), "priority": event.get("priority", "normal")}
+        found["callbacks"] = [*found.get("callbacks", []), entry][-10:]
     elif action == "emergency":
         found["emergency"] = True
         found["callback_queued"] = True
+        entry = {"reason": "emergency", "priority": "urgent"}
+        found["callbacks"] = [*found.get("callbacks", []), entry][-10:]
+    elif action == "triage":
+        found["triage"] = event.get("level")
+    elif action == "identity":
+        found["identity"] = event.get("result")
+    elif action == "language":
+        found["language"] = event.get("language")
 
 
 def apply(session: Session, entries: Sequence[dict[str, Any]]) -> None:

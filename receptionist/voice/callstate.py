@@ -75,6 +75,8 @@ class CallState:
     pending: PendingTurn | None = None
     handoff: str | None = None  # what a relay session asked for when it ends: "transfer" or "hangup"
     ended: bool = False
+    verified: list[str] = field(default_factory=list)  # patients whose identity the caller confirmed
+    language: str = "en"
     writes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     counters: list[str] = field(default_factory=list, repr=False)
 
@@ -105,6 +107,8 @@ class CallState:
         for name in ("engine", "facts"):
             if not isinstance(values.get(name), dict):
                 values.pop(name, None)
+        if not isinstance(values.get("verified"), list):
+            values.pop("verified", None)
         return cls(**values)
 
 

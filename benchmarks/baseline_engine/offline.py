@@ -32,6 +32,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.baseline_engine.understand import (
+    ACTIONS,
+    Understanding,
+    extract_name,
+    hour_from_number,
+    understand,
+)
 from receptionist.conversation.types import (
     Action,
     AppointmentView,
@@ -41,13 +48,6 @@ from receptionist.conversation.types import (
     ToolError,
     Tools,
     Utterance,
-)
-from receptionist.conversation.understand import (
-    ACTIONS,
-    Understanding,
-    extract_name,
-    hour_from_number,
-    understand,
 )
 from receptionist.wording import calls, spoken
 from receptionist.wording.calls import HOW_CAN_I_HELP
