@@ -327,7 +327,7 @@ def build_world(redis_url: str, home: Path | None = None) -> World:
     run_scoring(services.store, cache, services.practice, AS_OF)
     ensure_schedule(services.store, services.practice, AS_OF, weeks=SCHEDULE_WEEKS)
     app = create_app(services=services)
-    key = create_key(services.store, "calls suite")
+    key = create_key(services.store, "calls suite", sealer=services.sealer)
     body = {
         "appointments": [
             {
