@@ -795,6 +795,8 @@ class Turn:
             chosen = None if found is None else found + first
         if chosen is not None and not (e.correction and self._when_given(h)):
             return self.accept(st.offers[chosen])
+        if h.top == "back_out" and not self._when_given(h):
+            return self.back_out()  # "never mind, I'll check my schedule": no new search, whatever it names
         changed = (
             frames.update(st.frame, e, providers=self._providers())
             if self._when_given(h) or e.visit_kind
