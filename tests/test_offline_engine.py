@@ -139,6 +139,19 @@ def test_booking_offers_the_best_time_first_and_takes_yes():
     assert reply.action == "hangup" and "Goodbye" in reply.say
 
 
+@pytest.mark.parametrize(
+    "said",
+    ["yeah that one", "the first time you mentioned is fine", "whatever is soonest", "any of them is fine"],
+)
+def test_the_best_offer_is_taken_however_yes_is_said(said):
+    """NEW behaviour (issue 14): "yes" said as callers say it books the time on offer."""
+    call = Call()
+    call.say("I'd like to book a cleaning")
+    call.say(said)
+    (made,) = booked(call.tools)
+    assert made.start == at(30, 10, 30, month=11)
+
+
 def test_alternatives_are_given_when_asked_and_chosen_by_position():
     """Asked for other times, the receptionist reads the next ones; "the second one" is the second of those it
     just read, and it is booked; asking again moves on to later times instead of repeating the same ones."""
@@ -560,6 +573,15 @@ def test_urgent_dental_problem_gets_a_same_day_visit_not_911(said, first_aid):
     assert made.kind == "emergency_exam" and made.start.date() == NOW.date()
 
 
+def test_urgent_dental_problem_after_hours_gets_the_on_call_line_and_an_urgent_callback():
+    """NEW behaviour (issue 14): after hours an urgent dental problem hears the on-call dentist's number and
+    staff get an urgent callback; it is never told to dial 911."""
+    tools = FakeTools()
+    reply = Call(tools, context(is_open=False)).say("my filling fell out and my tooth really hurts")
+    assert "on-call dentist" in reply.say and "9 1 1" not in reply.say
+    assert [c["priority"] for c in tools.callbacks] == ["urgent"]
+
+
 def test_emergency_in_the_middle_of_a_message():
     """An emergency said instead of a message is still an emergency, and no message is taken."""
     tools = FakeTools()
@@ -642,6 +664,13 @@ def test_keys_where_speech_was_expected_are_a_misunderstanding(key):
     reply = Call(tools).say(digits=key)
     assert reply.say.startswith("Sorry, I didn't quite get that.") and reply.action == "listen"
     assert tools.called("openings") == []
+
+
+def test_keying_911_is_an_emergency():
+    """911 pressed on the keypad is an emergency, as said."""
+    tools = FakeTools()
+    reply = Call(tools).say(digits="911")
+    assert "dial 9 1 1" in reply.say and reply.action == "hangup" and len(tools.called("flag_emergency")) == 1
 
 
 def test_a_key_picks_an_offered_time():
