@@ -194,7 +194,8 @@ class Turn:
         say = self.line("emergency_911")
         try:  # the caller hears the instruction whatever the tools do
             self.tools.note({"action": "triage", "level": "emergency_911"})
-            self.tools.flag_emergency("caller described a medical emergency")
+            said = " ".join((self.utterance.speech or "").split())[:150]  # staff see what the caller said
+            self.tools.flag_emergency(f"caller said: {said}" if said else "caller keyed 9 1 1")
             say += " " + self.line("emergency_alerted")
         except Exception:
             log.exception("call %s: could not flag an emergency", self.ctx.call_sid)
