@@ -489,6 +489,14 @@ def test_robot_question_gets_an_honest_answer(said):
     assert reply.say.endswith("How can I help you today?") and reply.action == "listen"
 
 
+@pytest.mark.xfail(strict=True, reason="triage gap: any bleeding is read as bleeding after an extraction")
+def test_mild_gum_bleeding_with_an_advice_question_is_declined_not_triaged():
+    """The old engine's phrasing: a little gum bleeding and a question about ibuprofen is a request for advice
+    (declined, an exam offered), not an urgent dental problem with extraction aftercare."""
+    reply = Call().say("my gum is bleeding a little, should I take ibuprofen?")
+    assert reply.say.startswith("I can't give medical advice over the phone") and "gauze" not in reply.say
+
+
 def test_medical_advice_is_declined():
     """A request for medical advice gets the fixed line and an offer to book an exam, no advice."""
     call = Call()
@@ -509,8 +517,8 @@ def test_opt_out_is_immediate_once_and_the_call_goes_on():
     assert reply.say.startswith("I'm very sorry for the calls. I've taken you off our call and message lists")
     assert reply.action == "listen"
     assert call.say("what are your hours").say.startswith("Our hours are")
-    call.say("and take me off your list")
-    assert len(tools.called("opt_out")) == 1
+    again = call.say("and take me off your list")
+    assert len(tools.called("opt_out")) == 1 and again.say.startswith("I've already taken care of that")
 
 
 def test_opt_out_with_another_request_does_both():

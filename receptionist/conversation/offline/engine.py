@@ -207,7 +207,7 @@ class Turn:
         when one of them was recorded is it not asked for again. A request said with it is then taken up."""
         st = self.st
         if st.opted_out:
-            text: str | None = self.line("opted_out")
+            text: str | None = self.line("opted_out_already")  # true whether it was recorded or relayed
         else:
             text = self._record_opt_out()
             st.opted_out = text is not None
