@@ -230,6 +230,7 @@ def test_slot_taken_meanwhile_offers_another_time():
     reply = call.say("yes")
     assert reply.say.startswith("I'm sorry, that time is no longer available.")
     assert reply.say.endswith("Shall I book it?") and call.stage == "offer"
+    assert "today at 10:30 AM with Hygienist Moore" in reply.say  # the same time with the other hygienist
     assert call.state["offers"][0]["unit_id"] != offered and booked(tools) == []
     call.say("yes")
     assert len(booked(tools)) == 1
