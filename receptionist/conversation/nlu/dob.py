@@ -18,6 +18,7 @@ import re
 from text_to_num import alpha2digit
 
 from receptionist.conversation.nlu.lexicon import Lexicon
+from receptionist.conversation.nlu.text import plain_digits
 
 _OH = re.compile(r"\b(?:oh|o)\b(?=[\s-]*(?:\d|one|two|three|four|five|six|seven|eight|nine))", re.I)
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.I)
@@ -27,6 +28,7 @@ _SPLIT = re.compile(r"[^\w]+")
 def parse_dob(text: str, lex: Lexicon, today: dt.date) -> dt.date | None:
     if not text or not text.strip():
         return None
+    text = plain_digits(text)
     words = [w for w in _SPLIT.split(text.lower().replace("\u2019", "'").replace("'", "")) if w]
     ordinals = lex.table("ordinals")
     words = [str(ordinals.entries.get((w,), w)) if (w,) in ordinals.entries else w for w in words]

@@ -16,6 +16,7 @@ Pure; measured cost about 25 us for a 10-word turn on this machine (text2num inc
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from text_to_num import alpha2digit
@@ -47,9 +48,17 @@ class Tokens:
         return " ".join(w for w in self.words if w != ",")
 
 
+def plain_digits(text: str) -> str:
+    """Characters that are digits but not decimal ones ("²", "①") as the digit they stand for, so that every
+    word that looks like a number (`str.isdigit`) is one `int` reads."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() and not c.isdecimal() else c for c in text)
+
+
 def tokens(text: str, lex: Lexicon) -> Tokens:
     """Normalise one turn (see the module docstring)."""
-    s = (text or "")[:MAX_CHARS]
+    s = plain_digits((text or "")[:MAX_CHARS])
     for pattern, repl in _PREP:
         s = pattern.sub(repl, s)
     s = s.replace("&", f" {lex.raw.get('language', {}).get('ampersand', '')} ")

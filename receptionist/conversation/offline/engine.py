@@ -63,6 +63,9 @@ TASKS = (
     "new_patient",
 )
 MAX_MISSES = 2
+LOW_CONFIDENCE = 0.3  # speech recognised with less confidence than this is not acted on (safety turns aside)
+# what an opt-out said in the same breath may go on to (the opt-out itself can look like a message)
+AFTER_OPT_OUT = ("book", "new_patient", "reschedule", "cancel", "confirm_appointment", "running_late")
 MEDICAL_AT = 0.6
 URGENT_AT = 0.6  # the same for an urgent dental problem with no symptom named  # a guess of a medical emergency under this, with no medical symptom named, is not one
 # requests that carry a problem to staff rather than ask for care now: a mild problem mentioned in one stays
@@ -117,6 +120,9 @@ class Turn:
         if self.utterance.is_silence:
             return self.on_silence()
         st.silences = 0
+        keys = (self.utterance.digits or "").strip()
+        if keys and not (self.utterance.speech or "").strip():
+            return self.on_keys(keys)
         h = self.h = self.understand()
         if h.language != "en" and st.language == "en":
             return self.other_language(h.language)
@@ -127,6 +133,9 @@ class Turn:
             return contact.start(self, h)  # a channel asked for: a preference, not an opt-out
         if h.has("opt_out"):
             return self.opt_out(h)
+        confidence = self.utterance.confidence
+        if confidence is not None and confidence < LOW_CONFIDENCE:
+            return self.not_understood(take_question=False)  # never act on words the recogniser doubts
         if h.top == "contact_preference" and st.stage in ("menu", "anything_else"):
             return contact.start(self, h)  # "can you change how you contact me?": which channel
         answered = self.answer_stage(h)
@@ -185,7 +194,8 @@ class Turn:
         say = self.line("emergency_911")
         try:  # the caller hears the instruction whatever the tools do
             self.tools.note({"action": "triage", "level": "emergency_911"})
-            self.tools.flag_emergency("caller described a medical emergency")
+            said = " ".join((self.utterance.speech or "").split())[:150]  # staff see what the caller said
+            self.tools.flag_emergency(f"caller said: {said}" if said else "caller keyed 9 1 1")
             say += " " + self.line("emergency_alerted")
         except Exception:
             log.exception("call %s: could not flag an emergency", self.ctx.call_sid)
@@ -193,12 +203,56 @@ class Turn:
         return self.reply(say, "hangup")
 
     def opt_out(self, h: Heard) -> Reply:
-        self.tools.opt_out()
-        self.st.opted_out = True
-        text = self.line("opted_out_sorry")  # whoever asks to be left alone hears an apology for the calls
-        if self.st.stage in ("offer", "message") or self.ctx.direction == "outbound":
+        """Once per call, at once: the opt-out, else a message, else a callback asking staff to do it; only
+        when one of them was recorded is it not asked for again. A request said with it is then taken up."""
+        st = self.st
+        if st.opted_out:
+            text: str | None = self.line("opted_out_already")  # true whether it was recorded or relayed
+        else:
+            text = self._record_opt_out()
+            st.opted_out = text is not None
+        if text is None:
+            text = self.line("opt_out_failed")
+        others = [t for t in self._tasks(h) if t in AFTER_OPT_OUT]
+        if others and self.ctx.direction == "inbound":
+            self.said.append(text)
+            return self.task(others[0], h)
+        if st.stage in ("offer", "message") or self.ctx.direction == "outbound":
             return self.goodbye(text)
         return self.done(text)
+
+    def _record_opt_out(self) -> str | None:
+        try:
+            self.tools.opt_out()
+            return self.line(
+                "opted_out_sorry"
+            )  # whoever asks to be left alone hears an apology for the calls
+        except ToolError:
+            log.info("call %s: opt-out refused by the tools; passing it on to staff", self.ctx.call_sid)
+        try:
+            self.tools.take_message(
+                "The caller asked us to stop all calls, texts and emails.", about="message", priority="high"
+            )
+            return self.line("opt_out_relayed")
+        except ToolError:
+            pass
+        try:
+            self.tools.queue_callback("caller asked to stop all calls, texts and emails", "high")
+            return self.line("opt_out_relayed")
+        except ToolError:
+            return None
+
+    def on_keys(self, keys: str) -> Reply:
+        """Keys pressed instead of speech: 0 is a person, 911 an emergency, a number a choice among the times
+        just offered; any other key is not understood (a key is never read as a time or a date)."""
+        st = self.st
+        if keys == "911":
+            return self.emergency()
+        if keys == "0":
+            return self.transfer_or_callback("caller pressed 0 for a person")
+        if st.stage in ("offer", "confirm_move") and keys.isdigit() and 1 <= int(keys) <= len(st.offers):
+            return self.accept(st.offers[int(keys) - 1])
+        return self.not_understood(take_question=False)
 
     def _shouting(self) -> bool:
         text = self.utterance.speech or ""
@@ -404,10 +458,11 @@ class Turn:
             e.visit_kind or (e.days or e.weekdays or e.window) and self.st.stage in ("menu", "anything_else")
         )
 
-    def not_understood(self) -> Reply:
+    def not_understood(self, *, take_question: bool = True) -> Reply:
         st = self.st
         if (
-            self.h is not None
+            take_question
+            and self.h is not None
             and st.stage in ("menu", "anything_else")
             and answers.open_question(self, self.h)
         ):
@@ -646,6 +701,7 @@ class Turn:
             self.tools.queue_callback(f"no opening found for a {visit.id}", "normal")
             return self.done(self.line("no_openings", visit=spoken.kind_phrase(visit.name)))
         st.offers = [self._offer(s) for s in found[:3]]
+        st.pick = 0 if more and not relaxed else None  # which of them the caller has heard (see on_offer)
         st.shown.extend(o.unit_id for o in st.offers)
         st.stage, st.expecting = "offer", "offer_choice"
         if frame.visit_type != visit.id:
@@ -732,9 +788,16 @@ class Turn:
     def on_offer(self, h: Heard) -> Reply | None:
         st = self.st
         e = h.entities
-        chosen = pick(e.offer_ref, st.offers) if e.offer_ref is not None else None
+        chosen = None
+        if e.offer_ref is not None:
+            # "the second one" counts in the list the caller heard last (the alternatives, once read)
+            first = st.pick if st.pick and e.offer_ref.index is not None else 0
+            found = pick(e.offer_ref, st.offers[first:])
+            chosen = None if found is None else found + first
         if chosen is not None and not (e.correction and self._when_given(h)):
             return self.accept(st.offers[chosen])
+        if h.top == "back_out" and not self._when_given(h):
+            return self.back_out()  # "never mind, I'll check my schedule": no new search, whatever it names
         changed = (
             frames.update(st.frame, e, providers=self._providers())
             if self._when_given(h) or e.visit_kind
@@ -757,15 +820,15 @@ class Turn:
         if h.has("back_out") and h.score("back_out") > h.score("yes"):
             return self.back_out()
         if h.has("other_times"):
-            if len(st.offers) > 1 and st.stage == "offer" and not st.pick:
-                st.pick = 0
+            if len(st.offers) > 1 and st.stage == "offer" and st.pick is None:
+                st.pick = 1
                 return self.reply(self.line("offer_others", options=self._options_of(st.offers[1:])))
             return self._more()
         if (h.has("yes") or h.has("soonest") or e.soonest) and not h.has("no"):
             return self.accept(st.offers[0]) if st.offers else self.offer()
         if h.has("no"):
-            if len(st.offers) > 1 and not st.pick:
-                st.pick = 0
+            if len(st.offers) > 1 and st.pick is None:
+                st.pick = 1
                 return self.reply(self.line("offer_others", options=self._options_of(st.offers[1:])))
             return self.ask(self.line("ask_better"), "ask_when")
         if h.has("unsure") or h.has("wait"):

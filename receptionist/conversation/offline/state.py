@@ -85,7 +85,7 @@ class DialogueState:
     frame: Frame = field(default_factory=Frame)
     offers: list[Offer] = field(default_factory=list)  # offered now, best first
     shown: list[int] = field(default_factory=list)  # unit ids offered so far in this search
-    pick: int | None = None  # an index into offers the caller chose
+    pick: int | None = None  # None: only the best offer was read; k: the caller last heard offers[k:]
     appts: list[dict[str, Any]] = field(default_factory=list)  # the patient's appointments, once identified
     target: int | None = None  # the appointment id being moved or cancelled
     id_for: str | None = None  # whose identity is being checked
