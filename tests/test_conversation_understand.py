@@ -1,4 +1,5 @@
-"""Intent and slot understanding of single caller turns, with a fixed reference time."""
+"""The old engine's understanding of single caller turns (kept in benchmarks/baseline_engine as the robustness
+benchmark's baseline: these tests hold its behaviour), with a fixed reference time."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receptionist.conversation.types import Utterance
-from receptionist.conversation.understand import (
+from benchmarks.baseline_engine.understand import (
     INTENTS,
     extract_name,
     kind_of,
@@ -18,6 +18,7 @@ from receptionist.conversation.understand import (
     tokens_of,
     understand,
 )
+from receptionist.conversation.types import Utterance
 
 TZ = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # Monday November 30th, 10 AM
