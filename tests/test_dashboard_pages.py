@@ -210,6 +210,7 @@ def test_callbacks_merge_per_patient_with_each_request_in_the_callers_words(staf
     assert "3 requests" in p1 and "Pat1 Example" in p1
     assert "urgent: swollen gum, breathing fine" in p1 and "asked to be called back about a bill" in p1
     assert REFILL.replace("'", "&#39;") in p1  # the whole message, longer than the reason's 200 characters
+    assert p1.count("amoxicillin") == 1 and '<div class="request-reason">refill</div>' in p1  # said once
     assert all(f"/calls/{sid}" in p1 for sid in ("CArefill", "CAearlier", "CAurgent"))
     # times in words in New York (the clock is 10 AM there, 3 PM UTC)
     assert "today at 9:05 AM" in p1 and "today at 9:30 AM" in p1 and "yesterday at 8 AM" in p1
@@ -241,6 +242,45 @@ def test_done_closes_the_whole_group_and_nothing_else(staff_world, store):
     assert "amoxicillin" not in after
     again = w.client.post("/today/callbacks/done", data={"id": posted, "csrf_token": csrf(w.client)})
     assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
+
+
+def test_grouping_is_per_patient_then_per_number_and_loses_nothing():
+    """Pure: a patient's requests merge whatever number they came from; a number's requests merge when no
+    patient is known; a request with neither stands alone; every request lands in exactly one group."""
+    from receptionist.dashboard.queries import group_callbacks
+
+    at = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+    def item(i, patient=None, phone=None, priority="normal", minutes=0):
+        return {
+            "id": i,
+            "patient_id": patient,
+            "phone": phone,
+            "name": "Pat" if patient else "",
+            "priority": priority,
+            "created_at": at - dt.timedelta(minutes=minutes),
+        }
+
+    items = [
+        item(1, "P1", "+12025550001", minutes=10),
+        item(2, "P1", "+12025550009", priority="urgent"),
+        item(3, None, "+12025550009", priority="high"),  # the same number, no patient: a group of its own
+        item(4, None, "+13125550123", minutes=50),
+        item(5, None, "+13125550123", minutes=5),
+        item(6),
+        item(7),
+    ]
+    groups = group_callbacks(items)
+    assert [g.key for g in groups] == [
+        "patient:P1",
+        "phone:+12025550009",
+        "phone:+13125550123",
+        "callback:6",
+        "callback:7",
+    ]
+    assert [g.ids for g in groups] == [[2, 1], [3], [4, 5], [6], [7]]
+    assert groups[0].priority == "urgent" and groups[0].phone == "+12025550009" and len(groups[0]) == 2
+    assert sorted(i for g in groups for i in g.ids) == [1, 2, 3, 4, 5, 6, 7]
 
 
 @pytest.mark.parametrize("ids", [[], ["x1"], ["-3"]])

@@ -222,10 +222,34 @@ def group_callbacks(items: list[dict[str, Any]]) -> list[CallbackGroup]:
     return groups
 
 
-def _words(reason: str, detail: str | None) -> str:
-    """The caller's own words when they say more than the reason does (a message's whole text)."""
-    detail = " ".join((detail or "").split())
-    return detail if detail and detail not in reason else ""
+def _shown(reason: str, detail: str | None) -> tuple[str, str]:
+    """What a request shows: a label and the caller's own words. The words are the detail when it says more
+    than the reason (a message's whole text); the label is then the reason's head ("refill") when the reason
+    is only that head and the words cut short, else the reason itself."""
+    words = " ".join((detail or "").split())
+    if not words or words in reason:
+        return reason, ""
+    head, sep, tail = reason.partition(": ")
+    return (head if sep and words.startswith(tail) else reason), words
+
+
+def _request(cb: Callback, p: Patient | None) -> dict[str, Any]:
+    label, words = _shown(cb.reason or "", cb.detail)
+    return {
+        "id": cb.id,
+        "patient_id": cb.patient_id,
+        "name": _name(p),
+        "phone": cb.phone,
+        "reason": cb.reason,
+        "label": label,
+        "words": words,
+        "detail": cb.detail or "",
+        "kind": cb.kind or "callback",
+        "priority": cb.priority,
+        "created_at": utc(cb.created_at),
+        "call_sid": cb.call_sid,
+        "location_id": cb.location_id,
+    }
 
 
 def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
@@ -254,23 +278,7 @@ def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
             .order_by(rank, Callback.created_at, Callback.id)
             .limit(cap)
         ).all()
-    items = [
-        {
-            "id": cb.id,
-            "patient_id": cb.patient_id,
-            "name": _name(p),
-            "phone": cb.phone,
-            "reason": cb.reason,
-            "detail": cb.detail or "",
-            "words": _words(cb.reason or "", cb.detail),
-            "kind": cb.kind or "callback",
-            "priority": cb.priority,
-            "created_at": utc(cb.created_at),
-            "call_sid": cb.call_sid,
-            "location_id": cb.location_id,
-        }
-        for cb, p in rows
-    ]
+    items = [_request(cb, p) for cb, p in rows]
     return Callbacks(items, total, urgent, group_callbacks(items))
 
 
