@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from benchmarks.baseline_engine import understand as old  # noqa: E402
 from receptionist.conversation import nlu  # noqa: E402
-from receptionist.conversation import understand as old  # noqa: E402
 from receptionist.conversation.nlu import intents  # noqa: E402
 from receptionist.conversation.nlu.lexicon import lexicon  # noqa: E402
 from receptionist.conversation.nlu.text import tokens  # noqa: E402

@@ -430,6 +430,55 @@ def bench_nlu(quick: bool) -> None:
     )
 
 
+def bench_robustness(quick: bool) -> None:
+    print(
+        "\n== robustness: whole calls said several ways, today's offline engine against the old one "
+        "(benchmarks/baseline_engine), the same calls in the same run"
+    )
+    out = json.loads(
+        subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "engine_robustness.py"), *(["--quick"] if quick else [])],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    new, old = out["engines"]["new"], out["engines"]["old"]
+    print(
+        f"  {out['scenarios']} scenarios, {out['calls']} calls per engine on the calls suite's fixture practice; "
+        f"set-up {out['setup_s']:.1f} s, whole run {out['wall_s']:.1f} s"
+    )
+    print(
+        f"  {'engine':8s} {'passed':>9s} {'rate':>6s} {'turns':>6s} {'p50 ms/turn':>12s} {'p95 ms/turn':>12s}"
+    )
+    for name, r in (("today", new), ("old", old)):
+        print(
+            f"  {name:8s} {r['passed']:4d}/{out['calls']:<4d} {r['pass_rate']:6.1%} {r['turns']:6d} "
+            f"{r['turn_ms']['p50']:12.2f} {r['turn_ms']['p95']:12.2f}"
+        )
+    ratio = out["ratio_new_old"]
+    print(
+        f"  ratios today/old: pass rate {new['pass_rate'] / max(old['pass_rate'], 1e-9):.2f}x, "
+        f"CPU per turn p50 {ratio['p50']:.2f}x, p95 {ratio['p95']:.2f}x (turn: the engine's respond, tools included)"
+    )
+    if old["behaves"] != old["passed"]:
+        print(f"  old engine, ignoring the outcome fields it never writes: {old['behaves']}/{out['calls']}")
+    verdict = "yes" if out["p50_ok"] else "NO"
+    print(
+        f"  today's engine per-turn CPU p50 under {out['p50_target_ms']:g} ms: {verdict} "
+        f"({new['turn_ms']['p50']:.2f} ms)"
+    )
+    print(f"  {'style':12s} {'calls':>6s} {'today':>6s} {'old':>6s}")
+    for style, r in out["by_style"].items():
+        print(f"  {style:12s} {r['calls']:6d} {r['new']:6d} {r['old']:6d}")
+    print(f"  {'scenario':24s} {'calls':>6s} {'today':>6s} {'old':>6s}")
+    for r in out["by_scenario"]:
+        print(f"  {r['id']:24s} {r['calls']:6d} {r['new']:6d} {r['old']:6d}")
+    if out["failing"]["new"]:
+        print("  today's engine fails: " + ", ".join(out["failing"]["new"]))
+
+
 def bench_outreach(quick: bool) -> None:
     patients, attempts, workers, rate = (20_000, 200, 4, 20.0) if quick else (100_000, 10_000, 4, 25.0)
     print(
@@ -553,6 +602,7 @@ BENCHMARKS = {
     "inbound": bench_inbound,
     "llm": bench_llm,
     "nlu": bench_nlu,
+    "robustness": bench_robustness,
     "outreach": bench_outreach,
     "stats": bench_stats,
     "integrations": bench_integrations,

@@ -27,6 +27,7 @@ POSTS = [
     "/today/call-now",
     "/today/outcome",
     "/today/callbacks/1/done",
+    "/today/callbacks/done",
     "/patients",
     "/patients/P1/opt-out",
     "/patients/P1/consent",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -72,3 +73,27 @@ def test_yearly_fills_the_gaps():
     ]
     assert f.yearly(lines) == [("2021", 175.0, 2), ("2022", 0.0, 0), ("2023", 160.0, 1)]
     assert f.yearly([]) == []
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    "when, text",
+    [
+        (None, "-"),
+        (NOW, "today at 10 AM"),
+        (NOW - dt.timedelta(hours=9, minutes=55), "today at 12:05 AM"),
+        (NOW - dt.timedelta(hours=10, minutes=5), "yesterday at 11:55 PM"),  # 04:55 UTC the same day
+        (NOW - dt.timedelta(days=3, hours=-2), "Friday November 27th at noon"),
+        (NOW - dt.timedelta(days=400), "Sunday October 26th, 2025 at 11 AM"),  # summer time: UTC-4
+    ],
+)
+def test_when_is_in_words_in_the_locations_zone(when, text):
+    """Staff times in words in the location's zone: today, yesterday, else the date (with the year when far)."""
+    assert f.when(when, NOW, NEW_YORK) == text
+
+
+def test_requests_counts_in_words():
+    """A group's size: "1 request", "3 requests"."""
+    assert (f.requests(1), f.requests(3)) == ("1 request", "3 requests")

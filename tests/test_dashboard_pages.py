@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -114,6 +115,183 @@ def test_call_back_queues_a_callback(staff_world, store):
         assert s.get(Callback, cb.id).status == "done"
     again = w.client.post(f"/today/callbacks/{cb.id}/done", data={"csrf_token": csrf(w.client)})
     assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
+
+
+REFILL = (
+    "Hi, it's Pat, Dr. Rivera put me on amoxicillin after my extraction last week and I'm almost out, could "
+    "you send a refill to the CVS on P Street, the one by the Metro, not the one on 17th, because that one "
+    "closes early and I work until six every day this week"
+)
+
+
+def _request(store, **fields) -> int:
+    """A callback row as the AI's tools write one (a message: its reason, and the whole text as detail)."""
+    with store.session() as s:
+        cb = Callback(**{"priority": "normal", "kind": "callback", "location_id": "main", **fields})
+        s.add(cb)
+        s.flush()
+        return cb.id
+
+
+def _group(html: str, key: str) -> str:
+    """The Today row of one callback group."""
+    assert f'data-group="{key}"' in html, f"no group {key}"
+    return html.split(f'data-group="{key}"')[1].split("</tr>")[0]
+
+
+def _callback_world(staff_world, store) -> dict[str, int]:
+    """Open requests: three from P1 (a refill message, an earlier callback, an urgent one), one from P2, two
+    from a number not on file; all before the page's clock (Monday 30 November, 10 AM in New York)."""
+    now = staff_world.clock[0]
+    return {
+        "refill": _request(
+            store,
+            patient_id="P1",
+            phone=phone_of("P1"),
+            call_sid="CArefill",
+            reason=f"refill: {REFILL}"[:200],
+            detail=REFILL,
+            kind="refill",
+            created_at=now - dt.timedelta(minutes=55),
+        ),
+        "earlier": _request(
+            store,
+            patient_id="P1",
+            phone=phone_of("P1"),
+            call_sid="CAearlier",
+            reason="asked to be called back about a bill",
+            priority="high",
+            created_at=now - dt.timedelta(days=1, hours=2),
+        ),
+        "urgent": _request(
+            store,
+            patient_id="P1",
+            phone=phone_of("P1"),
+            call_sid="CAurgent",
+            reason="urgent: swollen gum, breathing fine",
+            priority="urgent",
+            kind="urgent",
+            created_at=now - dt.timedelta(minutes=30),
+        ),
+        "p2": _request(
+            store,
+            patient_id="P2",
+            phone=phone_of("P2"),
+            call_sid="CAp2",
+            reason="message: please confirm my address change",
+            detail="please confirm my address change",
+            kind="message",
+            created_at=now - dt.timedelta(days=2),
+        ),
+        "stranger1": _request(
+            store, phone="+13125550123", reason="question: do you do implants", created_at=now
+        ),
+        "stranger2": _request(
+            store,
+            phone="+13125550123",
+            reason="transfer failed",
+            priority="high",
+            created_at=now - dt.timedelta(minutes=5),
+        ),
+    }
+
+
+def test_callbacks_merge_per_patient_with_each_request_in_the_callers_words(staff_world, store):
+    """Today lists one row per patient (else per number): its count, each request's reason and the caller's
+    whole words, its time in words in the practice's zone and a link to its call; most urgent first."""
+    _callback_world(staff_world, store)
+    html = staff_world.client.get("/").get_data(as_text=True)
+    assert "6 waiting, 1 urgent" in html
+    assert html.count('class="priority-urgent callback-group"') == 1
+    assert html.count("callback-group") == 3  # P1, P2 and the number not on file
+    order = [html.index(f'data-group="{k}"') for k in ("patient:P1", "phone:+13125550123", "patient:P2")]
+    assert order == sorted(order)  # urgent first, then high (waiting longest first), then normal
+    p1 = _group(html, "patient:P1")
+    assert "3 requests" in p1 and "Pat1 Example" in p1
+    assert "urgent: swollen gum, breathing fine" in p1 and "asked to be called back about a bill" in p1
+    assert REFILL.replace("'", "&#39;") in p1  # the whole message, longer than the reason's 200 characters
+    assert p1.count("amoxicillin") == 1 and '<div class="request-reason">refill</div>' in p1  # said once
+    assert all(f"/calls/{sid}" in p1 for sid in ("CArefill", "CAearlier", "CAurgent"))
+    # times in words in New York (the clock is 10 AM there, 3 PM UTC)
+    assert "today at 9:05 AM" in p1 and "today at 9:30 AM" in p1 and "yesterday at 8 AM" in p1
+    assert p1.index("swollen gum") < p1.index("called back about a bill") < p1.index("amoxicillin")
+    stranger = _group(html, "phone:+13125550123")
+    assert "Unknown caller" in stranger and "2 requests" in stranger and "(312) 555-0123" in stranger
+    p2 = _group(html, "patient:P2")
+    assert "1 request<" in p2 and "Saturday November 28th at 10 AM" in p2
+
+
+def test_done_closes_the_whole_group_and_nothing_else(staff_world, store):
+    """Done beside a patient closes every request listed for them, at once; the other groups stay open, and
+    a request that arrived after the page was shown stays open too."""
+    ids = _callback_world(staff_world, store)
+    w = staff_world
+    html = w.client.get("/").get_data(as_text=True)
+    form = _group(html, "patient:P1").split("<form")[1]
+    posted = [int(v) for v in re.findall(r'name="id" value="(\d+)"', form)]
+    assert sorted(posted) == sorted(ids[k] for k in ("refill", "earlier", "urgent"))
+    late = _request(store, patient_id="P1", phone=phone_of("P1"), reason="asked about parking")
+    r = w.client.post("/today/callbacks/done", data={"id": posted, "csrf_token": csrf(w.client)})
+    assert r.status_code == 302
+    with store.sessions() as s:
+        status = {cb.id: cb.status for cb in s.scalars(select(Callback))}
+    assert all(status[i] == "done" for i in posted)
+    assert status[late] == "open" and status[ids["p2"]] == "open" and status[ids["stranger1"]] == "open"
+    after = w.client.get("/").get_data(as_text=True)
+    assert "4 waiting, 0 urgent" in after and "1 request<" in _group(after, "patient:P1")
+    assert "amoxicillin" not in after
+    again = w.client.post("/today/callbacks/done", data={"id": posted, "csrf_token": csrf(w.client)})
+    assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
+
+
+def test_grouping_is_per_patient_then_per_number_and_loses_nothing():
+    """Pure: a patient's requests merge whatever number they came from; a number's requests merge when no
+    patient is known; a request with neither stands alone; every request lands in exactly one group."""
+    from receptionist.dashboard.queries import group_callbacks
+
+    at = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+    def item(i, patient=None, phone=None, priority="normal", minutes=0):
+        return {
+            "id": i,
+            "patient_id": patient,
+            "phone": phone,
+            "name": "Pat" if patient else "",
+            "priority": priority,
+            "created_at": at - dt.timedelta(minutes=minutes),
+        }
+
+    items = [
+        item(1, "P1", "+12025550001", minutes=10),
+        item(2, "P1", "+12025550009", priority="urgent"),
+        item(3, None, "+12025550009", priority="high"),  # the same number, no patient: a group of its own
+        item(4, None, "+13125550123", minutes=50),
+        item(5, None, "+13125550123", minutes=5),
+        item(6),
+        item(7),
+    ]
+    groups = group_callbacks(items)
+    assert [g.key for g in groups] == [
+        "patient:P1",
+        "phone:+12025550009",
+        "phone:+13125550123",
+        "callback:6",
+        "callback:7",
+    ]
+    assert [g.ids for g in groups] == [[2, 1], [3], [4, 5], [6], [7]]
+    assert groups[0].priority == "urgent" and groups[0].phone == "+12025550009" and len(groups[0]) == 2
+    assert sorted(i for g in groups for i in g.ids) == [1, 2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("ids", [[], ["x1"], ["-3"]])
+def test_done_without_requests_is_refused(staff_world, store, ids):
+    """Done with no request ids, or ids that are not numbers: 400 and a message, nothing closed."""
+    _callback_world(staff_world, store)
+    w = staff_world
+    r = w.client.post("/today/callbacks/done", data={"id": ids, "csrf_token": csrf(w.client)})
+    assert r.status_code == 400 and "Nothing marked done" in r.get_data(as_text=True)
+    with store.sessions() as s:
+        assert all(cb.status == "open" for cb in s.scalars(select(Callback)))
 
 
 @pytest.mark.parametrize(

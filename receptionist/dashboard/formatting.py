@@ -9,6 +9,7 @@ from typing import Any
 
 from receptionist import csvsafe
 from receptionist.clock import utc
+from receptionist.wording.spoken import spoken_date, spoken_time
 
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
 CHANNEL_LABELS = {
@@ -82,6 +83,27 @@ def local_time(when: dt.datetime | None, zone: dt.tzinfo) -> str:
         return "-"
     when = utc(when)
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def when(value: dt.datetime | None, now: dt.datetime, zone: dt.tzinfo) -> str:
+    """A time for staff, in words in the location's zone: "today at 9:05 AM", "yesterday at 4 PM",
+    "Friday December 11th at 10:30 AM" (the year too when it is far from now); "-" for none."""
+    if value is None:
+        return "-"
+    local = utc(value).astimezone(zone)
+    today = utc(now).astimezone(zone).date()
+    if local.date() == today:
+        day = "today"
+    elif local.date() == today - dt.timedelta(days=1):
+        day = "yesterday"
+    else:
+        day = spoken_date(local.date(), today)
+    return f"{day} at {spoken_time(local)}"
+
+
+def requests(n: int) -> str:
+    """ "1 request", "3 requests"."""
+    return f"{n} request" if n == 1 else f"{n} requests"
 
 
 def phone(e164: str | None) -> str:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import and_, case, func, or_, select
 
 from receptionist.clock import utc
+from receptionist.dashboard.formatting import PRIORITY_ORDER
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.store import (
     Call,
@@ -135,13 +136,39 @@ def call_list(store: Store, campaign_id: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class CallbackGroup:
+    """One patient's open requests (or one number's, for a caller not on file): what a person on staff
+    returns in one call. `priority` is the most urgent of them; `requests` are most urgent first, then oldest."""
+
+    key: str  # "patient:<id>", "phone:<E.164>", or "callback:<id>" for a request with neither
+    patient_id: str | None
+    name: str
+    phone: str | None
+    priority: str
+    requests: list[dict[str, Any]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [r["id"] for r in self.requests]
+
+    @property
+    def first_at(self) -> dt.datetime | None:
+        return min((r["created_at"] for r in self.requests if r["created_at"] is not None), default=None)
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+
+@dataclass(frozen=True)
 class Callbacks:
     """The open callbacks a page shows, with the counts of all of them: every urgent one is listed, however
-    many there are (a flood of calls cannot push a real emergency off the page); the others up to the cap."""
+    many there are (a flood of calls cannot push a real emergency off the page); the others up to the cap.
+    `items` are the requests one by one; `groups` the same requests merged per patient (else per number)."""
 
     items: list[dict[str, Any]]
     total: int
     urgent: int
+    groups: list[CallbackGroup] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.items)
@@ -154,9 +181,81 @@ class Callbacks:
         return self.total - len(self.items)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _rank(priority: str) -> int:
+    return PRIORITY_ORDER.get(priority, len(PRIORITY_ORDER))
+
+
+def _request_rank(item: dict[str, Any]) -> tuple[int, dt.datetime, int]:
+    return (_rank(item["priority"]), item["created_at"] or _EPOCH, item["id"])
+
+
+def group_callbacks(items: list[dict[str, Any]]) -> list[CallbackGroup]:
+    """Requests merged per patient (`patient_id`), else per phone number; a request with neither stands
+    alone. Groups most urgent first, then the one waiting longest; every request is in exactly one group."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item["patient_id"]:
+            key = f"patient:{item['patient_id']}"
+        elif item["phone"]:
+            key = f"phone:{item['phone']}"
+        else:
+            key = f"callback:{item['id']}"
+        by_key.setdefault(key, []).append(item)
+    groups = []
+    for key, requests in by_key.items():
+        requests.sort(key=_request_rank)
+        named = next((r for r in requests if r["name"]), requests[0])
+        groups.append(
+            CallbackGroup(
+                key=key,
+                patient_id=requests[0]["patient_id"],
+                name=named["name"],
+                phone=next((r["phone"] for r in requests if r["phone"]), None),
+                priority=requests[0]["priority"],
+                requests=requests,
+            )
+        )
+    groups.sort(key=lambda g: (_rank(g.priority), min(_request_rank(r)[1:] for r in g.requests)))
+    return groups
+
+
+def _shown(reason: str, detail: str | None) -> tuple[str, str]:
+    """What a request shows: a label and the caller's own words. The words are the detail when it says more
+    than the reason (a message's whole text); the label is then the reason's head ("refill") when the reason
+    is only that head and the words cut short, else the reason itself."""
+    words = " ".join((detail or "").split())
+    if not words or words in reason:
+        return reason, ""
+    head, sep, tail = reason.partition(": ")
+    return (head if sep and words.startswith(tail) else reason), words
+
+
+def _request(cb: Callback, p: Patient | None) -> dict[str, Any]:
+    label, words = _shown(cb.reason or "", cb.detail)
+    return {
+        "id": cb.id,
+        "patient_id": cb.patient_id,
+        "name": _name(p),
+        "phone": cb.phone,
+        "reason": cb.reason,
+        "label": label,
+        "words": words,
+        "detail": cb.detail or "",
+        "kind": cb.kind or "callback",
+        "priority": cb.priority,
+        "created_at": utc(cb.created_at),
+        "call_sid": cb.call_sid,
+        "location_id": cb.location_id,
+    }
+
+
 def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
     """Callbacks the AI queued and failed transfers left, most urgent first, then oldest first: every urgent
-    one, then up to `cap` of the others; and how many are open, and urgent, in all."""
+    one, then up to `cap` of the others; and how many are open, and urgent, in all. Also merged per patient
+    (`Callbacks.groups`)."""
     rank = case((Callback.priority == "urgent", 0), (Callback.priority == "high", 1), else_=2)
     is_open = Callback.status == "open"
     with store.sessions() as s:
@@ -179,29 +278,26 @@ def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
             .order_by(rank, Callback.created_at, Callback.id)
             .limit(cap)
         ).all()
-    items = [
-        {
-            "id": cb.id,
-            "patient_id": cb.patient_id,
-            "name": _name(p),
-            "phone": cb.phone,
-            "reason": cb.reason,
-            "priority": cb.priority,
-            "created_at": utc(cb.created_at),
-            "call_sid": cb.call_sid,
-        }
-        for cb, p in rows
-    ]
-    return Callbacks(items, total, urgent)
+    items = [_request(cb, p) for cb, p in rows]
+    return Callbacks(items, total, urgent, group_callbacks(items))
 
 
 def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:
+    return close_callbacks(store, [callback_id], now) == 1
+
+
+def close_callbacks(store: Store, callback_ids: list[int], now: dt.datetime) -> int:
+    """Mark these callbacks done (a group's Done: exactly the requests the page showed, so one that came in
+    since stays open); those already done or gone are left alone. Returns how many were closed."""
+    ids = sorted(set(callback_ids))
+    if not ids:
+        return 0
+    closed = 0
     with store.session() as s:
-        cb = s.get(Callback, callback_id)
-        if cb is None or cb.status != "open":
-            return False
-        cb.status, cb.done_at = "done", now
-        return True
+        for cb in s.scalars(select(Callback).where(Callback.id.in_(ids), Callback.status == "open")):
+            cb.status, cb.done_at = "done", now
+            closed += 1
+    return closed
 
 
 def trying_to_return(store: Store, now: dt.datetime, cooldown_days: int) -> list[dict[str, Any]]:

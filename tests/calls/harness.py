@@ -347,6 +347,11 @@ def load_file(path: Path) -> list[CallSpec]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{where}: not valid TOML: {error}") from error
+    return load_table(data, where)
+
+
+def load_table(data: dict[str, Any], where: str) -> list[CallSpec]:
+    """The calls of one theme file already read into a table (`where` names it in errors), validated."""
     unknown = set(data) - FILE_KEYS
     if unknown:
         _fail(where, f"unknown key {sorted(unknown)}; a file has {sorted(FILE_KEYS)}")
@@ -392,7 +397,7 @@ def load_file(path: Path) -> list[CallSpec]:
             CallSpec(
                 id=cid,
                 theme=theme,
-                file=path.name,
+                file=where,
                 what=" ".join(what.split()),
                 caller=number,
                 caller_alias=alias,

@@ -17,6 +17,7 @@ from receptionist.web.extension import services_of
 
 bp = Blueprint("today", __name__)
 log = logging.getLogger(__name__)
+MAX_CLOSED = 5000  # one group's requests at most (every urgent one is listed, so a flood can be large)
 
 
 def page(status: int = 200) -> ResponseReturnValue:
@@ -40,6 +41,7 @@ def page(status: int = 200) -> ResponseReturnValue:
         outcomes=STAFF_OUTCOMES,
         staff_numbers=services.practice.main.staff_numbers,
         zone=services.practice.main.zone,
+        zones={location.id: location.zone for location in services.practice.locations},
     ), status
 
 
@@ -99,4 +101,22 @@ def callback_done(callback_id: int) -> ResponseReturnValue:
         flash("That callback is already done or no longer exists.", "error")
         return page(404)
     flash("Callback marked done.", "ok")
+    return redirect(url_for("today.index"))
+
+
+@bp.post("/today/callbacks/done")
+@login_required
+def callbacks_done() -> ResponseReturnValue:
+    """A group's Done: closes every request the page listed for that patient (the form's `id` fields)."""
+    services = services_of(current_app)
+    raw = request.form.getlist("id")
+    if not raw or not all(value.isdigit() for value in raw) or len(raw) > MAX_CLOSED:
+        flash("Nothing marked done: choose Done beside a patient's requests.", "error")
+        return page(400)
+    closed = queries.close_callbacks(services.store, [int(value) for value in raw], services.now())
+    if not closed:
+        flash("Those requests are already done or no longer exist.", "error")
+        return page(404)
+    audited("today.callbacks_done", detail=f"{closed} callback requests closed")
+    flash(f"Marked done: {formatting.requests(closed)}.", "ok")
     return redirect(url_for("today.index"))
