@@ -6,6 +6,7 @@ saved under tests/output/screenshots/ for review."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import urllib.parse
@@ -81,7 +82,14 @@ def browser():
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    # The browser runs on the real clock even when the suite runs under libfaketime (CI's year-ahead run):
+    # Chromium's processes do not start with the library preloaded. The clock under test is the server's.
+    real_clock = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "LD_PRELOAD" and not k.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=real_clock), options=options)
     driver.set_page_load_timeout(WAIT)
     try:
         yield driver
