@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +28,20 @@ class ReactivationSignals:
     moved_away: BoolArray  # moved out of the practice's area
     booking_attempt: BoolArray  # tried to book online recently
     opted_out: BoolArray  # asked not to be contacted
+    # died (the PMS's status, FHIR's deceased[x], an intake life event); None: nobody. A deceased patient is
+    # never lapsed, never scored for reactivation and has no expected future visit.
+    deceased: BoolArray | None = field(default=None)
 
     @classmethod
     def none(cls, n: int) -> ReactivationSignals:
         """No signal set for any of n patients."""
-        return cls(*(np.zeros(n, dtype=np.bool_) for _ in range(4)))
+        return cls(*(np.zeros(n, dtype=np.bool_) for _ in range(5)))
+
+    def deceased_flags(self, n: int) -> BoolArray:
+        """The deceased flags as an array of length n (all False when none were given)."""
+        if self.deceased is None:
+            return np.zeros(n, dtype=np.bool_)
+        return np.asarray(self.deceased, dtype=np.bool_)
 
 
 def lapsed(features: Features, lapsed_after_days: int = 365) -> BoolArray:
@@ -56,8 +65,11 @@ def p_return(p_alive: ArrayLike, signals: ReactivationSignals) -> FloatArray:
 def reactivation_score(
     plv: ArrayLike, p_alive: ArrayLike, lapsed: ArrayLike, signals: ReactivationSignals
 ) -> FloatArray:
-    """plv * p_return for lapsed patients who have not opted out, 0 for everyone else."""
-    eligible = np.asarray(lapsed, dtype=np.bool_) & ~np.asarray(signals.opted_out, dtype=np.bool_)
+    """plv * p_return for lapsed patients who have not opted out and are alive, 0 for everyone else."""
+    flags = np.asarray(lapsed, dtype=np.bool_)
+    eligible = (
+        flags & ~np.asarray(signals.opted_out, dtype=np.bool_) & ~signals.deceased_flags(flags.shape[0])
+    )
     value = np.asarray(plv, dtype=np.float64) * p_return(p_alive, signals)
     return np.asarray(np.where(eligible, value, 0.0), dtype=np.float64)
 
@@ -92,6 +104,7 @@ def departments_text(departments: int) -> str:
     return "" if departments <= 0 else ", " + _plural(departments, "department")
 
 
+DECEASED_TEXT = "deceased"
 _TAGS = ("lapsed", "moved away", "moved nearby", "tried to book online", "opted out")
 
 
@@ -131,6 +144,8 @@ def _reasons(
     last = _lookup(features.days_since_last[idx], last_visit_text)
     text = tenure + ", " + money + depts + ", " + last + tags
     text = np.where(features.has_visits[idx], text, "no visits yet" + tags)
+    # A death is said plainly and alone: no value, no "lapsed", nothing to win back.
+    text = np.where(signals.deceased_flags(features.n_patients)[idx], DECEASED_TEXT, text)
     return [str(s) for s in text.tolist()]
 
 
@@ -145,6 +160,7 @@ def reasons(
 
     The dollar figure is the PLV; tags ', lapsed', ', moved away', ', moved nearby' (zip changed),
     ', tried to book online', ', opted out' follow when set. Patients without visits: 'no visits yet'.
+    A deceased patient's text is 'deceased' and nothing else.
     """
     return _reasons(features, plv_values, lapsed_flags, signals, np.array([index], dtype=np.intp))[0]
 

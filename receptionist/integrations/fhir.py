@@ -4,7 +4,9 @@ Each Patient, Encounter, Appointment, Claim and ExplanationOfBenefit is validate
 models, which read R4 resources of these types); one that does not validate is reported by type and id and left
 out. Other resource types are skipped and counted. Mapping:
 - Patient -> patient: id, first given name, family name, phone and email telecoms, first address's postalCode,
-  birthDate; consents and opt-outs already recorded are kept (FHIR does not carry them);
+  birthDate, deceasedBoolean / deceasedDateTime (a deceased patient; `deceasedBoolean: false` says active, and
+  a death already recorded is never undone); consents and opt-outs already recorded are kept (FHIR does not
+  carry them);
 - Encounter -> one visit line keyed `fhir:<encounter id>`: its day (period.start), department (serviceType, else
   type, else class), provider (first participant's display), amount from the Claim for it (total; else the
   ExplanationOfBenefit's submitted total), paid from the ExplanationOfBenefit's payment;
@@ -194,7 +196,23 @@ def _patient(r: dict[str, Any], kept: dict[str, Any]) -> PatientRecord:
         consent_written=bool(old and old.consent_written),
         opted_out=bool(old and old.opted_out),
         date_of_birth=_day(r.get("birthDate")),
+        **_deceased(r),
     )
+
+
+def _deceased(r: dict[str, Any]) -> dict[str, Any]:
+    """Patient.deceased[x]: deceasedDateTime (any precision, the day kept when it has one) or deceasedBoolean.
+
+    Neither: nothing said (status None keeps what is known)."""
+    when = r.get("deceasedDateTime")
+    if isinstance(when, str) and when.strip():
+        return {"status": "deceased", "deceased_on": _day(when)}
+    flag = r.get("deceasedBoolean")
+    if flag is True:
+        return {"status": "deceased", "deceased_on": None}
+    if flag is False:
+        return {"status": "active", "deceased_on": None}
+    return {"status": None, "deceased_on": None}
 
 
 def read_bundle(data: Any) -> list[dict[str, Any]]:
