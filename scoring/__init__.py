@@ -5,6 +5,7 @@ numpy/scipy only; no I/O. Time is in days throughout. See docs/scoring.md for th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,7 @@ def score_patients(
     lapsed_after_days: int = 365,
     signals: ReactivationSignals | None = None,
     horizon_days: int = 365,
+    department_names: Sequence[str] | None = None,
 ) -> ScoreResult:
     """Score every patient as of ``as_of_day``.
 
@@ -91,7 +93,8 @@ def score_patients(
     patient has a paid-for repeat visit yet, Gamma-Gamma has nothing to learn from: the expected spend per
     visit is each patient's own mean spend (``spend_model`` OWN_MEAN, ``gamma_gamma`` None).
     Deceased patients (``signals.deceased``) take part in the fits (their history is real) but get p_alive 0,
-    expected values 0, are never lapsed and score 0 for reactivation.
+    expected values 0, are never lapsed and score 0 for reactivation. ``department_names`` (the name of each
+    department bit, e.g. service lines) makes the reasons name a patient's few most used ones.
     Raises ValueError when no patient has a visit.
     """
     feats = compute_features(visits, n_patients, as_of_day)
@@ -137,5 +140,5 @@ def score_patients(
         expected_value_12m=value_12m,
         lapsed=lapsed_flags,
         reactivation_score=reactivation_score(plv_values, p_alive, lapsed_flags, sig),
-        reasons=reasons_all(feats, plv_values, lapsed_flags, sig),
+        reasons=reasons_all(feats, plv_values, lapsed_flags, sig, department_names),
     )

@@ -24,6 +24,7 @@ BoolArray = npt.NDArray[np.bool_]
 DAYS_PER_YEAR = 365.25
 YEAR_WINDOW_DAYS = 365
 YEAR_WEIGHTS = (3.0, 2.0, 1.0)  # trailing years 0, 1, 2 for annual_value
+TOP_LINES = 3  # departments (service lines) named per patient
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Features:
     has_visits: BoolArray
     tenure_days: FloatArray  # recency + min(usual interval, days_since_last); 0 without visits
     mean_spend: FloatArray  # mean billed amount of all visit days (first included); 0 without visits
+    # shape (n, TOP_LINES): the department bits used on the most visit days, most first (ties: lower bit
+    # first), -1 where the patient used fewer
+    top_departments: IntArray
 
     @property
     def n_patients(self) -> int:
@@ -76,6 +80,23 @@ def _check_inputs(visits: VisitArrays, n_patients: int) -> None:
     ordered = (dp > 0) | ((dp == 0) & (np.diff(visits.day) >= 0))
     if not bool(ordered.all()):
         raise ValueError("VisitArrays must be sorted by (patient, day)")
+
+
+def _top_departments(patient: IntArray, depts: npt.NDArray[np.uint32], n: int) -> IntArray:
+    """Per patient, the TOP_LINES department bits on the most visit days (see ``Features``)."""
+    top = np.full((n, TOP_LINES), -1, dtype=np.int64)
+    used = int(np.bitwise_or.reduce(depts)) if depts.size else 0
+    bits = [b for b in range(32) if used >> b & 1]
+    if not bits:
+        return top
+    counts = np.empty((n, len(bits)), dtype=np.int32)
+    for j, b in enumerate(bits):
+        counts[:, j] = np.bincount(patient[(depts >> np.uint32(b)) & np.uint32(1) == 1], minlength=n)
+    order = np.argsort(-counts, axis=1, kind="stable")[:, :TOP_LINES]
+    ranked = np.asarray(bits, dtype=np.int64)[order]
+    have = np.take_along_axis(counts, order, axis=1) > 0
+    top[:, : ranked.shape[1]] = np.where(have, ranked, -1)
+    return top
 
 
 def tenure(
@@ -156,6 +177,8 @@ def compute_features(visits: VisitArrays, n_patients: int, as_of_day: int) -> Fe
     monetary = np.divide(repeat_spend, frequency, out=np.zeros(n), where=frequency > 0)
     mean_spend = np.divide(billed, n_visits, out=np.zeros(n), where=n_visits > 0)
 
+    top_departments = _top_departments(patient, depts, n)
+
     year = (as_of_day - day) // YEAR_WINDOW_DAYS
     in_window = year < 3
     annual_spend = np.asarray(
@@ -187,4 +210,5 @@ def compute_features(visits: VisitArrays, n_patients: int, as_of_day: int) -> Fe
         has_visits=has_visits,
         tenure_days=tenure_days,
         mean_spend=mean_spend,
+        top_departments=top_departments,
     )

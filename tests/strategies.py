@@ -180,4 +180,5 @@ def make_features(
         has_visits=np.array(has_visits if has_visits is not None else [True] * n, dtype=np.bool_),
         tenure_days=years * 365.25,
         mean_spend=np.zeros(n),
+        top_departments=np.full((n, 3), -1, dtype=np.int64),
     )

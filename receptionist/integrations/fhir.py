@@ -8,7 +8,8 @@ out. Other resource types are skipped and counted. Mapping:
   a death already recorded is never undone); consents and opt-outs already recorded are kept (FHIR does not
   carry them);
 - Encounter -> one visit line keyed `fhir:<encounter id>`: its day (period.start), department (serviceType, else
-  type, else class), provider (first participant's display), amount from the Claim for it (total; else the
+  type, else class; "<code> <display>" for a SNOMED CT, CPT or CDT coding, so scoring maps the code to a
+  service line), provider (first participant's display), amount from the Claim for it (total; else the
   ExplanationOfBenefit's submitted total), paid from the ExplanationOfBenefit's payment;
 - Appointment -> appointment by `external_id` (booked, or cancelled for cancelled / noshow / entered-in-error).
 References are resolved by `ResourceType/id` and by the entry's `fullUrl` (Synthea writes `urn:uuid:` ones).
@@ -135,6 +136,25 @@ def _text(concepts: Any) -> str:
         if c.get("display") or c.get("code"):  # a bare Coding (Encounter.class)
             return str(c.get("display") or c.get("code"))
     return ""
+
+
+_CODED = ("snomed", "cpt", "cdt", "ada.org")  # code systems whose codes name a service line
+
+
+def _department(concepts: Any) -> str:
+    """A CodeableConcept as a department: "<code> <display>" when a coding is SNOMED CT, CPT or CDT (the code
+    decides the service line, the display stays readable), else its text or display as `_text` reads it."""
+    if isinstance(concepts, dict):
+        concepts = [concepts]
+    for c in concepts or []:
+        if not isinstance(c, dict):
+            continue
+        for coding in c.get("coding") or []:
+            code, system = str(coding.get("code") or ""), str(coding.get("system") or "").lower()
+            if code and any(name in system for name in _CODED):
+                display = str(coding.get("display") or c.get("text") or "")
+                return f"{code} {display}".strip()
+    return _text(concepts)
 
 
 def _day(value: Any) -> dt.date | None:
@@ -365,8 +385,8 @@ def _load(
                     continue
                 department = (
                     (
-                        _text(enc.get("serviceType"))
-                        or _text(enc.get("type"))
+                        _department(enc.get("serviceType"))
+                        or _department(enc.get("type"))
                         or _text(enc.get("class"))
                         or "general"
                     )

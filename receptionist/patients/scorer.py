@@ -16,7 +16,7 @@ import scoring
 from receptionist.config.practice import Practice
 from receptionist.patients.cache import TierCache
 from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, Store
-from scoring import ReactivationSignals, ScoreResult, VisitArrays
+from scoring import ReactivationSignals, ScoreResult, VisitArrays, service_lines
 
 EPOCH = dt.date(1970, 1, 1)
 FETCH = 200_000
@@ -31,7 +31,7 @@ class LoadedPractice:
     patient_ids: list[str]
     visits: VisitArrays
     signals: ReactivationSignals
-    departments: list[str]
+    departments: list[str]  # the name of each department bit: the service lines (`scoring.service_lines`)
 
 
 def _day_sql(dialect: str) -> str:
@@ -90,7 +90,16 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
             (as_of.isoformat() if store.dialect == "sqlite" else as_of,),
         )
         patient_parts, day_parts, amount_parts, paid_parts, dept_parts = [], [], [], [], []
+        # each distinct raw department text is classified once; its bit is its service line's
+        table = service_lines.default_table()
         dept_codes: dict[str, int] = {}
+
+        def line_of(text: str) -> int:
+            code = dept_codes.get(text)
+            if code is None:
+                code = dept_codes[text] = table.index(service_lines.classify(text or "", table))
+            return code
+
         while True:
             batch = cur.fetchmany(FETCH)
             if not batch:
@@ -100,15 +109,9 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
             day_parts.append(np.asarray(days, dtype=np.int64))
             amount_parts.append(np.asarray(amounts, dtype=np.int64))
             paid_parts.append(np.asarray(paids, dtype=np.int64))
-            dept_parts.append(
-                np.fromiter(
-                    (dept_codes.setdefault(d, len(dept_codes)) for d in depts),
-                    dtype=np.int64,
-                    count=len(batch),
-                )
-            )
+            dept_parts.append(np.fromiter((line_of(d) for d in depts), dtype=np.int64, count=len(batch)))
         cur.close()
-    departments = sorted(dept_codes, key=dept_codes.__getitem__)
+    departments = list(table.lines)
     visits = _merge_days(
         _cat(patient_parts), _cat(day_parts), _cat(amount_parts), _cat(paid_parts), _cat(dept_parts)
     )
@@ -201,6 +204,7 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
             rules=practice.tiers,
             lapsed_after_days=practice.lapsed_after_days,
             signals=data.signals,
+            department_names=data.departments,
         )
     except ValueError as exc:  # bad input only: a practice without repeat visits is scored (own mean spend)
         raise NothingToScore(f"cannot score as of {as_of.isoformat()}: {exc}") from None
