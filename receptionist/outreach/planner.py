@@ -1,7 +1,7 @@
 """`receptionist campaign plan`: who to contact for reactivation, through which channel, at what cost.
 
 Candidates are the lapsed patients of the latest score run, best reactivation score first. Excluded:
-opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
+deceased (whatever the run says: a death recorded after it counts); opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
 already trying to return (`booking_attempt_at` within the cool-down); contacted within the cool-down (an
 attempt that went out, in the outreach log); already in hand (an attempt of a running or paused campaign
 that is still listed, queued, deferred or being sent), so two campaigns never reach one patient twice.
@@ -160,7 +160,11 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
                 PatientScore.last_visit,
             )
             .join(Patient, Patient.id == PatientScore.patient_id)
-            .where(PatientScore.run_id == run_id, PatientScore.lapsed.is_(True))
+            .where(
+                PatientScore.run_id == run_id,
+                PatientScore.lapsed.is_(True),
+                Patient.status != "deceased",
+            )
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
         phones = set(conn.scalars(select(PatientPhone.patient_id)))
