@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -54,6 +54,7 @@ from receptionist.store import (
     VisitLine,
 )
 from receptionist.store.schedule import Appointment
+from scoring import service_lines
 from scoring.outcomes import expected_recovered_value, thompson_choices
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
@@ -234,15 +235,15 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
 
 
 def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str, ...]:
-    """Plain words for staff: tenure, last visit, what they came for, signals. No dollar figures."""
+    """Plain words for staff: tenure, last visit, what they came for (a few service lines, most visited
+    first, not the raw department texts of the export), signals. No dollar figures."""
     with store.session() as s:
-        depts = sorted(
-            {
-                d
-                for d in s.scalars(select(VisitLine.department).where(VisitLine.patient_id == c.patient_id))
-                if d
-            }
+        used = Counter(
+            service_lines.classify(d)
+            for d in s.scalars(select(VisitLine.department).where(VisitLine.patient_id == c.patient_id))
+            if d
         )
+    lines = [line for line, _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0])) if line != "other"]
     points = []
     plain = _MONEY.sub("", c.reasons)  # "$1,763/yr" holds a comma: drop it before splitting
     for part in (x.strip() for x in plain.split(",")):
@@ -252,6 +253,7 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
             or part == "lapsed"
             or part.endswith("department")
             or part.endswith("departments")
+            or part.startswith("seen for ")
         ):
             continue
         if part.startswith("last visit") and c.last_visit is not None:
@@ -259,8 +261,8 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
         elif part[0].isdigit() and part.endswith(("year", "years")):
             part = f"patient for {part}"
         points.append(part)
-    if depts:
-        points.append("usually seen for " + ", ".join(depts))
+    if lines:
+        points.append("usually seen for " + service_lines.few(lines))
     return tuple(points)
 
 
