@@ -5,6 +5,7 @@ numpy/scipy only; no I/O. Time is in days throughout. See docs/scoring.md for th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ from scoring.value import (
 )
 
 __all__ = [
+    "GAMMA_GAMMA",
+    "OWN_MEAN",
     "TIERS",
     "BGNBDParams",
     "Features",
@@ -51,6 +54,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 DEFAULT_TIER_RULES = TierRules()
+GAMMA_GAMMA = "gamma_gamma"  # expected spend per visit from the fitted Gamma-Gamma model
+OWN_MEAN = "own_mean"  # nobody has a paid-for repeat visit: each patient's own mean spend per visit
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,8 @@ class ScoreResult:
 
     features: Features
     bgnbd: BGNBDParams
-    gamma_gamma: GammaGammaParams
+    gamma_gamma: GammaGammaParams | None  # None when the spend model is OWN_MEAN
+    spend_model: str  # GAMMA_GAMMA, or OWN_MEAN when nobody has a paid-for repeat visit yet
     plv: FloatArray
     tier: npt.NDArray[np.int8]
     p_alive: FloatArray
@@ -78,12 +84,18 @@ def score_patients(
     lapsed_after_days: int = 365,
     signals: ReactivationSignals | None = None,
     horizon_days: int = 365,
+    department_names: Sequence[str] | None = None,
 ) -> ScoreResult:
     """Score every patient as of ``as_of_day``.
 
     BG/NBD is fitted on patients with visits, Gamma-Gamma on those with a repeat visit and positive
-    repeat spend; patients without visits get p_alive 0, expected values 0, PLV 0 and the low tier.
-    Raises ValueError when no patient has a visit, or no patient has a paid-for repeat visit.
+    repeat spend; patients without visits get p_alive 0, expected values 0, PLV 0 and the low tier. When no
+    patient has a paid-for repeat visit yet, Gamma-Gamma has nothing to learn from: the expected spend per
+    visit is each patient's own mean spend (``spend_model`` OWN_MEAN, ``gamma_gamma`` None).
+    Deceased patients (``signals.deceased``) take part in the fits (their history is real) but get p_alive 0,
+    expected values 0, are never lapsed and score 0 for reactivation. ``department_names`` (the name of each
+    department bit, e.g. service lines) makes the reasons name a patient's few most used ones.
+    Raises ValueError when no patient has a visit.
     """
     feats = compute_features(visits, n_patients, as_of_day)
     active = feats.has_visits
@@ -91,22 +103,36 @@ def score_patients(
         raise ValueError("no patient has a visit on or before as_of_day: nothing to fit")
     x, t_x, age = feats.frequency[active], feats.recency[active], feats.T[active]
     bg = bgnbd.fit(x, t_x, age)
-    gg = gamma_gamma.fit(feats.frequency, feats.monetary)
+    repeaters = (feats.frequency > 0) & (feats.monetary > 0) & np.isfinite(feats.monetary)
+    gg: GammaGammaParams | None = None
+    if repeaters.any():
+        gg = gamma_gamma.fit(feats.frequency, feats.monetary)
+        spend = gamma_gamma.expected_spend(gg, feats.frequency, feats.monetary)
+        spend_model = GAMMA_GAMMA
+    else:  # a new practice: no spread inside any patient to learn from, so each patient's own mean stands
+        spend = feats.mean_spend
+        spend_model = OWN_MEAN
 
     p_alive = np.zeros(n_patients)
     p_alive[active] = bgnbd.p_alive(bg, x, t_x, age)
     visits_12m = np.zeros(n_patients)
     visits_12m[active] = bgnbd.expected_visits(bg, float(horizon_days), x, t_x, age)
-    spend = gamma_gamma.expected_spend(gg, feats.frequency, feats.monetary)
     value_12m = np.where(active, visits_12m * spend, 0.0)
 
-    plv_values = plv(feats)
-    lapsed_flags = lapsed(feats, lapsed_after_days)
     sig = ReactivationSignals.none(n_patients) if signals is None else signals
+    alive = ~sig.deceased_flags(n_patients)
+    # the dead make no future visit: whatever their history says, nothing is expected of them
+    p_alive = np.where(alive, p_alive, 0.0)
+    visits_12m = np.where(alive, visits_12m, 0.0)
+    value_12m = np.where(alive, value_12m, 0.0)
+
+    plv_values = plv(feats)
+    lapsed_flags = lapsed(feats, lapsed_after_days) & alive
     return ScoreResult(
         features=feats,
         bgnbd=bg,
         gamma_gamma=gg,
+        spend_model=spend_model,
         plv=plv_values,
         tier=assign_tiers(feats, rules),
         p_alive=p_alive,
@@ -114,5 +140,5 @@ def score_patients(
         expected_value_12m=value_12m,
         lapsed=lapsed_flags,
         reactivation_score=reactivation_score(plv_values, p_alive, lapsed_flags, sig),
-        reasons=reasons_all(feats, plv_values, lapsed_flags, sig),
+        reasons=reasons_all(feats, plv_values, lapsed_flags, sig, department_names),
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from scoring.features import DAYS_PER_YEAR, Features
+from scoring.service_lines import few
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -28,11 +29,20 @@ class ReactivationSignals:
     moved_away: BoolArray  # moved out of the practice's area
     booking_attempt: BoolArray  # tried to book online recently
     opted_out: BoolArray  # asked not to be contacted
+    # died (the PMS's status, FHIR's deceased[x], an intake life event); None: nobody. A deceased patient is
+    # never lapsed, never scored for reactivation and has no expected future visit.
+    deceased: BoolArray | None = field(default=None)
 
     @classmethod
     def none(cls, n: int) -> ReactivationSignals:
         """No signal set for any of n patients."""
-        return cls(*(np.zeros(n, dtype=np.bool_) for _ in range(4)))
+        return cls(*(np.zeros(n, dtype=np.bool_) for _ in range(5)))
+
+    def deceased_flags(self, n: int) -> BoolArray:
+        """The deceased flags as an array of length n (all False when none were given)."""
+        if self.deceased is None:
+            return np.zeros(n, dtype=np.bool_)
+        return np.asarray(self.deceased, dtype=np.bool_)
 
 
 def lapsed(features: Features, lapsed_after_days: int = 365) -> BoolArray:
@@ -56,8 +66,11 @@ def p_return(p_alive: ArrayLike, signals: ReactivationSignals) -> FloatArray:
 def reactivation_score(
     plv: ArrayLike, p_alive: ArrayLike, lapsed: ArrayLike, signals: ReactivationSignals
 ) -> FloatArray:
-    """plv * p_return for lapsed patients who have not opted out, 0 for everyone else."""
-    eligible = np.asarray(lapsed, dtype=np.bool_) & ~np.asarray(signals.opted_out, dtype=np.bool_)
+    """plv * p_return for lapsed patients who have not opted out and are alive, 0 for everyone else."""
+    flags = np.asarray(lapsed, dtype=np.bool_)
+    eligible = (
+        flags & ~np.asarray(signals.opted_out, dtype=np.bool_) & ~signals.deceased_flags(flags.shape[0])
+    )
     value = np.asarray(plv, dtype=np.float64) * p_return(p_alive, signals)
     return np.asarray(np.where(eligible, value, 0.0), dtype=np.float64)
 
@@ -92,6 +105,27 @@ def departments_text(departments: int) -> str:
     return "" if departments <= 0 else ", " + _plural(departments, "department")
 
 
+_BASE = 33  # top-department codes -1..31, shifted by one, packed in one integer per patient
+
+
+def _pack(top: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    packed = np.zeros(top.shape[0], dtype=np.int64)
+    for k in range(top.shape[1]):
+        packed = packed * _BASE + (top[:, k] + 1)
+    return packed
+
+
+def lines_text(packed: int, width: int, names: Sequence[str]) -> str:
+    """', seen for preventive and restorative' from a packed row of top department bits; '' when none."""
+    bits = []
+    for _ in range(width):
+        packed, code = divmod(packed, _BASE)
+        bits.append(code - 1)
+    shown = [names[b] for b in reversed(bits) if 0 <= b < len(names)]
+    return ", seen for " + few(shown) if shown else ""
+
+
+DECEASED_TEXT = "deceased"
 _TAGS = ("lapsed", "moved away", "moved nearby", "tried to book online", "opted out")
 
 
@@ -112,6 +146,7 @@ def _reasons(
     lapsed_flags: ArrayLike,
     signals: ReactivationSignals,
     idx: npt.NDArray[np.intp],
+    department_names: Sequence[str] | None = None,
 ) -> list[str]:
     plv_arr = np.asarray(plv_values, dtype=np.float64)[idx]
     flags = np.stack(
@@ -127,10 +162,17 @@ def _reasons(
     whole_years = np.floor(features.years_active[idx]).astype(np.int64)
     tenure = _lookup(whole_years, lambda y: tenure_text(float(y)))
     money = np.array([f"${v:,.0f}/yr" for v in plv_arr.tolist()], dtype=object)
-    depts = _lookup(features.departments[idx], departments_text)
+    if department_names is None:
+        depts = _lookup(features.departments[idx], departments_text)
+    else:
+        top = features.top_departments[idx]
+        names = list(department_names)
+        depts = _lookup(_pack(top), lambda code: lines_text(code, top.shape[1], names))
     last = _lookup(features.days_since_last[idx], last_visit_text)
     text = tenure + ", " + money + depts + ", " + last + tags
     text = np.where(features.has_visits[idx], text, "no visits yet" + tags)
+    # A death is said plainly and alone: no value, no "lapsed", nothing to win back.
+    text = np.where(signals.deceased_flags(features.n_patients)[idx], DECEASED_TEXT, text)
     return [str(s) for s in text.tolist()]
 
 
@@ -140,19 +182,36 @@ def reasons(
     lapsed_flags: ArrayLike,
     signals: ReactivationSignals,
     index: int,
+    department_names: Sequence[str] | None = None,
 ) -> str:
     """Reason text for one patient, e.g. '6 years, $2,140/yr, 3 departments, last visit 7 months ago'.
 
+    With ``department_names`` (the name of each department bit: service lines), the departments part names
+    the patient's few most used ones instead: '6 years, $2,140/yr, seen for preventive + restorative +
+    implants, last visit 7 months ago' (at most three, most visit days first; two are joined by 'and').
+
     The dollar figure is the PLV; tags ', lapsed', ', moved away', ', moved nearby' (zip changed),
     ', tried to book online', ', opted out' follow when set. Patients without visits: 'no visits yet'.
+    A deceased patient's text is 'deceased' and nothing else.
     """
-    return _reasons(features, plv_values, lapsed_flags, signals, np.array([index], dtype=np.intp))[0]
+    return _reasons(
+        features, plv_values, lapsed_flags, signals, np.array([index], dtype=np.intp), department_names
+    )[0]
 
 
 def reasons_all(
-    features: Features, plv_values: ArrayLike, lapsed_flags: ArrayLike, signals: ReactivationSignals
+    features: Features,
+    plv_values: ArrayLike,
+    lapsed_flags: ArrayLike,
+    signals: ReactivationSignals,
+    department_names: Sequence[str] | None = None,
 ) -> list[str]:
     """Reason text for every patient (same text as ``reasons``)."""
     return _reasons(
-        features, plv_values, lapsed_flags, signals, np.arange(features.n_patients, dtype=np.intp)
+        features,
+        plv_values,
+        lapsed_flags,
+        signals,
+        np.arange(features.n_patients, dtype=np.intp),
+        department_names,
     )

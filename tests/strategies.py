@@ -178,4 +178,7 @@ def make_features(
         paid_share=np.array(paid_share if paid_share is not None else [1.0] * n, dtype=np.float64),
         monetary=np.zeros(n),
         has_visits=np.array(has_visits if has_visits is not None else [True] * n, dtype=np.bool_),
+        tenure_days=years * 365.25,
+        mean_spend=np.zeros(n),
+        top_departments=np.full((n, 3), -1, dtype=np.int64),
     )

@@ -1,5 +1,6 @@
 """The console script as a user runs it: exit codes, one-line errors, JSON output."""
 
+import csv
 import json
 import os
 import subprocess
@@ -108,14 +109,34 @@ def test_bad_practice_file_is_a_clear_error(tmp_path, redis_url, database_url):
     assert r.returncode == 1 and "locations[0].phone" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_no_repeat_visits_is_a_clear_error(run, tmp_path):
-    """A practice where nobody has come back yet cannot fit the spend model: a one-line error, exit 1."""
+def test_no_repeat_visits_scores_on_each_patients_own_mean_spend(run, tmp_path):
+    """A practice where nobody has come back for a paid visit yet is still scored: the spend per visit is each
+    patient's own mean, and the run summary says so (text and --json); the run is stored and exported."""
     (tmp_path / "visits.csv").write_text(
-        "patient_id,date,amount,department\nP1,2025-01-02,90,hygiene\nP2,2025-02-03,120,hygiene\n"
+        "patient_id,date,amount,department\n"
+        "P1,2025-01-02,90,hygiene\nP1,2025-03-02,0,hygiene\nP1,2025-09-02,0,hygiene\n"  # free follow-ups
+        "P2,2025-02-03,120,hygiene\nP2,2025-02-03,30,hygiene\n"  # one visit day of $150
+        "P3,2025-04-01,200,hygiene\nP3,2025-10-01,0,hygiene\nP4,2025-05-05,120,hygiene\n"
+        "P4,2025-11-20,0,hygiene\nP5,2025-06-01,80,hygiene\n"
     )
     assert run("import", "visits", "visits.csv").returncode == 0
     r = run("score", "--as-of", "2026-01-01")
-    assert r.returncode == 1 and "cannot score as of 2026-01-01" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "note: nobody has a repeat visit yet" in r.stdout and "own mean spend" in r.stdout
+    r = run("score", "--as-of", "2026-01-01", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["patients"] == 5 and summary["model"]["spend_model"] == "own_mean"
+    assert summary["model"]["gamma_gamma"] is None
+    assert summary["notes"] and "own mean spend" in summary["notes"][0]
+    assert run("export", "scores", "--out", "scores.csv").returncode == 0
+    with (tmp_path / "scores.csv").open() as fh:
+        rows = {row["patient_id"]: row for row in csv.DictReader(fh)}
+    # expected value = expected visits x the patient's own mean spend per visit day
+    for pid, mean in (("P1", 30.0), ("P2", 150.0), ("P3", 100.0), ("P5", 80.0)):
+        visits, value = float(rows[pid]["expected_visits_12m"]), float(rows[pid]["expected_value_12m"])
+        assert visits > 0.1
+        assert value == pytest.approx(visits * mean, rel=0.01)
 
 
 def test_demo_refuses_a_store_with_patients(run, tmp_path):

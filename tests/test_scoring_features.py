@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from scoring import Features, VisitArrays, compute_features
+from scoring import Features, TierRules, VisitArrays, assign_tiers, compute_features, duration_factor
 from tests.strategies import AS_OF, VisitTable, visit_tables
 
 D0, D1, D2 = 1, 2, 4  # department bits
@@ -48,10 +48,17 @@ def test_counts_recency_and_ages(features: Features) -> None:
     assert features.recency.tolist() == [700, 0, 0, 200, 0, 0]
     assert features.T.tolist() == [800, 0, 0, 500, 0, 365]
     assert features.days_since_last.tolist() == [100, 0, 0, 300, 0, 365]
-    assert features.years_active.tolist() == pytest.approx(
-        [800 / 365.25, 0, 0, 500 / 365.25, 0, 365 / 365.25]
-    )
     assert features.has_visits.tolist() == [True, False, True, True, False, True]
+
+
+def test_tenure_is_the_span_of_the_relationship(features: Features) -> None:
+    """Tenure = first to last visit + at most one usual interval (own mean gap; for a one-visit patient the
+    practice's median gap), never past as_of: patient 3 (gap 200, last seen 300 days ago) has 400 days, not
+    T = 500; the one-visit patient 5 gets the median gap of 350 and 200, 275 days, not 365."""
+    assert features.tenure_days.tolist() == pytest.approx([800, 0, 0, 400, 0, 275])
+    assert features.years_active.tolist() == pytest.approx(
+        [800 / 365.25, 0, 0, 400 / 365.25, 0, 275 / 365.25]
+    )
 
 
 def test_annual_spend_by_trailing_year(features: Features) -> None:
@@ -143,12 +150,17 @@ def test_patient_index_out_of_range_is_rejected() -> None:
 @settings(max_examples=150, deadline=None)
 @given(data=visit_tables())
 def test_invariants_on_random_tables(data: VisitTable) -> None:
-    """recency <= T, frequency = n_visits - 1, years_active = T/365.25, spend sums match the rows."""
+    """recency <= tenure <= T, tenure <= recency + own gap after a repeat, frequency = n_visits - 1,
+    years_active = tenure / 365.25, spend sums match the rows."""
     got = compute_features(data.visits, data.n_patients, data.as_of_day)
     has = got.has_visits
     assert np.all(got.recency <= got.T) and np.all(got.recency + got.days_since_last == got.T)
     assert np.array_equal(got.frequency, np.maximum(got.n_visits - 1, 0))
-    assert np.allclose(got.years_active, got.T / 365.25)
+    assert np.all(got.recency <= got.tenure_days + 1e-9) and np.all(got.tenure_days <= got.T + 1e-9)
+    rep = got.frequency > 0
+    own = got.recency[rep] * (1 + 1 / got.frequency[rep])
+    assert np.all(got.tenure_days[rep] <= own + 1e-9)
+    assert np.allclose(got.years_active, got.tenure_days / 365.25)
     assert np.all(got.T[~has] == 0) and np.all(got.annual_value[~has] == 0)
     v = data.visits
     recent = (v.day <= data.as_of_day) & (v.day > data.as_of_day - 3 * 365)
@@ -158,3 +170,26 @@ def test_invariants_on_random_tables(data: VisitTable) -> None:
     assert np.allclose(got.annual_spend.sum(axis=1), expected)
     assert np.all(got.annual_value <= got.annual_spend.max(axis=1) + 1e-9)
     assert np.all((got.departments >= 0) & (got.departments <= 8))
+
+
+def _visits(rows: list[tuple[int, int]]) -> VisitArrays:
+    patient = np.array([r[0] for r in rows], dtype=np.int64)
+    day = np.array([r[1] for r in rows], dtype=np.int64)
+    amount = np.full(len(rows), 150.0)
+    return VisitArrays(patient, day, amount, amount, np.ones(len(rows), dtype=np.uint32))
+
+
+def test_long_lapsed_two_visit_patient_is_not_a_long_standing_one() -> None:
+    """Two visits six years ago is about half a year of relationship (no 4+ years duration factor, not
+    high tier); a patient seen every six months for six years, last a month ago, has six years and gets it."""
+    as_of = 20_000
+    six_years = round(6 * 365.25)
+    lapsed = [(0, as_of - six_years), (0, as_of - six_years + 180)]
+    steady = [(1, as_of - 30 - 182 * k) for k in range(12, -1, -1)]  # from 6.06 years ago to a month ago
+    feats = compute_features(_visits(lapsed + steady), 2, as_of)
+    assert feats.T[0] / 365.25 == pytest.approx(6.0, abs=0.01)  # the model's T is unchanged
+    assert feats.years_active[0] == pytest.approx(360 / 365.25)
+    assert feats.years_active[1] == pytest.approx((12 * 182 + 30) / 365.25)  # the whole span, to as_of
+    assert duration_factor(feats.years_active).tolist() == [1.0, 1.3]
+    rules = TierRules(high_min_annual=0.0, high_min_years=3.0, mid_min_annual=0.0, mid_min_years=1.0)
+    assert assign_tiers(feats, rules).tolist() == [2, 0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import scoring
 from scoring import (
     ReactivationSignals,
     ScoreResult,
@@ -107,3 +108,23 @@ def test_no_visits_at_all_is_an_error() -> None:
     )
     with pytest.raises(ValueError):
         score_patients(empty, 5, AS_OF)
+
+
+def test_no_paid_repeat_visit_falls_back_to_each_patients_own_mean_spend() -> None:
+    """Nobody has a paid-for repeat visit (follow-ups free of charge): no Gamma-Gamma fit, and the expected
+    value is the expected visits times the patient's own mean spend per visit day."""
+    rows = [(0, 0, 90.0), (0, 59, 0.0), (0, 243, 0.0), (1, 32, 150.0), (2, 89, 200.0), (2, 272, 0.0)]
+    rows += [(3, 123, 120.0), (3, 322, 0.0), (4, 150, 80.0)]
+    amount = np.array([r[2] for r in rows])
+    visits = VisitArrays(
+        patient=np.array([r[0] for r in rows], dtype=np.int64),
+        day=np.array([20_000 + r[1] for r in rows], dtype=np.int64),
+        amount=amount,
+        paid=amount,
+        departments=np.ones(len(rows), dtype=np.uint32),
+    )
+    got = score_patients(visits, 5, 20_364)
+    assert got.spend_model == scoring.OWN_MEAN and got.gamma_gamma is None
+    assert got.features.mean_spend.tolist() == pytest.approx([30.0, 150.0, 100.0, 60.0, 80.0])
+    assert np.all(got.expected_visits_12m > 0.1)
+    assert got.expected_value_12m == pytest.approx(got.expected_visits_12m * got.features.mean_spend)

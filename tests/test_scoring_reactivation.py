@@ -20,9 +20,16 @@ def signals(n: int, **set_flags: list[bool]) -> ReactivationSignals:
 
 
 def test_none_has_no_signal() -> None:
-    """ReactivationSignals.none(n) is four all-False arrays of length n."""
+    """ReactivationSignals.none(n) is five all-False arrays of length n."""
     empty = ReactivationSignals.none(3)
-    for flags in (empty.zip_changed, empty.moved_away, empty.booking_attempt, empty.opted_out):
+    assert empty.deceased is not None
+    for flags in (
+        empty.zip_changed,
+        empty.moved_away,
+        empty.booking_attempt,
+        empty.opted_out,
+        empty.deceased,
+    ):
         assert flags.dtype == np.bool_ and flags.tolist() == [False] * 3
 
 
@@ -137,3 +144,13 @@ def test_reason_examples(index: int, text: str) -> None:
 def test_reasons_all_matches_one_by_one() -> None:
     """reasons_all gives the same text as reasons for every patient."""
     assert reasons_all(REASON_FEATURES, REASON_PLV, REASON_LAPSED, REASON_SIGNALS) == REASON_TEXTS
+
+
+def test_deceased_score_zero_and_read_deceased_only() -> None:
+    """A deceased patient scores 0 whatever else holds, and their reason is 'deceased' and nothing else."""
+    plv = np.array([1000.0, 1000.0])
+    sig = signals(2, deceased=[True, False], booking_attempt=[True, False])
+    assert reactivation_score(plv, [0.5, 0.5], [True, True], sig).tolist() == [0.0, 500.0]
+    feats = make_features([500.0, 500.0], [6.0, 6.0], days_since_last=[800, 800])
+    text = reasons_all(feats, plv, np.array([True, True]), sig)
+    assert text[0] == "deceased" and text[1].startswith("6 years, $1,000/yr") and "lapsed" in text[1]

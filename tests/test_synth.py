@@ -256,9 +256,10 @@ def test_visit_lines_per_patient(big):
 
 
 def test_amounts_within_department_ranges_and_paid(big):
-    """Amounts are whole dollars in the department's range; ~3% of lines are partly unpaid."""
+    """Amounts are whole dollars in the department's range (its procedures' bounds times the fee levels,
+    0.5 to 2); ~3% of lines are partly unpaid."""
     p = big
-    ranges = {HYG: (90, 180), RES: (150, 1200), COS: (300, 2500), ORT: (500, 3000), SPE: (200, 1800)}
+    ranges = {HYG: (40, 560), RES: (60, 3600), COS: (125, 4400), ORT: (75, 6400), SPE: (200, 10000)}
     assert np.all(p.visit_amount_cents % 100 == 0)
     for d, (lo, hi) in ranges.items():
         amt = p.visit_amount_cents[p.visit_department == d]
@@ -555,3 +556,50 @@ def test_scale_200k_patients():
     p = generate(200_000, seed=7, as_of=AS_OF)
     assert 8.5 <= p.n_visits / p.n_patients <= 10.5
     assert len(set(p.phone)) == p.n_patients
+
+
+def test_spend_per_visit_varies_as_treatment_does(big):
+    """Inside one department a patient's lines differ as procedures do (a filling, a crown, a root canal), and
+    patients' fee levels differ: the spread of spend per visit is wide, not one price per department."""
+    p = big
+    res = p.visit_amount_cents[p.visit_department == RES] / 100
+    assert np.quantile(res, 0.9) > 3 * np.quantile(res, 0.1)
+    hyg = p.visit_amount_cents[p.visit_department == HYG] / 100
+    cv = hyg.std() / hyg.mean()
+    assert 0.3 < cv < 1.0
+    # the fee level is the patient's own: a patient's hygiene lines sit around a level of their own
+    pats = p.visit_patient[p.visit_department == HYG]
+    mean_by = np.bincount(pats, weights=hyg, minlength=p.n_patients) / np.maximum(
+        np.bincount(pats, minlength=p.n_patients), 1
+    )
+    many = np.bincount(pats, minlength=p.n_patients) >= 8
+    assert np.quantile(mean_by[many], 0.9) > 1.6 * np.quantile(mean_by[many], 0.1)
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_demo_gamma_gamma_fit_is_finite_and_sane(seed):
+    """The demo's own spend exercises the real Gamma-Gamma model: finite parameters, p and q in a plausible
+    range (not the degenerate p of a practice without spread per patient), mean spend per visit near the
+    data's."""
+    import scoring
+    from scoring import VisitArrays
+
+    p = synth.generate(n_patients=2000, years=6.0, seed=seed, as_of=datetime.date(2026, 12, 4))
+    key = p.visit_patient.astype(np.int64) * 10**6 + p.visit_day
+    order = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+    amount = np.add.reduceat(p.visit_amount_cents[order], starts) / 100
+    visits = VisitArrays(
+        p.visit_patient[order][starts].astype(np.int64),
+        p.visit_day[order][starts].astype(np.int64),
+        amount,
+        amount,
+        np.ones(starts.size, dtype=np.uint32),
+    )
+    result = scoring.score_patients(visits, p.n_patients, p.as_of_day)
+    gg = result.gamma_gamma
+    assert result.spend_model == scoring.GAMMA_GAMMA and gg is not None
+    assert all(np.isfinite([gg.p, gg.q, gg.v, gg.log_likelihood]))
+    assert 0.5 < gg.p < 100 and 1.5 < gg.q < 20 and gg.v > 1
+    population_mean = gg.p * gg.v / (gg.q - 1)
+    assert 0.5 * amount.mean() < population_mean < 2 * amount.mean()

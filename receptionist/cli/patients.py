@@ -172,7 +172,10 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
         f"run {summary.run_id} as of {summary.as_of}: {summary.patients} patients, "
         f"high {t['high']}, mid {t['mid']}, low {t['low']}, lapsed {summary.lapsed}; "
         f"{summary.published} phone numbers published in {summary.seconds:.1f} s"
+        + (f", {summary.deceased} deceased left out of outreach" if summary.deceased else "")
     )
+    for note in summary.notes():
+        click.echo(f"note: {note}")
 
 
 @cli.group()

@@ -372,6 +372,7 @@ def search_patients(store: Store, text: str) -> list[dict[str, Any]]:
             "phone": phones.get(p.id, ""),
             "tier": tiers.get(p.id),
             "opted_out": p.opted_out,
+            "deceased": p.status == "deceased",
         }
         for p in rows
     ]

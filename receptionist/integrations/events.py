@@ -242,8 +242,11 @@ def intake_update(services: IntegrationContext, key_id: str, update: IntakeUpdat
                 if life.type in LIFE_EVENTS_MOVING and not p.moved_away:
                     p.moved_away = True
                     p.zip_changed_on = p.zip_changed_on or life.date or today
-                if life.type == "deceased":
-                    opt_out_how = "intake form: deceased"
+                if life.type == "deceased" and p.status != "deceased":
+                    # a death is a status, not a choice: never contacted again, but no "opted out" outcome
+                    p.status = "deceased"
+                    p.deceased_on = p.deceased_on or life.date
+                    changed.append("status:deceased")
             p.has_contact = p.has_contact or bool(phones) or bool(p.email)
             result = {
                 "event_id": update.event_id,

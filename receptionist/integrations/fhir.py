@@ -4,9 +4,12 @@ Each Patient, Encounter, Appointment, Claim and ExplanationOfBenefit is validate
 models, which read R4 resources of these types); one that does not validate is reported by type and id and left
 out. Other resource types are skipped and counted. Mapping:
 - Patient -> patient: id, first given name, family name, phone and email telecoms, first address's postalCode,
-  birthDate; consents and opt-outs already recorded are kept (FHIR does not carry them);
+  birthDate, deceasedBoolean / deceasedDateTime (a deceased patient; `deceasedBoolean: false` says active, and
+  a death already recorded is never undone); consents and opt-outs already recorded are kept (FHIR does not
+  carry them);
 - Encounter -> one visit line keyed `fhir:<encounter id>`: its day (period.start), department (serviceType, else
-  type, else class), provider (first participant's display), amount from the Claim for it (total; else the
+  type, else class; "<code> <display>" for a SNOMED CT, CPT or CDT coding, so scoring maps the code to a
+  service line), provider (first participant's display), amount from the Claim for it (total; else the
   ExplanationOfBenefit's submitted total), paid from the ExplanationOfBenefit's payment;
 - Appointment -> appointment by `external_id` (booked, or cancelled for cancelled / noshow / entered-in-error).
 References are resolved by `ResourceType/id` and by the entry's `fullUrl` (Synthea writes `urn:uuid:` ones).
@@ -135,6 +138,25 @@ def _text(concepts: Any) -> str:
     return ""
 
 
+_CODED = ("snomed", "cpt", "cdt", "ada.org")  # code systems whose codes name a service line
+
+
+def _department(concepts: Any) -> str:
+    """A CodeableConcept as a department: "<code> <display>" when a coding is SNOMED CT, CPT or CDT (the code
+    decides the service line, the display stays readable), else its text or display as `_text` reads it."""
+    if isinstance(concepts, dict):
+        concepts = [concepts]
+    for c in concepts or []:
+        if not isinstance(c, dict):
+            continue
+        for coding in c.get("coding") or []:
+            code, system = str(coding.get("code") or ""), str(coding.get("system") or "").lower()
+            if code and any(name in system for name in _CODED):
+                display = str(coding.get("display") or c.get("text") or "")
+                return f"{code} {display}".strip()
+    return _text(concepts)
+
+
 def _day(value: Any) -> dt.date | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
@@ -194,7 +216,23 @@ def _patient(r: dict[str, Any], kept: dict[str, Any]) -> PatientRecord:
         consent_written=bool(old and old.consent_written),
         opted_out=bool(old and old.opted_out),
         date_of_birth=_day(r.get("birthDate")),
+        **_deceased(r),
     )
+
+
+def _deceased(r: dict[str, Any]) -> dict[str, Any]:
+    """Patient.deceased[x]: deceasedDateTime (any precision, the day kept when it has one) or deceasedBoolean.
+
+    Neither: nothing said (status None keeps what is known)."""
+    when = r.get("deceasedDateTime")
+    if isinstance(when, str) and when.strip():
+        return {"status": "deceased", "deceased_on": _day(when)}
+    flag = r.get("deceasedBoolean")
+    if flag is True:
+        return {"status": "deceased", "deceased_on": None}
+    if flag is False:
+        return {"status": "active", "deceased_on": None}
+    return {"status": None, "deceased_on": None}
 
 
 def read_bundle(data: Any) -> list[dict[str, Any]]:
@@ -347,8 +385,8 @@ def _load(
                     continue
                 department = (
                     (
-                        _text(enc.get("serviceType"))
-                        or _text(enc.get("type"))
+                        _department(enc.get("serviceType"))
+                        or _department(enc.get("type"))
                         or _text(enc.get("class"))
                         or "general"
                     )

@@ -56,6 +56,8 @@ def patient_record(p: PmsPatient, where: str) -> PatientRecord:
         consent_written=p.consent_written,
         opted_out=p.opted_out,
         date_of_birth=p.date_of_birth,
+        status="deceased" if p.deceased_on is not None else p.status,
+        deceased_on=p.deceased_on,
     )
 
 

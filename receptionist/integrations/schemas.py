@@ -134,6 +134,13 @@ class PmsPatient(Strict):
     consent_sms: bool = False
     consent_written: bool = False
     opted_out: bool = False
+    status: Literal["active", "inactive", "deceased"] | None = Field(
+        default=None,
+        description="the PMS's patient status; absent keeps what is known, and a recorded death is never undone",
+    )
+    deceased_on: Day | None = Field(
+        default=None, description="the day of death, when known (implies deceased)"
+    )
 
 
 class PmsVisit(Strict):

@@ -246,6 +246,7 @@ class Campaigns:
                     OutreachAttempt.campaign_id == cid,
                     OutreachAttempt.channel == "staff_call",
                     OutreachAttempt.status.in_(("listed", "sending", "sent", "skipped", "failed")),
+                    Patient.status != "deceased",  # a death recorded after the plan takes them off the list
                 )
                 .order_by(OutreachAttempt.rank)
             ).all()
@@ -282,6 +283,8 @@ class Campaigns:
             raise CampaignError(f"no staff call {attempt}")
         if c.status != "listed":
             raise CampaignError(f"staff call {attempt} is already {c.status}")
+        if c.deceased:
+            raise CampaignError(f"not calling: the patient of staff call {attempt} is deceased")
         now = self.now().astimezone(dt.UTC)
         decision = may_contact(
             now,
@@ -399,6 +402,7 @@ class Campaigns:
                     OutreachAttempt.campaign_id == cid,
                     OutreachAttempt.channel == "general",
                     OutreachAttempt.status == "listed",
+                    Patient.status != "deceased",
                 )
                 .order_by(OutreachAttempt.rank)
             ).all()

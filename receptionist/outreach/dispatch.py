@@ -3,6 +3,7 @@
 `Dispatcher.send(attempt_id)` is the body of the RQ job. In order:
 1. the attempt row (the idempotency key): anything but queued/deferred means it is done or in hand: return;
    a paused campaign defers it;
+   a deceased patient (a death recorded after the plan) ends it as skipped, on every channel;
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
 3. the gates (`gates.may_contact`), on fresh data read under that lock: opted out or no consent for the channel
@@ -78,6 +79,7 @@ class Contact:
     opted_out: bool
     preferences: dict[str, Any]
     booking_attempt_at: dt.datetime | None = None  # tried to book online: trying to return
+    deceased: bool = False  # never contacted on any channel, whatever the consents say
 
 
 def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str]:
@@ -104,6 +106,7 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
 
 
 TRYING_TO_RETURN = "trying to return (booking online)"
+DECEASED = "deceased"
 
 
 def trying_to_return(booking_attempt_at: dt.datetime | None, now: dt.datetime, cooldown_days: int) -> bool:
@@ -236,6 +239,7 @@ class Dispatcher:
                 opted_out=bool(p is None or p.opted_out),
                 preferences=(p.contact_preferences if p else None) or {},
                 booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None,
+                deceased=bool(p is not None and p.status == "deceased"),
             )
 
     def contacts_since(
@@ -269,6 +273,9 @@ class Dispatcher:
             self.transition(attempt_id, PENDING, status="deferred", reason=f"campaign {c.campaign_status}")
             return f"campaign {c.campaign_status}"
         now = utc(self.now())
+        if c.deceased:  # recorded after the plan: the attempt ends here, before any gate or lock
+            self.transition(attempt_id, PENDING, status="skipped", reason=DECEASED, finished_at=now)
+            return f"skipped: {DECEASED}"
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)

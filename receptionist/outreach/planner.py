@@ -1,7 +1,7 @@
 """`receptionist campaign plan`: who to contact for reactivation, through which channel, at what cost.
 
 Candidates are the lapsed patients of the latest score run, best reactivation score first. Excluded:
-opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
+deceased (whatever the run says: a death recorded after it counts); opted out; no usable contact (no phone and no email); already booked (a future booked appointment);
 already trying to return (`booking_attempt_at` within the cool-down); contacted within the cool-down (an
 attempt that went out, in the outreach log); already in hand (an attempt of a running or paused campaign
 that is still listed, queued, deferred or being sent), so two campaigns never reach one patient twice.
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -54,6 +54,7 @@ from receptionist.store import (
     VisitLine,
 )
 from receptionist.store.schedule import Appointment
+from scoring import service_lines
 from scoring.outcomes import expected_recovered_value, thompson_choices
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
@@ -160,7 +161,11 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
                 PatientScore.last_visit,
             )
             .join(Patient, Patient.id == PatientScore.patient_id)
-            .where(PatientScore.run_id == run_id, PatientScore.lapsed.is_(True))
+            .where(
+                PatientScore.run_id == run_id,
+                PatientScore.lapsed.is_(True),
+                Patient.status != "deceased",
+            )
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
         phones = set(conn.scalars(select(PatientPhone.patient_id)))
@@ -230,15 +235,15 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
 
 
 def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str, ...]:
-    """Plain words for staff: tenure, last visit, what they came for, signals. No dollar figures."""
+    """Plain words for staff: tenure, last visit, what they came for (a few service lines, most visited
+    first, not the raw department texts of the export), signals. No dollar figures."""
     with store.session() as s:
-        depts = sorted(
-            {
-                d
-                for d in s.scalars(select(VisitLine.department).where(VisitLine.patient_id == c.patient_id))
-                if d
-            }
+        used = Counter(
+            service_lines.classify(d)
+            for d in s.scalars(select(VisitLine.department).where(VisitLine.patient_id == c.patient_id))
+            if d
         )
+    lines = [line for line, _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0])) if line != "other"]
     points = []
     plain = _MONEY.sub("", c.reasons)  # "$1,763/yr" holds a comma: drop it before splitting
     for part in (x.strip() for x in plain.split(",")):
@@ -248,6 +253,7 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
             or part == "lapsed"
             or part.endswith("department")
             or part.endswith("departments")
+            or part.startswith("seen for ")
         ):
             continue
         if part.startswith("last visit") and c.last_visit is not None:
@@ -255,8 +261,8 @@ def _talking_points(store: Store, c: _Candidate, now: dt.datetime) -> tuple[str,
         elif part[0].isdigit() and part.endswith(("year", "years")):
             part = f"patient for {part}"
         points.append(part)
-    if depts:
-        points.append("usually seen for " + ", ".join(depts))
+    if lines:
+        points.append("usually seen for " + service_lines.few(lines))
     return tuple(points)
 
 

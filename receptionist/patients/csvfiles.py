@@ -129,6 +129,29 @@ def parse_date(text: str, field: str, *, not_after: dt.date | None = None) -> dt
     return day
 
 
+# A PMS's patient statuses, as the products spell them, to the three the store keeps.
+STATUSES = {
+    "active": "active",
+    "inactive": "inactive",
+    "archived": "inactive",
+    "non-patient": "inactive",
+    "deceased": "deceased",
+    "dead": "deceased",
+    "died": "deceased",
+    "expired": "deceased",  # the hospital word for a death
+}
+
+
+def parse_status(text: str, field: str) -> str | None:
+    """A patient status as "active", "inactive" or "deceased"; None for an empty cell (nothing said)."""
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value not in STATUSES:
+        raise BadField(field, f"expected active, inactive or deceased, got {text!r}")
+    return STATUSES[value]
+
+
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
 
 

@@ -25,6 +25,7 @@ from receptionist.patients.csvfiles import (
     parse_date,
     parse_email,
     parse_id,
+    parse_status,
     parse_zip,
     read_rows,
 )
@@ -90,6 +91,10 @@ class PatientRecord:
     opted_out: bool
     date_of_birth: dt.date | None = None  # optional column, only for confirming identity on the phone
     guarantor_id: str | None = None  # optional column: the family's account holder ("" in the file: none)
+    # optional: "active", "inactive" or "deceased"; None says nothing (what is known is kept). A recorded death
+    # is never undone by an import, like an opt-out.
+    status: str | None = None
+    deceased_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,20 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
         if (dob := (row.get("date_of_birth") or "").strip())
         else None,
         guarantor_id=_guarantor(row, pid),
+        **_status(row),
     )
+
+
+def _status(row: dict[str, str]) -> dict[str, Any]:
+    """The optional `status` and `deceased_on` columns; a day of death alone says the patient died."""
+    status = parse_status(row.get("status") or "", "status")
+    died = (row.get("deceased_on") or "").strip()
+    deceased_on = parse_date(died, "deceased_on") if died else None
+    if deceased_on is not None:
+        if status not in (None, "deceased"):
+            raise BadField("deceased_on", f"given for a patient whose status is {status}")
+        status = "deceased"
+    return {"status": status, "deceased_on": deceased_on}
 
 
 def _guarantor(row: dict[str, str], pid: str) -> str | None:
@@ -255,7 +273,7 @@ def import_patients(
 def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[int, int, int]:
     """Insert or update these patients (by id) on an open connection: (added, updated, unchanged). Phones are
     replaced; a changed zip keeps the old one and is a move away when its first three digits change; an opt-out
-    is never undone. The caller tells the tier cache, before and after its commit, that phones change."""
+    and a recorded death are never undone. The caller tells the tier cache, before and after its commit, that phones change."""
     unchanged = 0
     ids = [r.id for r in chunk]
     existing = {
@@ -274,6 +292,8 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                 Patient.has_contact,
                 Patient.date_of_birth,
                 Patient.guarantor_id,
+                Patient.status,
+                Patient.deceased_on,
             ).where(Patient.id.in_(ids))
         )
     }
@@ -302,14 +322,20 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
             values["date_of_birth"] = r.date_of_birth
         if r.guarantor_id is not None:
             values["guarantor_id"] = r.guarantor_id or None
-        phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
         old = existing.get(r.id)
+        if r.status is not None and not (old is not None and old.status == "deceased"):
+            values["status"] = r.status
+        if r.deceased_on is not None and (old is None or old.deceased_on is None):
+            values["deceased_on"] = r.deceased_on
+        phone_rows.extend({"patient_id": r.id, "phone": p, "position": i} for i, p in enumerate(r.phones))
         if old is None:
             new_rows.append(
                 {
                     "id": r.id,
                     "date_of_birth": None,
                     "guarantor_id": None,
+                    "status": "active",
+                    "deceased_on": None,
                     **values,
                     "previous_zip": "",
                     "moved_away": False,

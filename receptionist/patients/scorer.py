@@ -16,7 +16,7 @@ import scoring
 from receptionist.config.practice import Practice
 from receptionist.patients.cache import TierCache
 from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, Store
-from scoring import ReactivationSignals, ScoreResult, VisitArrays
+from scoring import ReactivationSignals, ScoreResult, VisitArrays, service_lines
 
 EPOCH = dt.date(1970, 1, 1)
 FETCH = 200_000
@@ -31,7 +31,7 @@ class LoadedPractice:
     patient_ids: list[str]
     visits: VisitArrays
     signals: ReactivationSignals
-    departments: list[str]
+    departments: list[str]  # the name of each department bit: the service lines (`scoring.service_lines`)
 
 
 def _day_sql(dialect: str) -> str:
@@ -62,6 +62,7 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
                 Patient.moved_away,
                 Patient.zip_changed_on,
                 Patient.booking_attempt_at,
+                Patient.status,
             ).order_by(Patient.id)
         ).all()
         ids = [r[0] for r in rows]
@@ -71,12 +72,14 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
         moved = np.fromiter((bool(r[2]) for r in rows), dtype=bool, count=n)
         zip_day = np.fromiter((_timestamp_day(r[3]) or -(10**9) for r in rows), dtype=np.int64, count=n)
         booking_day = np.fromiter((_timestamp_day(r[4]) or -(10**9) for r in rows), dtype=np.int64, count=n)
+        deceased = np.fromiter((r[5] == "deceased" for r in rows), dtype=bool, count=n)
         del rows
         signals = ReactivationSignals(
             zip_changed=(zip_day > as_of_day - SIGNAL_WINDOW_DAYS) & (zip_day <= as_of_day),
             moved_away=moved,
             booking_attempt=(booking_day > as_of_day - BOOKING_WINDOW_DAYS) & (booking_day <= as_of_day),
             opted_out=opted,
+            deceased=deceased,
         )
         raw = conn.connection.driver_connection
         cur = raw.cursor()
@@ -87,7 +90,16 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
             (as_of.isoformat() if store.dialect == "sqlite" else as_of,),
         )
         patient_parts, day_parts, amount_parts, paid_parts, dept_parts = [], [], [], [], []
+        # each distinct raw department text is classified once; its bit is its service line's
+        table = service_lines.default_table()
         dept_codes: dict[str, int] = {}
+
+        def line_of(text: str) -> int:
+            code = dept_codes.get(text)
+            if code is None:
+                code = dept_codes[text] = table.index(service_lines.classify(text or "", table))
+            return code
+
         while True:
             batch = cur.fetchmany(FETCH)
             if not batch:
@@ -97,15 +109,9 @@ def load_practice_data(store: Store, as_of: dt.date) -> LoadedPractice:
             day_parts.append(np.asarray(days, dtype=np.int64))
             amount_parts.append(np.asarray(amounts, dtype=np.int64))
             paid_parts.append(np.asarray(paids, dtype=np.int64))
-            dept_parts.append(
-                np.fromiter(
-                    (dept_codes.setdefault(d, len(dept_codes)) for d in depts),
-                    dtype=np.int64,
-                    count=len(batch),
-                )
-            )
+            dept_parts.append(np.fromiter((line_of(d) for d in depts), dtype=np.int64, count=len(batch)))
         cur.close()
-    departments = sorted(dept_codes, key=dept_codes.__getitem__)
+    departments = list(table.lines)
     visits = _merge_days(
         _cat(patient_parts), _cat(day_parts), _cat(amount_parts), _cat(paid_parts), _cat(dept_parts)
     )
@@ -147,6 +153,11 @@ class RunSummary:
     lapsed: int
     seconds: float
     published: int
+    deceased: int = 0
+
+    def notes(self) -> list[str]:
+        """What a reader of the run should know about how it was scored (plain words)."""
+        return [SPEND_FALLBACK_NOTE] if self.result.spend_model == scoring.OWN_MEAN else []
 
     def as_json(self) -> dict[str, Any]:
         b, g = self.result.bgnbd, self.result.gamma_gamma
@@ -157,12 +168,21 @@ class RunSummary:
             "model": {
                 "time_unit": "days",
                 "bgnbd": {"r": b.r, "alpha": b.alpha, "a": b.a, "b": b.b, "log_likelihood": b.log_likelihood},
-                "gamma_gamma": {"p": g.p, "q": g.q, "v": g.v},
+                "gamma_gamma": None if g is None else {"p": g.p, "q": g.q, "v": g.v},
+                "spend_model": self.result.spend_model,
             },
+            "notes": self.notes(),
             "tiers": self.tiers,
             "lapsed": self.lapsed,
+            "deceased": self.deceased,
             "seconds": round(self.seconds, 3),
         }
+
+
+SPEND_FALLBACK_NOTE = (
+    "nobody has a repeat visit yet: expected spend per visit is each patient's own mean spend "
+    "(the Gamma-Gamma spend model needs repeat visits to learn from)"
+)
 
 
 class NothingToScore(LookupError):
@@ -184,17 +204,23 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
             rules=practice.tiers,
             lapsed_after_days=practice.lapsed_after_days,
             signals=data.signals,
+            department_names=data.departments,
         )
-    except ValueError as exc:  # e.g. nobody has a repeat visit yet: the spend model has nothing to learn from
+    except ValueError as exc:  # bad input only: a practice without repeat visits is scored (own mean spend)
         raise NothingToScore(f"cannot score as of {as_of.isoformat()}: {exc}") from None
     tier_names = np.asarray(scoring.TIERS)[result.tier]
     tiers = {name: int(np.count_nonzero(result.tier == code)) for code, name in enumerate(scoring.TIERS)}
     run_id = uuid.uuid4().hex
+    deceased = int(data.signals.deceased_flags(len(data.patient_ids)).sum())
     summary = RunSummary(
-        run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()), 0.0, 0
+        run_id, as_of, len(data.patient_ids), result, tiers, int(result.lapsed.sum()), 0.0, 0, deceased
     )
     _store_run(store, summary, data, tier_names)
-    published = publish(store, cache, run_id, data.patient_ids, result) if cache is not None else 0
+    published = (
+        publish(store, cache, run_id, data.patient_ids, result, data.signals.deceased)
+        if cache is not None
+        else 0
+    )
     seconds = time.perf_counter() - started
     with store.session() as session:
         session.execute(
@@ -202,7 +228,9 @@ def run_scoring(store: Store, cache: TierCache | None, practice: Practice, as_of
             .where(ScoreRun.id == run_id)
             .values(seconds=seconds, published_at=store.clock() if cache is not None else None)
         )
-    return RunSummary(run_id, as_of, summary.patients, result, tiers, summary.lapsed, seconds, published)
+    return RunSummary(
+        run_id, as_of, summary.patients, result, tiers, summary.lapsed, seconds, published, deceased
+    )
 
 
 def _store_run(store: Store, summary: RunSummary, data: LoadedPractice, tier_names: np.ndarray) -> None:
@@ -269,19 +297,35 @@ def _score_rows(
         ]
 
 
-def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str], result: ScoreResult) -> int:
-    """Phone -> (tier, patient, run) for every phone; a shared household number names its most valuable patient."""
+def publish(
+    store: Store,
+    cache: TierCache,
+    run_id: str,
+    patient_ids: list[str],
+    result: ScoreResult,
+    deceased: np.ndarray | None = None,
+) -> int:
+    """Phone -> (tier, patient, run) for every phone; a shared household number names its most valuable patient.
+
+    A deceased patient's record never answers for a number: a shared number names a living member of the
+    household, and a number only the deceased had is left out (a caller on it is looked up and asked as any
+    unknown caller; the store's lookup skips the deceased too), so nobody is greeted by the name of the dead."""
     index = {pid: i for i, pid in enumerate(patient_ids)}
+    dead = np.zeros(len(patient_ids), dtype=bool) if deceased is None else np.asarray(deceased, dtype=bool)
     epoch = (
         cache.epoch()
     )  # before reading phones: a change from here on keeps the hash from being marked complete
     best: dict[str, int] = {}
+    dead_phones: set[str] = set()
     tier, plv = result.tier, result.plv
     first: list[str] = [""] * len(patient_ids)  # each patient's first name, for the AI's greeting
     with store.engine.connect() as conn:
         for phone, pid in conn.execute(select(PatientPhone.phone, PatientPhone.patient_id)):
             i = index.get(pid)
             if i is None:
+                continue
+            if dead[i]:
+                dead_phones.add(phone)
                 continue
             j = best.get(phone)
             if j is None or (tier[i], -plv[i]) < (tier[j], -plv[j]):
@@ -294,7 +338,7 @@ def publish(store: Store, cache: TierCache, run_id: str, patient_ids: list[str],
     names = scoring.TIERS
     # Every phone of the store is in `best` unless its patient was added after `load_practice_data`, which
     # an import marks with `phones_changed` (so the epoch moves and the hash is not marked complete).
-    complete = len(best) == _phone_count(store)
+    complete = len(best) + len(dead_phones - best.keys()) == _phone_count(store)
     return cache.publish(
         run_id,
         ((phone, names[tier[i]], patient_ids[i], first[i]) for phone, i in best.items()),

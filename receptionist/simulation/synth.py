@@ -78,23 +78,39 @@ Visits
    never has more than 2 lines: rare chance collisions beyond that are dropped (the
    later-generated line goes).  About 5 % of visit days end up with 2 lines.
 
-Amounts: whole dollars (in cents), lognormal with the median below and ``sigma``,
-redrawn until inside ``[lo, hi]`` (truncated lognormal).  loyal_big_spender non-hygiene
-lines have the median multiplied by 1.4.
+Amounts, as real treatment varies: each line is one procedure of its department, drawn
+with the probabilities below; its price is whole dollars, lognormal with the procedure's
+median and sigma 0.15, redrawn until inside the procedure's ``[lo, hi]``, then times the
+patient's fee level ``f`` and rounded to whole dollars.  ``f = clip(exp(0.4 N(0, 1)), 0.5,
+2)``, drawn once per patient (fee schedules differ: cash or insured, the plan's network),
+so a patient's spend per visit has the spread of their treatments (a cleaning, a crown, an
+implant) around a level of their own: the shape the Gamma-Gamma spend model describes.
+A department's amounts lie in ``[0.5 min lo, 2 max hi]``.
 
-=============  ======  =====  ======  ======
-department     median  sigma  lo      hi
-=============  ======  =====  ======  ======
-hygiene        $115    0.18   $90     $180
-restorative    $350    0.55   $150    $1,200
-cosmetic       $900    0.60   $300    $2,500
-orthodontics   $1,400  0.50   $500    $3,000
-specialty      $650    0.60   $200    $1,800
-=============  ======  =====  ======  ======
+=============  ==========================  =====  ======  ======  ======
+department     procedure                   p      median  lo      hi
+=============  ==========================  =====  ======  ======  ======
+hygiene        cleaning                    0.65   $95     $80     $140
+               exam, cleaning and x-rays   0.25   $190    $150    $280
+               periodontal maintenance     0.10   $160    $120    $230
+restorative    filling                     0.55   $220    $120    $400
+               crown                       0.25   $1,250  $900    $1,800
+               root canal                  0.12   $1,050  $700    $1,500
+               extraction                  0.08   $260    $150    $450
+cosmetic       whitening                   0.50   $450    $300    $700
+               veneer                      0.35   $1,400  $900    $2,200
+               bonding                     0.15   $400    $250    $650
+orthodontics   adjustment visit            0.80   $250    $150    $400
+               appliance                   0.20   $2,200  $1,500  $3,200
+specialty      implant                     0.35   $3,800  $2,800  $5,000
+               bone graft                  0.20   $700    $400    $1,100
+               periodontal surgery         0.45   $900    $400    $1,600
+=============  ==========================  =====  ======  ======  ======
 
-Resulting annual spend (total / years from join to end), mean (median): loyal_big_spender
-~$3,000 ($3,000), regular ~$370 ($330), occasional ~$200, drifter ~$175, mover and
-stopped ~$430, with 4.7 distinct departments per loyal_big_spender and 1.8 per regular.
+Resulting annual spend (total / years from join to end), mean (median), 200,000 patients,
+seed 7: loyal_big_spender ~$3,370 ($3,010), regular ~$490 ($390), occasional ~$260 ($190),
+drifter ~$220 ($165), mover ~$570 ($390) and stopped ~$600 ($420), with 4.7 distinct
+departments per loyal_big_spender and 1.8 per regular.
 Visit lines per patient: loyal 28.7, regular 10.4, occasional 5.5, drifter 5.3,
 mover 5.3, stopped 6.1, new 1.5; 9.4 overall.
 
@@ -201,15 +217,30 @@ _TREATMENT_RATES = {
 _NEW_SECOND_VISIT_P = 0.5
 _PAIR_P = 0.05
 _LOYAL_PAIR_DEPTS = (np.array([RES, COS, SPE]), np.array([0.5, 0.3, 0.2]))
-# (median dollars, sigma, lo dollars, hi dollars) per department
-_AMOUNTS = (
-    (115.0, 0.18, 90, 180),
-    (350.0, 0.55, 150, 1200),
-    (900.0, 0.60, 300, 2500),
-    (1400.0, 0.50, 500, 3000),
-    (650.0, 0.60, 200, 1800),
+# per department: (procedure, probability, median dollars, lo dollars, hi dollars)
+PROCEDURES = (
+    (
+        ("cleaning", 0.65, 95, 80, 140),
+        ("exam, cleaning and x-rays", 0.25, 190, 150, 280),
+        ("periodontal maintenance", 0.10, 160, 120, 230),
+    ),
+    (
+        ("filling", 0.55, 220, 120, 400),
+        ("crown", 0.25, 1250, 900, 1800),
+        ("root canal", 0.12, 1050, 700, 1500),
+        ("extraction", 0.08, 260, 150, 450),
+    ),
+    (("whitening", 0.50, 450, 300, 700), ("veneer", 0.35, 1400, 900, 2200), ("bonding", 0.15, 400, 250, 650)),
+    (("adjustment visit", 0.80, 250, 150, 400), ("appliance", 0.20, 2200, 1500, 3200)),
+    (
+        ("implant", 0.35, 3800, 2800, 5000),
+        ("bone graft", 0.20, 700, 400, 1100),
+        ("periodontal surgery", 0.45, 900, 400, 1600),
+    ),
 )
-_LOYAL_AMOUNT_MULT = 1.4
+_PROCEDURE_SIGMA = 0.15
+_FEE_SIGMA = 0.4
+_FEE_CLIP = (0.5, 2.0)
 _UNPAID_P = 0.03
 _UNPAID_FRACTION = (0.1, 0.9)
 _PREFERRED_HYGIENIST_P = (0.55, 0.45)  # Patel, Moore
@@ -619,16 +650,33 @@ def _recall_days(
 
 
 def _trunc_lognormal_dollars(
-    rng: np.random.Generator, median: np.ndarray, sigma: float, lo: float, hi: float
+    rng: np.random.Generator, median: np.ndarray, sigma: float, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Whole-dollar lognormal(log median, sigma) redrawn until inside [lo, hi]."""
+    """Whole-dollar lognormal(log median, sigma) redrawn until inside [lo, hi] (element-wise bounds)."""
     out = median * np.exp(sigma * rng.standard_normal(median.shape))
     bad = np.nonzero((out < lo) | (out > hi))[0]
     while bad.size:
         out[bad] = median[bad] * np.exp(sigma * rng.standard_normal(bad.shape[0]))
-        bad = bad[(out[bad] < lo) | (out[bad] > hi)]
+        bad = bad[(out[bad] < lo[bad]) | (out[bad] > hi[bad])]
     dollars: np.ndarray = np.clip(np.rint(out), lo, hi).astype(np.int64)
     return dollars
+
+
+def _procedure_cents(rng: np.random.Generator, dept: np.ndarray, fee: np.ndarray) -> np.ndarray:
+    """Per line: a procedure of its department (by the documented probabilities), its truncated lognormal
+    price, times the patient's fee level `fee` (per line), in whole dollars as cents."""
+    m = dept.shape[0]
+    median, lo, hi = np.zeros(m), np.zeros(m), np.zeros(m)
+    for d, menu in enumerate(PROCEDURES):
+        sel = np.flatnonzero(dept == d)
+        probs = np.array([row[1] for row in menu])
+        pick = np.searchsorted(np.cumsum(probs) / probs.sum(), rng.random(sel.size), side="right")
+        pick = np.minimum(pick, len(menu) - 1)
+        for col, out in ((2, median), (3, lo), (4, hi)):
+            out[sel] = np.array([row[col] for row in menu], dtype=np.float64)[pick]
+    price = _trunc_lognormal_dollars(rng, median, _PROCEDURE_SIGMA, lo, hi)
+    cents: np.ndarray = (np.rint(price * fee).astype(np.int64) * 100).astype(np.int64)
+    return cents
 
 
 def _uniform01(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -757,16 +805,10 @@ def generate(
     v_dept = np.concatenate([v_dept, p_dept])
     del pair, p_pat, p_dept
 
-    # amounts (whole dollars, truncated lognormal)
-    v_cents = np.zeros(v_pat.shape[0], dtype=np.int64)
-    is_loyal = archetype[v_pat] == LOYAL
-    for dept, (median, sigma, lo, hi) in enumerate(_AMOUNTS):
-        sel_l = np.nonzero(v_dept == dept)[0]
-        med = np.full(sel_l.shape[0], median)
-        if dept != HYG:
-            med[is_loyal[sel_l]] *= _LOYAL_AMOUNT_MULT
-        v_cents[sel_l] = _trunc_lognormal_dollars(r_amount, med, sigma, lo, hi) * 100
-    del is_loyal
+    # amounts: a procedure of the line's department at its price, times the patient's fee level
+    v_cents = _procedure_cents(
+        r_amount, v_dept, np.clip(np.exp(_FEE_SIGMA * r_amount.standard_normal(n)), *_FEE_CLIP)[v_pat]
+    )
     unpaid = _uniform01(r_amount, v_pat.shape[0]) < _UNPAID_P
     v_paid = v_cents.copy()
     frac = r_amount.uniform(*_UNPAID_FRACTION, size=int(unpaid.sum()))

@@ -62,6 +62,10 @@ class Patient(Base):
     # Only for confirming a caller's identity on the phone; never shown to a model.
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     moved_away: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "active", "inactive" or "deceased" (the PMS's patient status, FHIR's deceased[x], an intake life event).
+    # A deceased patient is never contacted, left out of every plan and list, and never greeted as the caller.
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    deceased_on: Mapped[dt.date | None] = mapped_column(Date)
     consent_voice: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_written: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,6 +1,8 @@
 """Who is calling: E.164 number -> patient and tier, from the cache, else from the store.
 
 A number missing from a complete cache (see `cache.py`) is nobody's: no store query for unknown callers.
+A deceased patient's record never answers for a number, in the cache (see `scorer.publish`) or the store: a
+caller on a number only the deceased had is an unknown caller, never greeted by the dead patient's name.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, select
 
 from receptionist.patients.cache import CacheUnavailable, TierCache
-from receptionist.store import PatientPhone, PatientScore, ScoreRun, Store
+from receptionist.store import Patient, PatientPhone, PatientScore, ScoreRun, Store
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ class CallerDirectory:
         with self.store.engine.connect() as conn:
             patients = conn.scalars(
                 select(PatientPhone.patient_id)
-                .where(PatientPhone.phone == phone)
+                .join(Patient, Patient.id == PatientPhone.patient_id)
+                .where(PatientPhone.phone == phone, Patient.status != "deceased")
                 .order_by(PatientPhone.patient_id)
             ).all()
             if not patients:
