@@ -52,6 +52,80 @@ def relative(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     return None
 
 
+def weeks_from(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "a week from Wednesday", "two weeks from Friday", "a week from tomorrow": that day, weeks on."""
+    lex, words = scan.lex, scan.words
+    if i + 3 >= len(words):
+        return None
+    amount = words[i]
+    count = int(amount) if amount.isdigit() else lex.gmap("amounts").get(amount)
+    if (
+        count is None
+        or lex.gmap("units").get(words[i + 1]) != "week"
+        or words[i + 2] not in lex.g("week_from")
+    ):
+        return None
+    found = weekday(scan, i + 3) or relative(scan, i + 3)
+    if found is None or not found[1] or found[1][0].kind != "day":
+        return None
+    day, wd = found[1][0].value[:2]
+    end = i + 3 + found[0]
+    return end - i, [Mention("day", i, end, (day + dt.timedelta(days=7 * int(count)), wd))]
+
+
+def holiday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """A named day ("Christmas", "New Year's Day"): its next date on or after today."""
+    hit = scan.lex.table("named_days").match(scan.words, i)
+    if not hit:
+        return None
+    n, month_day = hit
+    month, day = (int(x) for x in str(month_day).split("-"))
+    today = scan.today
+    date = dt.date(today.year, month, day)
+    if date < today:
+        date = date.replace(year=today.year + 1)
+    return n, [Mention("day", i, i + n, (date, None))]
+
+
+def between(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "between Christmas and New Year's", "between Monday and Wednesday": the days from one to the other
+    (the named days themselves left out, a receptionist hears "the days in between")."""
+    lex, words = scan.lex, scan.words
+    if words[i] not in lex.g("between_words") or i + 3 >= len(words):
+        return None
+    first = _one_day(scan, i + 1)
+    if first is None:
+        return None
+    n1, lo, named1 = first
+    k = i + 1 + n1
+    if k >= len(words) or words[k] not in lex.g("range_words"):
+        return None
+    second = _one_day(scan, k + 1)
+    if second is None:
+        return None
+    n2, hi, named2 = second
+    if hi < lo:
+        return None
+    if named1:
+        lo += dt.timedelta(days=1)
+    if named2:
+        hi -= dt.timedelta(days=1)
+    if hi < lo:
+        return None
+    end = k + 1 + n2
+    return end - i, [Mention("span", i, end, (lo, hi))]
+
+
+def _one_day(scan: Scan, i: int) -> tuple[int, dt.date, bool] | None:
+    if i >= len(scan.words):
+        return None
+    for matcher, named in ((holiday, True), (weekday, False), (relative, False), (calendar, False)):
+        found = matcher(scan, i)
+        if found is not None and found[1] and found[1][0].kind == "day":
+            return found[0], found[1][0].value[0], named
+    return None
+
+
 def weekday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     lex, words, today = scan.lex, scan.words, scan.today
     start = i
@@ -201,9 +275,11 @@ def clock(scan: Scan, i: int) -> tuple[int, int, bool] | None:
     if named:
         return named[0], int(named[1]), True
     hour_word = lex.table("hour_words").match(words, i)
-    if hour_word and i + hour_word[0] < len(words) and words[i + hour_word[0]].isdigit():
+    after_hour_word = words[i + hour_word[0]] if hour_word and i + hour_word[0] < len(words) else ""
+    spoken_hour = lex.table("numbers").entries.get((after_hour_word,))  # "half past two"
+    if hour_word and (after_hour_word.isdigit() or spoken_hour is not None):
         n, offset = hour_word
-        h = int(words[i + n])
+        h = int(after_hour_word) if after_hour_word.isdigit() else int(str(spoken_hour))
         base = when.minute_of_day(h, 0, None, scan.afternoon)
         if base is None:
             return None
@@ -232,7 +308,25 @@ def clock(scan: Scan, i: int) -> tuple[int, int, bool] | None:
     minute_of = when.minute_of_day(hour, minute, mark, scan.afternoon)
     if minute_of is None or (not marked and hour > 12):
         return None
+    if not marked and _corrects_a_time(scan, i):
+        marked = True  # "at nine, no wait, ten": the bare number replaces the time just said
     return n, minute_of, marked
+
+
+def _corrects_a_time(scan: Scan, i: int) -> bool:
+    """A bare number said right after a correction ("no wait", "I mean", "actually") of a time said before."""
+    words = scan.words
+    j = i
+    skip = {",", *scan.lex.words("fillers")} - scan.lex.phrases("corrections").vocabulary()
+    while j > 0 and words[j - 1] in skip:
+        j -= 1
+    corrections = scan.lex.phrases("corrections")
+    corrected = any(
+        (hit := corrections.match(words, k)) is not None and k + hit[0] == j for k in range(max(0, j - 4), j)
+    )
+    if not corrected:
+        return False
+    return any(words[k] in scan.lex.g("offer_at") and k + 1 < j and words[k + 1].isdigit() for k in range(j))
 
 
 def time_of_day(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:

@@ -304,8 +304,8 @@ def _new_time(turn: Turn, target: AppointmentView) -> None:
         frame.weekdays = []
     minute = target.start.hour * 60 + target.start.minute
     rel = st.relative
-    if "same_day" in rel:
-        frame.days = [day.isoformat()]
+    if "same_day" in rel and not [d for d in frame.days if d != day.isoformat()]:
+        frame.days = [day.isoformat()]  # "that day" is the visit's own day unless another day was named
     if "same_time" in rel:
         frame.near_minute = minute
         frame.earliest_minute, frame.latest_minute = max(0, minute - 60), minute + 90

@@ -123,6 +123,8 @@ class Turn:
         tri = self.triage(h)
         if tri.level == "emergency_911":
             return self.emergency()
+        if broken_up(self.utterance.speech or ""):
+            return self.not_understood()  # "I need to ... the ... tooth ...": asked again, nothing acted on
         if (h.has("opt_out") or h.has("contact_preference")) and contact.heard_preferences(h):
             return contact.start(self, h)  # a channel asked for: a preference, not an opt-out
         if h.has("opt_out"):
@@ -951,6 +953,12 @@ class Turn:
 
     def on_message(self, h: Heard) -> Reply | None:
         return messages.on_message(self, h)
+
+
+def broken_up(text: str) -> bool:
+    """A turn heard in fragments (the recogniser's gaps, "..." between a few words): too little to act on."""
+    gaps = text.count("...") + text.count("\u2026")
+    return gaps >= 2 and len(text.replace(".", " ").replace("\u2026", " ").split()) <= 3 * gaps
 
 
 def _reading_digits(text: str) -> bool:

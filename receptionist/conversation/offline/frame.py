@@ -109,8 +109,14 @@ def wanted(frame: Frame, *, after: dt.datetime | None = None, relax: bool = Fals
     excluded_providers = tuple(frame.excluded_providers)
     windows = tuple((lo, hi) for lo, hi in frame.excluded_windows)
     if relax:
+        # nothing fits: the closest to the time asked for ("after work" when the office shuts at 5 is the
+        # day's last slot), still keeping what the caller refused
+        near = frame.near_minute
+        if near is None:
+            near = frame.earliest_minute if frame.earliest_minute is not None else frame.latest_minute
         return Wanted(
             after=after,
+            near_minute=near,
             excluded_days=excluded_days,
             excluded_weekdays=frozenset(frame.excluded_weekdays),
             excluded_windows=windows,
