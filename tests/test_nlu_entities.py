@@ -439,6 +439,8 @@ CASES = [
     # -- a relative who is the reason, not the patient -------------------------------------------------
     ("minding-the-kids", "Tuesdays are out, I have my kids", {}, {"for_whom": ()}),
     ("relative-drives-me", "My daughter drives me on Wednesdays", {}, {"for_whom": (), "weekdays": (2,)}),
+    ("relative-speaks-of-caller", "my wife always said I should come in", {}, {"for_whom": ()}),
+    ("relative-reported-is-patient", "my son told me his tooth hurts", {}, {"for_whom": (Person("son"),)}),
     ("relative-named", "a cleaning for my daughter Emma", {}, {"for_whom": (Person("daughter", "Emma"),)}),
     (
         "dob-corrected",

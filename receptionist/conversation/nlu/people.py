@@ -127,8 +127,15 @@ def _not_the_patient(scan: Scan, i: int, j: int) -> bool:
     if any((hit := minding.match(words, k)) is not None and k + hit[0] == i for k in range(max(0, i - 3), i)):
         return True
     helpers = lex.words("relation_cues", "helping_verbs")
-    after = words[j + 1 : j + 6]
-    return any(w in helpers and "me" in after[n + 1 : n + 3] for n, w in enumerate(after))
+    after = list(words[j + 1 : j + 6])
+    if any(w in helpers and "me" in after[n + 1 : n + 3] for n, w in enumerate(after)):
+        return True
+    # "my wife always said I should ...": the relative speaks about the caller
+    reporting = lex.words("relation_cues", "reporting_verbs")
+    return any(
+        w in reporting and (after[n + 1 : n + 2] == ["i"] or after[n + 1 : n + 3] == ["me", "to"])
+        for n, w in enumerate(after[:4])
+    )
 
 
 def _cased_name(scan: Scan, k: int) -> bool:

@@ -311,6 +311,9 @@ def _new_time(turn: Turn, target: AppointmentView) -> None:
         frame.earliest_minute, frame.latest_minute = max(0, minute - 60), minute + 90
     if "later" in rel:
         frame.earliest_minute = minute + 30
+    if "later_day" in rel:
+        frame.days = frame.days or [day.isoformat()]
+        frame.earliest_minute = max(minute + 30, 13 * 60)
     if "earlier" in rel:
         frame.latest_minute = minute
     if "week_later" in rel:

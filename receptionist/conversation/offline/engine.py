@@ -68,6 +68,8 @@ URGENT_AT = 0.6  # the same for an urgent dental problem with no symptom named  
 # requests that carry a problem to staff rather than ask for care now: a mild problem mentioned in one stays
 # with the request (its message reaches staff, marked high); a tooth knocked out or broken does not wait
 MESSAGE_TASKS = frozenset({"refill", "message", "callback_request", "billing"})
+# requests that set a time on offer aside
+OTHER_TASKS = MESSAGE_TASKS | {"cancel", "confirm_appointment", "running_late"}
 CANNOT_WAIT = frozenset({"knocked_out", "broken_tooth", "swelling", "infection"})
 
 
@@ -737,6 +739,10 @@ class Turn:
         chosen = pick(e.offer_ref, st.offers) if e.offer_ref is not None else None
         if chosen is not None and not (e.correction and self._when_given(h)):
             return self.accept(st.offers[chosen])
+        lead = self._leading(h)
+        if lead in OTHER_TASKS and h.score(lead) > h.score("yes"):
+            st.offers, st.shown = [], []  # "yes, take a message": the other request, not the time on offer
+            return None
         changed = (
             frames.update(st.frame, e, providers=self._providers())
             if self._when_given(h) or e.visit_kind
@@ -785,6 +791,12 @@ class Turn:
         rel = appointments.relative_words(h.text)
         first = st.offers[0].when
         minute = first.hour * 60 + first.minute
+        if (
+            "later_day" in rel
+        ):  # "anything later in the day?": that day's afternoon (after lunch), not half an hour on
+            st.frame.earliest_minute, st.frame.latest_minute = max(minute + 30, 13 * 60), None
+            st.frame.days = [first.date().isoformat()]
+            return True
         if "later" in rel:
             st.frame.earliest_minute, st.frame.latest_minute = minute + 30, None
             st.frame.days = (
