@@ -153,6 +153,15 @@ def weekday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     if modifier == "last":
         return None
     end = i + 1
+    after = lex.g("after_words")
+    if (
+        end < len(words)
+        and words[end] in after
+        and (end + 1 == len(words) or words[end + 1] in (",", "that"))
+    ):
+        # "the Monday after" (Christmas, the day just named): resolved against that day by the dialogue
+        n = 2 if end + 1 < len(words) and words[end + 1] == "that" else 1
+        return end + n - start, [Mention("weekday_after", start, end + n, wd)]
     later = modifier == "next"
     next_week = lex.phrases("grammar", "weekday_next_week").match(words, end)
     if next_week:

@@ -194,6 +194,7 @@ def _assemble(
     symptoms: dict[str, bool] = {}
     offer: OfferRef | None = None
     soonest = correction = corrected_dob = False
+    weekday_after: int | None = None
     wanted_time = False
     long_ago = (
         scan.today.replace(year=scan.today.year - 2)
@@ -269,6 +270,9 @@ def _assemble(
             symptoms[m.value] = symptoms.get(m.value, True) and neg
         elif m.kind == "offer":
             offer = offer or m.value
+        elif m.kind == "weekday_after":
+            weekday_after = m.value
+            wanted_time = True
         elif m.kind == "soonest":
             soonest = True
         elif m.kind == "corr":
@@ -289,6 +293,7 @@ def _assemble(
         excluded_parts=tuple(excluded_parts),
         soonest=soonest,
         offer_ref=offer,
+        weekday_after=weekday_after,
         correction=correction and wanted_time,
         dob=dob,
         provider=provider,

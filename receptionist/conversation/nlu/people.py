@@ -146,7 +146,7 @@ def _cased_name(scan: Scan, k: int) -> bool:
 
 
 def _age_after(words: tuple[str, ...], k: int, lex: Lexicon) -> int | None:
-    window = words[k : k + 7]
+    window = words[k : k + 12]  # "my son knocked out his front tooth at soccer, he's twelve"
     after = lex.phrases("ages", "after")
     for n, w in enumerate(window):
         if not w.isdigit() or not 0 < int(w) < 120:

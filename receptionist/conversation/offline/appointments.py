@@ -395,9 +395,10 @@ def on_late_minutes(turn: Turn, h: Heard) -> Reply | None:
     if minutes is None and h.entities.numbers:
         minutes = h.entities.numbers[0] if h.entities.numbers[0] <= 180 else None
     if minutes is None:
-        if h.intents and not h.has("unsure"):
-            return None
-        return _report_late(turn, None)
+        asides = ("yes", "no", "thanks", "greeting", "unsure", "wait", "repeat", "running_late")
+        if any(name not in asides for name, _ in h.intents):
+            return None  # another request: taken up as such
+        return _report_late(turn, None)  # "I'm not sure", or no number heard: staff are told all the same
     return _report_late(turn, minutes)
 
 
@@ -412,6 +413,14 @@ def _report_late(turn: Turn, minutes: int | None) -> Reply:
     if notice.within_grace:
         return turn.done(turn.line("late_come", minutes=minutes))
     return turn.done(turn.line("late_too_late", grace=grace))
+
+
+def late_then(turn: Turn, h: Heard, task: str) -> Reply:
+    """ "I'm running forty minutes late, can we just move it?": staff hear about the lateness, and the move
+    (or the cancellation) is taken up at once, behind the identity check like any other."""
+    turn.tools.running_late(h.entities.minutes_late)
+    turn.said.append(turn.line("late_noted"))
+    return start(turn, task, h)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------

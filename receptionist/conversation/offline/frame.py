@@ -42,6 +42,16 @@ def update(frame: Frame, e: Any, *, providers: tuple[str, ...]) -> bool:
             span_days.append(d.isoformat())
             d += dt.timedelta(days=1)
         wanted_days = span_days
+    if e.weekday_after is not None and frame.named_day:
+        # "the Monday after" (the day named before, a closed one included): the first such day after it
+        ref = dt.date.fromisoformat(frame.named_day)
+        day = ref + dt.timedelta(days=(e.weekday_after - ref.weekday() - 1) % 7 + 1)
+        wanted_days = [day.isoformat()]
+    elif e.weekday_after is not None:
+        frame.weekdays = [e.weekday_after]
+        changed = True
+    if e.days:
+        frame.named_day = max(e.days).isoformat()
     if wanted_days or e.weekdays:
         frame.days = wanted_days
         frame.weekdays = list(e.weekdays)
