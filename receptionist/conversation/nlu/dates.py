@@ -104,6 +104,8 @@ def between(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     if second is None:
         return None
     n2, hi, named2 = second
+    if not named1 and hi - lo > dt.timedelta(days=6):  # "between Monday and Wednesday next week"
+        lo = hi - dt.timedelta(days=(hi.weekday() - lo.weekday()) % 7)
     if hi < lo:
         return None
     if named1:
@@ -113,6 +115,33 @@ def between(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     if hi < lo:
         return None
     end = k + 1 + n2
+    return end - i, [Mention("span", i, end, (lo, hi))]
+
+
+def week_of(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "the week of the 28th", "the week after Christmas", "the week before New Year's": that calendar
+    week (Monday to Sunday, from today at the earliest); "after Christmas": the two weeks after it."""
+    lex, words = scan.lex, scan.words
+    j = i + 1 if words[i] in lex.g("article") else i
+    week = j < len(words) and lex.gmap("units").get(words[j]) == "week"
+    k = j + 1 if week else i
+    if k >= len(words) or words[k] not in lex.g("week_relations"):
+        return None
+    relation = lex.gmap("week_relations")[words[k]]
+    if not week and relation != "after":
+        return None
+    found = _one_day(scan, k + 1)
+    if found is None:
+        return None
+    n, day, _ = found
+    end = k + 1 + n
+    if not week:  # "after Christmas"
+        return end - i, [Mention("span", i, end, (day + dt.timedelta(days=1), day + dt.timedelta(days=14)))]
+    shift = {"of": 0, "after": 7, "before": -7}[relation]
+    monday = day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=shift)
+    lo, hi = max(monday, scan.today), monday + dt.timedelta(days=6)
+    if hi < lo:
+        return None
     return end - i, [Mention("span", i, end, (lo, hi))]
 
 

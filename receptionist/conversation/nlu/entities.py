@@ -36,6 +36,7 @@ from receptionist.conversation.nlu.dates import (
     holiday,
     relative,
     time_of_day,
+    week_of,
     weekday,
     weeks_from,
 )
@@ -84,6 +85,7 @@ MATCHERS: tuple[Matcher, ...] = (
     part_of_day,
     weekday,
     weeks_from,
+    week_of,
     holiday,
     between,
     calendar,
