@@ -124,7 +124,8 @@ def test_identity_is_checked_before_appointments_are_read(llm, fake, store):
     assert refused and not any("appointments" in r for r in results[: results.index(refused[0])])
     assert {"verified": False} in results and {"verified": True} in results
     assert any(r.get("appointments") for r in results)
-    assert result.outcome["appointment"]["action"] == "cancelled"
+    # the cleaning booked and cancelled in this one call: the store is as before, and so is the outcome
+    assert result.outcome["appointment"] is None
     assert booked(store, "P2") == []
     assert "1980" not in " ".join(json.dumps(r) for r in results)  # the date on file is never shown
 

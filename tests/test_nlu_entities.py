@@ -418,6 +418,55 @@ CASES = [
         {},
         {"days": (FRI,), "correction": True, "excluded_parts": ("morning",), "excluded_provider": RIVERA},
     ),
+    # -- one day said two ways, days counted from a day, named days (issue 14's reschedule calls) -------
+    ("weekday-with-its-date", "can we do Monday the 30th", {}, {"days": (D(2026, 11, 30),)}),
+    ("weekday-comma-date", "maybe Thursday, the 3rd of December", {}, {"days": (D(2026, 12, 3),)}),
+    ("weekday-inside-next-week", "next week, Thursday if possible", {}, {"days": (D(2026, 11, 26),)}),
+    ("a-week-from-weekday", "a cleaning a week from Wednesday", {}, {"days": (D(2026, 11, 25),)}),
+    ("two-weeks-from-weekday", "two weeks from Friday", {}, {"days": (D(2026, 12, 4),)}),
+    ("the-following-weekday", "to the following Monday", {}, {"days": (MON,)}),
+    ("named-day", "can I come Christmas Eve", {}, {"days": (D(2026, 12, 24),)}),
+    (
+        "between-named-days",
+        "the week between Christmas and New Year's",
+        {},
+        {"span": DateSpan(D(2026, 12, 26), D(2026, 12, 31)), "days": ()},
+    ),
+    (
+        "week-after-named-day",
+        "the week after Christmas",
+        {},
+        {"span": DateSpan(D(2026, 12, 28), D(2027, 1, 3)), "days": ()},
+    ),
+    (
+        "week-of-a-date",
+        "anything the week of the 30th",
+        {},
+        {"span": DateSpan(MON + dt.timedelta(days=7), D(2026, 12, 6))},
+    ),
+    ("after-named-day", "after New Year's", {}, {"span": DateSpan(D(2027, 1, 2), D(2027, 1, 15))}),
+    (
+        "between-weekdays-next-week",
+        "between Monday and Wednesday next week",
+        {},
+        {"span": DateSpan(MON, D(2026, 11, 25))},
+    ),
+    ("half-past-spoken-hour", "half past two on Friday", {}, {"days": (FRI,), "window": W(at=870)}),
+    ("quarter-to-spoken-hour", "quarter to ten", {}, {"window": W(at=585)}),
+    ("misheard-at-two-thirty", "a clean in Thursday at to thirty", {}, {"window": W(at=870)}),
+    ("time-corrected-bare", "Thursday at nine, no wait, ten", {}, {"window": W(at=600)}),
+    # -- a relative who is the reason, not the patient -------------------------------------------------
+    ("minding-the-kids", "Tuesdays are out, I have my kids", {}, {"for_whom": ()}),
+    ("relative-drives-me", "My daughter drives me on Wednesdays", {}, {"for_whom": (), "weekdays": (2,)}),
+    ("relative-speaks-of-caller", "my wife always said I should come in", {}, {"for_whom": ()}),
+    ("relative-reported-is-patient", "my son told me his tooth hurts", {}, {"for_whom": (Person("son"),)}),
+    ("relative-named", "a cleaning for my daughter Emma", {}, {"for_whom": (Person("daughter", "Emma"),)}),
+    (
+        "dob-corrected",
+        "March 5th, 1982, oh no sorry, March fourth, 1982",
+        {"expecting": "dob"},
+        {"dob": D(1982, 3, 4)},
+    ),
 ]
 
 

@@ -84,7 +84,15 @@ def update(sid: str, values: dict[str, Any]) -> dict[str, Any]:
 def apply_event(found: dict[str, Any], event: dict[str, Any]) -> None:
     """What one tool event means for the call's facts (the outcome shown to staff and the simulator)."""
     action = event.get("action")
-    if action in ("booked", "rescheduled", "cancelled"):
+    before = found.get("appointment") or {}
+    if (
+        action == "cancelled"
+        and before.get("action") == "booked"
+        and before.get("start") == event.get("start")
+        and before.get("patient_id") == event.get("patient_id")
+    ):
+        found["appointment"] = None  # a booking undone in the same call ("no wait, don't book it"): none made
+    elif action in ("booked", "rescheduled", "cancelled"):
         found["appointment"] = {
             "action": action,
             "start": event.get("start"),

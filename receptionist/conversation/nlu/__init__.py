@@ -107,7 +107,9 @@ def understand(
     lex = lexicon(code)
     tok = tokens(text or "", lex)
     model = _intents.model(code)
-    found = model.predict(tok) if model is not None and tok.words else ()
+    # a turn of numbers only ("11-23-75", "3/4/82") carries no intent by its words: it answers a question
+    worded = any(w.isalpha() for w in tok.words)
+    found = model.predict(tok) if model is not None and worded else ()
     ents = extract(tok, lex, now=now, providers=providers, expecting=expecting)
     named = whose(text or "", lex, providers)
     if named is not None:

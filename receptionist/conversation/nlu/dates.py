@@ -52,6 +52,109 @@ def relative(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     return None
 
 
+def weeks_from(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "a week from Wednesday", "two weeks from Friday", "a week from tomorrow": that day, weeks on."""
+    lex, words = scan.lex, scan.words
+    if i + 3 >= len(words):
+        return None
+    amount = words[i]
+    count = int(amount) if amount.isdigit() else lex.gmap("amounts").get(amount)
+    if (
+        count is None
+        or lex.gmap("units").get(words[i + 1]) != "week"
+        or words[i + 2] not in lex.g("week_from")
+    ):
+        return None
+    found = weekday(scan, i + 3) or relative(scan, i + 3)
+    if found is None or not found[1] or found[1][0].kind != "day":
+        return None
+    day, wd = found[1][0].value[:2]
+    end = i + 3 + found[0]
+    return end - i, [Mention("day", i, end, (day + dt.timedelta(days=7 * int(count)), wd))]
+
+
+def holiday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """A named day ("Christmas", "New Year's Day"): its next date on or after today."""
+    hit = scan.lex.table("named_days").match(scan.words, i)
+    if not hit:
+        return None
+    n, month_day = hit
+    month, day = (int(x) for x in str(month_day).split("-"))
+    today = scan.today
+    date = dt.date(today.year, month, day)
+    if date < today:
+        date = date.replace(year=today.year + 1)
+    return n, [Mention("day", i, i + n, (date, None))]
+
+
+def between(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "between Christmas and New Year's", "between Monday and Wednesday": the days from one to the other
+    (the named days themselves left out, a receptionist hears "the days in between")."""
+    lex, words = scan.lex, scan.words
+    if words[i] not in lex.g("between_words") or i + 3 >= len(words):
+        return None
+    first = _one_day(scan, i + 1)
+    if first is None:
+        return None
+    n1, lo, named1 = first
+    k = i + 1 + n1
+    if k >= len(words) or words[k] not in lex.g("range_words"):
+        return None
+    second = _one_day(scan, k + 1)
+    if second is None:
+        return None
+    n2, hi, named2 = second
+    if not named1 and hi - lo > dt.timedelta(days=6):  # "between Monday and Wednesday next week"
+        lo = hi - dt.timedelta(days=(hi.weekday() - lo.weekday()) % 7)
+    if hi < lo:
+        return None
+    if named1:
+        lo += dt.timedelta(days=1)
+    if named2:
+        hi -= dt.timedelta(days=1)
+    if hi < lo:
+        return None
+    end = k + 1 + n2
+    return end - i, [Mention("span", i, end, (lo, hi))]
+
+
+def week_of(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
+    """ "the week of the 28th", "the week after Christmas", "the week before New Year's": that calendar
+    week (Monday to Sunday, from today at the earliest); "after Christmas": the two weeks after it."""
+    lex, words = scan.lex, scan.words
+    j = i + 1 if words[i] in lex.g("article") else i
+    week = j < len(words) and lex.gmap("units").get(words[j]) == "week"
+    k = j + 1 if week else i
+    if k >= len(words) or words[k] not in lex.g("week_relations"):
+        return None
+    relation = lex.gmap("week_relations")[words[k]]
+    if not week and relation != "after":
+        return None
+    found = _one_day(scan, k + 1)
+    if found is None:
+        return None
+    n, day, _ = found
+    end = k + 1 + n
+    if not week:  # "after Christmas"
+        return end - i, [Mention("span", i, end, (day + dt.timedelta(days=1), day + dt.timedelta(days=14)))]
+    shift = {"of": 0, "after": 7, "before": -7}[relation]
+    monday = day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=shift)
+    lo, hi = max(monday, scan.today), monday + dt.timedelta(days=6)
+    if hi < lo:
+        return None
+    return end - i, [Mention("span", i, end, (lo, hi))]
+
+
+def _one_day(scan: Scan, i: int) -> tuple[int, dt.date, bool] | None:
+    if i >= len(scan.words):
+        return None
+    for matcher, named in ((holiday, True), (weekday, False), (relative, False), (calendar, False)):
+        found = matcher(scan, i)
+        if found is not None and found[1] and found[1][0].kind == "day":
+            return found[0], found[1][0].value[0], named
+    return None
+
+
 def weekday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     lex, words, today = scan.lex, scan.words, scan.today
     start = i
@@ -79,6 +182,15 @@ def weekday(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:
     if modifier == "last":
         return None
     end = i + 1
+    after = lex.g("after_words")
+    if (
+        end < len(words)
+        and words[end] in after
+        and (end + 1 == len(words) or words[end + 1] in (",", "that"))
+    ):
+        # "the Monday after" (Christmas, the day just named): resolved against that day by the dialogue
+        n = 2 if end + 1 < len(words) and words[end + 1] == "that" else 1
+        return end + n - start, [Mention("weekday_after", start, end + n, wd)]
     later = modifier == "next"
     next_week = lex.phrases("grammar", "weekday_next_week").match(words, end)
     if next_week:
@@ -201,9 +313,11 @@ def clock(scan: Scan, i: int) -> tuple[int, int, bool] | None:
     if named:
         return named[0], int(named[1]), True
     hour_word = lex.table("hour_words").match(words, i)
-    if hour_word and i + hour_word[0] < len(words) and words[i + hour_word[0]].isdigit():
+    after_hour_word = words[i + hour_word[0]] if hour_word and i + hour_word[0] < len(words) else ""
+    spoken_hour = lex.table("numbers").entries.get((after_hour_word,))  # "half past two"
+    if hour_word and (after_hour_word.isdigit() or spoken_hour is not None):
         n, offset = hour_word
-        h = int(words[i + n])
+        h = int(after_hour_word) if after_hour_word.isdigit() else int(str(spoken_hour))
         base = when.minute_of_day(h, 0, None, scan.afternoon)
         if base is None:
             return None
@@ -232,7 +346,25 @@ def clock(scan: Scan, i: int) -> tuple[int, int, bool] | None:
     minute_of = when.minute_of_day(hour, minute, mark, scan.afternoon)
     if minute_of is None or (not marked and hour > 12):
         return None
+    if not marked and _corrects_a_time(scan, i):
+        marked = True  # "at nine, no wait, ten": the bare number replaces the time just said
     return n, minute_of, marked
+
+
+def _corrects_a_time(scan: Scan, i: int) -> bool:
+    """A bare number said right after a correction ("no wait", "I mean", "actually") of a time said before."""
+    words = scan.words
+    j = i
+    skip = {",", *scan.lex.words("fillers")} - scan.lex.phrases("corrections").vocabulary()
+    while j > 0 and words[j - 1] in skip:
+        j -= 1
+    corrections = scan.lex.phrases("corrections")
+    corrected = any(
+        (hit := corrections.match(words, k)) is not None and k + hit[0] == j for k in range(max(0, j - 4), j)
+    )
+    if not corrected:
+        return False
+    return any(words[k] in scan.lex.g("offer_at") and k + 1 < j and words[k + 1].isdigit() for k in range(j))
 
 
 def time_of_day(scan: Scan, i: int) -> tuple[int, list[Mention]] | None:

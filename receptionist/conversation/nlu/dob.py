@@ -26,17 +26,34 @@ _SPLIT = re.compile(r"[^\w]+")
 
 
 def parse_dob(text: str, lex: Lexicon, today: dt.date) -> dt.date | None:
+    """The date of birth in `text`; a date said after a correction ("March 5th, oh no sorry, March 4th")
+    replaces the one before it."""
     if not text or not text.strip():
         return None
     text = plain_digits(text)
     words = [w for w in _SPLIT.split(text.lower().replace("\u2019", "'").replace("'", "")) if w]
-    ordinals = lex.table("ordinals")
-    words = [str(ordinals.entries.get((w,), w)) if (w,) in ordinals.entries else w for w in words]
+    corrections = lex.phrases("corrections")
+    cut = max(
+        (k + hit[0] for k in range(len(words)) if (hit := corrections.match(words, k)) is not None),
+        default=0,
+    )
+    if 0 < cut < len(words):
+        later = _parse_words(words[cut:], lex, today)
+        if later is not None:
+            return later
+    return _parse_words(words, lex, today)
+
+
+def _parse_words(words: list[str], lex: Lexicon, today: dt.date) -> dt.date | None:
     cleaned = _OH.sub("0 ", " ".join(words))
-    try:
+    try:  # before the ordinals table: text2num reads "twenty-third" whole
         cleaned = alpha2digit(cleaned, lex.code if lex.code in ("en", "es") else "en")
     except (ValueError, IndexError, KeyError):  # text2num rejects odd input: read the text as it is
         pass
+    ordinals = lex.table("ordinals")
+    cleaned = " ".join(
+        str(ordinals.entries.get((w,), w)) if (w,) in ordinals.entries else w for w in cleaned.split()
+    )
     cleaned = _ORDINAL.sub(r"\1", cleaned)
     months = lex.table("months")
     pieces: list[tuple[str, str]] = []  # ("n", digits) or ("m", month number)
@@ -92,18 +109,28 @@ def _read(tokens: list[tuple[str, int]], today: dt.date) -> dt.date | None:
     if month_at is not None:
         month = tokens[month_at][1]
         before = [v for k, v in tokens[:month_at] if k == "n"]
+        if len(before) == 2 and before[0] in (19, 20) and before[1] < 100:  # "nineteen forty-one, July 9th"
+            before = [before[0] * 100 + before[1]]
         after = _join_year([v for k, v in tokens[month_at + 1 :] if k == "n"])
+        if before and after and _is_year(before[0]):  # 1941, July 9th
+            return _date(before[0], month, after[0], today)
         if before and after:  # the 4th of March 1982
             return _date(after[-1], month, before[-1], today)
         if len(after) >= 2:  # March 4th 1982
             return _date(after[1], month, after[0], today)
         return None
+    if len(numbers) >= 3 and _is_year(numbers[0]):  # 1975-11-23
+        return _date(numbers[0], numbers[1], numbers[2], today)
     if len(numbers) >= 3:
         m, d, y = numbers[0], numbers[1], numbers[2]
         if m > 12 >= d:  # 23/11/75: the day first
             m, d = d, m
         return _date(y, m, d, today)
     return None
+
+
+def _is_year(n: int) -> bool:
+    return 1000 <= n <= 9999
 
 
 def _join_year(numbers: list[int]) -> list[int]:

@@ -30,7 +30,16 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from receptionist.conversation.nlu.dates import calendar, relative, time_of_day, weekday
+from receptionist.conversation.nlu.dates import (
+    between,
+    calendar,
+    holiday,
+    relative,
+    time_of_day,
+    week_of,
+    weekday,
+    weeks_from,
+)
 from receptionist.conversation.nlu.lexicon import Lexicon
 from receptionist.conversation.nlu.mentions import (
     Matcher,
@@ -75,6 +84,10 @@ MATCHERS: tuple[Matcher, ...] = (
     relative,
     part_of_day,
     weekday,
+    weeks_from,
+    week_of,
+    holiday,
+    between,
     calendar,
     time_of_day,
     offer,
@@ -96,7 +109,7 @@ def extract(
     scan.afternoon = any(w in lex.g("pm_context") for w in words)
     name, name_span = caller_name(scan)
     scan.taken.update(name_span)
-    mentions = _scan(scan)
+    mentions = _merge_days(_scan(scan), scan)
     negated = polarity(mentions, scan)
     dob_context = expecting == "dob" or any(
         lex.phrases("dob", "words").match(words, i) for i in range(len(words))
@@ -124,6 +137,41 @@ def _scan(scan: Scan) -> list[Mention]:
     return out
 
 
+def _merge_days(mentions: list[Mention], scan: Scan) -> list[Mention]:
+    """One day said two ways is one day: "Monday the 28th", "Tuesday, the 22nd" are that date (not the coming
+    Monday as well); "next week, Tuesday" is the Tuesday of next week."""
+    glue = {",", *scan.lex.g("article"), *scan.lex.g("date_on")}
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.kind == "day"
+            and m.kind == "day"
+            and prev.value[1] is not None  # a weekday ...
+            and m.value[1] is None  # ... then a date
+            and all(w in glue for w in scan.words[prev.end : m.start])
+        ):
+            day = m.value[0]
+            out[-1] = Mention("day", prev.start, m.end, (day, day.weekday(), *m.value[2:]))
+            continue
+        out.append(m)
+    spans = [m for m in out if m.kind == "span"]
+    if len(spans) == 1:
+        lo, hi = spans[0].value
+        for k, m in enumerate(out):
+            if (
+                m.kind == "day"
+                and m.value[1] is not None
+                and len(m.value) == 2
+                and not lo <= m.value[0] <= hi
+            ):
+                inside = lo + dt.timedelta(days=(m.value[1] - lo.weekday()) % 7)
+                if inside <= hi:
+                    out[k] = Mention("day", m.start, m.end, (inside, m.value[1]))
+    return out
+
+
 def _assemble(
     scan: Scan,
     mentions: list[Mention],
@@ -147,7 +195,8 @@ def _assemble(
     visit: str | None = None
     symptoms: dict[str, bool] = {}
     offer: OfferRef | None = None
-    soonest = correction = False
+    soonest = correction = corrected_dob = False
+    weekday_after: int | None = None
     wanted_time = False
     long_ago = (
         scan.today.replace(year=scan.today.year - 2)
@@ -165,10 +214,12 @@ def _assemble(
             day, wd = m.value[0], m.value[1]
             has_year = len(m.value) > 2 and m.value[2]
             if dob_context and len(m.value) > 2:
-                dob = dob or (day if has_year else None)
+                if has_year and (dob is None or corrected_dob):  # "March 5th, no sorry, March 4th"
+                    dob, corrected_dob = day, False
                 continue
             if has_year and day <= long_ago:
-                dob = dob or day
+                if dob is None or corrected_dob:
+                    dob, corrected_dob = day, False
                 continue
             add(excluded_days if neg else days, day)
             if wd is not None:
@@ -221,10 +272,14 @@ def _assemble(
             symptoms[m.value] = symptoms.get(m.value, True) and neg
         elif m.kind == "offer":
             offer = offer or m.value
+        elif m.kind == "weekday_after":
+            weekday_after = m.value
+            wanted_time = True
         elif m.kind == "soonest":
             soonest = True
         elif m.kind == "corr":
             correction = True
+            corrected_dob = dob is not None
     if offer is None and scan.expecting == "offer_choice":
         offer = _bare_choice(scan, days, weekdays, at)
     window = None
@@ -240,6 +295,7 @@ def _assemble(
         excluded_parts=tuple(excluded_parts),
         soonest=soonest,
         offer_ref=offer,
+        weekday_after=weekday_after,
         correction=correction and wanted_time,
         dob=dob,
         provider=provider,

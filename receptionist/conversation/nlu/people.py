@@ -100,11 +100,16 @@ def people(scan: Scan) -> tuple[Person, ...]:
         if j >= len(words):
             continue
         relation = relations.entries.get((words[j],))
-        if relation is None:
+        if relation is None or _not_the_patient(scan, i, j):
             continue
         name = None
         k = j + 1
-        if k < len(words) and _namelike(scan, k, lenient=False) and k not in scan.taken:
+        if (
+            k < len(words)
+            and _namelike(scan, k, lenient=False)
+            and k not in scan.taken
+            and _cased_name(scan, k)
+        ):
             name = scan.raw[k][:1].upper() + scan.raw[k][1:]
             k += 1
         if age is None:
@@ -115,8 +120,33 @@ def people(scan: Scan) -> tuple[Person, ...]:
     return tuple(out)
 
 
+def _not_the_patient(scan: Scan, i: int, j: int) -> bool:
+    """ "I have my kids", "my daughter drives me": the relative is why a time suits, not whom the visit is for."""
+    words, lex = scan.words, scan.lex
+    minding = lex.phrases("relation_cues", "minding")
+    if any((hit := minding.match(words, k)) is not None and k + hit[0] == i for k in range(max(0, i - 3), i)):
+        return True
+    helpers = lex.words("relation_cues", "helping_verbs")
+    after = list(words[j + 1 : j + 6])
+    if any(w in helpers and "me" in after[n + 1 : n + 3] for n, w in enumerate(after)):
+        return True
+    # "my wife always said I should ...": the relative speaks about the caller
+    reporting = lex.words("relation_cues", "reporting_verbs")
+    return any(
+        w in reporting and (after[n + 1 : n + 2] == ["i"] or after[n + 1 : n + 3] == ["me", "to"])
+        for n, w in enumerate(after[:4])
+    )
+
+
+def _cased_name(scan: Scan, k: int) -> bool:
+    """In a turn written with capitals ("My daughter drives me"), a name after a relation is capitalised; an
+    all lower-case turn is given the benefit of the doubt."""
+    cased = any(r[:1].isupper() for n, r in enumerate(scan.raw) if n > 0 and r not in ("I", ","))
+    return not cased or scan.raw[k][:1].isupper()
+
+
 def _age_after(words: tuple[str, ...], k: int, lex: Lexicon) -> int | None:
-    window = words[k : k + 7]
+    window = words[k : k + 12]  # "my son knocked out his front tooth at soccer, he's twelve"
     after = lex.phrases("ages", "after")
     for n, w in enumerate(window):
         if not w.isdigit() or not 0 < int(w) < 120:

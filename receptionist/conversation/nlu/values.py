@@ -82,6 +82,9 @@ class Entities:
     excluded_parts: tuple[str, ...] = ()  # parts of the day refused ("anything but mornings")
     soonest: bool = False  # "whatever's soonest", "first available", "any time is fine"
     offer_ref: OfferRef | None = None  # which offered slot ("the first one", "the Friday one", "the 10 am")
+    weekday_after: int | None = (
+        None  # "the Monday after": that weekday after the day named before (0 = Monday)
+    )
     correction: bool = False  # "make it Friday instead": the days and times replace what was said before
     dob: dt.date | None = None  # a date of birth
     provider: ProviderRef | None = None  # the provider asked for ("with Dr. Chen", "the hygienist")

@@ -305,13 +305,16 @@ def _new_time(turn: Turn, target: AppointmentView) -> None:
         frame.weekdays = []
     minute = target.start.hour * 60 + target.start.minute
     rel = st.relative
-    if "same_day" in rel:
-        frame.days = [day.isoformat()]
+    if "same_day" in rel and not [d for d in frame.days if d != day.isoformat()]:
+        frame.days = [day.isoformat()]  # "that day" is the visit's own day unless another day was named
     if "same_time" in rel:
         frame.near_minute = minute
         frame.earliest_minute, frame.latest_minute = max(0, minute - 60), minute + 90
     if "later" in rel:
         frame.earliest_minute = minute + 30
+    if "later_day" in rel:
+        frame.days = frame.days or [day.isoformat()]
+        frame.earliest_minute = max(minute + 30, 13 * 60)
     if "earlier" in rel:
         frame.latest_minute = minute
     if "week_later" in rel:
@@ -393,9 +396,10 @@ def on_late_minutes(turn: Turn, h: Heard) -> Reply | None:
     if minutes is None and h.entities.numbers:
         minutes = h.entities.numbers[0] if h.entities.numbers[0] <= 180 else None
     if minutes is None:
-        if h.intents and not h.has("unsure"):
-            return None
-        return _report_late(turn, None)
+        asides = ("yes", "no", "thanks", "greeting", "unsure", "wait", "repeat", "running_late")
+        if any(name not in asides for name, _ in h.intents):
+            return None  # another request: taken up as such
+        return _report_late(turn, None)  # "I'm not sure", or no number heard: staff are told all the same
     return _report_late(turn, minutes)
 
 
@@ -410,6 +414,14 @@ def _report_late(turn: Turn, minutes: int | None) -> Reply:
     if notice.within_grace:
         return turn.done(turn.line("late_come", minutes=minutes))
     return turn.done(turn.line("late_too_late", grace=grace))
+
+
+def late_then(turn: Turn, h: Heard, task: str) -> Reply:
+    """ "I'm running forty minutes late, can we just move it?": staff hear about the lateness, and the move
+    (or the cancellation) is taken up at once, behind the identity check like any other."""
+    turn.tools.running_late(h.entities.minutes_late)
+    turn.said.append(turn.line("late_noted"))
+    return start(turn, task, h)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from receptionist.conversation.policy.family import (
     real_name,
     relation_words,
 )
-from receptionist.conversation.policy.triage import Triage, triage
+from receptionist.conversation.policy.triage import DENTAL, Triage, triage
 from receptionist.conversation.policy.visits import choose_visit_type
 from receptionist.conversation.types import (
     Action,
@@ -67,10 +67,14 @@ LOW_CONFIDENCE = 0.3  # speech recognised with less confidence than this is not 
 # what an opt-out said in the same breath may go on to (the opt-out itself can look like a message)
 AFTER_OPT_OUT = ("book", "new_patient", "reschedule", "cancel", "confirm_appointment", "running_late")
 MEDICAL_AT = 0.6
+MEDICAL_TOP_AT = 0.4
+MEDICAL_DENTAL_AT = 0.85
 URGENT_AT = 0.6  # the same for an urgent dental problem with no symptom named  # a guess of a medical emergency under this, with no medical symptom named, is not one
 # requests that carry a problem to staff rather than ask for care now: a mild problem mentioned in one stays
 # with the request (its message reaches staff, marked high); a tooth knocked out or broken does not wait
 MESSAGE_TASKS = frozenset({"refill", "message", "callback_request", "billing"})
+# requests that set a time on offer aside
+OTHER_TASKS = MESSAGE_TASKS | {"cancel", "confirm_appointment", "running_late"}
 CANNOT_WAIT = frozenset({"knocked_out", "broken_tooth", "swelling", "infection"})
 
 
@@ -125,10 +129,12 @@ class Turn:
             return self.on_keys(keys)
         h = self.h = self.understand()
         if h.language != "en" and st.language == "en":
-            return self.other_language(h.language)
+            return self.other_language(h.language, self.triage(h))
         tri = self.triage(h)
         if tri.level == "emergency_911":
             return self.emergency()
+        if broken_up(self.utterance.speech or ""):
+            return self.not_understood()  # "I need to ... the ... tooth ...": asked again, nothing acted on
         if (h.has("opt_out") or h.has("contact_preference")) and contact.heard_preferences(h):
             return contact.start(self, h)  # a channel asked for: a preference, not an opt-out
         if h.has("opt_out"):
@@ -162,11 +168,25 @@ class Turn:
         first_aid = self.practice.front_desk.first_aid if self.practice is not None else {}
         return triage(
             [(s.kind, s.negated) for s in h.entities.symptoms] + reassured(h.text, h.language),
-            medical_intent=(h.score("medical_emergency") >= MEDICAL_AT or h.top == "medical_emergency")
-            and not _reading_digits(h.text),
+            medical_intent=self._medical_guess(h),
             urgent_intent=h.score("urgent_dental") >= URGENT_AT,
             first_aid=first_aid,
         )
+
+    def _medical_guess(self, h: Heard) -> bool:
+        """The intent model's guess of a medical emergency, where no medical symptom was named: over
+        MEDICAL_AT (or the top guess over MEDICAL_TOP_AT); with a dental problem named ("hurting my jaw",
+        "should I go to the ER for my toothache?") only over MEDICAL_DENTAL_AT; never for a turn that reads
+        out a number or a date of birth and names no symptom (medical symptoms decide on their own)."""
+        p = h.score("medical_emergency")
+        named = [s.kind for s in h.entities.symptoms if not s.negated]
+        if any(kind in DENTAL for kind in named):
+            guess = p >= MEDICAL_DENTAL_AT
+        else:
+            guess = p >= MEDICAL_AT or (h.top == "medical_emergency" and p >= MEDICAL_TOP_AT)
+        if not named and (h.entities.dob is not None or _reading_digits(h.text)):
+            return False
+        return guess
 
     # -- silence, languages, safety -------------------------------------------------------------------------
     def on_silence(self) -> Reply:
@@ -176,12 +196,42 @@ class Turn:
         question = self.st.question or self.line("how_can_i_help")
         return self.reply(question if self.st.silences == 1 else self.line("silence"))
 
-    def other_language(self, code: str) -> Reply:
+    def other_language(self, code: str, tri: Triage) -> Reply:
+        """A caller in a language the conversation does not speak: one sentence in it, then a person or a
+        message; a problem the language's symptom words name is triaged first (911, or urgent to staff)."""
         self.st.language = code
         self.tools.note({"action": "language", "language": code})
         other = lines(code)
         practice = spoken.clean(self.ctx.facts.practice_name)
-        if self.ctx.is_open and self.location is not None and self.location.staff_numbers:
+        staffed = self.ctx.is_open and self.location is not None and bool(self.location.staff_numbers)
+        if tri.level == "emergency_911":
+            self.st.stage = "done"
+            try:
+                self.tools.note({"action": "triage", "level": "emergency_911"})
+                self.tools.flag_emergency(f"caller described a medical emergency (speaks {code})")
+            except Exception:
+                log.exception("call %s: could not flag an emergency", self.ctx.call_sid)
+            return Reply(other.say("other_language_emergency"), self.st.to_json(), "hangup")
+        if tri.level == "urgent_dental":
+            self.tools.note({"action": "triage", "level": "urgent_dental", "problem": tri.problem})
+            self.tools.queue_callback(
+                f"urgent dental problem ({tri.problem}), speaks {code}", "urgent", kind="urgent"
+            )
+            if staffed:
+                self.tools.note(
+                    {"action": "transfer_reason", "reason": f"urgent dental problem, speaks {code}"}
+                )
+                return Reply(
+                    other.say("other_language_urgent_transfer", practice=practice),
+                    self.st.to_json(),
+                    "transfer",
+                )
+            self.st.message_about = "message"
+            self.st.stage, self.st.expecting = "message", "message"
+            return Reply(
+                other.say("other_language_urgent_message", practice=practice), self.st.to_json(), "listen"
+            )
+        if staffed:
             self.tools.note({"action": "transfer_reason", "reason": f"speaks {code}"})
             return Reply(
                 other.say("other_language_transfer", practice=practice), self.st.to_json(), "transfer"
@@ -514,6 +564,9 @@ class Turn:
         if name in ("reschedule", "cancel", "confirm_appointment"):
             return appointments.start(self, {"confirm_appointment": "confirm"}.get(name, name), h)
         if name == "running_late":
+            follow = next((t for t in self._tasks(h)[1:] if t in ("reschedule", "cancel")), None)
+            if follow is not None:
+                return appointments.late_then(self, h, follow)
             return appointments.late(self, h)
         return messages.start(self, name, h)
 
@@ -778,7 +831,8 @@ class Turn:
     def _when_given(self, h: Heard) -> bool:
         e = h.entities
         return bool(e.days or e.weekdays or e.span or e.window or e.excluded_days or e.excluded_weekdays
-                    or e.excluded_parts or e.provider or e.excluded_provider)  # fmt: skip
+                    or e.excluded_parts or e.provider or e.excluded_provider
+                    or e.weekday_after is not None)  # fmt: skip
 
     def _continue_task(self) -> Reply:
         if self.st.task == "reschedule":
@@ -798,6 +852,10 @@ class Turn:
             return self.accept(st.offers[chosen])
         if h.top == "back_out" and not self._when_given(h):
             return self.back_out()  # "never mind, I'll check my schedule": no new search, whatever it names
+        lead = self._leading(h)
+        if lead in OTHER_TASKS and h.score(lead) > h.score("yes"):
+            st.offers, st.shown = [], []  # "yes, take a message": the other request, not the time on offer
+            return None
         changed = (
             frames.update(st.frame, e, providers=self._providers())
             if self._when_given(h) or e.visit_kind
@@ -846,6 +904,12 @@ class Turn:
         rel = appointments.relative_words(h.text)
         first = st.offers[0].when
         minute = first.hour * 60 + first.minute
+        if (
+            "later_day" in rel
+        ):  # "anything later in the day?": that day's afternoon (after lunch), not half an hour on
+            st.frame.earliest_minute, st.frame.latest_minute = max(minute + 30, 13 * 60), None
+            st.frame.days = [first.date().isoformat()]
+            return True
         if "later" in rel:
             st.frame.earliest_minute, st.frame.latest_minute = minute + 30, None
             st.frame.days = (
@@ -1014,6 +1078,12 @@ class Turn:
 
     def on_message(self, h: Heard) -> Reply | None:
         return messages.on_message(self, h)
+
+
+def broken_up(text: str) -> bool:
+    """A turn heard in fragments (the recogniser's gaps, "..." between a few words): too little to act on."""
+    gaps = text.count("...") + text.count("\u2026")
+    return gaps >= 2 and len(text.replace(".", " ").replace("\u2026", " ").split()) <= 3 * gaps
 
 
 def _reading_digits(text: str) -> bool:

@@ -42,6 +42,16 @@ def update(frame: Frame, e: Any, *, providers: tuple[str, ...]) -> bool:
             span_days.append(d.isoformat())
             d += dt.timedelta(days=1)
         wanted_days = span_days
+    if e.weekday_after is not None and frame.named_day:
+        # "the Monday after" (the day named before, a closed one included): the first such day after it
+        ref = dt.date.fromisoformat(frame.named_day)
+        day = ref + dt.timedelta(days=(e.weekday_after - ref.weekday() - 1) % 7 + 1)
+        wanted_days = [day.isoformat()]
+    elif e.weekday_after is not None:
+        frame.weekdays = [e.weekday_after]
+        changed = True
+    if e.days:
+        frame.named_day = max(e.days).isoformat()
     if wanted_days or e.weekdays:
         frame.days = wanted_days
         frame.weekdays = list(e.weekdays)
@@ -109,8 +119,14 @@ def wanted(frame: Frame, *, after: dt.datetime | None = None, relax: bool = Fals
     excluded_providers = tuple(frame.excluded_providers)
     windows = tuple((lo, hi) for lo, hi in frame.excluded_windows)
     if relax:
+        # nothing fits: the closest to the time asked for ("after work" when the office shuts at 5 is the
+        # day's last slot), still keeping what the caller refused
+        near = frame.near_minute
+        if near is None:
+            near = frame.earliest_minute if frame.earliest_minute is not None else frame.latest_minute
         return Wanted(
             after=after,
+            near_minute=near,
             excluded_days=excluded_days,
             excluded_weekdays=frozenset(frame.excluded_weekdays),
             excluded_windows=windows,

@@ -60,6 +60,7 @@ class Frame:
     urgent: bool = False
     same_day: bool = False
     after: str | None = None  # no earlier than this (ISO): "push it back a week"
+    named_day: str | None = None  # the last day the caller named (ISO), even one the office is closed
 
     def day_dates(self) -> list[dt.date]:
         return [dt.date.fromisoformat(d) for d in self.days]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -17,6 +18,11 @@ FAMILY = CHILDREN | frozenset({"husband", "wife", "spouse", "partner", "mother",
                                "brother", "sibling", "grandparent", "nephew", "niece", "aunt", "uncle", "family"})  # fmt: skip
 
 
+SONS = frozenset(
+    {"son", "boy", "stepson", "grandson", "nephew", "brother", "husband", "father", "dad", "uncle"}
+)
+DAUGHTERS = frozenset({"daughter", "girl", "stepdaughter", "granddaughter", "niece", "sister", "wife", "mother",
+                       "mom", "aunt"})  # fmt: skip
 SPOUSES = frozenset({"husband", "wife", "spouse", "partner"})
 PARENTS = frozenset({"mother", "father", "mom", "dad", "parent"})
 
@@ -47,7 +53,7 @@ def members_like(caller: CallerView, person: Any) -> list[Member]:
     if person.age is not None:
         return [m for m in family if m.age == person.age]
     if person.relation in CHILDREN:
-        return [m for m in family if m.age is not None and m.age < 18]
+        return _by_sex([m for m in family if m.age is not None and m.age < 18], person.relation)
     if person.relation in SPOUSES:
         return [
             m
@@ -59,6 +65,27 @@ def members_like(caller: CallerView, person: Any) -> list[Member]:
             m for m in family if m.age is not None and caller.age is not None and m.age >= caller.age + 15
         ]
     return []
+
+
+def _by_sex(members: list[Member], relation: str) -> list[Member]:
+    """ "My son" among Emma and Noah is Noah: a member whose first name is clearly the other sex's is left
+    out (gender-guesser's name lists); a name that could be either, or one it does not know, stays."""
+    other = ("female", "mostly_female") if relation in SONS else ("male", "mostly_male")
+    if relation not in SONS | DAUGHTERS or len(members) < 2:
+        return members
+    kept = [m for m in members if not m.first_name or _guess(m.first_name) not in other]
+    return kept or members
+
+
+@functools.lru_cache(maxsize=1)
+def _detector() -> Any:
+    import gender_guesser.detector as detector  # its name lists load once, on the first family question
+
+    return detector.Detector(case_sensitive=False)
+
+
+def _guess(first_name: str) -> str:
+    return str(_detector().get_gender(first_name.split()[0]))
 
 
 def relation_words(relation: str) -> str:
