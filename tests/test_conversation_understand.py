@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from receptionist.conversation.types import Utterance
 from receptionist.conversation.understand import (
     INTENTS,
     extract_name,
@@ -18,6 +16,8 @@ from receptionist.conversation.understand import (
     tokens_of,
     understand,
 )
+
+from receptionist.conversation.types import Utterance
 
 TZ = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # Monday November 30th, 10 AM

@@ -75,6 +75,9 @@ class PlannedContact:
     reasons: str
     talking_points: tuple[str, ...]
     name: str = ""
+    # the law's tag (COMPLIANCE.md): a reactivation contact is marketing (it needs prior express written
+    # consent for AI calls and texts, and the stricter state rules apply); recall and reminders are exempt
+    purpose: str = "marketing"
 
 
 @dataclass(frozen=True)
