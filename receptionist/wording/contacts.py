@@ -81,7 +81,7 @@ def reminder_sms_text(practice: str, first_name: str | None, phone: str) -> str:
     160-character segment, no marketing (the exemption's conditions, COMPLIANCE.md)."""
     name = _plain(practice)[:60] or "Your practice"
     head = f"{name} {spoken_phone(phone)}:"
-    first = _plain(first_name or "").split(" ")[0][:20]
+    first = "".join(ch for ch in _plain(first_name or "").split(" ")[0] if ch.isalpha() or ch in "'-")[:20]
     tail = " Reply STOP to opt out."
     return _fit(
         (
@@ -130,6 +130,11 @@ def cannot_read_replies(practice: str, phone: str) -> str:
     )
 
 
+def exempt_call_opening(practice: str, phone: str) -> str:
+    """The first words of an exempt (healthcare) AI call: an automated call, the practice and its number."""
+    return f"Hello, this is an automated call from {practice}, at {spoken_phone(phone)}."
+
+
 def voicemail_text(practice: str, phone: str) -> str:
     """Practice and number first, that the voice is automated (FCC 24-17), no names (anyone may hear a
     voicemail), the opt-out, and the number again."""
@@ -138,6 +143,17 @@ def voicemail_text(practice: str, phone: str) -> str:
         f"Hello, this is an automated message from {practice}, at {number}. It's been a while since your last visit, and we'd love to "
         f"see you again. Please call us at {number} to book a time that suits you. If you'd rather we didn't "
         "call, call that number and say stop calling me, or reply STOP to any of our texts. Thank you, goodbye."
+    )
+
+
+def reminder_voicemail_text(practice: str, phone: str) -> str:
+    """An exempt (healthcare) voicemail: automated, practice and number first, the recall, the opt-out; no
+    names, no marketing, far under a minute."""
+    number = spoken_phone(phone)
+    return (
+        f"Hello, this is an automated message from {practice}, at {number}. Our records show a check-up is "
+        f"due. Please call us at {number} to schedule. If you'd rather we didn't call, call that number and "
+        "say stop calling me, or reply STOP to any of our texts. Goodbye."
     )
 
 
