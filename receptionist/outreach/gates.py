@@ -29,6 +29,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from receptionist.config.practice import OutreachRules
+from receptionist.outreach import states
 from receptionist.outreach.states import StateRule
 from receptionist.wording.contacts import SMS_LIMIT, has_marketing, spoken_phone
 
@@ -49,22 +50,23 @@ class Decision:
 
 
 def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> tuple[ZoneInfo, ...]:
-    """Every time zone the patient may be in, from the phone number; the practice's when the number says none.
+    """Every time zone the patient may be in: the phone number's and the ZIP code's area's (`states.py`);
+    the practice's when neither says.
 
     A number whose area spans zones with different offsets (Alaska's 907: Anchorage and Adak) gives all of
-    them, and the calling hours must hold in every one: the law counts the patient's local time, and we do
-    not know which it is. Zones with the same offsets all year collapse to the first. `zip` is accepted for
-    the dialler's interface, but no zip-to-zone table ships yet, so it does not change the answer.
+    them, and so does a number from one zone with an address in another: the calling hours must hold in every
+    one, because the law counts the patient's local time and we do not know which it is. Zones with the same
+    offsets all year collapse to the first.
     """
-    del zip  # no zip table yet: see the docstring
-    if not phone_e164:
-        return (default_zone,)
-    try:
-        number = phonenumbers.parse(phone_e164, None)
-    except phonenumbers.NumberParseException:
-        return (default_zone,)
+    names: list[str] = []
+    if phone_e164:
+        try:
+            names += phone_timezone.time_zones_for_number(phonenumbers.parse(phone_e164, None))
+        except phonenumbers.NumberParseException:
+            pass
+    names += states.zones_of_zip(zip)
     zones: list[ZoneInfo] = []
-    for name in phone_timezone.time_zones_for_number(number):
+    for name in names:
         try:
             zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):

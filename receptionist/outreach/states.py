@@ -2,7 +2,7 @@
 and where a patient lives: pure lookups, loaded once.
 
 Which states' rules apply to a patient (`patient_states`):
-- the state of the patient's ZIP code when it is known (`data/zip3_states.csv`: a prefix reaching into two
+- the state of the patient's ZIP code when it is known (`data/zip3.csv`: a prefix reaching into two
   states gives both);
 - the state of the phone number's area code (the phonenumbers package's geocoder) when there is no usable
   ZIP, and also when that state's law presumes its area codes are residents (Florida, Oklahoma,
@@ -117,20 +117,32 @@ def rules() -> dict[str, StateRule]:
 
 
 @functools.lru_cache(maxsize=1)
-def _zip3() -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for line in _data("zip3_states.csv").splitlines()[1:]:
-        if line.startswith("#") or line.startswith("prefix"):
+def _zip3() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """ZIP prefix -> (states, time zones), from `data/zip3.csv`."""
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for line in _data("zip3.csv").splitlines():
+        if not line or line.startswith("#") or line.startswith("prefix"):
             continue
-        prefix, _, states = line.partition(",")
-        out[prefix] = tuple(states.split())
+        prefix, found, zones = line.split(",")
+        out[prefix] = (tuple(found.split()), tuple(zones.split()))
     return out
+
+
+def _prefix(zip_code: str | None) -> str | None:
+    m = _ZIP.fullmatch((zip_code or "").strip())
+    return m.group(1)[:3] if m else None
 
 
 def states_of_zip(zip_code: str | None) -> tuple[str, ...]:
     """The state(s) of a US ZIP code ("33101", "33101-1234"); () when it is not one."""
-    m = _ZIP.fullmatch((zip_code or "").strip())
-    return _zip3().get(m.group(1)[:3], ()) if m else ()
+    prefix = _prefix(zip_code)
+    return _zip3().get(prefix, ((), ()))[0] if prefix else ()
+
+
+def zones_of_zip(zip_code: str | None) -> tuple[str, ...]:
+    """The time zone name(s) of a US ZIP code's area; () when it is not one or none is known."""
+    prefix = _prefix(zip_code)
+    return _zip3().get(prefix, ((), ()))[1] if prefix else ()
 
 
 def state_of_phone(phone_e164: str | None) -> str | None:
