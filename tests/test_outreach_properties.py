@@ -182,7 +182,14 @@ STATE_LAW = {
     "CT": ((9, 20), None, True, True),
     "WA": ((8, 20), None, False, False),
 }
-REVOKING = ["STOP", "please don't text me anymore", "leave me alone", "ya no me manden mensajes", "remove me"]
+REVOKING = [
+    "STOP",
+    "please don't text me anymore",
+    "leave me alone",
+    "ya no me manden mensajes",
+    "no me llamen",
+    "remove me",
+]
 ORDINARY = ["yes, can I come Tuesday?", "1", "stop by tomorrow?", "what are your hours", "HELP"]
 PRACTICE_DAY, PRACTICE_WEEK = 4, 8  # looser than the exemption and the states, so theirs are what bind
 
