@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -197,7 +198,7 @@ def may_contact(
         return Decision(False, "attempts disabled by the practice's settings", None)
     if not rules.calling_hours[0] < rules.calling_hours[1]:
         return Decision(False, "no calling hours left once the state rules apply", None)
-    checks = (
+    checks: tuple[tuple[str, Callable[[dt.datetime], dt.datetime | None]], ...] = (
         ("outside calling hours", lambda t: _hours_block(t, zones, rules)),
         ("daily attempt limit reached", lambda t: _cap_block(t, attempts, DAY, rules.max_attempts_per_day)),
         (

@@ -50,7 +50,8 @@ def opt_out(store: Store, patient_ids: Iterable[str], *, how: str, now: dt.datet
         return 0
     changed = 0
     with store.session() as s:
-        for pid in ids or [None]:
+        targets: list[str | None] = list(ids) or [None]
+        for pid in targets:
             s.add(
                 ConsentEvent(
                     at=now, patient_id=pid, phone=phone, kind="revoked", purposes=ALL_PURPOSES, how=how[:40]
