@@ -307,6 +307,7 @@ def test_reactivation_campaigns_are_tagged_marketing(world, store):
     with store.sessions() as s:
         assert s.get(Campaign, started.campaign_id).purpose == "marketing"
     assert {a.purpose for a in attempts(store).values()} == {"marketing"}
+    assert w.services.campaigns.status(started.campaign_id)["purpose"] == "marketing"
 
 
 @pytest.mark.parametrize(
@@ -458,3 +459,16 @@ def test_a_florida_patient_gets_no_marketing_text_after_8_pm(world, store):
         when = s.get(OutreachAttempt, "C:P1").not_before
     when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
     assert when.astimezone(NY) == dt.datetime(2026, 12, 1, 8, 0, tzinfo=NY)
+
+
+def test_a_connecticut_patient_without_written_consent_is_not_on_the_staff_list(world, store):
+    """Connecticut asks written consent for every sales call: the planner leaves such a patient off the
+    staff list (an AI contact or email instead), and "call now" would refuse."""
+    from receptionist.outreach.planner import build_plan
+
+    add_patient(store, "P1", 90, tier="high", zip="06103", consent_voice=True, consent_sms=True)
+    add_patient(store, "P2", 80, tier="high", zip="06103", **ALL)
+    w = world(staff_call_list_size=5)
+    plan = build_plan(store, w.services.practice, w.clock[0])
+    channels = {pc.patient_id: pc.channel for pc in plan.contacts}
+    assert channels["P2"] == "staff_call" and channels["P1"] != "staff_call"

@@ -237,6 +237,7 @@ class Campaigns:
             return {
                 "campaign_id": cid,
                 "status": c.status,
+                "purpose": c.purpose,  # exempt | marketing: whose rules the gates apply
                 "run_id": c.run_id,
                 "created_at": c.created_at.isoformat(),
                 "attempts": by,
