@@ -81,6 +81,7 @@ def test_revocation_in_any_reasonable_words(text):
         "the 10am",
         "text me instead of calling",
         "can you call me instead of texting",
+        "stop texting me, call me instead",
         "cancel my appointment",
         "hola, quiero una cita el martes",
         "no, gracias",
@@ -191,7 +192,9 @@ def test_every_reply_text_fits_one_segment(practice, phone):
 
 
 # -- calls: the same understanding ------------------------------------------------------------------------
-@pytest.mark.parametrize("words", ["leave me alone", "no me llamen", "please don't call me anymore"])
+@pytest.mark.parametrize(
+    "words", ["leave me alone", "no me llamen", "please don't call me anymore", "stop calling me"]
+)
 def test_a_revocation_on_a_call_is_honoured_on_every_channel(services, store, redis_client, tmp_path, words):
     """On a call, the same wordings as texts opt the caller out, and the call ends with the apology."""
     from tests.voice_helpers import MAIN, TOM, load_small_practice, simulator_for

@@ -4,11 +4,12 @@ reasonable means"), for texts and calls alike: pure, no I/O once loaded.
 A message revokes when any of these hold:
 1. it is a carrier opt-out keyword, alone ("STOP", "Stop.", "unsubscribe", "STOP ALL": `is_stop`);
 2. the conversation's own understanding hears the `opt_out` intent in it (`nlu.understand`, the model calls
-   use), unless the words ask for another channel ("text me instead of calling" is a preference, kept by
-   the conversation, not a revocation);
+   use);
 3. it holds one of the wordings in `receptionist/languages/<code>/revocations.txt` (English idioms the model
    misses, and Spanish, which has no intent corpus yet), as consecutive words after the model's normalising,
-   accents folded.
+   accents folded;
+and, for 2 and 3, the words ask for no other channel ("stop texting me, call me instead" is a preference,
+kept by the conversation, not a revocation).
 A revocation covers every channel and every purpose (COMPLIANCE.md); the caller acts on it (the SMS webhook,
 the call flow: `outreach.optout`). It lives here, beside the understanding it reuses, so texts and calls
 share one answer.
@@ -24,6 +25,7 @@ import functools
 import unicodedata
 
 from receptionist.conversation import nlu
+from receptionist.conversation.nlu.language import detect
 from receptionist.conversation.nlu.lexicon import data_file, lexicon
 from receptionist.conversation.nlu.text import tokens
 from receptionist.conversation.policy.contact import preferences
@@ -95,13 +97,22 @@ def by_wording(text: str) -> bool:
     return False
 
 
+def asks_for_channel(text: str) -> bool:
+    """Whether the words ask for some channel ("text me instead of calling"): a preference, not a revocation."""
+    language = detect(text[:MAX_CHARS])
+    return any(preferences(tokens(text[:MAX_CHARS], lexicon(language)).words).values())
+
+
 def by_understanding(text: str, now: dt.datetime) -> bool:
-    """Rule 2 alone: the conversation's intent model hears an opt-out that asks for no other channel."""
-    heard = nlu.understand(text[:MAX_CHARS], now=now)
-    if not heard.has("opt_out"):
-        return False
-    asked = preferences(tokens(heard.text, lexicon(heard.language)).words)
-    return not any(asked.values())
+    """Rule 2 alone: the conversation's intent model hears an opt-out (whatever else the words ask)."""
+    return nlu.understand(text[:MAX_CHARS], now=now).has("opt_out")
+
+
+def missed_by_understanding(text: str, now: dt.datetime) -> bool:
+    """A revocation the conversation engines would not hear by themselves (a wording of the data files that
+    the model does not label opt_out, asking for no other channel): the call flow honours it in code, and
+    leaves every other opt-out to the engines, which already handle theirs."""
+    return by_wording(text) and not by_understanding(text, now) and not asks_for_channel(text)
 
 
 def revokes(text: str | None, now: dt.datetime) -> bool:
@@ -109,4 +120,6 @@ def revokes(text: str | None, now: dt.datetime) -> bool:
     body = (text or "").strip()
     if not body:
         return False
-    return is_stop(body) or by_wording(body) or by_understanding(body, now)
+    if is_stop(body):
+        return True
+    return (by_wording(body) or by_understanding(body, now)) and not asks_for_channel(body)

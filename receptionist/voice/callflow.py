@@ -244,7 +244,7 @@ class CallFlow:
         tools = self._tools(sid, location, state)
         if state.turn >= MAX_TURNS:
             reply = self._too_long(tools, state)
-        elif heard.speech and revocation.by_wording(heard.speech):
+        elif heard.speech and revocation.missed_by_understanding(heard.speech, self.now()):
             reply = self._revoked(tools, state)
         else:
 
@@ -617,9 +617,9 @@ class CallFlow:
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _revoked(self, tools: StoreTools, state: CallState) -> Reply:
-        """A revocation in words the engines' model may not know ("leave me alone", "no me llamen":
-        `conversation.revocation`), honoured in code like the engines' own opt-out: every channel, at once,
-        an apology and goodbye. Texts and calls share the one understanding."""
+        """A revocation in words the engines' model does not know ("leave me alone", "no me llamen":
+        `conversation.revocation.missed_by_understanding`), honoured in code like the engines' own opt-out:
+        every channel, at once, an apology and goodbye. Texts and calls share the one understanding."""
         tools.opt_out()
         said = lines(state.language)
         return Reply(
