@@ -9,7 +9,8 @@ Which states' rules apply to a patient (`patient_states`):
   Connecticut: `area_code` yes), whatever the address says.
 Every applicable row counts: the narrowest hours, the lowest cap and the strongest consent win.
 
-Measured: a lookup is a dictionary probe or two (the geocoder about 20 us); loading both tables about 2 ms.
+Measured on this shared 2-core machine while a test run used it too: `patient_states` 0.25 ms (mostly the
+geocoder), once per send; loading both tables 21 ms, once per process.
 """
 
 from __future__ import annotations
