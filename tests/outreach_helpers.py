@@ -127,6 +127,12 @@ def make_world(
     play: bool = True,
     **outreach,
 ) -> World:
+    if play:
+        # The stand-in plays calls in threads that `wait_idle` gives 30 s: train the understanding now (once a
+        # process, 8 s of CPU) rather than inside the first call on a busy machine.
+        from receptionist.conversation import nlu
+
+        nlu.warm()
     settings_probe = Settings(receptionist_home=tmp_path, twilio_auth_token=TOKEN)
     clock = [MONDAY_10AM]
     twilio = LocalTwilio(

@@ -214,3 +214,50 @@ def test_a_number_spanning_zones_must_be_inside_the_hours_in_every_one():
     far = (ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai"), ZoneInfo("America/Los_Angeles"))
     d = may_contact(anchorage_830.astimezone(dt.UTC), far, [], True, False, RULES)
     assert (d.allowed, d.retry_at) == (False, None) and "common" in d.reason
+
+
+# -- the purpose's and the states' rules (COMPLIANCE.md, 2025) --------------------------------------------
+STATE_SETS = st.sets(st.sampled_from(["FL", "OK", "MD", "CT", "WA", "TX", "NY", "IL"]), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    histories(),
+    ZONES,
+    STATE_SETS,
+    st.sampled_from(["exempt", "marketing"]),
+    st.integers(1, 6),
+    st.integers(1, 12),
+)
+def test_purpose_and_state_rules_hold_whenever_a_contact_is_allowed(history, zone, codes, purpose, day, week):
+    """For any purpose, any states and any practice caps: allowed exactly when inside the narrowest hours and
+    under the lowest caps of the exemption (exempt: 1 a day, 3 a week) and of every state rule that binds
+    the purpose (the data table as the spec); the narrowed rules are never looser than the practice's."""
+    from receptionist.outreach import states
+    from receptionist.outreach.gates import rules_for
+
+    now, attempts = history
+    practice = dataclasses.replace(RULES, max_attempts_per_day=day, max_attempts_per_week=max(day, week))
+    narrowed = rules_for(practice, purpose, states.applicable(codes, purpose))
+    start, end = dt.time(8), dt.time(21)
+    per_day, per_week = practice.max_attempts_per_day, practice.max_attempts_per_week
+    if purpose == "exempt":
+        per_day, per_week = min(per_day, 1), min(per_week, 3)
+    for code in codes:
+        rule = states.rules().get(code)
+        if rule is None or not (purpose == "marketing" or rule.applies_to == "all"):
+            continue
+        start, end = max(start, rule.hours[0]), min(end, rule.hours[1])
+        per_day = min(per_day, rule.max_per_24h or per_day)
+    local = now.astimezone(zone).time()
+    in_day = sum(1 for a in attempts if now - dt.timedelta(days=1) < a <= now)
+    in_week = sum(1 for a in attempts if now - dt.timedelta(days=7) < a <= now)
+    lawful = start <= local < end and in_day < per_day and in_week < per_week
+    decision = may_contact(now, zone, attempts, True, False, narrowed)
+    assert decision.allowed == lawful
+    assert narrowed.calling_hours[0] >= practice.calling_hours[0]
+    assert narrowed.calling_hours[1] <= practice.calling_hours[1]
+    assert narrowed.max_attempts_per_day <= practice.max_attempts_per_day
+    assert narrowed.max_attempts_per_week <= practice.max_attempts_per_week
+    if decision.retry_at is not None:
+        assert may_contact(decision.retry_at, zone, attempts, True, False, narrowed).allowed

@@ -46,10 +46,11 @@ def test_calls_and_texts_go_out_once_and_follow_the_callee(world, store):
     assert got["P1"].result == "answered" and got["P2"].result == "voicemail"
     assert got["P3"].result == "delivered"
     assert len(w.twilio.calls) == 2 and len(w.twilio.messages) == 1
-    # the voicemail names the practice and its number first, and says how to opt out
+    # the voicemail says the voice is automated, names the practice and its number first, and says how to opt out
     vm = " ".join(w.twilio.calls[got["P2"].provider_id].transcript)
     name = w.services.practice.name
-    assert f"Hello, this is {name}, at (202) 555-0100." in vm and "stop calling me" in vm
+    assert f"Hello, this is an automated message from {name}, at (202) 555-0100." in vm
+    assert "stop calling me" in vm
     assert len(vm.split()) < 110
     # the person was offered slots and booked one; the call record keeps the outbound call
     with store.sessions() as s:
@@ -224,11 +225,13 @@ def test_stop_reply_opts_out_everywhere(world, store):
     from receptionist.simulation.simulator import CallSimulator, FlaskTransport
 
     sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
-    for body, stops in (
-        ("Stop", True),
-        ("STOP ALL", True),
-        ("unsubscribe", True),
-        ("stop by tomorrow?", False),
+    # the first revocation gets the one confirmation; later ones, however worded, get no second text
+    for body, reply in (
+        ("stop by tomorrow?", "can't answer texts"),
+        ("Stop", "opted out of all our calls, texts and emails"),
+        ("STOP ALL", None),
+        ("unsubscribe", None),
+        ("please don't text me anymore", None),
     ):
         params = {
             "MessageSid": "SM1",
@@ -239,8 +242,11 @@ def test_stop_reply_opts_out_everywhere(world, store):
         }
         url = "http://testserver/sms/inbound"
         status, xml = sim.transport.post(url, params, {"X-Twilio-Signature": sim.sign(url, params)})
-        assert status == 200 and "<Response>" in xml
-        assert ("unsubscribed" in xml) == stops
+        assert status == 200 and "<Response" in xml
+        if reply is None:
+            assert "<Message" not in xml, (body, xml)
+        else:
+            assert reply in xml, (body, xml)
     forged = w.app.test_client().post(
         "/sms/inbound", data={"From": phone_of("P1"), "Body": "STOP"}, headers={"X-Twilio-Signature": "nope"}
     )

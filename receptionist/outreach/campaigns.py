@@ -23,7 +23,14 @@ from receptionist.clock import Clock
 from receptionist.config.practice import Practice
 from receptionist.jobqueue import Jobs
 from receptionist.outcomes.record import Outcomes
-from receptionist.outreach.dispatch import DIRECT, LOCK_SECONDS, Dispatcher, job_options, schedule_reconcile
+from receptionist.outreach.dispatch import (
+    DIRECT,
+    LOCK_SECONDS,
+    Dispatcher,
+    channel_consent,
+    job_options,
+    schedule_reconcile,
+)
 from receptionist.outreach.gates import WEEK, may_contact
 from receptionist.outreach.limits import Limits
 from receptionist.outreach.planner import Plan
@@ -94,6 +101,7 @@ class Campaigns:
 
         share = self.practice.outreach.holdout_share
         campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
+        purposes = {pc.purpose for pc in plan.contacts}
         rows: list[dict[str, Any]] = []
         for rank, pc in enumerate(plan.contacts, start=1):
             held = in_holdout(campaign_id, pc.patient_id, share)
@@ -105,6 +113,7 @@ class Campaigns:
                     "patient_id": pc.patient_id,
                     "tier": pc.tier,
                     "channel": pc.channel,
+                    "purpose": pc.purpose,
                     "rank": rank,
                     "reactivation_score": pc.reactivation_score,
                     "expected_value": pc.expected_value,
@@ -124,6 +133,7 @@ class Campaigns:
                     holdout_share=share,
                     created_at=now,
                     summary=plan.as_json(),
+                    purpose="marketing" if "marketing" in purposes else "exempt",
                 )
             )
             s.flush()
@@ -227,6 +237,7 @@ class Campaigns:
             return {
                 "campaign_id": cid,
                 "status": c.status,
+                "purpose": c.purpose,  # exempt | marketing: whose rules the gates apply
                 "run_id": c.run_id,
                 "created_at": c.created_at.isoformat(),
                 "attempts": by,
@@ -286,14 +297,17 @@ class Campaigns:
         if c.deceased:
             raise CampaignError(f"not calling: the patient of staff call {attempt} is deceased")
         now = self.now().astimezone(dt.UTC)
+        lawful, why = channel_consent("staff_call", c, email_on=False)
         decision = may_contact(
             now,
             d.zone(c),
             d.contacts_since(c.patient_id, now - WEEK, attempt),
-            bool(c.phone) and c.preferences.get("call") is not False,
-            c.opted_out,
-            self.practice.outreach,
+            lawful,
+            c.opted_out or c.number_revoked,
+            d.rules_for(c),
         )
+        if not lawful and not (c.opted_out or c.number_revoked):
+            raise CampaignError(f"not calling now: {why}")
         if not decision.allowed:
             when = f" (allowed again {decision.retry_at:%Y-%m-%d %H:%M} UTC)" if decision.retry_at else ""
             raise CampaignError(f"not calling now: {decision.reason}{when}")

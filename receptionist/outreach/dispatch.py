@@ -6,10 +6,13 @@
    a deceased patient (a death recorded after the plan) ends it as skipped, on every channel;
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
-3. the gates (`gates.may_contact`), on fresh data read under that lock: opted out or no consent for the channel
-   -> skipped for good; outside the calling hours in the patient's zone, or the daily/weekly limit reached ->
-   deferred to the instant the gates open again (rq's scheduler runs it then);
-4. the claim: one UPDATE from queued/deferred to sending; only one worker can win it;
+3. the gates (`gates.may_contact`), on fresh data read under that lock, with the rules of the attempt's
+   purpose (exempt or marketing) and of the patient's states (`gates.rules_for`, `states.py`): opted out, a
+   number that revoked by text, or no consent for the channel and purpose -> skipped for good; outside the
+   calling hours in the patient's zone, or the daily/weekly limit reached -> deferred to the instant the
+   gates open again (rq's scheduler runs it then); an exempt text that would break the exemption -> skipped;
+4. the claim: one UPDATE from queued/deferred to sending, only while the patient is not opted out (a
+   revocation that lands after step 3 still stops it); only one worker can win it;
 5. the pacing shared by all workers (sends per second per channel, concurrent calls), then the send;
 6. the row says sent, with the provider's id and the cost.
 A worker killed between 4 and 6 leaves the row in `sending`: `reconcile` asks the provider whether the contact
@@ -29,15 +32,24 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from receptionist import jobqueue
 from receptionist.clock import Clock, utc
 from receptionist.config.practice import OutreachRules, Practice
 from receptionist.jobqueue import Jobs
 from receptionist.outcomes.record import Outcomes
+from receptionist.outreach import optout, states
 from receptionist.outreach.channels import Mailer
-from receptionist.outreach.gates import WEEK, may_contact, patient_zones
+from receptionist.outreach.gates import (
+    EXEMPT_CALL_SECONDS,
+    WEEK,
+    consent_for,
+    exempt_text_problem,
+    may_contact,
+    patient_zones,
+    rules_for,
+)
 from receptionist.outreach.limits import Limits
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, UnsubscribeLink, keys
 from receptionist.store.outreach import PENDING
@@ -80,10 +92,17 @@ class Contact:
     preferences: dict[str, Any]
     booking_attempt_at: dt.datetime | None = None  # tried to book online: trying to return
     deceased: bool = False  # never contacted on any channel, whatever the consents say
+    purpose: str = "marketing"  # the step's tag: exempt | marketing
+    number_revoked: bool = False  # the number revoked consent by text (the ledger)
+
+    @property
+    def state_rules(self) -> tuple[states.StateRule, ...]:
+        """The state rules that bind this contact: the patient's states, this purpose."""
+        return states.applicable(states.patient_states(self.phone, self.zip), self.purpose)
 
 
 def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str]:
-    """Whether the channel is lawful for this patient now (COMPLIANCE.md), and why not."""
+    """Whether the channel is lawful for this patient and this purpose now (COMPLIANCE.md), and why not."""
     if (
         c.preferences.get(
             {"ai_call": "call", "staff_call": "call", "sms": "text", "email": "email"}.get(channel, "")
@@ -93,10 +112,16 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
         return False, f"patient asked not to be contacted by {channel.replace('_', ' ')}"
     if channel in ("ai_call", "sms", "staff_call") and not c.phone:
         return False, "no phone number"
-    if channel == "ai_call" and not (c.consent_voice and c.consent_written):
-        return False, "no prior express written consent to AI voice calls"
-    if channel == "sms" and not (c.consent_sms and c.consent_written):
-        return False, "no prior express written consent to texts"
+    lawful, why = consent_for(
+        c.purpose,
+        channel,
+        voice=c.consent_voice,
+        sms=c.consent_sms,
+        written=c.consent_written,
+        state_rules=c.state_rules,
+    )
+    if not lawful:
+        return False, why
     if channel == "email":
         if not c.email:
             return False, "no email address"
@@ -240,6 +265,8 @@ class Dispatcher:
                 preferences=(p.contact_preferences if p else None) or {},
                 booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None,
                 deceased=bool(p is not None and p.status == "deceased"),
+                purpose=a.purpose or "marketing",
+                number_revoked=optout.number_revoked(self.store, phone),
             )
 
     def contacts_since(
@@ -258,6 +285,17 @@ class Dispatcher:
 
     def zone(self, c: Contact) -> tuple[ZoneInfo, ...]:
         return patient_zones(c.phone, c.zip, ZoneInfo(self.practice.timezone))
+
+    def rules_for(self, c: Contact) -> OutreachRules:
+        """The practice's rules narrowed by the contact's purpose and the patient's states."""
+        return rules_for(self.rules, c.purpose, c.state_rules)
+
+    def text_for(self, c: Contact) -> str:
+        """The text an SMS attempt sends: the recall wording when exempt, the reactivation one otherwise."""
+        main = self.practice.main
+        if c.purpose == "exempt":
+            return contacts.reminder_sms_text(self.practice.name, c.first_name, main.phone)
+        return contacts.sms_text(self.practice.name, c.first_name, main.phone)
 
     # -- the job ---------------------------------------------------------------------------------------------
     def send(self, attempt_id: str) -> str:
@@ -288,17 +326,22 @@ class Dispatcher:
         keep_lock = False
         try:
             lawful, why = channel_consent(c.channel, c, self.mailer is not None)
+            if lawful and c.channel == "sms" and c.purpose == "exempt":
+                problem = exempt_text_problem(self.text_for(c), self.practice.name, self.practice.main.phone)
+                if problem:
+                    lawful, why = False, problem
+            stopped = c.opted_out or c.number_revoked
             decision = may_contact(
                 now,
                 self.zone(c),
                 self.contacts_since(c.patient_id, now - WEEK, attempt_id),
                 lawful,
-                c.opted_out,
-                self.rules,
+                stopped,
+                self.rules_for(c),
             )
             if not decision.allowed:
                 if decision.retry_at is None:
-                    reason = why if not lawful and not c.opted_out else decision.reason
+                    reason = why if not lawful and not stopped else decision.reason
                     self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
                     return f"skipped: {reason}"
                 return self._defer(attempt_id, decision.retry_at, decision.reason)
@@ -313,8 +356,14 @@ class Dispatcher:
                     limits.free_call_slot(attempt_id)
                 return self._defer(attempt_id, now + dt.timedelta(seconds=MAX_PACING_WAIT_S), "paced")
             if not self._claim(attempt_id, now):
-                keep_lock = True  # the same attempt, claimed by the worker that holds its lock and slot
-                return "claimed by another worker"
+                if self._status(attempt_id) == "sending":
+                    keep_lock = True  # the same attempt, claimed by the worker that holds its lock and slot
+                    return "claimed by another worker"
+                # the patient opted out after the gates read them: never, and nothing held
+                if c.channel == "ai_call":
+                    limits.free_call_slot(attempt_id)
+                self.transition(attempt_id, PENDING, status="skipped", reason="opted out", finished_at=now)
+                return "skipped: opted out"
             if wait > 0:
                 time.sleep(wait)
             try:
@@ -379,14 +428,14 @@ class Dispatcher:
                 url=self._url("/voice/outbound" + q),
                 status_callback=self._url("/voice/status" + q),
                 amd_callback=self._url("/voice/outbound/amd" + q),
-                time_limit_s=CALL_TIME_LIMIT_S,
+                time_limit_s=EXEMPT_CALL_SECONDS if c.purpose == "exempt" else CALL_TIME_LIMIT_S,
             )
         if c.channel == "sms":
             assert c.phone
             return self.twilio.send_sms(
                 to=c.phone,
                 from_=main.phone,
-                body=contacts.sms_text(practice.name, c.first_name, main.phone),
+                body=self.text_for(c),
                 status_callback=self._url(f"/sms/status?attempt={c.attempt_id}"),
             )
         mailer = self.mailer
@@ -415,9 +464,23 @@ class Dispatcher:
             return bool(done.rowcount)
 
     def _claim(self, attempt_id: str, now: dt.datetime) -> bool:
-        return self.transition(
-            attempt_id, PENDING, status="sending", claimed_at=now, tries=OutreachAttempt.tries + 1
-        )
+        """Queued/deferred -> sending, in one UPDATE that also requires the patient not to be opted out."""
+        opted_out = exists().where(Patient.id == OutreachAttempt.patient_id, Patient.opted_out.is_(True))
+        with self.store.session() as s:
+            done = s.execute(
+                update(OutreachAttempt)
+                .where(
+                    OutreachAttempt.id == attempt_id,
+                    OutreachAttempt.status.in_(PENDING),
+                    ~opted_out,
+                )
+                .values(status="sending", claimed_at=now, tries=OutreachAttempt.tries + 1)
+            )
+            return bool(done.rowcount)
+
+    def _status(self, attempt_id: str) -> str | None:
+        with self.store.sessions() as s:
+            return s.scalar(select(OutreachAttempt.status).where(OutreachAttempt.id == attempt_id))
 
     def _tries(self, attempt_id: str) -> int:
         with self.store.sessions() as s:

@@ -6,11 +6,23 @@ Rules (COMPLIANCE.md, with the practice's `OutreachRules` as settings):
 - at most `max_attempts_per_day` attempts in any rolling 24 hours and `max_attempts_per_week` in any rolling
   7 days (an attempt exactly 24 h / 7 days ago no longer counts).
 `retry_at` is the earliest instant at or after now at which every time rule holds again.
+
+Per purpose (`rules_for`, `consent_for`: COMPLIANCE.md, the 2015 healthcare exemption and FCC 24-17/24-18):
+- exempt (healthcare: recall, reminders): prior express consent for the channel (the number the patient
+  gave, `consent_voice` / `consent_sms`), at most 1 contact a day and 3 a week whatever the practice sets, a
+  text of at most 160 characters that names the practice and its number first and offers the opt-out, a call
+  of at most a minute (`exempt_text_problem`, `EXEMPT_CALL_SECONDS`), and no marketing in it;
+- marketing (reactivation, anything with an offer): prior express written consent for AI calls and texts,
+  and the state rules of every state the patient may live in (`states.py`): the narrowest hours, the lowest
+  cap, a written consent even for a person dialling where a state asks for it.
+Rules with `applies_to = all` bind exempt contacts too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,9 +30,15 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from receptionist.config.practice import OutreachRules
+from receptionist.outreach import states
+from receptionist.outreach.states import StateRule
+from receptionist.wording.contacts import SMS_LIMIT, has_marketing, spoken_phone
 
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
+EXEMPT_PER_DAY, EXEMPT_PER_WEEK = 1, 3  # the healthcare exemption's own caps
+EXEMPT_CALL_SECONDS = 60  # an exempt voice message: one minute at most
+PURPOSES = ("exempt", "marketing")
 # Two instants that between them show a zone's standard and daylight-saving offsets.
 _PROBES = (dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC))
 
@@ -33,22 +51,23 @@ class Decision:
 
 
 def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> tuple[ZoneInfo, ...]:
-    """Every time zone the patient may be in, from the phone number; the practice's when the number says none.
+    """Every time zone the patient may be in: the phone number's and the ZIP code's area's (`states.py`);
+    the practice's when neither says.
 
     A number whose area spans zones with different offsets (Alaska's 907: Anchorage and Adak) gives all of
-    them, and the calling hours must hold in every one: the law counts the patient's local time, and we do
-    not know which it is. Zones with the same offsets all year collapse to the first. `zip` is accepted for
-    the dialler's interface, but no zip-to-zone table ships yet, so it does not change the answer.
+    them, and so does a number from one zone with an address in another: the calling hours must hold in every
+    one, because the law counts the patient's local time and we do not know which it is. Zones with the same
+    offsets all year collapse to the first.
     """
-    del zip  # no zip table yet: see the docstring
-    if not phone_e164:
-        return (default_zone,)
-    try:
-        number = phonenumbers.parse(phone_e164, None)
-    except phonenumbers.NumberParseException:
-        return (default_zone,)
+    names: list[str] = []
+    if phone_e164:
+        try:
+            names += phone_timezone.time_zones_for_number(phonenumbers.parse(phone_e164, None))
+        except phonenumbers.NumberParseException:
+            pass
+    names += states.zones_of_zip(zip)
     zones: list[ZoneInfo] = []
-    for name in phone_timezone.time_zones_for_number(number):
+    for name in names:
         try:
             zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -56,6 +75,69 @@ def patient_zones(phone_e164: str | None, zip: str | None, default_zone: ZoneInf
         if not any(all(z.utcoffset(p) == zone.utcoffset(p) for p in _PROBES) for z in zones):
             zones.append(zone)
     return tuple(zones) or (default_zone,)
+
+
+def rules_for(rules: OutreachRules, purpose: str, state_rules: tuple[StateRule, ...] = ()) -> OutreachRules:
+    """The practice's rules narrowed by the purpose's limits and the state rules that bind it (each only ever
+    narrows: a later start, an earlier end, a lower cap)."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
+    start, end = rules.calling_hours
+    day, week = rules.max_attempts_per_day, rules.max_attempts_per_week
+    if purpose == "exempt":
+        day, week = min(day, EXEMPT_PER_DAY), min(week, EXEMPT_PER_WEEK)
+    for rule in state_rules:
+        if not rule.applies(purpose):
+            continue
+        start, end = max(start, rule.hours[0]), min(end, rule.hours[1])
+        if rule.max_per_24h is not None:
+            day = min(day, rule.max_per_24h)
+    return dataclasses.replace(
+        rules, calling_hours=(start, end), max_attempts_per_day=day, max_attempts_per_week=week
+    )
+
+
+def consent_for(
+    purpose: str,
+    channel: str,
+    *,
+    voice: bool,
+    sms: bool,
+    written: bool,
+    state_rules: tuple[StateRule, ...] = (),
+) -> tuple[bool, str]:
+    """Whether the patient's consents allow this channel for this purpose, and why not."""
+    marketing = purpose == "marketing"
+    if channel == "ai_call":
+        if not voice:
+            return False, "no prior express consent to AI voice calls"
+        if marketing and not written:
+            return False, "no prior express written consent to AI voice calls"
+    elif channel == "sms":
+        if not sms:
+            return False, "no prior express consent to texts"
+        if marketing and not written:
+            return False, "no prior express written consent to texts"
+    elif channel == "staff_call" and not written:
+        strict = [r.state for r in state_rules if r.applies(purpose) and r.written_consent == "all"]
+        if marketing and strict:
+            return False, f"no prior express written consent, which {strict[0]} asks for every sales call"
+    return True, "allowed"
+
+
+def exempt_text_problem(body: str, practice: str, phone: str) -> str | None:
+    """What keeps a text from the healthcare exemption (None when it qualifies): it must name the practice
+    and its number first, fit 160 characters, offer the opt-out and carry no marketing."""
+    head = body[: len(practice) + 40]
+    if not body.startswith(practice[:60]) or spoken_phone(phone) not in head:
+        return "an exempt text must name the practice and its number first"
+    if len(body) > SMS_LIMIT:
+        return "an exempt text must fit 160 characters"
+    if "STOP" not in body:
+        return "an exempt text must say how to opt out"
+    if has_marketing(body):
+        return "an exempt text may carry no marketing"
+    return None
 
 
 def patient_zone(phone_e164: str | None, zip: str | None, default_zone: ZoneInfo) -> ZoneInfo:
@@ -114,7 +196,9 @@ def may_contact(
         return Decision(False, "no consent", None)
     if rules.max_attempts_per_day <= 0 or rules.max_attempts_per_week <= 0:
         return Decision(False, "attempts disabled by the practice's settings", None)
-    checks = (
+    if not rules.calling_hours[0] < rules.calling_hours[1]:
+        return Decision(False, "no calling hours left once the state rules apply", None)
+    checks: tuple[tuple[str, Callable[[dt.datetime], dt.datetime | None]], ...] = (
         ("outside calling hours", lambda t: _hours_block(t, zones, rules)),
         ("daily attempt limit reached", lambda t: _cap_block(t, attempts, DAY, rules.max_attempts_per_day)),
         (

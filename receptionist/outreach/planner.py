@@ -7,8 +7,9 @@ attempt that went out, in the outreach log); already in hand (an attempt of a ru
 that is still listed, queued, deferred or being sent), so two campaigns never reach one patient twice.
 
 Channels, in ranking order:
-1. staff_call: the first `staff_call_list_size` high-tier candidates staff can call (a usable phone, and
-   `contact_preferences` does not say call: false). A person dialling by hand is not an "artificial or
+1. staff_call: the first `staff_call_list_size` high-tier candidates staff can call (a usable phone,
+   `contact_preferences` does not say call: false, and written consent where a patient's state asks it of
+   every sales call: Connecticut). A person dialling by hand is not an "artificial or
    prerecorded voice" (COMPLIANCE.md), so the TCPA consent rules for AI voice do not apply; opt-outs do.
 2. the next `ai_contact_list_size` candidates (any tier; a high-tier patient staff cannot call takes one of
    these slots) fall through ai_call -> sms -> email -> general:
@@ -43,6 +44,8 @@ from sqlalchemy import select
 from receptionist.clock import utc
 from receptionist.config.practice import Practice
 from receptionist.outcomes.learning import Beliefs, load_beliefs, mix_reasons, seed_for
+from receptionist.outreach import states
+from receptionist.outreach.gates import consent_for
 from receptionist.patients.export import NoScoreRun, latest_run_id
 from receptionist.store import (
     Campaign,
@@ -76,6 +79,9 @@ class PlannedContact:
     reasons: str
     talking_points: tuple[str, ...]
     name: str = ""
+    # the law's tag (COMPLIANCE.md): a reactivation contact is marketing (it needs prior express written
+    # consent for AI calls and texts, and the stricter state rules apply); recall and reminders are exempt
+    purpose: str = "marketing"
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,22 @@ def _lawful(c: _Candidate, channel: str) -> bool:
     if channel == "email":
         return bool(c.email)
     return True  # general
+
+
+def _staff_call_consent(store: Store, c: _Candidate) -> bool:
+    """A staff sales call is lawful in the patient's states (Connecticut asks written consent even for a
+    person dialling). Read for the few candidates the staff list considers, not for every patient."""
+    with store.sessions() as s:
+        phone = s.scalar(
+            select(PatientPhone.phone)
+            .where(PatientPhone.patient_id == c.patient_id)
+            .order_by(PatientPhone.position, PatientPhone.phone)
+            .limit(1)
+        )
+        zip_code = s.scalar(select(Patient.zip).where(Patient.id == c.patient_id)) or ""
+    bound = states.applicable(states.patient_states(phone, zip_code), "marketing")
+    voice, sms, written = c.consent_voice, c.consent_sms, c.consent_written
+    return consent_for("marketing", "staff_call", voice=voice, sms=sms, written=written, state_rules=bound)[0]
 
 
 def _first_lawful(c: _Candidate, channels: tuple[str, ...]) -> str:
@@ -287,7 +309,12 @@ def build_plan(
     staff, ai_slots = 0, 0
     contacts: list[PlannedContact] = []
     for c in _candidates(store, run_id, now, rules.cooldown_days):
-        staff_open = c.tier == "high" and staff < rules.staff_call_list_size and _lawful(c, "staff_call")
+        staff_open = (
+            c.tier == "high"
+            and staff < rules.staff_call_list_size
+            and _lawful(c, "staff_call")
+            and _staff_call_consent(store, c)
+        )
         ai_open = ai_slots < rules.ai_contact_list_size
         if beliefs.learning(c.tier):
             opts = ["staff_call"] if staff_open else []

@@ -71,6 +71,7 @@ class CallRecord:
     update: str | None = None  # TwiML put on the live call by a REST update, not yet played
     transcript: list[str] = field(default_factory=list)
     answered_by: str | None = None
+    time_limit: int | None = None  # the TimeLimit asked for (seconds), as Twilio would enforce it
 
     def json(self, account: str) -> dict[str, Any]:
         return {
@@ -385,6 +386,7 @@ class LocalTwilio:
                         form.get("StatusCallbackEvent", []),
                         one.get("AsyncAmdStatusCallback"),
                         now,
+                        time_limit=int(one["TimeLimit"]) if one.get("TimeLimit", "").isdigit() else None,
                     )
                     with outer.lock:
                         outer.calls[call.sid] = call

@@ -5,7 +5,13 @@ from receptionist.store.db import Store, store_now
 from receptionist.store.integrations import ApiKey, IntegrationEvent
 from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
 from receptionist.store.outcomes import OutcomeEvent
-from receptionist.store.outreach import Campaign, OutreachAttempt, UnsubscribeLink
+from receptionist.store.outreach import (
+    Campaign,
+    ConsentConfirmation,
+    ConsentEvent,
+    OutreachAttempt,
+    UnsubscribeLink,
+)
 from receptionist.store.schedule import Appointment, Slot
 from receptionist.store.staff import AuditEvent, StaffSession, StaffUser
 
@@ -34,4 +40,6 @@ __all__ = [
     "StaffSession",
     "AuditEvent",
     "UnsubscribeLink",
+    "ConsentEvent",
+    "ConsentConfirmation",
 ]

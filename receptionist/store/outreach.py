@@ -22,6 +22,10 @@ from receptionist.store.models import Base, _now
 # skipped: a gate said never (opt-out, no consent); failed: the provider refused it or it could not be sent.
 ATTEMPT_STATUSES = ("listed", "holdout", "queued", "deferred", "sending", "sent", "skipped", "failed")
 PENDING = ("queued", "deferred")
+# What a campaign or one of its steps is, for the law (COMPLIANCE.md): "exempt" is a healthcare message
+# (recall, appointment reminders) kept to the exemption's limits; "marketing" (reactivation, any offer) needs
+# prior express written consent and the stricter state rules.
+PURPOSES = ("exempt", "marketing")
 
 
 class Campaign(Base):
@@ -37,6 +41,7 @@ class Campaign(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict
     )  # the plan's counts and totals, no patient data
+    purpose: Mapped[str] = mapped_column(String(10), default="marketing")  # exempt | marketing (PURPOSES)
 
 
 class OutreachAttempt(Base):
@@ -47,6 +52,8 @@ class OutreachAttempt(Base):
     patient_id: Mapped[str] = mapped_column(String(64))
     tier: Mapped[str] = mapped_column(String(4))
     channel: Mapped[str] = mapped_column(String(12))  # staff_call | ai_call | sms | email | general
+    # the step's tag: exempt | marketing (PURPOSES); the gates apply its rules
+    purpose: Mapped[str] = mapped_column(String(10), default="marketing")
     rank: Mapped[int] = mapped_column(Integer)
     reactivation_score: Mapped[float] = mapped_column(Float, default=0.0)
     expected_value: Mapped[float] = mapped_column(Float, default=0.0)
@@ -88,3 +95,40 @@ class UnsubscribeLink(Base):
     attempt_id: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentEvent(Base):
+    """The consent ledger: one row per revocation, however it came (a text, a call, an email link, staff, the
+    API), append-only. `purposes` says what it revokes ("exempt marketing": everything, the product's rule);
+    kept per purpose so the delayed "revoke-all" rule can go either way. `phone` is the number a text
+    revocation came from: a revoked number is never texted or called again, even for a patient linked to it
+    later. No words of the message are kept."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    patient_id: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    kind: Mapped[str] = mapped_column(String(12), default="revoked")
+    purposes: Mapped[str] = mapped_column(String(40), default="exempt marketing")
+    how: Mapped[str] = mapped_column(
+        String(40), default=""
+    )  # text | text STOP | call | email unsubscribe | ...
+
+    __table_args__ = (
+        Index("ix_consent_events_phone", "phone"),
+        Index("ix_consent_events_patient", "patient_id"),
+    )
+
+
+class ConsentConfirmation(Base):
+    """The one confirmation text a number gets after revoking (FCC 24-18: at most one, within 5 minutes, no
+    marketing). The number is the key, so a second confirmation cannot be recorded: whoever inserts first
+    sends it."""
+
+    __tablename__ = "consent_confirmations"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

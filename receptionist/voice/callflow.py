@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from receptionist.clock import Clock
 from receptionist.config.practice import Location, Practice
+from receptionist.conversation import revocation
 from receptionist.conversation.store_tools import StoreTools, queue_callback
 from receptionist.conversation.types import CallContext, Engine, PracticeFacts, Reply, Utterance
 from receptionist.outcomes.record import Outcomes
@@ -42,6 +43,8 @@ from receptionist.voice.callstate import CallState, CallStates, PendingTurn
 from receptionist.voice.directory import CallerDirectory
 from receptionist.voice.routing import decide
 from receptionist.voice.whisper import PRESS_ONE, whisper_text
+from receptionist.wording.lines import lines
+from receptionist.wording.spoken import clean
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +177,12 @@ class CallFlow:
             sid, location, state, reason="routine" if is_open else "after_hours", record=record
         )
 
-    def outbound(self, p: CallParams, *, patient_id: str, tier: str, attempt_id: str) -> str:
-        """A reactivation call the dialler placed was answered: the AI's outbound conversation starts."""
+    def outbound(
+        self, p: CallParams, *, patient_id: str, tier: str, attempt_id: str, opening: str = ""
+    ) -> str:
+        """A call the dialler placed was answered: the AI's outbound conversation starts, after `opening` when
+        given (an exempt call's practice name and number first, `wording.contacts.exempt_call_opening`); the
+        engines' opener says the voice is automated and names the practice either way."""
         sid = p.call_sid
         location = self.practice.main
         callee = normalise_or_none(p.to)
@@ -198,7 +205,7 @@ class CallFlow:
             "route": "ai",
         }
         log.info("call %s: outbound reactivation call answered", sid)
-        return self._start_ai(sid, location, state, reason="reactivation", record=record)
+        return self._start_ai(sid, location, state, reason="reactivation", record=record, opening=opening)
 
     def end_state(self, sid: str) -> None:
         """The call left the conversation (a voicemail took over): late Gathers end it politely."""
@@ -215,10 +222,13 @@ class CallFlow:
         *,
         reason: str,
         record: dict[str, Any] | None = None,
+        opening: str = "",
     ) -> str:
         ctx = self._context(sid, location, state, reason)
         tools = self._tools(sid, location, state)
         reply = self._guard(lambda: self.engine.start(ctx, tools), ctx)
+        if opening:
+            reply = Reply(f"{opening} {reply.say}", reply.state, reply.action)
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None, record=record)
 
     # -- the AI loop --------------------------------------------------------------------------------------
@@ -234,6 +244,8 @@ class CallFlow:
         tools = self._tools(sid, location, state)
         if state.turn >= MAX_TURNS:
             reply = self._too_long(tools, state)
+        elif heard.speech and revocation.missed_by_understanding(heard.speech, self.now()):
+            reply = self._revoked(tools, state)
         else:
 
             def produce() -> Reply:
@@ -604,6 +616,18 @@ class CallFlow:
             }
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _revoked(self, tools: StoreTools, state: CallState) -> Reply:
+        """A revocation in words the engines' model does not know ("leave me alone", "no me llamen":
+        `conversation.revocation.missed_by_understanding`), honoured in code like the engines' own opt-out:
+        every channel, at once, an apology and goodbye. Texts and calls share the one understanding."""
+        tools.opt_out()
+        said = lines(state.language)
+        return Reply(
+            f"{said.say('opted_out_sorry')} {said.say('goodbye', practice=clean(self.practice.name))}",
+            state.engine,
+            "hangup",
+        )
+
     def _too_long(self, tools: StoreTools, state: CallState) -> Reply:
         """A call that has gone on for MAX_TURNS turns ends with a callback rather than loop forever."""
         tools.queue_callback("long call without resolution", "normal")

@@ -55,8 +55,12 @@ class OutboundVoice:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _voicemail(self) -> str:
+    def _voicemail(self, purpose: str = "marketing") -> str:
+        """The voicemail left by an AI call: the recall wording for an exempt call (no marketing, well under a
+        minute), the reactivation one otherwise; both say they are automated and name the practice first."""
         main = self.practice.main
+        if purpose == "exempt":
+            return twiml.say_and_hangup(contacts.reminder_voicemail_text(self.practice.name, main.phone))
         return twiml.say_and_hangup(contacts.voicemail_text(self.practice.name, main.phone))
 
     def answer(self, p: CallParams, attempt_id: str) -> str:
@@ -69,9 +73,14 @@ class OutboundVoice:
         self.dispatcher.adopt(attempt_id, sid)
         if p.answered_by in MACHINE:  # synchronous detection already knows
             self.dispatcher.mark_voicemail(attempt_id, sid)
-            return self._voicemail()
+            return self._voicemail(contact.purpose)
+        opening = (
+            contacts.exempt_call_opening(self.practice.name, self.practice.main.phone)
+            if contact.purpose == "exempt"
+            else ""
+        )
         return self.callflow.outbound(
-            p, patient_id=contact.patient_id, tier=contact.tier, attempt_id=attempt_id
+            p, patient_id=contact.patient_id, tier=contact.tier, attempt_id=attempt_id, opening=opening
         )
 
     def amd(self, p: CallParams, attempt_id: str) -> None:
@@ -81,7 +90,8 @@ class OutboundVoice:
             return  # a person (or unknown): the conversation already under way goes on
         self.dispatcher.mark_voicemail(attempt_id, sid)
         self.callflow.end_state(sid)
-        self.twilio.replace_twiml(sid, self._voicemail())
+        contact = self.dispatcher.contact(attempt_id)
+        self.twilio.replace_twiml(sid, self._voicemail(contact.purpose if contact else "marketing"))
 
     # -- "call now": the staff member's leg first ------------------------------------------------------------
     def bridge(self, p: CallParams, attempt_id: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
 
+from receptionist.conversation import revocation
 from receptionist.outreach import optout
 from receptionist.outreach.dispatch import check_unsubscribe_token
 from receptionist.phones import normalise_or_none
@@ -94,33 +95,30 @@ def sms_status() -> tuple[str, int]:
 @bp.post("/sms/inbound")
 @twilio_signed
 def sms_inbound() -> Response:
-    """A text to a practice number: STOP and its variants opt the sender out of everything, at once."""
+    """A text to a practice number. A revocation in any reasonable words ("STOP", "please don't text me
+    anymore", "ya no me manden mensajes": `revocation.revokes`) opts the sender out of every channel at once
+    and gets the one confirmation text, if it has not had it; HELP gets the help text; anything else is
+    answered with how to reach the practice and how to opt out (this number cannot act on replies)."""
     services = services_of(current_app)
     text = message_params()
     sender = normalise_or_none(text.from_)
     body = text.body
     name = services.practice.name
-    number = contacts.spoken_phone(services.practice.main.phone)
+    phone = services.practice.main.phone
+    now = services.now()
     patients = optout.patients_with_phone(services.store, sender) if sender else []
-    if optout.is_stop(body):
+    if revocation.revokes(body, now):
+        optout.opt_out(services.store, patients, how="text", now=now, phone=sender or "")
         if patients:
-            optout.opt_out(services.store, patients, how="text STOP", now=services.now())
             services.outcomes.opted_out(patients)
-        return _xml(
-            twiml.sms_reply(
-                f"{name}: you're unsubscribed and won't hear from us again. Questions? Call {number}."
-            )
-        )
+        if sender and optout.confirm_once(services.store, sender, now, services.now()):
+            return _xml(twiml.sms_reply(contacts.optout_confirmation(name, phone)))
+        return _xml(twiml.sms_reply(None))  # confirmed once already: at most one confirmation text
     if patients:
         services.outcomes.replied(patients)
     if body.strip().lower() in ("help", "info"):
-        return _xml(twiml.sms_reply(f"{name}: call {number} to book. Reply STOP to opt out."))
-    return _xml(
-        twiml.sms_reply(
-            f"{name}: thanks! This number doesn't read replies. Please call {number} to book. "
-            "Reply STOP to opt out."
-        )
-    )
+        return _xml(twiml.sms_reply(contacts.help_text(name, phone)))
+    return _xml(twiml.sms_reply(contacts.cannot_read_replies(name, phone)))
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>

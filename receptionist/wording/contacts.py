@@ -46,13 +46,114 @@ def sms_text(practice: str, first_name: str | None, phone: str) -> str:
     return (f"{name[: SMS_LIMIT - len(tail) - 1]}:" + tail)[:SMS_LIMIT]
 
 
+# Words an exempt (healthcare) message or an opt-out confirmation never carries: offers, prices, sales.
+MARKETING_WORDS = (
+    "offer",
+    "discount",
+    "special",
+    "deal",
+    "promo",
+    "coupon",
+    "sale",
+    "free",
+    "save",
+    "%",
+    "$",
+    "love to see you",
+)
+
+
+def has_marketing(text: str) -> bool:
+    """Whether a text carries marketing wording (an offer, a price, a sales nudge)."""
+    low = f" {text.lower()} "
+    return any((f" {w}" in low) if w.isalpha() else (w in low) for w in MARKETING_WORDS)
+
+
+def _fit(parts: tuple[str, ...], tail: str) -> str:
+    for body in parts:
+        if body and len(body + tail) <= SMS_LIMIT:
+            return body + tail
+    return (parts[-1] + tail)[:SMS_LIMIT]
+
+
+def reminder_sms_text(practice: str, first_name: str | None, phone: str) -> str:
+    """An exempt (healthcare) text: the practice's name and number first, the recall, the opt-out; one
+    160-character segment, no marketing (the exemption's conditions, COMPLIANCE.md)."""
+    name = _plain(practice)[:60] or "Your practice"
+    head = f"{name} {spoken_phone(phone)}:"
+    first = "".join(ch for ch in _plain(first_name or "").split(" ")[0] if ch.isalpha() or ch in "'-")[:20]
+    tail = " Reply STOP to opt out."
+    return _fit(
+        (
+            f"{head} Hi {first}, you are due for your check-up. Call us to schedule." if first else "",
+            f"{head} You are due for your check-up. Call us to schedule.",
+            f"{head} Your check-up is due.",
+        ),
+        tail,
+    )
+
+
+def optout_confirmation(practice: str, phone: str) -> str:
+    """The one confirmation after a revocation: what was done, every channel, how to reach the practice;
+    nothing else (no marketing, FCC 24-18)."""
+    name = _plain(practice)[:60] or "Your practice"
+    return _fit(
+        (
+            f"{name}: you're opted out of all our calls, texts and emails and won't hear from us again. "
+            f"Questions? Call {spoken_phone(phone)}.",
+            f"{name}: you're opted out of all our calls, texts and emails.",
+        ),
+        "",
+    )
+
+
+def help_text(practice: str, phone: str) -> str:
+    name = _plain(practice)[:60] or "Your practice"
+    return _fit(
+        (f"{name}: call {spoken_phone(phone)} to book or for help. Reply STOP to opt out of all messages.",),
+        "",
+    )
+
+
+def cannot_read_replies(practice: str, phone: str) -> str:
+    """The answer to a text the product cannot act on: it says so, how to reach the practice, and the other
+    ways to opt out (FCC 24-18: a sender that cannot act on replies must name them)."""
+    name = _plain(practice)[:60] or "Your practice"
+    number = spoken_phone(phone)
+    return _fit(
+        (
+            f"{name}: this number can't answer texts. Please call us at {number}. To opt out of all our "
+            "messages reply STOP or tell us on the phone.",
+            f"{name}: we can't answer texts here. Call {number}. To opt out reply STOP or tell us by phone.",
+        ),
+        "",
+    )
+
+
+def exempt_call_opening(practice: str, phone: str) -> str:
+    """The first words of an exempt (healthcare) AI call: an automated call, the practice and its number."""
+    return f"Hello, this is an automated call from {practice}, at {spoken_phone(phone)}."
+
+
 def voicemail_text(practice: str, phone: str) -> str:
-    """Practice and number first, no names (anyone may hear a voicemail), the opt-out, and the number again."""
+    """Practice and number first, that the voice is automated (FCC 24-17), no names (anyone may hear a
+    voicemail), the opt-out, and the number again."""
     number = spoken_phone(phone)
     return (
-        f"Hello, this is {practice}, at {number}. It's been a while since your last visit, and we'd love to "
+        f"Hello, this is an automated message from {practice}, at {number}. It's been a while since your last visit, and we'd love to "
         f"see you again. Please call us at {number} to book a time that suits you. If you'd rather we didn't "
         "call, call that number and say stop calling me, or reply STOP to any of our texts. Thank you, goodbye."
+    )
+
+
+def reminder_voicemail_text(practice: str, phone: str) -> str:
+    """An exempt (healthcare) voicemail: automated, practice and number first, the recall, the opt-out; no
+    names, no marketing, far under a minute."""
+    number = spoken_phone(phone)
+    return (
+        f"Hello, this is an automated message from {practice}, at {number}. Our records show a check-up is "
+        f"due. Please call us at {number} to schedule. If you'd rather we didn't call, call that number and "
+        "say stop calling me, or reply STOP to any of our texts. Goodbye."
     )
 
 
