@@ -111,6 +111,8 @@ def test_up_on_embedded_defaults(tmp_path):
         assert body["status"] == "ok"
         assert body["cache"]["run"] and body["cache"]["entries"] > 1000
         assert (tmp_path / "var" / "receptionist.sqlite3").exists()
+        # the web master trained the understanding before forking its workers: no caller waits for it
+        assert any((tmp_path / "var" / "models").iterdir())
         redis_url = EmbeddedRedis(tmp_path / "var").url
         assert redis_url is not None
         deadline = time.monotonic() + 30

@@ -38,6 +38,16 @@ logger_class = "receptionist.runtime.webserver.RedactingLogger"
 _SECRET_PATHS = re.compile(r"(/unsubscribe/)[^/?\s]+")
 
 
+def on_starting(server: Any) -> None:
+    """gunicorn's master, before it forks a worker: the understanding is trained (or read from the data
+    folder's cache) here, once, so every worker is forked with it and no caller waits for it. Left to first
+    use, the first caller of each worker waited for the training (seconds of CPU), and a worker busy with it
+    past gunicorn's timeout was killed and restarted."""
+    from receptionist.runtime.warmup import warm_understanding
+
+    warm_understanding()
+
+
 def redact(text: str) -> str:
     """A path or request line with an unsubscribe token replaced by `…`."""
     return _SECRET_PATHS.sub(r"\1…", text)

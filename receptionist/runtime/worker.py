@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from receptionist import jobs
 from receptionist.runtime.services import Services
+from receptionist.runtime.warmup import warm_understanding
 from receptionist.voice import journal
 
 QUEUES = ("high", "default", "outreach")
@@ -51,6 +52,7 @@ def warm(services: Services) -> None:
     services.outreach_queue  # noqa: B018
     services.outcomes  # noqa: B018
     services.twilio.warm()
+    warm_understanding(services.settings)  # the revocation check of texts and the AI calls understand words
     try:
         services.outreach.contact("-")  # compiles the attempt queries into the engine's statement cache
     except SQLAlchemyError:
