@@ -158,7 +158,7 @@ def users_add(ctx: click.Context, name: str, password_stdin: bool, role: str | N
         password = _password(password_stdin)
         role = role or ("front_desk" if list_users(store) else "manager")
         add_user(store, name, password, role=role)
-    click.echo(f"added {name.strip()} ({role}): sign in at {ctx.obj['settings'].base_url}/login")
+    click.echo(f"added {name.strip()} ({role}): sign in at {ctx.obj['settings'].dashboard_url}/login")
 
 
 @users.command(name="list")

@@ -35,6 +35,11 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(plan.as_json(), indent=2))
         return
     click.echo(f"reactivation plan from run {plan.run_id}: {len(plan.contacts)} patients")
+    explained = plan.explain()
+    if explained:
+        click.echo("left out of the plan:" if plan.contacts else explained[0])
+        for line in explained if plan.contacts else explained[1:]:
+            click.echo(f"  {line}")
     click.echo(f"{'tier':<6}" + "".join(f"{ch:>12}" for ch in CHANNELS))
     for tier, row in plan.counts.items():
         click.echo(f"{tier:<6}" + "".join(f"{row.get(ch, 0):>12}" for ch in CHANNELS))
@@ -113,8 +118,15 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
         return
     click.echo(
         f"campaign {body['campaign_id']} ({body['status']}), {body['pending']} still to send, "
-        f"cost so far ${body['cost']:,.2f}"
+        f"cost so far ${body['cost']:,.2f} ({body['cost_includes']}: "
+        f"${body['cost_parts']['charges']:,.2f} + ${body['cost_parts']['minutes']:,.2f})"
     )
+    deferred = body["deferred"]
+    if deferred["count"]:
+        click.echo(
+            f"  {deferred['count']} waiting for their calling hours (in each patient's time zone); "
+            f"the next goes out {deferred['next_send_local']}"
+        )
     for channel, by in sorted(body["attempts"].items()):
         click.echo(f"  {channel:<11}" + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
     if body["results"]:

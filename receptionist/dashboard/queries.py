@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,9 +57,20 @@ def _name(p: Patient | None) -> str:
     return f"{p.first_name} {p.last_name}".strip() if p is not None else ""
 
 
+_REASON_SEPARATOR = re.compile(
+    r",(?!\d)"
+)  # "$4,709/yr" holds a thousands comma: a separator never has a digit after it
+
+
+def reasons_of(text: str) -> list[str]:
+    """A score's reason text (parts joined by ", ") as its parts: "6 years, $4,709/yr, lapsed" ->
+    ["6 years", "$4,709/yr", "lapsed"]; a number's thousands separators stay inside it."""
+    return [r.strip() for r in _REASON_SEPARATOR.split(text) if r.strip()]
+
+
 def _reasons(score: PatientScore | None) -> list[str]:
-    """A score's reason codes (stored comma-separated), none without a score."""
-    return [r.strip() for r in (score.reasons if score else "").split(",") if r.strip()]
+    """A score's reason parts, none without a score."""
+    return reasons_of(score.reasons if score else "")
 
 
 def _first_phones(s: Any, ids: list[str]) -> dict[str, str]:
