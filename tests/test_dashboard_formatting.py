@@ -97,3 +97,47 @@ def test_when_is_in_words_in_the_locations_zone(when, text):
 def test_requests_counts_in_words():
     """A group's size: "1 request", "3 requests"."""
     assert (f.requests(1), f.requests(3)) == ("1 request", "3 requests")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "6 years, $4,709/yr, 3 departments, last visit 7 months ago, lapsed",
+            ["6 years", "$4,709/yr", "3 departments", "last visit 7 months ago", "lapsed"],
+        ),
+        (
+            "12 years, $1,234,567/yr, last visit 2 years ago",
+            ["12 years", "$1,234,567/yr", "last visit 2 years ago"],
+        ),
+        ("new patient, $812/yr, today", ["new patient", "$812/yr", "today"]),
+        ("no visits yet, opted out", ["no visits yet", "opted out"]),
+        ("", []),
+    ],
+)
+def test_reason_chips_keep_thousands_whole(text, parts):
+    """A reason's dollar figure of $1,000 or more stays one chip: only ", " separates parts."""
+    from receptionist.dashboard.queries import reasons_of
+
+    assert reasons_of(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("when", "text"),
+    [
+        (dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC), "Tue Dec 8, 2:00 PM EST"),
+        (dt.datetime(2026, 7, 1, 12, 5, tzinfo=dt.UTC), "Wed Jul 1, 8:05 AM EDT"),
+        (dt.datetime(2026, 12, 8, 5, 0, tzinfo=dt.UTC), "Tue Dec 8, 12:00 AM EST"),
+        (None, "-"),
+    ],
+)
+def test_local_time_is_in_words_in_the_locations_zone(when, text):
+    """Times on every page: the location's zone, weekday, month and 12-hour clock, never UTC or ISO."""
+    assert f.local_time(when, ZoneInfo("America/New_York")) == text
+
+
+def test_days_are_in_words():
+    """Calendar days (last visit, a run's as-of date) read as words; ISO text is read first."""
+    assert f.day(dt.date(2025, 9, 20)) == "Sat Sep 20, 2025"
+    assert f.day("2026-11-30") == "Mon Nov 30, 2026"
+    assert f.day(None) == "-"

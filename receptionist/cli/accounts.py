@@ -62,7 +62,7 @@ def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool, scop
 
 
 @keys.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON (never their secrets).")
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Every key: id, name, signed or not, webhook URL, created, revoked."""

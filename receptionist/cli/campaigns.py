@@ -103,7 +103,7 @@ def campaign_run(ctx: click.Context, as_json: bool) -> None:
 
 @campaign.command(name="status")
 @click.argument("campaign_id", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the progress as JSON.")
 @click.pass_context
 def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """Progress of a campaign (default: the latest): attempts by channel and status, results, cost."""
@@ -151,6 +151,7 @@ def campaign_pause(ctx: click.Context, campaign_id: str | None) -> None:
 @click.argument("campaign_id", required=False)
 @click.pass_context
 def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
+    """Carry on sending a paused campaign (default: the latest): its paused attempts are queued again."""
     from receptionist.outreach.campaigns import CampaignError
 
     try:
@@ -162,7 +163,7 @@ def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
 
 @campaign.command(name="calls")
 @click.argument("campaign_id", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the call list as JSON.")
 @click.pass_context
 def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """The staff call list: patients to call personally, with talking points (patient data: staff only)."""
@@ -204,7 +205,9 @@ def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) ->
 
 
 @campaign.command(name="simulate")
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="Seed of the simulated patients' answers."
+)
 @click.option("--force", is_flag=True, help="Simulate on a practice file other than the demo practice.")
 @click.pass_context
 def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
@@ -228,7 +231,13 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
 
 @campaign.command(name="export")
 @click.argument("campaign_id", required=False)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file to write.",
+)
 @click.pass_context
 def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
     """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""

@@ -13,9 +13,17 @@ from receptionist.cli.base import UserError, cli, services_for
 
 
 @cli.command()
-@click.option("--patients", default=2000, show_default=True, type=click.IntRange(2, 5_000_000))
-@click.option("--years", default=6.0, show_default=True, type=click.FloatRange(1, 30))
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--patients",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(2, 5_000_000),
+    help="How many patients.",
+)
+@click.option(
+    "--years", default=6.0, show_default=True, type=click.FloatRange(1, 30), help="Years of visit history."
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the synthetic data.")
 @click.option("--force", is_flag=True, help="Add the demo patients even if the store holds patients.")
 @click.pass_context
 def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool) -> None:
@@ -181,7 +189,9 @@ def export() -> None:
 
 
 @export.command(name="scores")
-@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The CSV file to write."
+)
 @click.pass_context
 def export_scores_cmd(ctx: click.Context, out: Path) -> None:
     """The latest score run, one row a patient."""
