@@ -75,3 +75,22 @@ def test_a_bad_visit_row_reports_every_bad_field(run, tmp_path):
     assert r.returncode == 1
     for field in ("date", "amount", "department"):
         assert f"visits.csv:2: {field}:" in r.stderr, (field, r.stderr)
+
+
+def test_score_as_of_a_past_day_warns(run, tmp_path):
+    """`score --as-of <past day>` publishes as the contract says, with a warning on stderr (the JSON on stdout
+    stays clean); scoring as of today warns of nothing."""
+    import json
+
+    (tmp_path / "patients.csv").write_text(PATIENTS + "P1,Margaret,Hill,(202) 555-0143,,20036,yes,yes,no\n")
+    lines = ["patient_id,date,amount,department"]
+    lines += [f"P1,{year}-02-10,160,hygiene" for year in range(2019, 2026)]
+    (tmp_path / "visits.csv").write_text("\n".join(lines) + "\n")
+    assert run("import", "patients", "patients.csv").returncode == 0
+    assert run("import", "visits", "visits.csv").returncode == 0
+    past = run("score", "--as-of", "2026-01-05", "--json")
+    assert past.returncode == 0, past.stderr
+    assert json.loads(past.stdout)["as_of"] == "2026-01-05"
+    assert "warning: scored as of 2026-01-05" in past.stderr and "live tiers" in past.stderr
+    today = run("score")
+    assert today.returncode == 0 and "warning" not in today.stderr

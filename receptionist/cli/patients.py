@@ -151,7 +151,8 @@ def visits(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
     "as_of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Score as of this day (default today).",
+    help="Score as of this day (default today). The run is published like any other: a past day replaces "
+    "the live tiers (a warning says so); score again without --as-of to bring them back to today.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
@@ -172,6 +173,14 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
             f"scores stored, but the tier cache could not be published ({exc}); "
             "run `receptionist score` again when Redis is back"
         ) from None
+    today = services.practice.today(services.now())
+    if day < today:
+        click.echo(
+            f"warning: scored as of {day.isoformat()}, {(today - day).days} days ago, and published: the live "
+            "tiers the phone line and campaigns use now come from that day; run `receptionist score` without "
+            "--as-of to score as of today",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
