@@ -92,7 +92,7 @@ def day(value: dt.date | str | None) -> str:
         return "-"
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value[:10])
+            return written_day(dt.date.fromisoformat(value[:10]))
         except ValueError:
             return value
     return written_day(value)
