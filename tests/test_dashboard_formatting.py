@@ -141,3 +141,48 @@ def test_days_are_in_words():
     assert f.day(dt.date(2025, 9, 20)) == "Sat Sep 20, 2025"
     assert f.day("2026-11-30") == "Mon Nov 30, 2026"
     assert f.day(None) == "-"
+
+
+@pytest.mark.parametrize(
+    ("direction", "status", "route", "transfer", "result", "facts", "text"),
+    [
+        ("outbound", "completed", "ai", None, "voicemail", {}, "Voicemail left"),
+        ("outbound", "no-answer", None, None, "no-answer", {}, "No answer"),
+        ("outbound", "busy", None, None, None, {}, "Line busy: not answered"),
+        ("outbound", "completed", "ai", None, "answered", {}, "Answered: talked with the patient"),
+        (
+            "outbound",
+            "completed",
+            "ai",
+            None,
+            "answered",
+            {"appointment": {"action": "booked"}},
+            "Answered: talked with the patient; appointment booked",
+        ),
+        ("inbound", "completed", "staff", "accepted", None, {}, "Put through to staff"),
+        (
+            "inbound",
+            "completed",
+            "ai",
+            "declined",
+            None,
+            {"message_taken": True},
+            "Staff declined the transfer; message taken",
+        ),
+        (
+            "inbound",
+            "completed",
+            "ai",
+            "no-answer",
+            None,
+            {},
+            "Staff did not answer the transfer; the AI receptionist carried on",
+        ),
+        ("inbound", "completed", "closed", None, None, {}, "Closed: after-hours message"),
+    ],
+)
+def test_what_happened_on_a_call(direction, status, route, transfer, result, facts, text):
+    """Each call record says what happened: a voicemail is never "answered", a declined transfer says so."""
+    from receptionist.dashboard.callrecords import what_happened
+
+    assert what_happened(direction, status, route, transfer, result, facts) == text

@@ -611,3 +611,37 @@ def test_call_now_outside_hours_says_when_once(staff_world, store):
         in html
     )
     assert html.lower().count("not calling now") == 1 and "UTC" not in html
+
+
+def test_outbound_call_records_say_what_happened_and_name_the_patient(staff_world, store):
+    """A campaign call a machine answered reads "Voicemail left" with the message left; one nobody answered
+    names the patient dialled and says "No answer" (no "Unknown caller · -")."""
+    from receptionist.store import Call
+
+    with store.session() as s:
+        for pid, sid, result, status, patient in (
+            ("P1", "CAvoicemail", "voicemail", "completed", "P1"),
+            ("P2", "CAnoanswer", "no-answer", "no-answer", None),
+        ):
+            a = s.scalar(select(OutreachAttempt).where(OutreachAttempt.patient_id == pid))
+            a.provider_id, a.result = sid, result
+            s.add(
+                Call(
+                    sid=sid,
+                    direction="outbound",
+                    patient_id=patient,
+                    status=status,
+                    started_at=MONDAY_10AM,
+                    ended_at=MONDAY_10AM,
+                    facts={},
+                )
+            )
+    w = staff_world
+    html = w.client.get("/calls").get_data(as_text=True)
+    assert "Voicemail left" in html and "No answer" in html and "Unknown caller" not in html
+    assert "Pat2 Example" in html  # the no-answer call names whom it dialled
+    page = w.client.get("/calls/CAvoicemail").get_data(as_text=True)
+    assert 'id="call-happened">Voicemail left<' in page and 'id="voicemail"' in page
+    assert "answered" not in page.split('id="call-happened">')[1].split("<")[0].lower()
+    missed = w.client.get("/calls/CAnoanswer").get_data(as_text=True)
+    assert "Pat2 Example" in missed and "(202) 555-0002" in missed and "No answer" in missed
