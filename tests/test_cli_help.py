@@ -94,3 +94,38 @@ def test_score_as_of_a_past_day_warns(run, tmp_path):
     assert "warning: scored as of 2026-01-05" in past.stderr and "live tiers" in past.stderr
     today = run("score")
     assert today.returncode == 0 and "warning" not in today.stderr
+
+
+def test_a_one_shot_command_stops_the_embedded_redis_it_started(tmp_path):
+    """Without REDIS_URL, a command that started the embedded Redis stops it when it ends; one that found it
+    running leaves it running."""
+    import os
+
+    from receptionist.runtime.embedded_redis import EmbeddedRedis
+
+    home = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PRACTICE_FILE")}
+    env["RECEPTIONIST_HOME"] = str(home)
+
+    def stats():
+        return subprocess.run(
+            [sys.executable, "-m", "receptionist.cli", "stats"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    server = EmbeddedRedis(home)
+    first = stats()
+    assert first.returncode == 0, first.stderr
+    assert (home / "redis").is_dir()  # it did start one
+    assert server.url is None  # and stopped it again
+    try:
+        url = server.ensure_running()
+        again = stats()
+        assert again.returncode == 0, again.stderr
+        assert server.url == url  # found running: left running
+    finally:
+        server.stop()
