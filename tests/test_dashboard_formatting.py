@@ -186,3 +186,12 @@ def test_what_happened_on_a_call(direction, status, route, transfer, result, fac
     from receptionist.dashboard.callrecords import what_happened
 
     assert what_happened(direction, status, route, transfer, result, facts) == text
+
+
+def test_the_monthly_chart_never_skips_a_month():
+    """Months without data stay on the chart's axis (as gaps), across a year's end too."""
+    from receptionist.dashboard.results import month_range
+
+    assert month_range(["2026-01", "2026-04"]) == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert month_range(["2026-12", "2027-02"]) == ["2026-12", "2027-01", "2027-02"]
+    assert month_range([]) == []

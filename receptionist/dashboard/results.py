@@ -190,9 +190,22 @@ def expected_table(report: Report) -> Table:
     )
 
 
+def month_range(months: list[str]) -> list[str]:
+    """Every month (YYYY-MM) from the first to the last given, so a chart never skips a month without data."""
+    if not months:
+        return []
+    first, last = min(months), max(months)
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def monthly_table(report: Report) -> Table:
     rows = [r for r in report.rows if r.attempts]
-    months = sorted(report.months)
+    months = month_range(list(report.months))
     buckets = sorted(
         {(r.tier, r.channel) for r in rows},
         key=lambda b: (["high", "mid", "low"].index(b[0]) if b[0] in ("high", "mid", "low") else 9, b[1]),
