@@ -41,8 +41,11 @@ def ensure_env(extras: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("up", "test"):
+    if argv and argv[0] in ("-h", "--help", "help"):
         print(__doc__)
+        return 0
+    if not argv or argv[0] not in ("up", "test"):
+        print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+
+from redis import exceptions as redis_errors
 
 from receptionist.config.settings import load_settings
 from receptionist.outreach.dispatch import schedule_reconcile
 from receptionist.runtime.services import Services, build_services
 
 _services: Services | None = None
+log = logging.getLogger(__name__)
 
 
 def bind(services: Services) -> None:
@@ -49,8 +53,28 @@ def reconcile_job() -> dict[str, Any]:
 
 
 def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
-    """One outcome to one integration's webhook (retried with back-off by RQ when it fails)."""
-    from receptionist.integrations.webhooks import deliver
+    """One outcome to one integration's webhook (retried with back-off by RQ when it fails). A failure is one
+    log line (which try, when the next) and an entry the dashboard lists, never a traceback."""
+    from rq import get_current_job
+
+    from receptionist.integrations.webhooks import BACKOFF, DeliveryFailed, deliver, record_failure
 
     s = services()
-    return deliver(s.store, s.sealer, key_id, body, s.now())
+    try:
+        return deliver(s.store, s.sealer, key_id, body, s.now())
+    except DeliveryFailed as exc:
+        job = get_current_job()
+        left = (job.retries_left or 0) if job is not None else 0
+        retry_in = BACKOFF[len(BACKOFF) - left] if 0 < left <= len(BACKOFF) else None
+        attempt = len(BACKOFF) - left + 1
+        if retry_in is None:
+            log.warning("%s: try %d failed, the last one; given up", exc, attempt)
+        else:
+            log.warning("%s: try %d failed; retrying in %d s", exc, attempt, retry_in)
+        try:
+            record_failure(
+                s.queue_redis, key_id, str(body.get("id", "")), str(exc), s.now(), retry_in=retry_in
+            )
+        except (redis_errors.RedisError, OSError):
+            log.warning("webhook %s: the failure could not be kept for the dashboard", key_id)
+        raise

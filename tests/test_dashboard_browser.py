@@ -236,6 +236,31 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
     assert "what are your hours" in p.css("#transcript").text
     p.check("10-call-transcript")
 
+    # a laptop and a tablet: no page is wider than the window, no table wider than its card; one cost figure
+    for width, height in ((1366, 768), (1024, 768)):
+        browser.set_window_size(width, height)
+        for name, path in (
+            ("today", "/"),
+            ("campaigns", "/campaigns"),
+            ("results", "/results"),
+            ("calls", "/calls"),
+        ):
+            p.open(path)
+            p.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+            inner = browser.execute_script("return window.innerWidth")
+            page_width = browser.execute_script("return document.documentElement.scrollWidth")
+            assert page_width <= inner, (name, width, page_width, inner)
+            cut = browser.execute_script(
+                "return [...document.querySelectorAll('table.list')].filter(t => {"
+                " const card = t.closest('.card'); return card && t.getBoundingClientRect().right >"
+                " card.getBoundingClientRect().right + 1; }).map(t => t.id || t.className)"
+            )
+            assert cut == [], (name, width, cut)
+            p.check(f"11-{name}-{width}x{height}")
+    browser.set_window_size(1280, 1000)
+    p.open("/campaigns")
+    assert "per-attempt charges plus call minutes" in p.css("#campaign-state").text
+
     p.css(".signout button").click()
     p.wait(lambda d: "/login" in d.current_url)
     assert "You are signed out." in browser.page_source

@@ -97,3 +97,101 @@ def test_when_is_in_words_in_the_locations_zone(when, text):
 def test_requests_counts_in_words():
     """A group's size: "1 request", "3 requests"."""
     assert (f.requests(1), f.requests(3)) == ("1 request", "3 requests")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "6 years, $4,709/yr, 3 departments, last visit 7 months ago, lapsed",
+            ["6 years", "$4,709/yr", "3 departments", "last visit 7 months ago", "lapsed"],
+        ),
+        (
+            "12 years, $1,234,567/yr, last visit 2 years ago",
+            ["12 years", "$1,234,567/yr", "last visit 2 years ago"],
+        ),
+        ("new patient, $812/yr, today", ["new patient", "$812/yr", "today"]),
+        ("no visits yet, opted out", ["no visits yet", "opted out"]),
+        ("", []),
+    ],
+)
+def test_reason_chips_keep_thousands_whole(text, parts):
+    """A reason's dollar figure of $1,000 or more stays one chip: only ", " separates parts."""
+    from receptionist.dashboard.queries import reasons_of
+
+    assert reasons_of(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("when", "text"),
+    [
+        (dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC), "Tue Dec 8, 2:00 PM EST"),
+        (dt.datetime(2026, 7, 1, 12, 5, tzinfo=dt.UTC), "Wed Jul 1, 8:05 AM EDT"),
+        (dt.datetime(2026, 12, 8, 5, 0, tzinfo=dt.UTC), "Tue Dec 8, 12:00 AM EST"),
+        (None, "-"),
+    ],
+)
+def test_local_time_is_in_words_in_the_locations_zone(when, text):
+    """Times on every page: the location's zone, weekday, month and 12-hour clock, never UTC or ISO."""
+    assert f.local_time(when, ZoneInfo("America/New_York")) == text
+
+
+def test_days_are_in_words():
+    """Calendar days (last visit, a run's as-of date) read as words; ISO text is read first."""
+    assert f.day(dt.date(2025, 9, 20)) == "Sat Sep 20, 2025"
+    assert f.day("2026-11-30") == "Mon Nov 30, 2026"
+    assert f.day(None) == "-"
+
+
+@pytest.mark.parametrize(
+    ("direction", "status", "route", "transfer", "result", "facts", "text"),
+    [
+        ("outbound", "completed", "ai", None, "voicemail", {}, "Voicemail left"),
+        ("outbound", "no-answer", None, None, "no-answer", {}, "No answer"),
+        ("outbound", "busy", None, None, None, {}, "Line busy: not answered"),
+        ("outbound", "completed", "ai", None, "answered", {}, "Answered: talked with the patient"),
+        (
+            "outbound",
+            "completed",
+            "ai",
+            None,
+            "answered",
+            {"appointment": {"action": "booked"}},
+            "Answered: talked with the patient; appointment booked",
+        ),
+        ("inbound", "completed", "staff", "accepted", None, {}, "Put through to staff"),
+        (
+            "inbound",
+            "completed",
+            "ai",
+            "declined",
+            None,
+            {"message_taken": True},
+            "Staff declined the transfer; message taken",
+        ),
+        (
+            "inbound",
+            "completed",
+            "ai",
+            "no-answer",
+            None,
+            {},
+            "Staff did not answer the transfer; the AI receptionist carried on",
+        ),
+        ("inbound", "completed", "closed", None, None, {}, "Closed: after-hours message"),
+    ],
+)
+def test_what_happened_on_a_call(direction, status, route, transfer, result, facts, text):
+    """Each call record says what happened: a voicemail is never "answered", a declined transfer says so."""
+    from receptionist.dashboard.callrecords import what_happened
+
+    assert what_happened(direction, status, route, transfer, result, facts) == text
+
+
+def test_the_monthly_chart_never_skips_a_month():
+    """Months without data stay on the chart's axis (as gaps), across a year's end too."""
+    from receptionist.dashboard.results import month_range
+
+    assert month_range(["2026-01", "2026-04"]) == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert month_range(["2026-12", "2027-02"]) == ["2026-12", "2027-01", "2027-02"]
+    assert month_range([]) == []

@@ -369,7 +369,7 @@ def test_patient_search_by_name_and_phone(staff_world):
 
 
 def test_patient_page_shows_value_visits_and_consent(staff_world):
-    """A patient's value, tier, P(alive), reasons, visit chart data and table, contacts and consent state."""
+    """A patient's value, tier, likelihood to return, reasons, visit chart data and table, contacts and consent."""
     w = staff_world
     r = w.client.get("/patients/P1")
     html = r.get_data(as_text=True)
@@ -563,3 +563,85 @@ def test_forms_on_an_unknown_patient_are_not_found(staff_world):
         assert (
             w.client.post(path, data={**data, "csrf_token": csrf(w.client, "/patients")}).status_code == 404
         )
+
+
+def test_a_valuable_patients_reasons_and_values_read_right(staff_world, store):
+    """A patient worth $1,000+ a year: "$4,709/yr" is one reason chip on Today and the patient page, and the
+    values are labelled plainly (yearly spend, patient value per year, likely to return)."""
+    from receptionist.store import PatientScore
+
+    with store.session() as s:
+        score = s.scalar(select(PatientScore).where(PatientScore.patient_id == "P1"))
+        score.reasons = "6 years, $4,709/yr, 2 departments, last visit 14 months ago, lapsed"
+        score.plv = 4709.0
+    w = staff_world
+    for page in ("/", "/patients/P1"):
+        html = w.client.get(page).get_data(as_text=True)
+        assert '<span class="reason">$4,709/yr</span>' in html, page
+        assert '<span class="reason">$4</span>' not in html and "709/yr</span>" not in html.replace(
+            "$4,709/yr</span>", ""
+        )
+    html = w.client.get("/patients/P1").get_data(as_text=True)
+    assert "Likely to return" in html and "P(alive)" not in html
+    assert "Lifetime value" not in html and "Patient value (PLV)" in html and "Yearly spend" in html
+    assert re.search(r'id="plv">\$4,709/yr<', html)
+
+
+def test_times_on_pages_are_in_words(staff_world):
+    """The Campaigns page writes its start time in the location's zone and in words, never ISO or UTC."""
+    html = staff_world.client.get("/campaigns").get_data(as_text=True)
+    assert "started Mon Nov 30, 10:00 AM EST" in html
+    assert not re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d", html) and " UTC" not in html
+
+
+def test_call_now_outside_hours_says_when_once(staff_world, store):
+    """Call now outside the patient's calling hours: one "Not calling now", the reason, and when the patient
+    can be called, in the location's zone and in words (no UTC, no stutter)."""
+    w = staff_world
+    a = _attempt(store, "P1")
+    w.clock[0] = MONDAY_10AM.replace(hour=3)  # 10 PM Sunday in New York
+    r = w.client.post(
+        "/today/call-now",
+        data={"attempt_id": a.id, "staff_number": "2025550111", "csrf_token": csrf(w.client)},
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert (
+        "Not calling now: outside calling hours; the patient can be called from Mon Nov 30, 8:00 AM EST."
+        in html
+    )
+    assert html.lower().count("not calling now") == 1 and "UTC" not in html
+
+
+def test_outbound_call_records_say_what_happened_and_name_the_patient(staff_world, store):
+    """A campaign call a machine answered reads "Voicemail left" with the message left; one nobody answered
+    names the patient dialled and says "No answer" (no "Unknown caller · -")."""
+    from receptionist.store import Call
+
+    with store.session() as s:
+        for pid, sid, result, status, patient in (
+            ("P1", "CAvoicemail", "voicemail", "completed", "P1"),
+            ("P2", "CAnoanswer", "no-answer", "no-answer", None),
+        ):
+            a = s.scalar(select(OutreachAttempt).where(OutreachAttempt.patient_id == pid))
+            a.provider_id, a.result = sid, result
+            s.add(
+                Call(
+                    sid=sid,
+                    direction="outbound",
+                    patient_id=patient,
+                    status=status,
+                    started_at=MONDAY_10AM,
+                    ended_at=MONDAY_10AM,
+                    facts={},
+                )
+            )
+    w = staff_world
+    html = w.client.get("/calls").get_data(as_text=True)
+    assert "Voicemail left" in html and "No answer" in html and "Unknown caller" not in html
+    assert "Pat2 Example" in html  # the no-answer call names whom it dialled
+    page = w.client.get("/calls/CAvoicemail").get_data(as_text=True)
+    assert 'id="call-happened">Voicemail left<' in page and 'id="voicemail"' in page
+    assert "answered" not in page.split('id="call-happened">')[1].split("<")[0].lower()
+    missed = w.client.get("/calls/CAnoanswer").get_data(as_text=True)
+    assert "Pat2 Example" in missed and "(202) 555-0002" in missed and "No answer" in missed

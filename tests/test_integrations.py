@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from receptionist.clock import utc
 from receptionist.config.practice import load_practice
 from receptionist.outreach.dispatch import TRYING_TO_RETURN
 from receptionist.outreach.planner import build_plan
@@ -74,7 +75,7 @@ def test_a_completed_online_booking_is_an_appointment_and_an_outcome(world, stor
         "patient_id": "P1",
         "appointment": {
             "id": "WEB-77",
-            "start": slot.start.isoformat(),
+            "start": utc(slot.start).isoformat(),  # SQLite hands back naive UTC: send its offset
             "location_id": slot.location_id,
             "provider": slot.provider,
             "minutes": slot.minutes,
@@ -234,7 +235,7 @@ def test_pms_upserts_follow_the_importer_rules(services, redis_client):
     moved = api.send(
         "PUT", "/api/v1/patients", {"patients": [{**person, "zip": "94110", "opted_out": False}]}
     )
-    assert moved.get_json() == {"received": 1, "added": 0, "updated": 1, "unchanged": 0}
+    assert moved.get_json() == {"received": 1, "added": 0, "updated": 1, "unchanged": 0, "warnings": []}
     assert not cache.read("+12025550100").complete
     with services.store.sessions() as s:
         p = s.get(Patient, "X1")
@@ -254,7 +255,7 @@ def test_pms_upserts_follow_the_importer_rules(services, redis_client):
     appt = {
         "id": "PMS-A1",
         "patient_id": "X1",
-        "start": slot.start.isoformat(),
+        "start": utc(slot.start).isoformat(),  # SQLite hands back naive UTC: send its offset
         "location_id": slot.location_id,
         "provider": slot.provider,
     }
@@ -268,3 +269,46 @@ def test_pms_upserts_follow_the_importer_rules(services, redis_client):
         assert s.get(Slot, slot.id).appointment_id is None
     wrong = api.send("PUT", "/api/v1/appointments", {"appointments": [{**appt, "location_id": "mars"}]})
     assert wrong.status_code == 422
+
+
+def test_doubtful_data_is_refused_or_warned(services):
+    """A time without a UTC offset is a 422 naming the field; an unknown provider, a phone another patient has
+    and a booking event that matches no patient are stored with a warning naming the field."""
+    api = make_api(services, create_app(services=services))
+    naive = api.send(
+        "PUT",
+        "/api/v1/appointments",
+        {"appointments": [{"id": "A1", "patient_id": "X1", "start": "2026-12-08T14:00:00"}]},
+    )
+    assert naive.status_code == 422
+    assert "appointments.0.start" in naive.get_json()["error"]["message"]
+    assert "UTC offset" in naive.get_json()["error"]["message"]
+    odd = api.send(
+        "PUT",
+        "/api/v1/appointments",
+        {
+            "appointments": [
+                {
+                    "id": "A1",
+                    "patient_id": "X1",
+                    "start": "2026-12-08T14:00:00-05:00",
+                    "provider": "Dr. Nobody",
+                }
+            ]
+        },
+    )
+    assert odd.status_code == 200 and odd.get_json()["added"] == 1
+    assert [w["field"] for w in odd.get_json()["warnings"]] == ["appointments[0].provider"]
+    assert "Dr. Nobody" in odd.get_json()["warnings"][0]["message"]
+    first = {"id": "X1", "first_name": "Ann", "phones": ["202 555 0177"]}
+    assert api.send("PUT", "/api/v1/patients", {"patients": [first]}).get_json()["warnings"] == []
+    second = {"id": "X2", "first_name": "Bo", "phones": ["+1 202 555 0199", "(202) 555-0177"]}
+    shared = api.send("PUT", "/api/v1/patients", {"patients": [second]}).get_json()
+    assert shared["added"] == 1
+    assert [w["field"] for w in shared["warnings"]] == ["patients[0].phones[1]"]
+    assert "X1" in shared["warnings"][0]["message"]
+    nobody = api.send(
+        "POST", "/api/v1/booking-events", {"event_id": "e-404", "type": "started", "patient_id": "NOPE"}
+    )
+    assert nobody.status_code == 201 and nobody.get_json()["patient_id"] is None
+    assert [w["field"] for w in nobody.get_json()["warnings"]] == ["patient_id"]

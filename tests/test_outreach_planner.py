@@ -109,6 +109,31 @@ def test_exclusions(store):
             )
     plan = build_plan(store, practice(), NOW)
     assert [c.patient_id for c in plan.contacts] == ["P1", "P6", "P8"]
+    assert plan.left_out == {
+        "opted out": 1,
+        "no phone number or email": 1,
+        "already booked": 1,
+        "already trying to book on their own": 1,
+        "not lapsed (a visit within the lapse window)": 1,
+    }
+    assert plan.as_json()["left_out"] == plan.left_out
+
+
+def test_an_empty_plan_says_why(store, run):
+    """A practice whose plan is empty is told why, with counts per reason, on the CLI and in the JSON."""
+    add(store, "P1", 900, opted_out=True, **ALL)
+    add(store, "P2", 800, lapsed=False, **ALL)
+    add(store, "P3", 700, lapsed=False, **ALL)
+    plan = build_plan(store, practice(), NOW)
+    assert plan.contacts == ()
+    assert plan.explain() == [
+        "nobody to contact: every scored patient was left out",
+        "2 not lapsed (a visit within the lapse window)",
+        "1 opted out",
+    ]
+    r = run("campaign", "plan")
+    assert r.returncode == 0, r.stderr
+    assert "nobody to contact" in r.stdout and "2 not lapsed" in r.stdout and "1 opted out" in r.stdout
 
 
 def test_ranked_by_reactivation_score_and_staff_list_limited(store):

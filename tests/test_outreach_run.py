@@ -542,3 +542,44 @@ def test_a_calls_minutes_count_against_it(world, store):
     assert list(sent.values()) == [(1, round(rules.costs["ai_call"] * 100))]
     assert rules.talk_cost("staff_call", 61) == 2 * rules.minute_costs["staff_call"]
     assert rules.expected_cost("ai_call") == pytest.approx(0.35)
+
+
+def test_one_cost_everywhere(world, store):
+    """`campaign status`, the Campaigns page and stats/Results show one cost: the per-attempt charges plus the
+    call minutes (outcomes/cost.py), and each says what it includes."""
+    from receptionist.outcomes.cost import INCLUDES
+    from receptionist.outcomes.log import store_counts
+    from receptionist.outcomes.report import build_report, render
+
+    add_patient(store, "P1", 90, **ALL)
+    w = world(callees={phone_of("P1"): Callee("human", ("no thank you", "bye"))})
+    start(w)
+    work(w)
+    a = attempts(store)["P1"]
+    rules = w.services.practice.outreach
+    w.services.outreach.settle_call(
+        a.id, CallParams.parse({"CallSid": a.provider_id, "CallStatus": "completed", "CallDuration": "10"})
+    )  # the simulator bills 5 s a turn: two turns, one started minute
+    expected = round(rules.costs["ai_call"] + rules.talk_cost("ai_call", 10), 2)
+    assert rules.talk_cost("ai_call", 10) > 0  # the minutes are part of it, not only the charge
+    status = w.services.campaigns.status(None)
+    assert status["cost"] == pytest.approx(expected)
+    assert status["cost_parts"]["charges"] == pytest.approx(rules.costs["ai_call"])
+    assert status["cost_includes"] == INCLUDES
+    report = build_report(store_counts(store), rules)
+    assert sum(r.cost for r in report.totals) == pytest.approx(expected)
+    assert INCLUDES in render(report)
+
+
+def test_deferred_contacts_say_when_they_go_out(world, store):
+    """Contacts deferred to the patient's calling hours are counted in the status with the next send time in
+    the location's zone, in words."""
+    add_patient(store, "P1", 90, **ALL)
+    w = world()
+    w.clock[0] = MONDAY_10AM.replace(hour=3)  # 10 PM the evening before in New York: outside calling hours
+    start(w)
+    work(w)
+    status = w.services.campaigns.status(None)
+    deferred = status["deferred"]
+    assert deferred["count"] == 1, status
+    assert deferred["next_send_local"] == "Mon Nov 30, 8:00 AM EST"  # calling hours open at 08:00 local

@@ -114,3 +114,40 @@ def test_a_failing_receiver_is_retried_with_back_off_and_revoked_keys_get_nothin
             "dropped"
         )
         assert len(receiver.got) == 2
+
+
+def test_a_dead_webhook_url_logs_one_line_a_try_and_shows_on_the_dashboard(world, caplog):
+    """A URL nothing listens on: each try is one warning line (which try, when the next), no traceback and no
+    job arguments in the log; the failure is listed on the dashboard's audit page with its integration."""
+    import logging
+    import socket
+
+    from receptionist.integrations.webhooks import recent_failures
+    from receptionist.runtime.worker import QuietFailures
+    from tests.dashboard_helpers import sign_in
+
+    services, app = world
+    with socket.socket() as probe:  # a free port, closed again: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    key = create_key(services.store, "billing system", sealer=services.sealer, webhook_url=dead)
+    Api(app.test_client(), key, services.now).send("POST", "/api/v1/booking-events", BOOKED)
+    jobs.bind(services)
+
+    class InProcess(QuietFailures, SimpleWorker):  # the job runs in this process, where caplog sees its lines
+        pass
+
+    with caplog.at_level(logging.DEBUG):
+        InProcess(queues(services), connection=services.queue_redis).work(burst=True)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        f"webhook {key.id}: URLError: try 1 failed; retrying in 10 s"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in caplog.text
+    failures = recent_failures(services.redis)
+    assert [(f["key_id"], f["retry_in"]) for f in failures] == [(key.id, 10)]
+    client = sign_in(app.test_client(), services.store)
+    html = client.get("/audit").get_data(as_text=True)
+    assert "Webhook deliveries that failed" in html and "billing system" in html and "URLError" in html
+    assert "retry in 0:10" in html

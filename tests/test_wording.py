@@ -35,3 +35,11 @@ def test_opening_hours_and_slots_say_times_the_same_way():
 def test_last_visit_wording_is_the_score_reasons_wording():
     """The whisper and the reasons say "last visit ... ago" with the same words."""
     assert last_visit_text(430) == "last visit 14 months ago"
+
+
+def test_goodbye_thanks_a_caller_for_calling_and_a_called_patient_for_their_time():
+    """An outbound call never ends with "Thank you for calling"."""
+    from receptionist.wording.calls import goodbye
+
+    assert goodbye("inbound") == "Thank you for calling. Goodbye."
+    assert "calling" not in goodbye("outbound") and goodbye("outbound").endswith("Goodbye.")

@@ -62,7 +62,7 @@ def keys_add(ctx: click.Context, name: str, webhook_url: str, signed: bool, scop
 
 
 @keys.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON (never their secrets).")
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Every key: id, name, signed or not, webhook URL, created, revoked."""
@@ -158,7 +158,7 @@ def users_add(ctx: click.Context, name: str, password_stdin: bool, role: str | N
         password = _password(password_stdin)
         role = role or ("front_desk" if list_users(store) else "manager")
         add_user(store, name, password, role=role)
-    click.echo(f"added {name.strip()} ({role}): sign in at {ctx.obj['settings'].base_url}/login")
+    click.echo(f"added {name.strip()} ({role}): sign in at {ctx.obj['settings'].dashboard_url}/login")
 
 
 @users.command(name="list")

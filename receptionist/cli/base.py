@@ -23,15 +23,22 @@ class UserError(click.ClickException):
 
 
 def services_for(ctx: click.Context) -> Services:
-    """The services, built once per command on first use (a command that needs none starts no Redis)."""
+    """The services, built once per command on first use (a command that needs none starts no Redis).
+
+    Without `REDIS_URL`, a command that had to start the embedded Redis stops it again when it ends (its data
+    is saved in the data folder, so the next command or `receptionist up` carries on from it); one that
+    found it running (started by `up` or `redis start`) leaves it running."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from receptionist.config.practice import PracticeFileError
-    from receptionist.runtime.embedded_redis import EmbeddedRedisError
+    from receptionist.runtime.embedded_redis import EmbeddedRedis, EmbeddedRedisError
     from receptionist.runtime.services import build_services
 
     settings: Settings = ctx.obj["settings"]
     if "services" not in ctx.obj:
+        embedded = None if settings.redis_url else EmbeddedRedis(settings.home)
+        if embedded is not None and embedded.url is None:
+            ctx.call_on_close(embedded.stop)  # registered first: runs after the services have closed
         try:
             ctx.obj["services"] = build_services(settings)
         except (PracticeFileError, EmbeddedRedisError) as exc:

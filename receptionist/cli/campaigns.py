@@ -35,6 +35,11 @@ def campaign_plan(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(plan.as_json(), indent=2))
         return
     click.echo(f"reactivation plan from run {plan.run_id}: {len(plan.contacts)} patients")
+    explained = plan.explain()
+    if explained:
+        click.echo("left out of the plan:" if plan.contacts else explained[0])
+        for line in explained if plan.contacts else explained[1:]:
+            click.echo(f"  {line}")
     click.echo(f"{'tier':<6}" + "".join(f"{ch:>12}" for ch in CHANNELS))
     for tier, row in plan.counts.items():
         click.echo(f"{tier:<6}" + "".join(f"{row.get(ch, 0):>12}" for ch in CHANNELS))
@@ -98,7 +103,7 @@ def campaign_run(ctx: click.Context, as_json: bool) -> None:
 
 @campaign.command(name="status")
 @click.argument("campaign_id", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the progress as JSON.")
 @click.pass_context
 def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """Progress of a campaign (default: the latest): attempts by channel and status, results, cost."""
@@ -113,8 +118,15 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
         return
     click.echo(
         f"campaign {body['campaign_id']} ({body['status']}), {body['pending']} still to send, "
-        f"cost so far ${body['cost']:,.2f}"
+        f"cost so far ${body['cost']:,.2f} ({body['cost_includes']}: "
+        f"${body['cost_parts']['charges']:,.2f} + ${body['cost_parts']['minutes']:,.2f})"
     )
+    deferred = body["deferred"]
+    if deferred["count"]:
+        click.echo(
+            f"  {deferred['count']} waiting for their calling hours (in each patient's time zone); "
+            f"the next goes out {deferred['next_send_local']}"
+        )
     for channel, by in sorted(body["attempts"].items()):
         click.echo(f"  {channel:<11}" + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
     if body["results"]:
@@ -139,6 +151,7 @@ def campaign_pause(ctx: click.Context, campaign_id: str | None) -> None:
 @click.argument("campaign_id", required=False)
 @click.pass_context
 def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
+    """Carry on sending a paused campaign (default: the latest): its paused attempts are queued again."""
     from receptionist.outreach.campaigns import CampaignError
 
     try:
@@ -150,7 +163,7 @@ def campaign_resume(ctx: click.Context, campaign_id: str | None) -> None:
 
 @campaign.command(name="calls")
 @click.argument("campaign_id", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the call list as JSON.")
 @click.pass_context
 def campaign_calls(ctx: click.Context, campaign_id: str | None, as_json: bool) -> None:
     """The staff call list: patients to call personally, with talking points (patient data: staff only)."""
@@ -192,7 +205,9 @@ def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) ->
 
 
 @campaign.command(name="simulate")
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="Seed of the simulated patients' answers."
+)
 @click.option("--force", is_flag=True, help="Simulate on a practice file other than the demo practice.")
 @click.pass_context
 def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
@@ -216,7 +231,13 @@ def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
 
 @campaign.command(name="export")
 @click.argument("campaign_id", required=False)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file to write.",
+)
 @click.pass_context
 def campaign_export(ctx: click.Context, campaign_id: str | None, out: Path) -> None:
     """The general-campaign patients as CSV, for the practice's own mailing or newsletter tool."""

@@ -13,9 +13,17 @@ from receptionist.cli.base import UserError, cli, services_for
 
 
 @cli.command()
-@click.option("--patients", default=2000, show_default=True, type=click.IntRange(2, 5_000_000))
-@click.option("--years", default=6.0, show_default=True, type=click.FloatRange(1, 30))
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--patients",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(2, 5_000_000),
+    help="How many patients.",
+)
+@click.option(
+    "--years", default=6.0, show_default=True, type=click.FloatRange(1, 30), help="Years of visit history."
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the synthetic data.")
 @click.option("--force", is_flag=True, help="Add the demo patients even if the store holds patients.")
 @click.pass_context
 def demo(ctx: click.Context, patients: int, years: float, seed: int, force: bool) -> None:
@@ -143,7 +151,8 @@ def visits(ctx: click.Context, file: Path, skip_invalid: bool) -> None:
     "as_of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Score as of this day (default today).",
+    help="Score as of this day (default today). The run is published like any other: a past day replaces "
+    "the live tiers (a warning says so); score again without --as-of to bring them back to today.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
@@ -164,6 +173,14 @@ def score(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> None:
             f"scores stored, but the tier cache could not be published ({exc}); "
             "run `receptionist score` again when Redis is back"
         ) from None
+    today = services.practice.today(services.now())
+    if day < today:
+        click.echo(
+            f"warning: scored as of {day.isoformat()}, {(today - day).days} days ago, and published: the live "
+            "tiers the phone line and campaigns use now come from that day; run `receptionist score` without "
+            "--as-of to score as of today",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
@@ -184,7 +201,9 @@ def export() -> None:
 
 
 @export.command(name="scores")
-@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The CSV file to write."
+)
 @click.pass_context
 def export_scores_cmd(ctx: click.Context, out: Path) -> None:
     """The latest score run, one row a patient."""

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8000
+SERVER_URL_FILE = "server_url"  # the running `receptionist up` writes its base URL here
 
 
 class Settings(BaseSettings):
@@ -98,6 +99,18 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """The base URL Twilio reaches (and signs); local mode uses the loopback address."""
         return (self.public_base_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where staff sign in: `PUBLIC_BASE_URL`, else the address the running `receptionist up` serves on
+        (it writes `server_url` into the data folder while it runs, whatever `--port` it was given), else
+        `base_url`."""
+        if self.public_base_url:
+            return self.base_url
+        try:
+            return (self.home / SERVER_URL_FILE).read_text().strip().rstrip("/") or self.base_url
+        except OSError:
+            return self.base_url
 
     @property
     def account_sid(self) -> str:

@@ -29,7 +29,7 @@ from receptionist.conversation.offline import ADVICE, OfflineEngine
 from receptionist.conversation.policy.family import FAMILY, match_member, members_like
 from receptionist.conversation.types import CallContext, Reply, Tools, Utterance
 from receptionist.wording import calls, spoken
-from receptionist.wording.calls import HOW_CAN_I_HELP
+from receptionist.wording.calls import HOW_CAN_I_HELP, goodbye
 from receptionist.wording.lines import lines
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class LLMEngine:
         st.setdefault("history", [])
         st.setdefault("offline", {})
         if st.get("done"):
-            return self._reply(st, "Thank you for calling. Goodbye.", "hangup")
+            return self._reply(st, goodbye(ctx.direction), "hangup")
         if heard.is_silence:
             return self._silence(ctx, tools, st)
         st["silences"] = 0
@@ -196,7 +196,7 @@ class LLMEngine:
                 say = spoken.clean(text) or "Let me put you through to our front desk."
                 return self._finish(st, said, say, "transfer")
             if executor.action == "hangup":
-                say = spoken.clean(text) or "Thank you for calling. Goodbye."
+                say = spoken.clean(text) or goodbye(ctx.direction)
                 st["done"] = True
                 return self._finish(st, said, say, "hangup")
         raise _Fallback(f"no answer after {MAX_TOOL_ROUNDS} tool rounds ({executor.errors} rejected)")

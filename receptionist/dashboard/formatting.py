@@ -10,6 +10,7 @@ from typing import Any
 from receptionist import csvsafe
 from receptionist.clock import utc
 from receptionist.wording.spoken import spoken_date, spoken_time
+from receptionist.wording.written import written_day, written_time
 
 TIER_LABELS = {"high": "High", "mid": "Mid", "low": "Low", "none": "Unknown"}
 CHANNEL_LABELS = {
@@ -79,10 +80,22 @@ def ago(when: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def local_time(when: dt.datetime | None, zone: dt.tzinfo) -> str:
+    """A moment in the location's zone, in words: "Tue Dec 8, 2:00 PM EST"; "-" for none."""
     if when is None:
         return "-"
-    when = utc(when)
-    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return written_time(utc(when), zone)
+
+
+def day(value: dt.date | str | None) -> str:
+    """A calendar day in words: "Tue Dec 8, 2026" (ISO text is read first); "-" for none."""
+    if not value:
+        return "-"
+    if isinstance(value, str):
+        try:
+            return written_day(dt.date.fromisoformat(value[:10]))
+        except ValueError:
+            return value
+    return written_day(value)
 
 
 def when(value: dt.datetime | None, now: dt.datetime, zone: dt.tzinfo) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import redis as redis_lib
 from sqlalchemy import and_, case, func, or_, select
 
 from receptionist.clock import utc
+from receptionist.dashboard.callrecords import what_happened
 from receptionist.dashboard.formatting import PRIORITY_ORDER
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.store import (
@@ -56,9 +58,20 @@ def _name(p: Patient | None) -> str:
     return f"{p.first_name} {p.last_name}".strip() if p is not None else ""
 
 
+_REASON_SEPARATOR = re.compile(
+    r",(?!\d)"
+)  # "$4,709/yr" holds a thousands comma: a separator never has a digit after it
+
+
+def reasons_of(text: str) -> list[str]:
+    """A score's reason text (parts joined by ", ") as its parts: "6 years, $4,709/yr, lapsed" ->
+    ["6 years", "$4,709/yr", "lapsed"]; a number's thousands separators stay inside it."""
+    return [r.strip() for r in _REASON_SEPARATOR.split(text) if r.strip()]
+
+
 def _reasons(score: PatientScore | None) -> list[str]:
-    """A score's reason codes (stored comma-separated), none without a score."""
-    return [r.strip() for r in (score.reasons if score else "").split(",") if r.strip()]
+    """A score's reason parts, none without a score."""
+    return reasons_of(score.reasons if score else "")
 
 
 def _first_phones(s: Any, ids: list[str]) -> dict[str, str]:
@@ -453,7 +466,20 @@ def record_consent(store: Store, patient_id: str, kinds: list[str]) -> bool:
 
 
 # -- calls ----------------------------------------------------------------------------------------------------
+def _attempts_by_call(s: Any, sids: list[str]) -> dict[str, OutreachAttempt]:
+    """The campaign attempt each outbound call placed (its provider id is the call's sid)."""
+    if not sids:
+        return {}
+    return {
+        a.provider_id: a
+        for a in s.scalars(select(OutreachAttempt).where(OutreachAttempt.provider_id.in_(sids)))
+        if a.provider_id
+    }
+
+
 def recent_calls(store: Store, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
+    """Recent calls, each naming its patient (for an outbound call nobody answered, the patient its campaign
+    attempt dialled) and saying what happened (`callrecords.what_happened`)."""
     with store.sessions() as s:
         rows = s.execute(
             select(Call, Patient)
@@ -461,41 +487,71 @@ def recent_calls(store: Store, limit: int = 100) -> dict[str, list[dict[str, Any
             .order_by(Call.started_at.desc(), Call.sid)
             .limit(limit)
         ).all()
-    calls = [
-        {
-            "sid": c.sid,
-            "direction": c.direction,
-            "name": _name(p),
-            "patient_id": c.patient_id,
-            "tier": c.tier,
-            "route": c.route,
-            "transfer": c.transfer,
-            "outcome": c.outcome,
-            "status": c.status,
-            "duration": c.duration_seconds,
-            "started_at": utc(c.started_at),
-            "facts": c.facts or {},
-            "live": c.status not in _ENDED and c.ended_at is None,
-        }
-        for c, p in rows
-    ]
+        attempts = _attempts_by_call(s, [c.sid for c, _ in rows if c.direction == "outbound"])
+        missing = {a.patient_id for a in attempts.values()} - {c.patient_id for c, _ in rows}
+        dialled = (
+            {p.id: p for p in s.scalars(select(Patient).where(Patient.id.in_(missing)))} if missing else {}
+        )
+        numbers = _first_phones(s, list(missing))
+    calls = []
+    for c, p in rows:
+        a = attempts.get(c.sid)
+        pid = c.patient_id or (a.patient_id if a else None)
+        who = p if p is not None else dialled.get(pid or "")
+        calls.append(
+            {
+                "sid": c.sid,
+                "direction": c.direction,
+                "name": _name(who),
+                "patient_id": pid,
+                "number": c.caller or numbers.get(pid or ""),
+                "tier": c.tier or (a.tier if a else None),
+                "happened": what_happened(
+                    c.direction, c.status, c.route, c.transfer, a.result if a else None, c.facts
+                ),
+                "route": c.route,
+                "transfer": c.transfer,
+                "outcome": c.outcome,
+                "status": c.status,
+                "duration": c.duration_seconds,
+                "started_at": utc(c.started_at),
+                "facts": c.facts or {},
+                "live": c.status not in _ENDED and c.ended_at is None,
+            }
+        )
     return {"live": [c for c in calls if c["live"]], "recent": [c for c in calls if not c["live"]]}
 
 
 def call_detail(store: Store, sid: str) -> dict[str, Any] | None:
+    """One call: who (the dialled patient for an outbound call nobody answered), what happened, the turns;
+    a voicemail's record says it was a voicemail (`voicemail`: True) so the page shows what was left."""
     with store.sessions() as s:
         c = s.get(Call, sid)
         if c is None:
             return None
-        p = s.get(Patient, c.patient_id) if c.patient_id else None
+        a = _attempts_by_call(s, [sid]).get(sid) if c.direction == "outbound" else None
+        pid = c.patient_id or (a.patient_id if a else None)
+        p = s.get(Patient, pid) if pid else None
+        number = c.caller or (_first_phones(s, [pid]).get(pid) if pid else None)
         turns = s.scalars(select(CallTurn).where(CallTurn.call_sid == sid).order_by(CallTurn.seq)).all()
-    return {"call": c, "name": _name(p), "turns": turns, "facts": c.facts or {}}
+    result = a.result if a else None
+    return {
+        "call": c,
+        "name": _name(p),
+        "patient_id": pid,
+        "number": number,
+        "tier": c.tier or (a.tier if a else None),
+        "turns": turns,
+        "facts": c.facts or {},
+        "happened": what_happened(c.direction, c.status, c.route, c.transfer, result, c.facts),
+        "voicemail": result == "voicemail",
+    }
 
 
 # -- results --------------------------------------------------------------------------------------------------
 def tier_mix(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """Per tier of a run: patients, lapsed, and the value at risk (the yearly value of the lapsed patients and
-    their lifetime value), one GROUP BY on the run's scores."""
+    """Per tier of a run: patients, lapsed, and the value at risk (the lapsed patients' yearly spend and their
+    patient value, PLV, both per year), one GROUP BY on the run's scores."""
     lapsed = case((PatientScore.lapsed.is_(True), 1), else_=0)
     with store.sessions() as s:
         rows = s.execute(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from receptionist.dashboard import formatting as f
+from receptionist.outcomes.cost import INCLUDES
 from receptionist.outcomes.report import Report
 
 TIER_COLOURS = {"high": "#1d6f8b", "mid": "#e0a43a", "low": "#8c97a3", "none": "#c4c9cf"}
@@ -74,14 +75,16 @@ def tiers_table(mix: list[dict[str, Any]]) -> Table:
     return Table(
         "tiers",
         "Tier mix and value at risk",
-        "Patients per value tier in the latest score run; value at risk is what the lapsed patients were worth a "
-        "year, and over their lifetime, if they do not come back.",
+        "Patients per value tier in the latest score run. Yearly spend at risk: what the lapsed patients spent a "
+        "year (recent years weighted most). Patient value at risk: the same patients' patient value (PLV), "
+        "their yearly spend weighted up for tenure, departments used and bills paid; also per year, so "
+        "it runs above the yearly spend.",
         [
             "Tier",
             "Patients",
             "Lapsed",
-            "Yearly value at risk",
-            "Lifetime value at risk",
+            "Yearly spend at risk",
+            "Patient value at risk (PLV, per year)",
             "Expected next 12 months",
         ],
         [
@@ -100,7 +103,7 @@ def tiers_table(mix: list[dict[str, Any]]) -> Table:
             "patients",
             "lapsed",
             "annual_value_at_risk",
-            "lifetime_value_at_risk",
+            "plv_at_risk_per_year",
             "expected_value_12m",
         ],
         [
@@ -187,9 +190,22 @@ def expected_table(report: Report) -> Table:
     )
 
 
+def month_range(months: list[str]) -> list[str]:
+    """Every month (YYYY-MM) from the first to the last given, so a chart never skips a month without data."""
+    if not months:
+        return []
+    first, last = min(months), max(months)
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def monthly_table(report: Report) -> Table:
     rows = [r for r in report.rows if r.attempts]
-    months = sorted(report.months)
+    months = month_range(list(report.months))
     buckets = sorted(
         {(r.tier, r.channel) for r in rows},
         key=lambda b: (["high", "mid", "low"].index(b[0]) if b[0] in ("high", "mid", "low") else 9, b[1]),
@@ -378,7 +394,7 @@ def money_table(report: Report) -> Table:
     return Table(
         "money",
         "Cost per reactivation and ROI (all months)",
-        "Cost is every charge and call minute; revenue is "
+        f"Cost is the {INCLUDES} (the figure the Campaigns page shows); revenue is "
         "the attributed visits. ROI = (revenue - cost) / cost.",
         ["Tier", "Channel", "Cost", "Reactivated", "Cost per reactivation", "Revenue", "ROI"],
         [

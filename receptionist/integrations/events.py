@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from receptionist import jobqueue
 from receptionist.clock import utc
 from receptionist.integrations.context import IntegrationContext
+from receptionist.integrations.doubts import provider_doubt, warning
 from receptionist.integrations.errors import ApiError, invalid
 from receptionist.integrations.pms import _hold_slot, e164_phones
 from receptionist.integrations.schemas import BookingEvent, IntakeUpdate
@@ -101,7 +102,17 @@ def booking_event(services: IntegrationContext, key_id: str, event: BookingEvent
         "trying_to_return": False,
         "lapsed": None,
         "appointment": None,
+        "warnings": [],
     }
+    if event.type == "completed" and event.appointment is not None:
+        a = event.appointment
+        if a.location_id and a.location_id not in {loc.id for loc in services.practice.locations}:
+            raise invalid("appointment.location_id", f"{a.location_id} is not a location of the practice")
+        doubt = provider_doubt(
+            services.practice, a.location_id or services.practice.main.id, a.provider, "appointment.provider"
+        )
+        if doubt:
+            result["warnings"].append(doubt)
     try:
         with services.store.session() as s:
             pid = _find_patient(s, event)
@@ -113,6 +124,23 @@ def booking_event(services: IntegrationContext, key_id: str, event: BookingEvent
                 result.update(patient_id=pid, trying_to_return=True, lapsed=_lapsed(s, pid))
                 if event.type == "completed":
                     result["appointment"] = _online_appointment(s, services, pid, event)
+            else:
+                asked = (
+                    "patient_id"
+                    if event.patient_id
+                    else "phone"
+                    if event.phone
+                    else "email"
+                    if event.email
+                    else "patient_id"
+                )
+                result["warnings"].append(
+                    warning(
+                        asked,
+                        "matches no patient: the event is stored, marked to no one"
+                        + (" and its appointment is not booked" if event.type == "completed" else ""),
+                    )
+                )
             s.add(
                 IntegrationEvent(
                     key_id=key_id,

@@ -53,7 +53,7 @@ class FhirReport:
     resources: int = 0
     patients: dict[str, int] = field(default_factory=dict)
     visits: dict[str, int] = field(default_factory=dict)
-    appointments: dict[str, int] = field(default_factory=dict)
+    appointments: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     invalid: list[dict[str, str]] = field(default_factory=list)
     imported: bool = False
@@ -463,4 +463,11 @@ def _load(
     if appointments:
         report.appointments = upsert_appointments_batch(services, appointments, booked_via="pms")
     else:
-        report.appointments = {"received": 0, "added": 0, "updated": 0, "unchanged": 0, "patients_created": 0}
+        report.appointments = {
+            "received": 0,
+            "added": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "patients_created": 0,
+            "warnings": [],
+        }

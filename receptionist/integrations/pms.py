@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from receptionist.clock import utc
 from receptionist.integrations.context import IntegrationContext
+from receptionist.integrations.doubts import provider_doubt, shared_phones
 from receptionist.integrations.errors import ApiError, invalid
 from receptionist.integrations.schemas import PmsAppointment, PmsPatient, PmsVisit
 from receptionist.patients.cache import CacheUnavailable
@@ -71,7 +72,7 @@ def _unique(ids: list[str], what: str) -> None:
 
 def upsert_patients_batch(
     services: IntegrationContext, patients: list[PmsPatient], today: dt.date
-) -> dict[str, int]:
+) -> dict[str, Any]:
     _unique([p.id for p in patients], "patients")
     records = [patient_record(p, f"patients[{i}]") for i, p in enumerate(patients)]
     cache = services.publish_cache
@@ -85,13 +86,20 @@ def upsert_patients_batch(
         ) from None
     try:
         with services.store.session() as s:
+            doubts = shared_phones(s.connection(), [(r.id, r.phones) for r in records], "patients")
             added, updated, unchanged = upsert_patients(s.connection(), records, today)
     finally:
         try:
             cache.phones_changed()
         except CacheUnavailable:
             pass  # the first call made the cache not complete already; the next score run republishes
-    return {"received": len(records), "added": added, "updated": updated, "unchanged": unchanged}
+    return {
+        "received": len(records),
+        "added": added,
+        "updated": updated,
+        "unchanged": unchanged,
+        "warnings": doubts,
+    }
 
 
 def visit_record(v: PmsVisit) -> VisitRecord:
@@ -210,7 +218,7 @@ def _ensure_patients(conn, pids: list[str]) -> int:
 
 def upsert_appointments_batch(
     services: IntegrationContext, appointments: list[PmsAppointment], *, booked_via: str = "pms"
-) -> dict[str, int]:
+) -> dict[str, Any]:
     _unique([a.id for a in appointments], "appointments")
     locations = {loc.id for loc in services.practice.locations}
     for i, a in enumerate(appointments):
@@ -218,7 +226,25 @@ def upsert_appointments_batch(
             raise invalid(
                 f"appointments[{i}].location_id", f"{a.location_id} is not a location of the practice"
             )
-    counts = {"received": len(appointments), "added": 0, "updated": 0, "unchanged": 0, "patients_created": 0}
+    doubts = [
+        d
+        for i, a in enumerate(appointments)
+        if (
+            d := provider_doubt(
+                services.practice,
+                a.location_id or services.practice.main.id,
+                a.provider,
+                f"appointments[{i}].provider",
+            )
+        )
+    ]
+    counts: dict[str, Any] = {
+        "received": len(appointments),
+        "added": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "patients_created": 0,
+    }
     with services.store.session() as s:
         counts["patients_created"] = _ensure_patients(s.connection(), [a.patient_id for a in appointments])
         rows = {
@@ -251,6 +277,7 @@ def upsert_appointments_batch(
                 counts["updated"] += 1
             s.flush()
             _hold_slot(s, row)
+    counts["warnings"] = doubts
     return counts
 
 

@@ -16,9 +16,10 @@ EARLIEST, LATEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2200, 1, 
 
 
 def _instant(value: dt.datetime) -> dt.datetime:
-    """An instant in UTC, between 1900 and 2200 (a naive one is taken as UTC)."""
+    """An instant in UTC, between 1900 and 2200. A time without a UTC offset is refused (422 naming the field):
+    the practice's systems run in local time, so taking it as UTC would move an appointment by hours."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        raise ValueError("needs a UTC offset (e.g. 2026-12-08T14:00:00-05:00 or 2026-12-08T19:00:00Z)")
     if not EARLIEST + dt.timedelta(days=1) <= value <= LATEST - dt.timedelta(days=1):
         raise ValueError("must be between 1900 and 2200")
     return value.astimezone(dt.UTC)
@@ -55,10 +56,10 @@ class Strict(BaseModel):
 
 class OnlineAppointment(Strict):
     id: Id = Field(description="the booking system's appointment id")
-    start: Instant = Field(description="ISO 8601 with a UTC offset")
+    start: Instant = Field(description="ISO 8601 with a UTC offset (a time without one is refused)")
     minutes: int = Field(default=60, ge=5, le=600)
     location_id: Annotated[str, Field(max_length=40)] = ""
-    provider: Name = ""
+    provider: Name = Field(default="", description="a provider the practice file names; another is a warning")
     kind: Annotated[str, Field(max_length=30)] = "cleaning"
 
 
@@ -156,10 +157,10 @@ class PmsVisit(Strict):
 class PmsAppointment(Strict):
     id: Id
     patient_id: Id
-    start: Instant
+    start: Instant = Field(description="ISO 8601 with a UTC offset (a time without one is refused)")
     minutes: int = Field(default=60, ge=5, le=600)
     location_id: Annotated[str, Field(max_length=40)] = ""
-    provider: Name = ""
+    provider: Name = Field(default="", description="a provider the practice file names; another is a warning")
     kind: Annotated[str, Field(max_length=30)] = "cleaning"
     status: Literal["booked", "cancelled"] = "booked"
 

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from redis import Redis
 from rq import Retry
 from sqlalchemy import select
 
@@ -26,7 +27,7 @@ from receptionist.integrations import signing
 from receptionist.integrations.sealing import Sealer
 from receptionist.jobqueue import Jobs
 from receptionist.outcomes.events import Event
-from receptionist.store import ApiKey, Store
+from receptionist.store import ApiKey, Store, keys
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,42 @@ TIMEOUT_S = 10
 BACKOFF = [10, 60, 300, 1800, 7200]
 
 
+FAILURES_KEPT = 200  # the dashboard's list of failed deliveries keeps the newest this many
+
+
 class DeliveryFailed(Exception):
-    pass
+    """A delivery that did not get a 2xx: an expected failure, retried; logged as one line, no traceback."""
+
+
+def record_failure(
+    redis: Redis, key_id: str, delivery_id: str, reason: str, at: dt.datetime, *, retry_in: int | None
+) -> None:
+    """Keep a failed delivery for the dashboard (ids and the reason only: no patient data); `retry_in` None
+    means it was the last try."""
+    entry = {
+        "key_id": key_id,
+        "id": delivery_id,
+        "reason": reason,
+        "at": at.isoformat(),
+        "retry_in": retry_in,
+    }
+    pipe = redis.pipeline()
+    pipe.lpush(keys.webhook_failures(), json.dumps(entry))
+    pipe.ltrim(keys.webhook_failures(), 0, FAILURES_KEPT - 1)
+    pipe.execute()
+
+
+def recent_failures(redis: Redis, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest failed deliveries first; unreadable entries are skipped."""
+    out = []
+    for raw in redis.lrange(keys.webhook_failures(), 0, limit - 1):
+        try:
+            entry = json.loads(raw)
+            entry["at"] = dt.datetime.fromisoformat(entry["at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        out.append(entry)
+    return out
 
 
 def payload(event: Event) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from receptionist.config.practice import OutreachRules
+from receptionist.outcomes.cost import INCLUDES, cost_of
 from receptionist.outcomes.events import CHANNELS, TIERS
 from receptionist.outcomes.log import Counts
 from scoring.outcomes import wilson_interval
@@ -115,7 +116,7 @@ def _row(month: str, tier: str, channel: str, kinds: dict[str, tuple[int, int]],
 
     attempts, responded, reactivated = n("sent"), n("responded"), n("reactivated")
     revenue = kinds.get("revenue", (0, 0))[1] / 100.0
-    cost = (kinds.get("sent", (0, 0))[1] + kinds.get("talk", (0, 0))[1]) / 100.0  # charges and call minutes
+    cost = cost_of(kinds).total  # per-attempt charges plus call minutes (outcomes/cost.py)
     return Row(
         month,
         tier,
@@ -246,6 +247,7 @@ def render(report: Report) -> str:
         lines.append("all months")
         lines.append(head)
         lines += [line(r) for r in report.totals if r.attempts]
+    lines.append(f"cost: {INCLUDES}, the same figure as `campaign status` and the dashboard")
     lines.append("true lift: reactivation among contacted vs held-out (not contacted) patients")
     for x in report.lift:
         lift = (

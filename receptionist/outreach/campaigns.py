@@ -15,13 +15,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 
 from receptionist import csvsafe, jobqueue
-from receptionist.clock import Clock
+from receptionist.clock import Clock, utc
 from receptionist.config.practice import Practice
 from receptionist.jobqueue import Jobs
+from receptionist.outcomes.cost import INCLUDES, campaign_cost
 from receptionist.outcomes.record import Outcomes
 from receptionist.outreach.dispatch import (
     DIRECT,
@@ -37,6 +39,7 @@ from receptionist.outreach.planner import Plan
 from receptionist.patients.cache import TierCache
 from receptionist.store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone, Store
 from receptionist.telephony.rest import TwilioApi
+from receptionist.wording.written import written_time
 
 ENQUEUE_CHUNK = 1000
 # what a staff member can record after a staff call (the dashboard's outcome form)
@@ -223,28 +226,39 @@ class Campaigns:
                 .group_by(OutreachAttempt.result)
             ):
                 results[result] = n
-            cost = (
-                s.scalar(
-                    select(func.coalesce(func.sum(OutreachAttempt.cost), 0.0)).where(
-                        OutreachAttempt.campaign_id == cid
-                    )
-                )
-                or 0.0
-            )
             pending = sum(
                 n for ch in by.values() for st, n in ch.items() if st in ("queued", "deferred", "sending")
             )
-            return {
+            waiting, next_at = s.execute(
+                select(func.count(), func.min(OutreachAttempt.not_before)).where(
+                    OutreachAttempt.campaign_id == cid, OutreachAttempt.status == "deferred"
+                )
+            ).one()
+            head = {
                 "campaign_id": cid,
                 "status": c.status,
                 "purpose": c.purpose,  # exempt | marketing: whose rules the gates apply
                 "run_id": c.run_id,
-                "created_at": c.created_at.isoformat(),
-                "attempts": by,
-                "results": results,
-                "pending": pending,
-                "cost": round(float(cost), 2),
+                "created_at": c.created_at,
             }
+        cost = campaign_cost(self.store, cid)  # the one definition (outcomes/cost.py), as stats and Results
+        return {
+            **head,
+            "created_at": head["created_at"].isoformat(),
+            "attempts": by,
+            "results": results,
+            "pending": pending,
+            "deferred": {
+                "count": int(waiting or 0),
+                "next_send": utc(next_at).isoformat() if next_at is not None else None,
+                "next_send_local": written_time(utc(next_at), ZoneInfo(self.practice.timezone))
+                if next_at is not None
+                else None,
+            },
+            "cost": round(cost.total, 2),
+            "cost_includes": INCLUDES,
+            "cost_parts": cost.as_json(),
+        }
 
     # -- the staff call list ---------------------------------------------------------------------------------
     def staff_list(self, campaign_id: str | None) -> list[dict[str, Any]]:
@@ -309,8 +323,12 @@ class Campaigns:
         if not lawful and not (c.opted_out or c.number_revoked):
             raise CampaignError(f"not calling now: {why}")
         if not decision.allowed:
-            when = f" (allowed again {decision.retry_at:%Y-%m-%d %H:%M} UTC)" if decision.retry_at else ""
-            raise CampaignError(f"not calling now: {decision.reason}{when}")
+            when = (
+                f"; the patient can be called from {written_time(decision.retry_at, ZoneInfo(self.practice.timezone))}"
+                if decision.retry_at
+                else ""
+            )
+            raise CampaignError(f"{decision.reason}{when}")
         if not self.limits.lock_patient(c.patient_id, attempt, LOCK_SECONDS["staff_call"]):
             raise CampaignError("another contact with this patient is in progress")
         if not d.transition(

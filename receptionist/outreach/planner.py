@@ -35,11 +35,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from receptionist.clock import utc
 from receptionist.config.practice import Practice
@@ -93,6 +93,19 @@ class Plan:
     expected_recovered_value: float
     response_rates: dict[str, dict[str, float]]  # P(response) per tier and channel (posterior means)
     mix: dict[str, dict[str, Any]]  # per tier: learning or not, the reason in words, each channel's evidence
+    left_out: dict[str, int] = field(default_factory=dict)  # scored patients not in the plan, per reason
+
+    def explain(self) -> list[str]:
+        """Why patients are not in the plan, one line a reason (most first); for an empty plan, why it is empty."""
+        lines = [f"{n:,} {why}" for why, n in sorted(self.left_out.items(), key=lambda kv: (-kv[1], kv[0]))]
+        if not self.contacts:
+            head = (
+                "nobody to contact: every scored patient was left out"
+                if self.left_out
+                else "nobody to contact: the score run has no patients"
+            )
+            return [head, *lines]
+        return lines
 
     def as_json(self) -> dict[str, Any]:
         """Counts and totals only: the JSON carries no names or phone numbers."""
@@ -104,6 +117,7 @@ class Plan:
             "expected_recovered_value": round(self.expected_recovered_value, 2),
             "response_rates": self.response_rates,
             "mix": self.mix,
+            "left_out": self.left_out,
         }
 
 
@@ -161,7 +175,21 @@ def _first_lawful(c: _Candidate, channels: tuple[str, ...]) -> str:
     return next(ch for ch in channels if _lawful(c, ch))
 
 
-def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int) -> list[_Candidate]:
+LEFT_OUT = {
+    "not_lapsed": "not lapsed (a visit within the lapse window)",
+    "opted_out": "opted out",
+    "booked": "already booked",
+    "in_campaign": "already in a running or paused campaign",
+    "cooldown": "contacted within the cool-down",
+    "no_contact": "no phone number or email",
+    "returning": "already trying to book on their own",
+}
+
+
+def _candidates(
+    store: Store, run_id: str, now: dt.datetime, cooldown_days: int, left_out: dict[str, int]
+) -> list[_Candidate]:
+    """The lapsed patients the plan may contact; `left_out` gets a count per reason for everyone else."""
     cutoff = now - dt.timedelta(days=cooldown_days)
     # Core rows unpacked once, not ORM objects: a plan reads every lapsed patient (100,000 in well under 2 s).
     with store.engine.connect() as conn:
@@ -190,11 +218,18 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
             )
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
+        not_lapsed = conn.scalar(
+            select(func.count())
+            .select_from(PatientScore)
+            .where(PatientScore.run_id == run_id, PatientScore.lapsed.is_not(True))
+        )
+        if not_lapsed:
+            left_out[LEFT_OUT["not_lapsed"]] = int(not_lapsed)
         phones = set(conn.scalars(select(PatientPhone.patient_id)))
-        excluded = set(
+        recent = set(
             conn.scalars(select(OutreachAttempt.patient_id).where(OutreachAttempt.sent_at >= cutoff))
         )
-        excluded.update(
+        in_hand = set(
             conn.scalars(
                 select(OutreachAttempt.patient_id)
                 .join(Campaign, Campaign.id == OutreachAttempt.campaign_id)
@@ -204,7 +239,7 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
                 )
             )
         )
-        excluded.update(
+        booked = set(
             pid
             for pid, start in conn.execute(
                 select(Appointment.patient_id, Appointment.start).where(Appointment.status == "booked")
@@ -229,13 +264,25 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
         last_visit,
     ) in rows:
         # left out: opted out, no usable contact, already booked, contacted in the cool-down, already in hand,
-        # already trying to come back by themselves
-        if opted_out or pid in excluded:
-            continue
+        # already trying to come back by themselves (counted per reason, the first that applies)
         has_phone = pid in phones
-        if not (has_phone or email):
-            continue
-        if trying_at is not None and utc(trying_at) >= cutoff:
+        why = (
+            LEFT_OUT["opted_out"]
+            if opted_out
+            else LEFT_OUT["booked"]
+            if pid in booked
+            else LEFT_OUT["in_campaign"]
+            if pid in in_hand
+            else LEFT_OUT["cooldown"]
+            if pid in recent
+            else LEFT_OUT["no_contact"]
+            if not (has_phone or email)
+            else LEFT_OUT["returning"]
+            if trying_at is not None and utc(trying_at) >= cutoff
+            else None
+        )
+        if why is not None:
+            left_out[why] = left_out.get(why, 0) + 1
             continue
         out.append(
             _Candidate(
@@ -308,7 +355,8 @@ def build_plan(
     rng = np.random.default_rng(seed_for(run_id))
     staff, ai_slots = 0, 0
     contacts: list[PlannedContact] = []
-    for c in _candidates(store, run_id, now, rules.cooldown_days):
+    left_out: dict[str, int] = {}
+    for c in _candidates(store, run_id, now, rules.cooldown_days, left_out):
         staff_open = (
             c.tier == "high"
             and staff < rules.staff_call_list_size
@@ -387,4 +435,5 @@ def build_plan(
         value,
         rates,
         mix_reasons(beliefs, counts, medians, rules, seed_for(run_id)),
+        left_out,
     )

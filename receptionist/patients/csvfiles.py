@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tqdm import tqdm
+
+T = TypeVar("T")
 
 
 class ImportFileError(ValueError):
@@ -32,6 +35,37 @@ class BadField(ValueError):
         super().__init__(why)
         self.field = field
         self.why = why
+
+
+class BadRow(ValueError):
+    """Every bad field of one row (a row is checked whole, so its report names them all)."""
+
+    def __init__(self, fields: list[BadField]) -> None:
+        super().__init__("; ".join(f"{b.field}: {b.why}" for b in fields))
+        self.fields = fields
+
+
+class FieldCheck:
+    """Parses a row's fields one by one, keeping every `BadField` instead of stopping at the first:
+    `value = check(parse_zip, row["zip"], "zip")` gives None for a bad field; `check.done()` raises
+    `BadRow` with them all."""
+
+    def __init__(self) -> None:
+        self.bad: list[BadField] = []
+
+    def __call__(self, parse: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return parse(*args)
+        except BadField as bad:
+            self.bad.append(bad)
+            return None
+
+    def fail(self, field: str, why: str) -> None:
+        self.bad.append(BadField(field, why))
+
+    def done(self) -> None:
+        if self.bad:
+            raise BadRow(self.bad)
 
 
 def read_rows(

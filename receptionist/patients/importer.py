@@ -19,6 +19,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from receptionist.patients.cache import TierCache
 from receptionist.patients.csvfiles import (
     BadField,
+    BadRow,
+    FieldCheck,
     RowError,
     parse_bool,
     parse_cents,
@@ -108,33 +110,49 @@ class VisitRecord:
     provider: str
 
 
-def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRecord:
-    pid = parse_id(row["patient_id"], "patient_id")
-    if pid in seen:
-        raise BadField("patient_id", f"{pid} appears again (first on line {seen[pid]})")
+def _phones(text: str) -> tuple[str, ...]:
     try:
-        phones = tuple(parse_phone_list(row["phone"]))
+        return tuple(parse_phone_list(text))
     except InvalidPhone as exc:
-        raise BadField("phone", f"{exc} ({row['phone']!r})") from None
+        raise BadField("phone", f"{exc} ({text!r})") from None
+
+
+def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRecord:
+    """One patient row, every field checked: a bad row reports all its bad fields (`BadRow`)."""
+    check = FieldCheck()
+    pid = check(parse_id, row["patient_id"], "patient_id")
+    if pid is not None and pid in seen:
+        check.fail("patient_id", f"{pid} appears again (first on line {seen[pid]})")
+    phones = check(_phones, row["phone"])
     for name in ("first_name", "last_name"):
         if len(row[name]) > 100:
-            raise BadField(name, "longer than 100 characters")
+            check.fail(name, "longer than 100 characters")
+    email = check(parse_email, row["email"], "email")
+    zip_code = check(parse_zip, row["zip"], "zip")
+    flags = {
+        name: check(parse_bool, row.get(name, ""), name)
+        for name in ("consent_voice", "consent_sms", "consent_written", "opted_out")
+    }
+    dob = (row.get("date_of_birth") or "").strip()
+    birth = check(parse_date, dob, "date_of_birth") if dob else None
+    guarantor = check(_guarantor, row, pid) if pid is not None else None
+    status = check(_status, row)
+    check.done()
+    assert pid is not None and phones is not None and email is not None and zip_code is not None
     return PatientRecord(
         id=pid,
         first_name=row["first_name"],
         last_name=row["last_name"],
         phones=phones,
-        email=parse_email(row["email"], "email"),
-        zip=parse_zip(row["zip"], "zip"),
-        consent_voice=parse_bool(row["consent_voice"], "consent_voice"),
-        consent_sms=parse_bool(row["consent_sms"], "consent_sms"),
-        consent_written=parse_bool(row.get("consent_written", ""), "consent_written"),
-        opted_out=parse_bool(row["opted_out"], "opted_out"),
-        date_of_birth=parse_date(dob, "date_of_birth")
-        if (dob := (row.get("date_of_birth") or "").strip())
-        else None,
-        guarantor_id=_guarantor(row, pid),
-        **_status(row),
+        email=email,
+        zip=zip_code,
+        consent_voice=bool(flags["consent_voice"]),
+        consent_sms=bool(flags["consent_sms"]),
+        consent_written=bool(flags["consent_written"]),
+        opted_out=bool(flags["opted_out"]),
+        date_of_birth=birth,
+        guarantor_id=guarantor,
+        **(status or {}),
     )
 
 
@@ -168,20 +186,24 @@ class _VisitParser:
         self.visit_ids: dict[str, int] = {}
 
     def __call__(self, row: dict[str, str], line: int, _seen: dict[str, int]) -> VisitRecord:
-        pid = parse_id(row["patient_id"], "patient_id")
-        day = parse_date(row["date"], "date", not_after=self.today)
-        amount = parse_cents(row["amount"], "amount")
+        """One visit row, every field checked: a bad row reports all its bad fields (`BadRow`)."""
+        check = FieldCheck()
+        pid = check(parse_id, row["patient_id"], "patient_id")
+        day = check(lambda: parse_date(row["date"], "date", not_after=self.today))
+        amount = check(parse_cents, row["amount"], "amount")
         paid_text = row.get("paid", "")
-        paid = parse_cents(paid_text, "paid") if paid_text else amount
+        paid = check(parse_cents, paid_text, "paid") if paid_text else amount
         department = row["department"].strip().lower()
         if not department:
-            raise BadField("department", "missing")
+            check.fail("department", "missing")
         if len(department) > 60:
-            raise BadField("department", "longer than 60 characters")
+            check.fail("department", "longer than 60 characters")
         provider = row.get("provider", "")[:100]
         visit_id = row.get("visit_id", "")
-        if visit_id:
-            vid = parse_id(visit_id, "visit_id")
+        vid = check(parse_id, visit_id, "visit_id") if visit_id else None
+        check.done()
+        assert pid is not None and day is not None and amount is not None and paid is not None
+        if vid is not None:
             first = self.visit_ids.setdefault(vid, line)
             if first != line:
                 raise BadField("visit_id", f"{vid} appears again (first on line {first})")
@@ -208,6 +230,9 @@ def _records(
         report.rows += 1
         try:
             record = parse(row, line, seen)
+        except BadRow as bad:
+            report.invalid.extend(RowError(line, b.field, b.why) for b in bad.fields)
+            continue
         except BadField as bad:
             report.invalid.append(RowError(line, bad.field, bad.why))
             continue

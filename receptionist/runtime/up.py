@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from receptionist.config.settings import Settings
+from receptionist.config.settings import SERVER_URL_FILE, Settings
 from receptionist.runtime.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 
 if TYPE_CHECKING:
@@ -122,11 +122,13 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
+    server_url = settings.home / SERVER_URL_FILE
     try:
         base = f"http://127.0.0.1:{port}"
         if not _wait_healthy(base + "/healthz", web):
             raise fail(f"the web server did not answer on {base}/healthz (is port {port} in use?)")
         public = settings.public_base_url or base
+        server_url.write_text(public + "\n")  # `users add` prints the sign-in URL this server really uses
         click.echo(f"""
 receptionist is up ({practice.name}, {practice.main.phone})
   dashboard:   {public}/   (staff sign-in){_first_user_line(has_users)}
@@ -149,6 +151,7 @@ Press Ctrl-C to stop.""")
     except KeyboardInterrupt:
         pass
     finally:
+        server_url.unlink(missing_ok=True)
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)

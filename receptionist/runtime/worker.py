@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import redis
 from rq import Queue, Worker
+from rq.job import Job
+from rq.worker.base import BaseWorker
 from sqlalchemy.exc import SQLAlchemyError
 
 from receptionist import jobs
@@ -23,6 +26,28 @@ QUEUES = ("high", "default", "outreach")
 DRAIN_EVERY_S = 2.0
 
 log = logging.getLogger(__name__)
+
+
+class QuietFailures(BaseWorker):
+    """For an RQ worker: an expected job failure (a webhook delivery that got no 2xx, which the job has
+    already logged as one line) is not logged again with RQ's traceback, which also printed the job's
+    arguments. Every other exception is logged by RQ as usual."""
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        from receptionist.integrations.webhooks import DeliveryFailed
+
+        if not isinstance(exc_info[1], DeliveryFailed):
+            super().handle_exception(job, *exc_info)
+            return
+        self.log.debug("job %s: %s", job.id, exc_info[1])
+        for handler in self._exc_handlers:
+            fallthrough = handler(job, *exc_info)
+            if fallthrough is not None and not fallthrough:
+                break
+
+
+class QuietWorker(QuietFailures, Worker):
+    """The product's worker: RQ's forking worker with `QuietFailures`."""
 
 
 def queues(services: Services) -> list[Queue]:
@@ -66,7 +91,7 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
     drainer = threading.Thread(target=_drain_loop, args=(services, stop), name="journal-drain", daemon=True)
     drainer.start()
     try:
-        worker = Worker(queues(services), connection=services.queue_redis)
+        worker = QuietWorker(queues(services), connection=services.queue_redis)
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()

@@ -61,6 +61,14 @@ SECONDS_PER_TURN = 5
 STAFF_KEYS = {"accept": "1", "decline": "2"}
 
 
+# what the transcript says when a transfer does not connect: by the staff side's action, else the dial status
+TRANSFER_WORDS = {
+    "decline": "[transfer declined: staff pressed 2, the AI receptionist carries on]",
+    "no-answer": "[transfer not answered: nobody at the front desk picked up]",
+    "busy": "[transfer not answered: the front desk line was busy]",
+}
+
+
 class SimulatorError(RuntimeError):
     """TwiML the simulator cannot play the way Twilio would (a `method="GET"` callback, for one)."""
 
@@ -636,7 +644,9 @@ class _Walk:
             self.result.transcript.append(line)
             connected = action_kind == "accept"
         status = "completed" if connected else "busy" if action_kind == "busy" else "no-answer"
-        self.result.transcript.append("[connected to staff]" if connected else f"[transfer {status}]")
+        self.result.transcript.append(
+            "[connected to staff]" if connected else TRANSFER_WORDS.get(action_kind, TRANSFER_WORDS[status])
+        )
         if first is not None and first.get("statusCallback"):
             callback = urllib.parse.urljoin(doc_url, first.get("statusCallback"))
             self._side_post(

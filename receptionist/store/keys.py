@@ -122,3 +122,8 @@ def tryit_call(call_sid: str) -> str:
 def run_tier_mix(run_id: str) -> str:
     """String (JSON) with an expiry: a score run's tier mix and value at risk (a run never changes once kept)."""
     return f"{PREFIX}:run:{run_id}:tier_mix"
+
+
+def webhook_failures() -> str:
+    """List (JSON, newest first, capped): outgoing webhook deliveries that failed, for the dashboard."""
+    return f"{PREFIX}:webhooks:failures"

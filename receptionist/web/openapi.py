@@ -117,7 +117,11 @@ def build() -> dict[str, Any]:
             "carries `Authorization: Bearer <API key>` (made with `receptionist keys add`); each route needs "
             "a scope of the key: booking, intake, pms (patients, visits, appointments), fhir; finding a "
             "patient by phone or email needs lookup. "
-            'Errors are `{"error": {"code", "message"}}`.',
+            'Errors are `{"error": {"code", "message"}}`. Doubtful data: what cannot be stored truthfully is '
+            "refused with 422 naming the field (a date-time without a UTC offset, an unknown location); what "
+            "is plausible but unusual is stored, and the response's `warnings` list names the field and why "
+            '(`{"field", "message"}`): a provider the practice file does not name at that location, a phone '
+            "number another patient already has, a booking event that matches no patient.",
         },
         "servers": [{"url": "/"}],
         "paths": {
@@ -127,7 +131,11 @@ def build() -> dict[str, Any]:
                     "An online booking attempt: started, abandoned or completed",
                     "A known patient is marked trying to return: reactivation outreach is held back for the "
                     "cool-down, and a completed booking is recorded as an outcome. Stored once per event_id.",
-                    {"201": "applied", "200": "a repeated delivery (`duplicate`: true), nothing changed"},
+                    {
+                        "201": "applied; `warnings` names what was doubtful (no patient matched, an unknown "
+                        "provider)",
+                        "200": "a repeated delivery (`duplicate`: true), nothing changed",
+                    },
                     op="postBookingEvent",
                 )
             },
@@ -147,7 +155,10 @@ def build() -> dict[str, Any]:
                     "PatientsBatch",
                     "Upsert patients by the practice-management system's ids",
                     "Up to 5,000 a request; phones are replaced, a changed zip is kept as a move, opt-outs stay.",
-                    {"200": "counts: received, added, updated, unchanged"},
+                    {
+                        "200": "counts: received, added, updated, unchanged; `warnings`: phone numbers another "
+                        "patient already has"
+                    },
                     (503,),
                     "putPatients",
                 )
@@ -166,7 +177,10 @@ def build() -> dict[str, Any]:
                     "AppointmentsBatch",
                     "Upsert appointments by the practice-management system's ids",
                     "Up to 5,000 a request; a booked appointment takes its open slot, a cancelled one frees it.",
-                    {"200": "counts: received, added, updated, unchanged, patients_created"},
+                    {
+                        "200": "counts: received, added, updated, unchanged, patients_created; `warnings`: "
+                        "providers the practice file does not name"
+                    },
                     op="putAppointments",
                 )
             },

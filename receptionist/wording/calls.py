@@ -47,3 +47,9 @@ def transfer_failed_greeting(practice: str, first_name: str | None) -> str:
 def who_am_i(practice: str) -> str:
     """The honest answer to "who is this?" and "am I talking to a robot?"."""
     return f"I'm the automated assistant for {clean(practice)}."
+
+
+def goodbye(direction: str) -> str:
+    """The last words of a call: a caller is thanked for calling; a patient the practice called is thanked
+    for their time (they did not call)."""
+    return "Thanks for your time. Goodbye." if direction == "outbound" else "Thank you for calling. Goodbye."

@@ -3,12 +3,16 @@ patient data calls to add its entry."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import redis
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from receptionist.dashboard import audit
 from receptionist.dashboard.formatting import to_csv
+from receptionist.integrations.apikeys import list_keys
 from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
@@ -22,6 +26,19 @@ def audited(action: str, *, patient_id: str | None = None, target: str = "", det
     audit.record(
         services.store, who, action, services.now(), patient_id=patient_id, target=target, detail=detail
     )
+
+
+def _webhook_failures(services: Any) -> list[dict[str, Any]] | None:
+    """Failed outgoing webhook deliveries, newest first, each with its integration's name; None when Redis,
+    which keeps them, cannot be read."""
+    from receptionist.integrations.webhooks import recent_failures
+
+    try:
+        failures = recent_failures(services.redis)
+    except (redis.RedisError, OSError):
+        return None
+    names = {k.id: k.name for k in list_keys(services.store)} if failures else {}
+    return [{**f, "name": names.get(f["key_id"], f["key_id"])} for f in failures]
 
 
 def _patient_filter() -> str | None:
@@ -39,6 +56,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "dashboard/audit.html",
         events=events,
+        failures=_webhook_failures(services),
         patient_id=patient_id or "",
         username=username or "",
         zone=services.practice.main.zone,

@@ -13,6 +13,7 @@ from receptionist.voice import journal
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
+from receptionist.wording import contacts
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 log = logging.getLogger(__name__)
@@ -45,5 +46,7 @@ def detail(sid: str) -> ResponseReturnValue:
     d = queries.call_detail(services.store, sid)
     if d is None:
         abort(404)
-    audited("call.view", patient_id=d["call"].patient_id, target=sid, detail="transcript")
-    return render_template("dashboard/call.html", d=d, zone=services.practice.main.zone)
+    audited("call.view", patient_id=d["patient_id"], target=sid, detail="transcript")
+    main = services.practice.main
+    left = contacts.voicemail_text(services.practice.name, main.phone) if d["voicemail"] else None
+    return render_template("dashboard/call.html", d=d, voicemail=left, zone=main.zone)

@@ -65,7 +65,7 @@ def call_now() -> ResponseReturnValue:
         )
         return page(400)
     except CampaignError as exc:
-        flash(f"Not calling: {exc}", "error")
+        flash(f"Not calling now: {exc}.", "error")
         return page(400)
     log.info("call now placed for attempt %s", attempt)
     flash("Calling your phone now: answer and press 1 to be connected to the patient.", "ok")
