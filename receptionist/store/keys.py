@@ -78,6 +78,16 @@ def journal_lock() -> str:
     return f"{PREFIX}:journal:lock"
 
 
+def status_backlog() -> str:
+    """List: status callbacks accepted while SQL could not take them (or before their call's record was in SQL)."""
+    return f"{PREFIX}:status:backlog"
+
+
+def status_backlog_lock() -> str:
+    """Lock with a short lease: one drain of the status backlog at a time."""
+    return f"{PREFIX}:status:backlog:lock"
+
+
 def outcome_counters(month: str) -> str:
     """Hash: the outcome counters of one month (YYYY-MM): "<tier>|<channel>|<kind>" -> events, and the same
     field with "|c" appended -> their amount in cents. Rebuilt from the outcome log by `stats rebuild`."""
@@ -122,3 +132,8 @@ def tryit_call(call_sid: str) -> str:
 def run_tier_mix(run_id: str) -> str:
     """String (JSON) with an expiry: a score run's tier mix and value at risk (a run never changes once kept)."""
     return f"{PREFIX}:run:{run_id}:tier_mix"
+
+
+def worker_alive(name: str) -> str:
+    """String with a short expiry, renewed by a live worker's drain loop: it is alive (for `/healthz`)."""
+    return f"{PREFIX}:worker:alive:{name}"
