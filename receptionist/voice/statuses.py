@@ -82,7 +82,7 @@ class StatusBacklog:
 
     def size(self) -> int:
         """Callbacks not yet applied (Redis list and spool file); -1 where Redis cannot be asked."""
-        spooled = sum(1 for path in self._spool_files() for _ in path.open())
+        spooled = sum(len(path.read_bytes().splitlines()) for path in self._spool_files())
         try:
             return int(self.client.llen(keys.status_backlog())) + spooled
         except (redis.RedisError, OSError):
