@@ -73,7 +73,9 @@ def with_dead(services, *, store: bool = True, redis: bool = False) -> Services:
     )
 
 
-def test_status_callbacks_while_sql_is_down_are_accepted_and_applied_later_in_order(services, practice, store):
+def test_status_callbacks_while_sql_is_down_are_accepted_and_applied_later_in_order(
+    services, practice, store
+):
     """SQL down: every callback gets a 2xx and waits in Redis; the worker's drain applies them in the call's
     order, so the shuffled earlier statuses never overwrite the final one and the outcome counts the booking."""
     sid = "CA" + "a" * 32
@@ -162,7 +164,9 @@ def test_a_drainer_killed_holding_the_lock_neither_blocks_callbacks_nor_loses_th
     assert time.monotonic() - started < 1.0
     assert services.redis.pttl(keys.journal_lock()) <= journal.LOCK_SECONDS * 1000
     deadline = time.monotonic() + journal.LOCK_SECONDS + 5
-    while (call_row(store, sid) is None or call_row(store, sid).outcome is None) and time.monotonic() < deadline:
+    while (
+        call_row(store, sid) is None or call_row(store, sid).outcome is None
+    ) and time.monotonic() < deadline:
         drain_once(services)
         time.sleep(0.5)
     record = call_row(store, sid)

@@ -45,7 +45,9 @@ def make_engine(url: str, clock: Clock = system_clock) -> Engine:
     options = {CLOCK_OPTION: clock}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, execution_options=options
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            execution_options=options,
         )
 
         @event.listens_for(engine, "connect")

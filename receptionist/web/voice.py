@@ -99,7 +99,7 @@ def status() -> tuple[str, int]:
             if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
                 services.outreach.settle_call(attempt, p)
             return "", 204
-    except Exception:  # noqa: BLE001 - whatever failed, the callback is kept and applied again (idempotent)
+    except Exception:
         log.warning("call %s: status callback not applied now; kept in the backlog", p.call, exc_info=True)
     services.statuses.put(g.twilio_params, attempt)
     return "", 202
