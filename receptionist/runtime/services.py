@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from receptionist.outreach.channels import Mailer
     from receptionist.outreach.dispatch import Dispatcher
     from receptionist.outreach.limits import Limits
+    from receptionist.telephony.params import CallParams
     from receptionist.telephony.rest import TwilioApi
     from receptionist.voice.callflow import CallFlow
     from receptionist.voice.outbound import OutboundVoice
+    from receptionist.voice.statuses import StatusBacklog
 
 # The phone path must never wait on a sick Redis: it falls back to the store instead.
 FAST_TIMEOUT = 0.25
@@ -204,6 +206,18 @@ class Services:
             now=self.clock,
             base_url=self.settings.base_url,
         )
+
+    @cached_property
+    def statuses(self) -> StatusBacklog:
+        """Status callbacks kept until SQL takes them: in Redis, else in a spool file in the data folder."""
+        from receptionist.voice.statuses import StatusBacklog
+
+        return StatusBacklog(self.redis, self.settings.home / "status-backlog.jsonl")
+
+    def apply_status(self, params: CallParams, attempt: str | None) -> None:
+        """One kept status callback, applied after a journal drain (the worker's backlog drain)."""
+        if self.callflow.status(params, journal_drained=True) and attempt:
+            self.outreach.settle_call(attempt, params)
 
     @cached_property
     def outbound_voice(self) -> OutboundVoice:

@@ -20,10 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from receptionist import jobs
 from receptionist.runtime.services import Services
 from receptionist.runtime.warmup import warm_understanding
+from receptionist.store import keys
 from receptionist.voice import journal
 
 QUEUES = ("high", "default", "outreach")
 DRAIN_EVERY_S = 2.0
+ALIVE_SECONDS = 10  # a worker whose drain loop has not beaten for this long counts as dead in /healthz
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +57,35 @@ def queues(services: Services) -> list[Queue]:
 
 
 def drain_once(services: Services) -> int | None:
-    """One drain of the call journal; failures are logged and retried on the next tick (entries stay)."""
+    """One drain of the call journal, then of the status backlog (whose final statuses sum up outcomes from
+    the journal's facts, so only after a complete journal drain); failures are logged and retried on the
+    next tick (entries stay)."""
     try:
-        return journal.drain(services.queue_redis, services.store)
+        done = journal.drain(services.queue_redis, services.store)
     except (redis.RedisError, OSError, SQLAlchemyError):
         log.warning("call journal: drain failed; retrying on the next tick", exc_info=True)
         return None
+    if done is None:
+        return None
+    try:
+        services.statuses.drain(services.apply_status)
+    except (redis.RedisError, OSError, SQLAlchemyError):
+        log.warning("status backlog: drain failed; retrying on the next tick", exc_info=True)
+    return done
 
 
-def _drain_loop(services: Services, stop: threading.Event) -> None:
+def beat(services: Services, name: str) -> None:
+    """The worker `name` is alive: its drain loop runs (rq's own heartbeat comes only every few minutes)."""
+    try:
+        services.queue_redis.set(keys.worker_alive(name), "1", ex=ALIVE_SECONDS)
+    except (redis.RedisError, OSError):
+        log.warning("worker: Redis unavailable; heartbeat skipped")
+
+
+def _drain_loop(services: Services, stop: threading.Event, name: str) -> None:
+    beat(services, name)
     while not stop.wait(DRAIN_EVERY_S):
+        beat(services, name)
         drain_once(services)
 
 
@@ -88,10 +109,12 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
     jobs.bind(services)
     warm(services)
     stop = threading.Event()
-    drainer = threading.Thread(target=_drain_loop, args=(services, stop), name="journal-drain", daemon=True)
+    worker = QuietWorker(queues(services), connection=services.queue_redis)
+    drainer = threading.Thread(
+        target=_drain_loop, args=(services, stop, worker.name), name="journal-drain", daemon=True
+    )
     drainer.start()
     try:
-        worker = QuietWorker(queues(services), connection=services.queue_redis)
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()

@@ -19,6 +19,10 @@ from receptionist.clock import Clock, system_clock
 from receptionist.store.models import CLOCK_OPTION
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# SQLite's busy timeout: how long a write waits for another's lock before it fails. Well inside Twilio's 15 s
+# for a webhook (whose fallbacks then answer: a status callback is kept in the backlog, a caller hears
+# TwiML); writers that hold the lock (imports, scoring) commit in batches far shorter than this.
+SQLITE_BUSY_TIMEOUT_S = 4.0
 
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -41,7 +45,9 @@ def make_engine(url: str, clock: Clock = system_clock) -> Engine:
     options = {CLOCK_OPTION: clock}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, execution_options=options
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            execution_options=options,
         )
 
         @event.listens_for(engine, "connect")

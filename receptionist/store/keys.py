@@ -78,6 +78,16 @@ def journal_lock() -> str:
     return f"{PREFIX}:journal:lock"
 
 
+def status_backlog() -> str:
+    """List: status callbacks accepted while SQL could not take them (or before their call's record was in SQL)."""
+    return f"{PREFIX}:status:backlog"
+
+
+def status_backlog_lock() -> str:
+    """Lock with a short lease: one drain of the status backlog at a time."""
+    return f"{PREFIX}:status:backlog:lock"
+
+
 def outcome_counters(month: str) -> str:
     """Hash: the outcome counters of one month (YYYY-MM): "<tier>|<channel>|<kind>" -> events, and the same
     field with "|c" appended -> their amount in cents. Rebuilt from the outcome log by `stats rebuild`."""
@@ -127,3 +137,8 @@ def run_tier_mix(run_id: str) -> str:
 def webhook_failures() -> str:
     """List (JSON, newest first, capped): outgoing webhook deliveries that failed, for the dashboard."""
     return f"{PREFIX}:webhooks:failures"
+
+
+def worker_alive(name: str) -> str:
+    """String with a short expiry, renewed by a live worker's drain loop: it is alive (for `/healthz`)."""
+    return f"{PREFIX}:worker:alive:{name}"

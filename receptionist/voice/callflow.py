@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from receptionist.clock import Clock
 from receptionist.config.practice import Location, Practice
@@ -42,6 +43,7 @@ from receptionist.voice.callrecord import apply_event as _apply_event
 from receptionist.voice.callstate import CallState, CallStates, PendingTurn
 from receptionist.voice.directory import CallerDirectory
 from receptionist.voice.routing import decide
+from receptionist.voice.statuses import forward
 from receptionist.voice.whisper import PRESS_ONE, whisper_text
 from receptionist.wording.lines import lines
 from receptionist.wording.spoken import clean
@@ -546,46 +548,78 @@ class CallFlow:
         return self._start_ai(sid, location, state, reason="transfer_failed")
 
     # -- status callbacks ---------------------------------------------------------------------------------
-    def status(self, p: CallParams) -> None:
+    def status(self, p: CallParams, *, journal_drained: bool = False) -> bool:
+        """Apply one status callback; False when it must wait in the backlog (`statuses.py`) instead.
+
+        A final status sums up the call's outcome, so its journal must be in SQL first: this drains it without
+        waiting, and if another drain holds the journal (or Redis is unreachable) the callback waits for the
+        worker, which applies the backlog after its own drain (`journal_drained`). The status moves only
+        forward, in one conditional UPDATE, so simultaneous callbacks cannot leave an earlier one standing.
+        Raises `SQLAlchemyError` when SQL cannot take the write (the caller queues the callback)."""
         leg, parent = p.leg_sid, p.call
         status, sequence, final = p.call_status, p.status_sequence, p.is_parent_leg and p.is_final
-        if final:
-            self._drain()  # the record's facts, turns and route are in SQL before the outcome is summed up
-        try:
-            with self.store.session() as session:
-                session.add(
-                    CallEvent(
-                        call_sid=parent,
-                        leg_sid=leg,
-                        status=status,
-                        sequence=sequence,
-                        duration_seconds=p.call_duration,
+        if final and not journal_drained and not self._drain_now():
+            return False
+        with self.store.session() as session:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        CallEvent(
+                            call_sid=parent,
+                            leg_sid=leg,
+                            status=status,
+                            sequence=sequence,
+                            duration_seconds=p.call_duration,
+                        )
                     )
-                )
-                session.flush()
-                call = session.get(Call, parent)
-                if call is None:
-                    call = Call(
-                        sid=parent,
-                        direction="outbound" if p.outbound else "inbound",
-                        status=status,
-                        status_sequence=-1,
-                        facts={},
-                    )
-                    session.add(call)
-                if p.is_parent_leg and (sequence > call.status_sequence or call.status_sequence < 0):
-                    call.status = status
-                    call.status_sequence = sequence
-                if final:
-                    call.ended_at = call.ended_at or self.now()
-                    if p.call_duration is not None:
-                        call.duration_seconds = p.call_duration
-                    if call.outcome is None:
-                        call.outcome = _summary(call.facts or {}, status)
-        except IntegrityError:
-            log.info("call %s: duplicate status callback ignored", parent)
+            except IntegrityError:
+                log.info("call %s: duplicate status callback ignored", parent)
+            else:
+                self._apply_status(session, p)
         if final:
             self.outcomes.call_ended(parent)  # keyed by CallSid: a repeated callback adds nothing
+        return True
+
+    def _apply_status(self, session: Session, p: CallParams) -> None:
+        parent, status, sequence = p.call, p.call_status, p.status_sequence
+        if session.get(Call, parent) is None:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        Call(
+                            sid=parent,
+                            direction="outbound" if p.outbound else "inbound",
+                            status="queued",
+                            status_sequence=-1,
+                            facts={},
+                        )
+                    )
+            except IntegrityError:
+                pass  # a simultaneous callback (or the journal) created it first
+        if p.is_parent_leg:
+            session.execute(
+                update(Call)
+                .where(Call.sid == parent, forward(status, sequence))
+                .values(status=status, status_sequence=sequence)
+                .execution_options(synchronize_session=False)
+            )
+        if p.is_parent_leg and p.is_final:
+            changes: dict[str, Any] = {}
+            if p.call_duration is not None:
+                changes["duration_seconds"] = p.call_duration
+            session.execute(
+                update(Call)
+                .where(Call.sid == parent, Call.ended_at.is_(None))
+                .values(ended_at=self.now(), **changes)
+                .execution_options(synchronize_session=False)
+            )
+            facts = session.scalar(select(Call.facts).where(Call.sid == parent)) or {}
+            session.execute(
+                update(Call)
+                .where(Call.sid == parent, Call.outcome.is_(None))
+                .values(outcome=_summary(facts, status))
+                .execution_options(synchronize_session=False)
+            )
 
     # -- outcome (the simulator's view) -------------------------------------------------------------------
     def outcome(self, sid: str) -> dict[str, Any] | None:
@@ -727,6 +761,14 @@ class CallFlow:
             self.states.save("", pending)
         except SQLAlchemyError:
             log.exception("call %s: could not record a slow turn's events", sid)
+
+    def _drain_now(self) -> bool:
+        """The journal brought into SQL without waiting for anyone; False if that could not be done now."""
+        try:
+            return journal.drain(self.redis, self.store) is not None
+        except (redis.RedisError, OSError):
+            log.warning("call journal: Redis unavailable; a final status waits in the backlog")
+            return False
 
     def _drain(self) -> None:
         """Bring SQL up to date with the call journal before reading call records (read your own writes)."""

@@ -10,7 +10,8 @@ trimming each chunk only after its transaction has committed: a drain that dies 
 (and at worst one committed chunk, which applies again as a no-op) for the next drain. One drain runs at a
 time, under a lock, so entries reach SQL in the order the webhooks wrote them.
 
-Who drains: the worker every few seconds, a call's final status callback, and anything that reads call
+Who drains: the worker every few seconds, a call's final status callback (never waiting: when another drain holds
+the lock, the callback waits in the status backlog, `statuses.py`), and anything that reads call
 records (`CallFlow.outcome`), so a reader sees its own writes.
 """
 
@@ -31,7 +32,9 @@ from receptionist.voice import callrecord
 log = logging.getLogger(__name__)
 
 CHUNK = 500
-LOCK_SECONDS = 60  # renewed after every chunk; a dead drainer holds the journal up for at most this long
+# The drain's lease, renewed before and after every chunk: a drainer killed mid-drain holds the journal up
+# for at most this long, and no webhook ever waits on it (a final status goes to the backlog instead).
+LOCK_SECONDS = 8
 
 
 def encode(entries: Sequence[dict[str, Any]]) -> list[str]:
@@ -72,6 +75,7 @@ def drain(client: redis.Redis, store: Store, *, wait_s: float = 0.0, chunk: int 
     done = 0
     try:
         while True:
+            lock.extend(LOCK_SECONDS, replace_ttl=True)
             raw = client.lrange(keys.journal_draining(), 0, chunk - 1)
             if not raw:
                 if not client.exists(keys.journal()):
@@ -81,7 +85,6 @@ def drain(client: redis.Redis, store: Store, *, wait_s: float = 0.0, chunk: int 
             _apply_chunk(client, store, raw)
             client.ltrim(keys.journal_draining(), len(raw), -1)
             done += len(raw)
-            lock.extend(LOCK_SECONDS, replace_ttl=True)
     finally:
         try:
             lock.release()

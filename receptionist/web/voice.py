@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from receptionist.telephony import twiml
 from receptionist.web.extension import services_of
@@ -90,13 +90,19 @@ def transfer_result() -> Response:
 @bp.post("/status")
 @twilio_signed
 def status() -> tuple[str, int]:
+    """Always 2xx (Twilio never retries a status callback): applied now, or kept in the backlog for the worker."""
     services = services_of(current_app)
     p = call_params()
-    services.callflow.status(p)
-    attempt = request.args.get("attempt")
-    if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
-        services.outreach.settle_call(attempt, p)
-    return "", 204
+    attempt = request.args.get("attempt") or None
+    try:
+        if services.callflow.status(p):
+            if attempt:  # an outreach call (reactivation or "call now"): its final status settles the attempt
+                services.outreach.settle_call(attempt, p)
+            return "", 204
+    except Exception:
+        log.warning("call %s: status callback not applied now; kept in the backlog", p.call, exc_info=True)
+    services.statuses.put(g.twilio_params, attempt)
+    return "", 202
 
 
 @bp.post("/outcome")
