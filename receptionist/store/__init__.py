@@ -3,7 +3,7 @@
 from receptionist.store.calls import Call, Callback, CallEvent, CallTurn, Message
 from receptionist.store.db import Store, store_now
 from receptionist.store.integrations import ApiKey, IntegrationEvent
-from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, SyncMark, VisitLine
 from receptionist.store.outcomes import OutcomeEvent
 from receptionist.store.outreach import Campaign, OutreachAttempt, UnsubscribeLink
 from receptionist.store.schedule import Appointment, Slot
@@ -18,6 +18,7 @@ __all__ = [
     "PatientScore",
     "ScoreRun",
     "VisitLine",
+    "SyncMark",
     "Appointment",
     "Slot",
     "Call",
