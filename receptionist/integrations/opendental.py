@@ -15,8 +15,9 @@ Invariants (the CSV importer's rules, through its own upsert functions): phones 
 number is left out), a changed zip keeps the old one, an opt-out and a recorded death are never undone, and a
 "false" written into `contact_preferences` by a sync (commoptout, TxtMsgOk = No, PreferContactMethod =
 DoNotCall) is never turned back to true by a later sync. The sync is incremental: each table's latest
-DateTStamp is kept in `sync_marks`, and the next sync reads the rows stamped at or after it; `full` reads
-everything. Re-running it writes nothing twice (patients by id, lines by key). Everything of one sync,
+DateTStamp is kept in `sync_marks`, and the next sync reads the rows stamped after it and before the
+database's current second (a row stamped in the second the sync runs in is read by the next one, so none is
+missed); `full` reads everything. Re-running it writes nothing twice (patients by id, lines by key). Everything of one sync,
 marks included, is one store transaction: a failed sync leaves the store as it was.
 """
 
@@ -47,13 +48,13 @@ DO_NOT_CALL = 1  # ContactMethod.DoNotCall
 
 PATIENTS = text(
     "SELECT PatNum, LName, FName, Birthdate, HmPhone, WkPhone, WirelessPhone, Email, Zip, PatStatus, "
-    "Guarantor, TxtMsgOk, PreferContactMethod, DateTStamp FROM patient WHERE DateTStamp >= :mark "
+    "Guarantor, TxtMsgOk, PreferContactMethod, DateTStamp FROM patient WHERE DateTStamp > :mark AND DateTStamp < :until "
     "ORDER BY PatNum"
 )
 PROCEDURES = text(
     "SELECT p.ProcNum, p.PatNum, p.ProcDate, p.ProcFee, p.ProcStatus, p.ClinicNum, p.ProvNum, p.DateTStamp, "
     "c.ProcCode, c.Descript FROM procedurelog p LEFT JOIN procedurecode c ON c.CodeNum = p.CodeNum "
-    "WHERE p.DateTStamp >= :mark ORDER BY p.ProcNum"
+    "WHERE p.DateTStamp > :mark AND p.DateTStamp < :until ORDER BY p.ProcNum"
 )
 OPT_OUTS = text("SELECT PatNum, OptOutSms, OptOutEmail FROM commoptout ORDER BY PatNum")
 EPOCH = dt.datetime(1900, 1, 1)
@@ -181,8 +182,11 @@ def visit_record(row: Any, today: dt.date) -> VisitRecord | None:
     return VisitRecord(f"od:{row.ProcNum}", str(row.PatNum), day, cents, cents, _department(row), provider)
 
 
-def _batches(conn: Connection, query: Any, mark: dt.datetime) -> Iterator[Sequence[Any]]:
-    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK).execute(query, {"mark": mark})
+def _batches(
+    conn: Connection, query: Any, mark: dt.datetime, until: dt.datetime | None = None
+) -> Iterator[Sequence[Any]]:
+    params = {"mark": mark, "until": until}
+    result = conn.execution_options(stream_results=True, max_row_buffer=CHUNK).execute(query, params)
     yield from result.partitions(CHUNK)
 
 
@@ -219,9 +223,16 @@ def _refuse(conn: Connection, refused: dict[str, dict[str, bool]]) -> int:
     return changed
 
 
-def _sync_patients(od: Connection, conn: Connection, mark: dt.datetime, today: dt.date, report: SyncReport):
+def _sync_patients(
+    od: Connection,
+    conn: Connection,
+    mark: dt.datetime,
+    until: dt.datetime,
+    today: dt.date,
+    report: SyncReport,
+):
     latest = None
-    for batch in _batches(od, PATIENTS, mark):
+    for batch in _batches(od, PATIENTS, mark, until):
         ids = [str(r.PatNum) for r in batch]
         kept = {
             r.id: r
@@ -250,12 +261,13 @@ def _sync_visits(
     od: Connection,
     conn: Connection,
     mark: dt.datetime,
+    until: dt.datetime,
     today: dt.date,
     clinics: dict[int, str],
     report: SyncReport,
 ):
     latest = None
-    for batch in _batches(od, PROCEDURES, mark):
+    for batch in _batches(od, PROCEDURES, mark, until):
         report.visits["read"] += len(batch)
         wanted: dict[str, VisitRecord | None] = {}
         for r in batch:
@@ -347,10 +359,15 @@ def sync_opendental(
         with engine.connect() as od, store.session() as session:
             conn = session.connection()
             known = _marks(conn)
+            # The database's own clock: the rows stamped in this very second may still be being written, so
+            # they wait for the next sync (which reads after the mark, this second included).
+            until = od.execute(text("SELECT NOW()")).scalar_one()
             start = {t: EPOCH if full else known.get(t, EPOCH) for t in ("patient", "procedurelog")}
             latest = {
-                "patient": _sync_patients(od, conn, start["patient"], today, report),
-                "procedurelog": _sync_visits(od, conn, start["procedurelog"], today, clinics or {}, report),
+                "patient": _sync_patients(od, conn, start["patient"], until, today, report),
+                "procedurelog": _sync_visits(
+                    od, conn, start["procedurelog"], until, today, clinics or {}, report
+                ),
             }
             _sync_opt_outs(od, conn, report)
             for table, mark in latest.items():

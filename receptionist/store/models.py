@@ -164,8 +164,8 @@ __all__ = ["Base", "Patient", "PatientPhone", "VisitLine", "ScoreRun", "PatientS
 
 class SyncMark(Base):
     """How far a sync from a practice-management system has read one of its tables: the latest change stamp
-    seen. The next incremental sync reads the rows stamped at or after it (so a row changed within that same
-    second is not missed; reading it again changes nothing, every write being keyed)."""
+    seen. The next incremental sync reads the rows stamped after it (and before the PMS's current second, so a
+    row stamped in the second a sync runs in waits for the next one rather than being missed)."""
 
     __tablename__ = "sync_marks"
 
