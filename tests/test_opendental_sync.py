@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from receptionist.config.practice import load_practice
 from receptionist.integrations.opendental import OpenDentalUnavailable, sync_opendental
+from receptionist.outreach.planner import build_plan
 from receptionist.store import Patient, PatientPhone, PatientScore, SyncMark, VisitLine
 
 BASE_URL = os.environ.get("OPENDENTAL_TEST_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -226,6 +228,10 @@ def test_sync_then_score_ranks_the_patients(run, od_url, store):
         tiers = dict(s.execute(select(PatientScore.patient_id, PatientScore.tier)).all())
     # Ana: seven years of recalls and a crown; Jo has no visits at all
     assert tiers["1"] == "high" and tiers["7"] == "low"
+    # the reactivation plan: the deceased (4) and the inactive (6) are never in it, however lapsed
+    plan = build_plan(store, load_practice(), dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC))
+    planned = {c.patient_id for c in plan.contacts}
+    assert "1" in planned and not planned & {"4", "6"}
 
 
 def test_without_a_url_the_command_says_what_is_needed(run):

@@ -164,7 +164,7 @@ def _candidates(store: Store, run_id: str, now: dt.datetime, cooldown_days: int)
             .where(
                 PatientScore.run_id == run_id,
                 PatientScore.lapsed.is_(True),
-                Patient.status != "deceased",
+                Patient.status == "active",  # deceased, inactive, archived, non-patient: never contacted
             )
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()
