@@ -128,6 +128,7 @@ def _patients(store) -> dict[str, Patient]:
 def test_first_sync_reads_the_practice(store, od_url):
     url, _ = od_url
     report = sync_opendental(store, url, today=TODAY, clinics={0: "main", 1: "north"})
+    assert report.full and report.summary().startswith("open dental (full)")
     procs = _procedures()
     done = [p for p in procs if p[4] == 2]
     assert report.patients["added"] == len(PATIENTS)
@@ -165,7 +166,7 @@ def test_incremental_sync_reads_only_the_changed_rows(store, od_url):
     sync_opendental(store, url, today=TODAY)
     again = sync_opendental(store, url, today=TODAY)
     # nothing changed since the mark: nothing read
-    assert again.patients["read"] == again.visits["read"] == 0
+    assert again.patients["read"] == again.visits["read"] == 0 and not again.full
     with engine.begin() as conn:
         later = "'2026-11-20 09:30:00'"
         conn.execute(

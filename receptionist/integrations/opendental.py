@@ -66,7 +66,7 @@ class OpenDentalUnavailable(RuntimeError):
 
 @dataclass
 class SyncReport:
-    full: bool
+    full: bool  # every row was read (--full, or the first sync)
     patients: Counter[str] = field(default_factory=Counter)  # read, added, updated, unchanged
     visits: Counter[str] = field(default_factory=Counter)  # read, added, updated, removed, unchanged, skipped
     opt_outs: int = 0  # patients whose preferences an opt-out changed now
@@ -359,6 +359,7 @@ def sync_opendental(
         with engine.connect() as od, store.session() as session:
             conn = session.connection()
             known = _marks(conn)
+            report.full = full or not known  # the first sync reads everything
             # The database's own clock: the rows stamped in this very second may still be being written, so
             # they wait for the next sync (which reads after the mark, this second included).
             until = od.execute(text("SELECT NOW()")).scalar_one()
