@@ -238,3 +238,25 @@ def test_sync_then_score_ranks_the_patients(run, od_url, store):
 def test_without_a_url_the_command_says_what_is_needed(run):
     result = run("sync", "opendental")
     assert result.returncode != 0 and "[opendental]" in result.stderr
+
+
+def test_the_practice_file_names_the_database_and_the_clinics(tmp_path):
+    from importlib import resources
+
+    from receptionist.config.practice import PracticeFileError
+
+    demo = resources.files("receptionist.config").joinpath("demo_practice.toml").read_text()
+    location = load_practice().main.id
+    good = tmp_path / "good.toml"
+    good.write_text(
+        demo
+        + f'\n[opendental]\ndatabase_url = "mysql+pymysql://reader@pms/od"\nclinics = {{ "0" = "{location}" }}\n'
+    )
+    link = load_practice(good).opendental
+    assert link is not None and link.database_url == "mysql+pymysql://reader@pms/od"
+    assert link.clinics == {0: location}
+    assert load_practice().opendental is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text(demo + '\n[opendental]\nclinics = { "3" = "nowhere" }\n')
+    with pytest.raises(PracticeFileError, match="nowhere"):
+        load_practice(bad)
