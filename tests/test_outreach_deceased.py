@@ -59,3 +59,24 @@ def test_a_death_after_planning_stops_every_channel(world, store, tmp_path):
     assert w.services.campaigns.export_general(None, out) == 0
     with out.open() as fh:
         assert list(csv.reader(fh))[1:] == []
+
+
+def test_made_inactive_in_the_pms_after_planning_stops_the_attempts(world, store):
+    """A patient the PMS marks inactive (archived, non-patient) after planning is skipped as inactive when the
+    job runs, and drops off the staff list, like a death."""
+    add_patient(store, "P1", 90, tier="high")  # staff call
+    add_patient(store, "P2", 80, **ALL)  # AI call
+    add_patient(store, "P3", 70, consent_sms=True, consent_written=True)  # text
+    add_patient(store, "P5", 50, **ALL)  # still active: still called
+    w = world(staff_call_list_size=1, ai_contact_list_size=3)
+    start(w)
+    with store.session() as s:
+        for pid in ("P1", "P2", "P3"):
+            s.get(Patient, pid).status = "inactive"
+    work(w)
+    got = attempts(store)
+    for pid in ("P2", "P3"):
+        assert (got[pid].status, got[pid].reason) == ("skipped", "inactive")
+    assert got["P5"].status == "sent" and not w.twilio.messages
+    assert [c.to for c in w.twilio.calls.values()] == ["+12025550005"]
+    assert w.services.campaigns.staff_list(None) == []

@@ -164,6 +164,16 @@ class OutreachRules:
 
 
 @dataclass(frozen=True)
+class OpenDentalLink:
+    """The practice file's `[opendental]` table: where `sync opendental` reads the practice's Open Dental
+    database (a read-only user's URL, `mysql+pymysql://...`) and which location each Open Dental clinic
+    number is (`clinics = { "0" = "main" }`; clinic 0 is Open Dental's "no clinic")."""
+
+    database_url: str = ""
+    clinics: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Practice:
     name: str
     timezone: str
@@ -175,6 +185,7 @@ class Practice:
     visit_types: tuple[VisitType, ...] = ()
     holidays: Holidays = field(default_factory=Holidays)
     front_desk: FrontDesk = field(default_factory=FrontDesk)
+    opendental: OpenDentalLink | None = None
 
     def visit_type(self, type_id: str) -> VisitType | None:
         return next((v for v in self.visit_types if v.id == type_id), None)
@@ -274,7 +285,29 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
         ),
         holidays=holidays,
         front_desk=parse_front_desk(data, fail),
+        opendental=_opendental(data.get("opendental"), {loc.id for loc in locations}, fail),
     )
+
+
+def _opendental(raw: Any, location_ids: set[str], fail) -> OpenDentalLink | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise fail("opendental", "a table expected")
+    url = raw.get("database_url", "")
+    if not isinstance(url, str):
+        raise fail("opendental.database_url", "a text expected")
+    clinics: dict[int, str] = {}
+    raw_clinics = raw.get("clinics", {})
+    if not isinstance(raw_clinics, dict):
+        raise fail("opendental.clinics", 'a table of clinic number = "location id" expected')
+    for number, location in raw_clinics.items():
+        if not str(number).isdigit():
+            raise fail("opendental.clinics", f"{number!r} is not a clinic number")
+        if location not in location_ids:
+            raise fail(f"opendental.clinics.{number}", f"{location!r} is not a location id")
+        clinics[int(number)] = str(location)
+    return OpenDentalLink(database_url=url, clinics=clinics)
 
 
 def _zone(name: object, where: str, fail) -> str:

@@ -271,7 +271,7 @@ class Campaigns:
                     OutreachAttempt.campaign_id == cid,
                     OutreachAttempt.channel == "staff_call",
                     OutreachAttempt.status.in_(("listed", "sending", "sent", "skipped", "failed")),
-                    Patient.status != "deceased",  # a death recorded after the plan takes them off the list
+                    Patient.status == "active",  # a death (or inactive) recorded after the plan: off the list
                 )
                 .order_by(OutreachAttempt.rank)
             ).all()
@@ -434,7 +434,7 @@ class Campaigns:
                     OutreachAttempt.campaign_id == cid,
                     OutreachAttempt.channel == "general",
                     OutreachAttempt.status == "listed",
-                    Patient.status != "deceased",
+                    Patient.status == "active",
                 )
                 .order_by(OutreachAttempt.rank)
             ).all()

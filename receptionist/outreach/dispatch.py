@@ -3,7 +3,8 @@
 `Dispatcher.send(attempt_id)` is the body of the RQ job. In order:
 1. the attempt row (the idempotency key): anything but queued/deferred means it is done or in hand: return;
    a paused campaign defers it;
-   a deceased patient (a death recorded after the plan) ends it as skipped, on every channel;
+   a deceased patient (a death recorded after the plan) ends it as skipped, on every channel, and so does an
+   inactive one (the PMS's inactive, archived, non-patient);
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
 3. the gates (`gates.may_contact`), on fresh data read under that lock, with the rules of the attempt's
@@ -92,6 +93,7 @@ class Contact:
     preferences: dict[str, Any]
     booking_attempt_at: dt.datetime | None = None  # tried to book online: trying to return
     deceased: bool = False  # never contacted on any channel, whatever the consents say
+    inactive: bool = False  # the PMS says inactive, archived or not a patient: never contacted either
     purpose: str = "marketing"  # the step's tag: exempt | marketing
     number_revoked: bool = False  # the number revoked consent by text (the ledger)
 
@@ -132,6 +134,7 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
 
 TRYING_TO_RETURN = "trying to return (booking online)"
 DECEASED = "deceased"
+INACTIVE = "inactive"
 
 
 def trying_to_return(booking_attempt_at: dt.datetime | None, now: dt.datetime, cooldown_days: int) -> bool:
@@ -265,6 +268,7 @@ class Dispatcher:
                 preferences=(p.contact_preferences if p else None) or {},
                 booking_attempt_at=utc(p.booking_attempt_at) if p and p.booking_attempt_at else None,
                 deceased=bool(p is not None and p.status == "deceased"),
+                inactive=bool(p is not None and p.status == "inactive"),
                 purpose=a.purpose or "marketing",
                 number_revoked=optout.number_revoked(self.store, phone),
             )
@@ -314,6 +318,9 @@ class Dispatcher:
         if c.deceased:  # recorded after the plan: the attempt ends here, before any gate or lock
             self.transition(attempt_id, PENDING, status="skipped", reason=DECEASED, finished_at=now)
             return f"skipped: {DECEASED}"
+        if c.inactive:  # likewise: made inactive in the PMS after the plan
+            self.transition(attempt_id, PENDING, status="skipped", reason=INACTIVE, finished_at=now)
+            return f"skipped: {INACTIVE}"
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)

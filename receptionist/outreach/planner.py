@@ -214,7 +214,7 @@ def _candidates(
             .where(
                 PatientScore.run_id == run_id,
                 PatientScore.lapsed.is_(True),
-                Patient.status != "deceased",
+                Patient.status == "active",  # deceased, inactive, archived, non-patient: never contacted
             )
             .order_by(PatientScore.reactivation_score.desc(), PatientScore.patient_id)
         ).all()

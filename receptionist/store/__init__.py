@@ -3,7 +3,7 @@
 from receptionist.store.calls import Call, Callback, CallEvent, CallTurn, Message
 from receptionist.store.db import Store, store_now
 from receptionist.store.integrations import ApiKey, IntegrationEvent
-from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, VisitLine
+from receptionist.store.models import Base, Patient, PatientPhone, PatientScore, ScoreRun, SyncMark, VisitLine
 from receptionist.store.outcomes import OutcomeEvent
 from receptionist.store.outreach import (
     Campaign,
@@ -24,6 +24,7 @@ __all__ = [
     "PatientScore",
     "ScoreRun",
     "VisitLine",
+    "SyncMark",
     "Appointment",
     "Slot",
     "Call",

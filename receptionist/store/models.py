@@ -160,3 +160,16 @@ class PatientScore(Base):
 
 
 __all__ = ["Base", "Patient", "PatientPhone", "VisitLine", "ScoreRun", "PatientScore"]
+
+
+class SyncMark(Base):
+    """How far a sync from a practice-management system has read one of its tables: the latest change stamp
+    seen. The next incremental sync reads the rows stamped after it (and before the PMS's current second, so a
+    row stamped in the second a sync runs in waits for the next one rather than being missed)."""
+
+    __tablename__ = "sync_marks"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)  # "opendental"
+    table_name: Mapped[str] = mapped_column(String(60), primary_key=True)  # the PMS's table
+    mark: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))  # the PMS's own (naive) clock
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
