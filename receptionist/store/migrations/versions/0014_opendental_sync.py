@@ -1,6 +1,6 @@
 """sync marks: how far a practice-management sync (Open Dental) has read each of its tables
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-04 21:00:00.000000
 """
