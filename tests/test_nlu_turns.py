@@ -245,6 +245,7 @@ def test_several_intents_in_one_turn_are_all_heard(text, also):
         "cancel my appointment, also my tooth was knocked out and it's bleeding a lot",
         "take me off your list, my mother can't breathe",
         "stop calling me, I can't breathe",
+        "my son is wheezing after his filling, do I bring him in",
     ],
 )
 def test_a_medical_symptom_is_heard_whatever_else_is_said(text):

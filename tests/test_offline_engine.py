@@ -548,6 +548,7 @@ def test_opt_out_while_booking():
     [
         "I want to book but I'm having chest pain",
         "my husband can't breathe",
+        "my lips are swelling up since I took the antibiotic",
         "the bleeding won't stop after my extraction",
         "my face is swollen and it's hard to swallow",
     ],
