@@ -2,9 +2,9 @@
 (trained from the corpus, or read from `<data folder>/models`, keyed by a hash of the corpus, the lexicon
 and the settings, so a changed corpus is trained again and never read stale).
 
-Called by the web server's master before it forks its workers (`webserver.on_starting`) and by the job
-worker before it forks its work horses (`worker.warm`). Measured: training about 8 s of CPU; reading the
-cache well under a second.
+Called by the web server's master before it forks its workers (`webserver.on_starting`): the webhooks are
+what understands words (calls, and the revocation check of texts); the job worker's jobs do not. Measured:
+training about 8 s of CPU; reading the cache well under a second.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from receptionist import jobs
 from receptionist.runtime.services import Services
-from receptionist.runtime.warmup import warm_understanding
 from receptionist.store import keys
 from receptionist.voice import journal
 
@@ -98,7 +97,6 @@ def warm(services: Services) -> None:
     services.outreach_queue  # noqa: B018
     services.outcomes  # noqa: B018
     services.twilio.warm()
-    warm_understanding(services.settings)  # the revocation check of texts and the AI calls understand words
     try:
         services.outreach.contact("-")  # compiles the attempt queries into the engine's statement cache
     except SQLAlchemyError:
