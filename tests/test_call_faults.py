@@ -32,11 +32,11 @@ def practice(store, redis_client, tmp_path):
     load_small_practice(store, redis_client, tmp_path)
 
 
-def post_status(services, sid: str, status: str, seq: int, *, duration: str = "30", app=None):
+def post_status(services, sid: str, status: str, seq: int, *, duration: str = "30", app=None, sim=None):
     """One signed status callback for the parent leg of `sid`, as Twilio posts it (to `app`, else a new one;
     threads share one app, as Twilio's requests reach one server: building apps in several threads at once
     trips a CPython 3.11 bug in compiling the routes)."""
-    sim = simulator_for(services)
+    sim = sim or simulator_for(services)  # (the simulator builds an app of its own too)
     url = services.settings.base_url + "/voice/status"
     params = {
         "CallSid": sid,
@@ -116,11 +116,11 @@ def test_simultaneous_in_progress_and_completed_never_end_in_progress(services, 
     ends 'completed' with an outcome (the update only moves forward; a row created twice is no lost status)."""
     sids = [f"CA{n:032d}" for n in range(12)]
     errors: list[int] = []
-    app = create_app(services=services)
+    app, sim = create_app(services=services), simulator_for(services)
 
     def post(sid: str, status: str, seq: int, barrier: threading.Barrier) -> None:
         barrier.wait()
-        code = post_status(services, sid, status, seq, app=app).status_code
+        code = post_status(services, sid, status, seq, app=app, sim=sim).status_code
         if code >= 300:
             errors.append(code)
 
