@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from receptionist.config.practice import PracticeFileError, load_practice
+from receptionist.conversation import nlu
 from receptionist.runtime.services import build_services
 from receptionist.web import create_app
 from tests.conftest import TEST_TOKEN
@@ -66,7 +67,10 @@ def inbound(client):
 
 @pytest.fixture
 def live(relay_services):
-    """The app on a real local server (websockets need one)."""
+    """The app on a real local server (websockets need one), warmed as the web server's master warms it
+    (`runtime/warmup.py`): a first turn that trains the intent model would take seconds and hear the
+    holding line, as no caller of a running server does."""
+    nlu.warm(("en",))
     app = create_app(services=relay_services)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
