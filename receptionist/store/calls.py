@@ -34,7 +34,8 @@ class Call(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # what the call achieved: appointment change, opt-out, message, callback, emergency (see voice outcome)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # the conversation state, kept here only while Redis is unreachable
+    # the conversation state's durable copy (the newest drained or written while Redis was unreachable),
+    # for resuming a call whose Redis state is lost or stale; cleared when the call ends
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_calls_started", "started_at"), Index("ix_calls_patient", "patient_id"))

@@ -234,9 +234,10 @@ class CallFlow:
         return self._after_turn(sid, location, state, ctx, tools, reply, heard_text=None, record=record)
 
     # -- the AI loop --------------------------------------------------------------------------------------
-    def gather(self, p: CallParams) -> str:
+    def gather(self, p: CallParams, rev: int | None = None) -> str:
+        """One caller turn; `rev` is the number of the state the Gather's TwiML was saved with."""
         sid = p.call_sid
-        state = self.states.load(sid)
+        state = self.states.load(sid, rev=rev)
         if state is None:
             # Expired or unknown call: start over as a fresh inbound call rather than fail.
             return self.inbound(p)
@@ -259,7 +260,9 @@ class CallFlow:
                 if answer is None:
                     state.pending = PendingTurn(token, heard.speech, heard.digits, heard.confidence)
                     self.states.save(sid, state)
-                    return twiml.hold(HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}"))
+                    return twiml.hold(
+                        HOLDING_LINE, redirect=self.url(f"/voice/gather/wait?turn={token}&rev={state.rev}")
+                    )
                 reply = answer
             else:
                 reply = self._guard(produce, ctx)
@@ -302,10 +305,10 @@ class CallFlow:
                 log.info("call %s: slow turn, holding line", sid)
         return reply
 
-    def gather_wait(self, p: CallParams, token: str) -> str:
+    def gather_wait(self, p: CallParams, token: str, rev: int | None = None) -> str:
         """After the holding line: the slow turn's result, or the fallback's answer once `wait_s` has passed."""
         sid = p.call_sid
-        state = self.states.load(sid)
+        state = self.states.load(sid, rev=rev)
         if state is None:
             return self.inbound(p)
         pending = state.pending
@@ -315,8 +318,8 @@ class CallFlow:
         ):  # a retried or stale redirect: ask again rather than guess
             return twiml.listen(
                 "Sorry, could you say that again?",
-                action=self.url("/voice/gather"),
-                on_silence=self.url("/voice/gather"),
+                action=self._gather_url(state),
+                on_silence=self._gather_url(state),
             )
         raw = None
         deadline = time.monotonic() + self.wait_s
@@ -410,7 +413,11 @@ class CallFlow:
                 greeting=reply.say,
             )
         self.states.save(sid, state)
-        return twiml.listen(reply.say, action=self.url("/voice/gather"), on_silence=self.url("/voice/gather"))
+        return twiml.listen(reply.say, action=self._gather_url(state), on_silence=self._gather_url(state))
+
+    def _gather_url(self, state: CallState) -> str:
+        """The next turn's webhook, naming the state it needs (`CallStates.load`)."""
+        return self.url(f"/voice/gather?rev={state.rev}")
 
     def _transfer(self, sid: str, location: Location, state: CallState, is_open: bool, say: str) -> str:
         if is_open and location.staff_numbers:
@@ -484,8 +491,8 @@ class CallFlow:
         self.states.save(sid, state)
         return twiml.listen(
             "Sorry about that. How can I help?",
-            action=self.url("/voice/gather"),
-            on_silence=self.url("/voice/gather"),
+            action=self._gather_url(state),
+            on_silence=self._gather_url(state),
         )
 
     # -- warm transfer ------------------------------------------------------------------------------------
@@ -610,7 +617,7 @@ class CallFlow:
             session.execute(
                 update(Call)
                 .where(Call.sid == parent, Call.ended_at.is_(None))
-                .values(ended_at=self.now(), **changes)
+                .values(ended_at=self.now(), state=None, **changes)
                 .execution_options(synchronize_session=False)
             )
             facts = session.scalar(select(Call.facts).where(Call.sid == parent)) or {}

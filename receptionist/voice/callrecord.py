@@ -12,6 +12,7 @@ through `apply`, so a drained record is exactly what a direct write would have m
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,6 +39,16 @@ _IN_CHUNK = 400  # bound parameters per IN (...) query
 def record(sid: str, values: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
     """The call's record as routing decided it (created, or reset when Twilio retries the first webhook)."""
     return {"op": "record", "sid": sid, "values": values, "at": at.isoformat()}
+
+
+def state_snapshot(sid: str, rev: int, state: dict[str, Any]) -> dict[str, Any]:
+    """The call's conversation state as saved the `rev`-th time: the call record's durable copy of it."""
+    return {"op": "state", "sid": sid, "rev": rev, "state": state}
+
+
+def state_entry(sid: str, rev: int, state_json: str) -> str:
+    """`state_snapshot` already encoded for the journal, around the state's JSON (which the save has made)."""
+    return f'{{"op":"state","sid":{json.dumps(sid)},"rev":{rev},"state":{state_json}}}'
 
 
 def turn(
@@ -180,6 +191,10 @@ def apply(session: Session, entries: Sequence[dict[str, Any]]) -> None:
         elif op == "update":
             for key, value in _fields(entry["values"]).items():
                 setattr(call, key, value)
+        elif op == "state":
+            # only forward: a journal drained late (Redis back with older entries) never undoes a newer copy
+            if call.ended_at is None and int(entry["rev"]) > int((call.state or {}).get("rev", -1)):
+                call.state = entry["state"]
 
 
 def _fields(values: dict[str, Any]) -> dict[str, Any]:

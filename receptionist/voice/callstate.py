@@ -1,9 +1,16 @@
-"""A live call's state per CallSid: in Redis with an expiry; in the call record while Redis is unreachable.
+"""A live call's state per CallSid: in Redis with an expiry, and a durable copy in the call record.
 
 A webhook's call-record writes (`callrecord.py` operations) and its counters ride along with the state until
-it is saved, then go to Redis in the same MULTI as the state: one round trip per webhook, and a call's state
-and the journal entries describing it are kept together or not at all. When Redis is unreachable the
+it is saved, then go to Redis in the same atomic write as the state: one round trip per webhook, and a call's
+state and the journal entries describing it are kept together or not at all. When Redis is unreachable the
 entries are applied to SQL at once instead (`journal.write_direct`).
+
+Every save numbers the state (`rev`) and adds a snapshot of it to the journal, so the worker's drain keeps the
+call record's copy (`Call.state`) a few seconds behind Redis, and only ever moves it forward. The TwiML that
+waits for the caller carries the number it was saved with (`/voice/gather?rev=N`), so the next webhook knows
+which state it needs: Redis's when it is that new; else the call record's (Redis was unreachable, restarted
+empty, or came back with older data than the store holds); else the newer of the two. A Redis outage or
+restart mid-call therefore resumes the dialogue where it was, and stale state never wins over newer.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import redis
-from sqlalchemy import update
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from receptionist.store import Call, Store, keys
 from receptionist.store.scripts import HotScript
-from receptionist.voice import journal
+from receptionist.voice import callrecord, journal
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +85,7 @@ class CallState:
     ended: bool = False
     verified: list[str] = field(default_factory=list)  # patients whose identity the caller confirmed
     language: str = "en"
+    rev: int = 0  # saves so far: the number of this state (the newest wins, in Redis and in the call record)
     writes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     counters: list[str] = field(default_factory=list, repr=False)
 
@@ -118,31 +127,52 @@ class CallStates:
         self.store = store
         self._write = HotScript(client, _WRITE)
 
-    def load(self, call_sid: str) -> CallState | None:
+    def load(self, call_sid: str, *, rev: int | None = None) -> CallState | None:
+        """The call's state; `rev`, the number the webhook's TwiML was saved with, when the URL carries one.
+
+        Redis answers when its state is at least that new (one round trip, the usual case); otherwise the
+        call record's durable copy is read too and the newer of the two wins."""
+        cached: CallState | None = None
         try:
             raw = self.client.get(keys.call_state(call_sid))
             if raw is not None:
-                return CallState.from_json(json.loads(raw))
+                cached = CallState.from_json(json.loads(raw))
         except (redis.RedisError, OSError):
             log.warning("call %s: Redis unavailable, reading call state from the store", call_sid)
         except (ValueError, TypeError):
             log.error("call %s: unreadable call state in Redis", call_sid)
-        with self.store.sessions() as session:
-            call = session.get(Call, call_sid)
-            return CallState.from_json(dict(call.state)) if call is not None and call.state else None
+        if cached is not None and (rev is None or cached.rev >= rev):
+            return cached
+        try:
+            with self.store.sessions() as session:
+                kept = session.scalar(select(Call.state).where(Call.sid == call_sid))
+        except SQLAlchemyError:
+            log.warning("call %s: the store is unavailable for the call state", call_sid)
+            return cached
+        durable = CallState.from_json(dict(kept)) if isinstance(kept, dict) and kept else None
+        if durable is not None and (cached is None or durable.rev > cached.rev):
+            if cached is not None:
+                log.warning("call %s: Redis held an older call state; resuming from the store's", call_sid)
+            return durable
+        return cached
 
     def save(self, call_sid: str, state: CallState, *, ended: bool = False) -> None:
         """The state, its journal entries and its counters in one atomic write; to SQL if Redis is down.
         `call_sid` "" writes the entries only (a call with no state to keep)."""
         entries, counters = state.writes, state.counters
         state.writes, state.counters = [], []
+        if call_sid:
+            state.rev += 1
         body = state.to_json()
+        text = json.dumps(body, separators=(",", ":"))
         lines = journal.encode(entries)
+        if call_sid:
+            lines.append(callrecord.state_entry(call_sid, state.rev, text))
         try:
             self._write(
                 [keys.call_state(call_sid) if call_sid else "", keys.journal(), *counters],
                 [
-                    json.dumps(body, separators=(",", ":")),
+                    text,
                     ENDED_TTL_SECONDS if ended else TTL_SECONDS,
                     len(lines),
                     *lines,
@@ -154,7 +184,6 @@ class CallStates:
             log.warning(
                 "call %s: Redis unavailable, writing the call record and state to the store", call_sid
             )
-        journal.write_direct(self.store, entries)
         if call_sid:
-            with self.store.session() as session:
-                session.execute(update(Call).where(Call.sid == call_sid).values(state=body))
+            entries = [*entries, callrecord.state_snapshot(call_sid, state.rev, body)]
+        journal.write_direct(self.store, entries)

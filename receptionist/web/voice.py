@@ -52,7 +52,8 @@ def inbound() -> Response:
 @twilio_signed
 def gather() -> Response:
     p = call_params()
-    return _safely(lambda: services_of(current_app).callflow.gather(p), p.call_sid)
+    rev = request.args.get("rev", type=int)
+    return _safely(lambda: services_of(current_app).callflow.gather(p, rev), p.call_sid)
 
 
 @bp.post("/gather/wait")
@@ -61,7 +62,8 @@ def gather_wait() -> Response:
     """After the holding line: the slow turn's answer (or the fallback's)."""
     p = call_params()
     token = request.args.get("turn", "")
-    return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token), p.call_sid)
+    rev = request.args.get("rev", type=int)
+    return _safely(lambda: services_of(current_app).callflow.gather_wait(p, token, rev), p.call_sid)
 
 
 @bp.post("/whisper")
