@@ -22,7 +22,7 @@ from receptionist.store import Call, CallEvent, CallTurn, Store, keys
 from receptionist.voice import callrecord, journal
 from receptionist.voice.callstate import CallState, CallStates
 from receptionist.web import create_app
-from tests.voice_helpers import MAIN, MONDAY_10AM, TOM, load_small_practice, simulator_for
+from tests.voice_helpers import MAIN, MONDAY_10AM, STRANGER, TOM, load_small_practice, simulator_for
 
 DEAD_STORE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -342,3 +342,54 @@ def store_rows(store):
 
     with store.sessions() as s:
         return s.scalars(select(Appointment)).all()
+
+
+def test_inbound_calls_whose_final_status_never_came_are_asked_of_twilio(services, practice, store):
+    """Twilio does not retry a lost status callback. The worker asks Twilio about calls still open 15 minutes
+    on: one Twilio says completed is ended with its duration and its outcome (the booking) summed up; one
+    still in progress, and one Twilio does not know (yet), are left as they are; a second round adds nothing."""
+    import datetime as dt
+
+    from receptionist.runtime.worker import reconcile_calls_once
+    from receptionist.simulation.localtwilio import LocalTwilio
+
+    twilio = LocalTwilio(services.settings.account_sid, services.settings.auth_token, play=False)
+    twilio.start()
+    try:
+        settings = services.settings.model_copy(update={"twilio_api_base_url": twilio.base_url})
+        live = Services(
+            settings=settings, practice=services.practice, store=store, redis_url=services.redis_url
+        )
+        sim = simulator_for(live)
+        _, paused = sim.start(from_=TOM, to=MAIN)
+        for said in ("I'd like to book a cleaning", "the first one", "yes"):
+            call, paused = sim.resume(paused, said)
+        booked_sid = call.call_sid  # the caller hung up here; the "completed" callback was lost
+        talking, on_line = sim.start(from_=STRANGER, to=MAIN)  # still on the line, as far as Twilio knows
+        unknown, waiting = sim.start(from_=STRANGER, to=MAIN)  # Twilio has no record of it (yet)
+        assert on_line is not None and waiting is not None
+        twilio.know_inbound(booked_sid, to=MAIN, from_=TOM, status="completed", duration=95)
+        twilio.know_inbound(talking.call_sid, to=MAIN, from_=STRANGER, status="in-progress", duration=None)
+        drain_once(live)
+        assert all(call_row(store, sid).ended_at is None for sid in (booked_sid, talking.call_sid))
+
+        live.now = lambda: MONDAY_10AM + dt.timedelta(minutes=5)
+        assert reconcile_calls_once(live) == {"settled": 0, "in_progress": 0, "unknown": 0, "closed": 0}
+        live.redis.delete(keys.call_reconcile_marker())
+        live.now = lambda: MONDAY_10AM + dt.timedelta(minutes=20)
+        assert reconcile_calls_once(live) == {"settled": 1, "in_progress": 1, "unknown": 1, "closed": 0}
+        assert reconcile_calls_once(live) is None  # another worker (or this one) asked within 5 minutes
+        record = call_row(store, booked_sid)
+        assert (record.status, record.duration_seconds, record.outcome) == (
+            "completed",
+            95,
+            "appointment booked",
+        )
+        assert record.ended_at is not None
+        assert call_row(store, talking.call_sid).ended_at is None
+        assert call_row(store, unknown.call_sid).ended_at is None
+        live.redis.delete(keys.call_reconcile_marker())
+        assert reconcile_calls_once(live)["settled"] == 0  # ended calls are not asked about again
+        live.close()
+    finally:
+        twilio.stop()

@@ -223,7 +223,12 @@ def _next_weekday_10am(today: dt.date) -> str:
     return f"{day.isoformat()}T10:00"
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[Any], timeout: float = 30.0) -> bool:
+# The web master trains the understanding before it answers (about 8 s of CPU the first time, read from the
+# data folder's cache afterwards): on a slow or busy machine the first start takes a while.
+HEALTHY_WITHIN_S = 120.0
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[Any], timeout: float = HEALTHY_WITHIN_S) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -2,7 +2,8 @@
 
 Beside the jobs it drains the call journal into SQL every `DRAIN_EVERY_S` seconds (a thread of the worker's
 own process, so the journal is drained even while the queues are busy; the journal's lock keeps several
-workers from draining at once).
+workers from draining at once), and every few minutes asks Twilio about inbound calls whose final status
+never came (`voice/reconcile.py`; one worker at a time, by a marker in Redis).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from receptionist import jobs
 from receptionist.runtime.services import Services
 from receptionist.store import keys
-from receptionist.voice import journal
+from receptionist.voice import journal, reconcile
 
 QUEUES = ("high", "default", "outreach")
 DRAIN_EVERY_S = 2.0
@@ -73,6 +74,24 @@ def drain_once(services: Services) -> int | None:
     return done
 
 
+def reconcile_calls_once(services: Services) -> dict[str, int] | None:
+    """Ask Twilio about unended inbound calls, unless another worker did within `reconcile.EVERY`. Run after a
+    journal drain: a final status sums up the outcome from the journal's facts."""
+    try:
+        ttl = int(reconcile.EVERY.total_seconds()) - 5
+        if not services.queue_redis.set(keys.call_reconcile_marker(), "1", nx=True, ex=ttl):
+            return None
+    except (redis.RedisError, OSError):
+        pass  # no marker without Redis: one more question to Twilio does no harm (statuses apply once)
+    try:
+        return reconcile.reconcile_calls(
+            services.store, services.twilio, lambda p: services.apply_status(p, None), services.now()
+        )
+    except (redis.RedisError, OSError, SQLAlchemyError):
+        log.warning("call reconcile: failed; retrying on a later tick", exc_info=True)
+        return None
+
+
 def beat(services: Services, name: str) -> None:
     """The worker `name` is alive: its drain loop runs (rq's own heartbeat comes only every few minutes)."""
     try:
@@ -85,7 +104,8 @@ def _drain_loop(services: Services, stop: threading.Event, name: str) -> None:
     beat(services, name)
     while not stop.wait(DRAIN_EVERY_S):
         beat(services, name)
-        drain_once(services)
+        if drain_once(services) is not None:
+            reconcile_calls_once(services)
 
 
 def warm(services: Services) -> None:

@@ -72,6 +72,8 @@ class CallRecord:
     transcript: list[str] = field(default_factory=list)
     answered_by: str | None = None
     time_limit: int | None = None  # the TimeLimit asked for (seconds), as Twilio would enforce it
+    duration: int | None = None  # seconds, once the call has ended
+    direction: str = "outbound-api"
 
     def json(self, account: str) -> dict[str, Any]:
         return {
@@ -80,7 +82,8 @@ class CallRecord:
             "to": self.to,
             "from": self.from_,
             "status": self.status,
-            "direction": "outbound-api",
+            "duration": str(self.duration) if self.duration is not None else None,
+            "direction": self.direction,
             "date_created": email.utils.format_datetime(self.created),
             "date_updated": email.utils.format_datetime(self.created),
             "start_time": None,
@@ -161,6 +164,24 @@ class LocalTwilio:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def know_inbound(self, sid: str, *, to: str, from_: str, status: str, duration: int | None) -> None:
+        """An inbound call as Twilio's records have it (a caller rang the practice; calls the simulator plays
+        reach the webhooks directly, so the stand-in learns of them only this way)."""
+        with self.lock:
+            self.calls[sid] = CallRecord(
+                sid=sid,
+                to=to,
+                from_=from_,
+                url="",
+                status_callback=None,
+                events=[],
+                amd_callback=None,
+                created=self.clock(),
+                status=status,
+                duration=duration,
+                direction="inbound",
+            )
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every call and message created so far has been played to its end (tests)."""
@@ -338,6 +359,12 @@ class LocalTwilio:
                     return
                 route = self._route()
                 query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                if route is not None and route[0] == "Calls" and route[1] is not None:
+                    with outer.lock:
+                        known = outer.calls.get(route[1])
+                    if known is None:
+                        return self._error(404, f"The requested resource {self.path} was not found", 20404)
+                    return self._reply(200, known.json(outer.account_sid))
                 if route is None or route[1] is not None or route[0] not in ("Calls", "Messages"):
                     return self._error(404, "not found", 20404)
                 with outer.lock:

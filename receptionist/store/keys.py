@@ -53,6 +53,11 @@ def outreach_active_calls() -> str:
     return f"{PREFIX}:outreach:calls:active"
 
 
+def call_reconcile_marker() -> str:
+    """String with an expiry: a worker asked Twilio about unended inbound calls lately (`voice/reconcile.py`)."""
+    return f"{PREFIX}:calls:reconcile:done"
+
+
 def outreach_reconcile_marker() -> str:
     """String with a short expiry: a reconcile job is already scheduled."""
     return f"{PREFIX}:outreach:reconcile:scheduled"

@@ -117,6 +117,17 @@ class TwilioApi:
                 return str(call.sid)
         return None
 
+    def fetch_call(self, sid: str) -> tuple[str, int | None] | None:
+        """(status, duration in seconds) of one call, as Twilio has it; None when Twilio does not know it."""
+        try:
+            call = self.client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        duration = str(call.duration or "").strip()
+        return str(call.status), int(duration) if duration.isdigit() else None
+
     def find_message(self, *, to: str, since: dt.datetime) -> str | None:
         for message in self.client.messages.list(to=to, date_sent_after=since, limit=20):
             created = message.date_created

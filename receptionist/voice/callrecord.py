@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from receptionist.clock import utc
 from receptionist.store import Call, CallTurn
 
 # Record columns an operation may set; anything else in an entry is ignored rather than trusted.
@@ -205,7 +206,7 @@ def _when(entry: dict[str, Any], column: str) -> dict[str, dt.datetime]:
     """The entry's own time for `column`; an entry without one (written by an older release) leaves the column
     to its default, the store's clock."""
     at = entry.get("at")
-    return {column: dt.datetime.fromisoformat(at)} if at else {}
+    return {column: utc(dt.datetime.fromisoformat(at))} if at else {}  # the store keeps UTC (`clock.utc`)
 
 
 def _parts(items: list[str]) -> Iterable[list[str]]:
