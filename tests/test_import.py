@@ -247,3 +247,25 @@ def test_odd_csv_shapes(store, tmp_path):
     path = write(tmp_path, "visits.csv", text)
     report = import_visits(store, path, progress=False, today=TODAY)
     assert report.imported and report.added == 2 and not report.invalid
+
+
+def test_a_file_cut_mid_row_is_refused_not_guessed(store, tmp_path):
+    """A copy that stopped inside the last row (no line end, fewer fields than the header) is a bad row: the
+    import stores nothing and names the line; with skip_invalid the whole rows load and the cut one does not.
+    A last row that is whole but has no line end is read as usual."""
+    cut = PATIENTS_HEADER + "P1,Ann,Lee,202-555-0101,a@x.test,20001,yes,yes,no\nP2,Bob,Ray,202-555-01"
+    report = import_patients(store, write(tmp_path, "patients.csv", cut), progress=False, today=TODAY)
+    assert not report.imported and [(e.line, e.field) for e in report.invalid] == [(3, "(row)")]
+    assert "cut short" in report.invalid[0].why and count(store, Patient) == 0
+    report = import_patients(
+        store, write(tmp_path, "patients.csv", cut), skip_invalid=True, progress=False, today=TODAY
+    )
+    assert report.added == 1 and count(store, PatientPhone) == 1
+    with store.sessions() as s:
+        assert s.get(Patient, "P2") is None
+    whole = PATIENTS_HEADER + "P3,Cy,Day,202-555-0103,c@x.test,20001,yes,yes,no"
+    report = import_patients(store, write(tmp_path, "whole.csv", whole), progress=False, today=TODAY)
+    assert report.added == 1 and not report.invalid
+    visits = "patient_id,date,amount,department\nP1,2025-03-01,100,hygiene\nP1,2025-03-02,1"
+    report = import_visits(store, write(tmp_path, "visits.csv", visits), progress=False, today=TODAY)
+    assert not report.imported and [(e.line, e.field) for e in report.invalid] == [(3, "(row)")]

@@ -68,10 +68,22 @@ class FieldCheck:
             raise BadRow(self.bad)
 
 
+class Row(dict[str, str]):
+    """One row by column name. `cut`: the file ends inside this row (its last line has no line end and fewer
+    fields than the header): a file cut short in a copy or a transfer, whose last row must not be stored
+    with the missing fields guessed."""
+
+    cut: bool = False
+
+
+CUT_SHORT = "the file ends in the middle of this row (cut short?): it has fewer fields than the header"
+
+
 def read_rows(
     path: Path, required: tuple[str, ...], *, progress: bool = True, label: str = ""
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) with lower-cased, stripped column names; checks the header first."""
+) -> Iterator[tuple[int, Row]]:
+    """Yield (line number, row) with lower-cased, stripped column names; checks the header first. A short
+    row is padded with empty fields (optional columns left off), unless it is the file's cut-off end."""
     try:
         fh = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -83,7 +95,8 @@ def read_rows(
             total=size, unit="B", unit_scale=True, desc=label or path.name, disable=not progress, leave=False
         ) as bar,
     ):
-        reader = csv.reader(_counting(fh, bar))
+        last = [""]  # the last physical line read: does the row just read end with a line end?
+        reader = csv.reader(_counting(fh, bar, last))
         try:
             header = next(reader)
         except StopIteration:
@@ -100,16 +113,20 @@ def read_rows(
                 if not row or all(not cell.strip() for cell in row):
                     continue
                 line = reader.line_num
+                cut = len(row) < width and not last[0].endswith(("\n", "\r"))
                 if len(row) < width:
                     row = row + [""] * (width - len(row))
-                yield line, dict(zip(columns, (c.strip() for c in row), strict=False))
+                record = Row(zip(columns, (c.strip() for c in row), strict=False))
+                record.cut = cut
+                yield line, record
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ImportFileError(f"{path}:{reader.line_num + 1}: not readable as CSV ({exc})") from None
 
 
-def _counting(fh, bar: tqdm) -> Iterator[str]:
+def _counting(fh, bar: tqdm, last: list[str]) -> Iterator[str]:
     for line in fh:
         bar.update(len(line))
+        last[0] = line
         yield line
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from receptionist.patients.cache import TierCache
 from receptionist.patients.csvfiles import (
     BadField,
+    CUT_SHORT,
     BadRow,
     FieldCheck,
     RowError,
@@ -228,6 +229,9 @@ def _records(
     seen: dict[str, int] = {}
     for line, row in read_rows(path, required, progress=progress, label=label):
         report.rows += 1
+        if row.cut:
+            report.invalid.append(RowError(line, "(row)", CUT_SHORT))
+            continue
         try:
             record = parse(row, line, seen)
         except BadRow as bad:
