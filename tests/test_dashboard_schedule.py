@@ -124,7 +124,9 @@ def test_day_view_shows_booked_open_and_held_with_who_booked(sched, store):
         s.flush()
         gone = s.scalar(select(Appointment.id).where(Appointment.provider == "Dr. Chen"))
         s.execute(
-            update(Slot).where(Slot.id == _unit(store, "Dr. Chen", _at(TUESDAY, 11))).values(appointment_id=gone)
+            update(Slot)
+            .where(Slot.id == _unit(store, "Dr. Chen", _at(TUESDAY, 11)))
+            .values(appointment_id=gone)
         )
     r = w.client.get(f"/schedule?day={TUESDAY.isoformat()}")
     assert r.status_code == 200
@@ -146,7 +148,9 @@ def test_day_view_shows_booked_open_and_held_with_who_booked(sched, store):
         taken = s.scalars(
             select(Slot.appointment_id).where(
                 Slot.provider == "Hygienist Moore",
-                Slot.start.in_([_at(TUESDAY, 14).astimezone(dt.UTC), _at(TUESDAY, 14, 30).astimezone(dt.UTC)]),
+                Slot.start.in_(
+                    [_at(TUESDAY, 14).astimezone(dt.UTC), _at(TUESDAY, 14, 30).astimezone(dt.UTC)]
+                ),
             )
         ).all()
     assert len(taken) == 2 and None not in taken
@@ -159,7 +163,9 @@ def test_week_view_lists_each_providers_visits_and_a_holiday(sched, store):
     _ai_booking(w, store, "P1", "Hygienist Patel", _at(TUESDAY, 9))
     html = w.client.get(f"/schedule?day={TUESDAY.isoformat()}&view=week").get_data(as_text=True)
     assert "Mon Nov 30, 2026" in html and "Sun Dec 6, 2026" in html
-    assert "9:00 AM EST" in html and "Pat1 Example" in html and "booked by the AI receptionist on a call" in html
+    assert (
+        "9:00 AM EST" in html and "Pat1 Example" in html and "booked by the AI receptionist on a call" in html
+    )
     assert "16 open" in html  # Dr. Rivera's Monday from 10:00... every provider shows its bookable units
     holiday = w.client.get("/schedule?day=2026-11-26&view=week").get_data(as_text=True)
     assert "Closed: Thanksgiving Day" in holiday
@@ -173,7 +179,10 @@ def test_week_view_reads_in_a_few_queries(sched, store):
     for day in range(5):
         for hour in (9, 11, 13):
             _ai_booking(
-                w, store, "P1" if hour != 11 else "P2", "Hygienist Patel",
+                w,
+                store,
+                "P1" if hour != 11 else "P2",
+                "Hygienist Patel",
                 _at(MONDAY_10AM.date() + dt.timedelta(days=day + 1 if day < 4 else 7), hour),
                 call_sid=f"CA{day}{hour:02d}" + "0" * 29,
             )
@@ -215,7 +224,9 @@ def test_staff_book_move_and_cancel(sched, store):
     r = _book(w, _unit(store, "Hygienist Patel", _at(TUESDAY, 10)), "P1")
     assert r.status_code == 302
     [a] = _booked(store, "P1")
-    assert a.booked_via == "staff" and a.minutes == 60 and a.provider == "Hygienist Patel" and a.call_sid is None
+    assert (
+        a.booked_via == "staff" and a.minutes == 60 and a.provider == "Hygienist Patel" and a.call_sid is None
+    )
     day = w.client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Booked: Pat1 Example, cleaning with Hygienist Patel, Tue Dec 1, 10:00 AM EST." in day
     assert "booked by staff" in day
@@ -263,7 +274,9 @@ def test_double_booking_is_refused_with_a_message(sched, store):
     # the second half of the AI's 60-minute cleaning
     r = _book(w, _unit(store, "Hygienist Patel", _at(TUESDAY, 9, 30)), "P2")
     assert r.status_code == 409
-    assert "Hygienist Patel is not free for 60 minutes from Tue Dec 1, 9:30 AM EST" in r.get_data(as_text=True)
+    assert "Hygienist Patel is not free for 60 minutes from Tue Dec 1, 9:30 AM EST" in r.get_data(
+        as_text=True
+    )
     assert _booked(store, "P2") == []
     # the same patient with another hygienist at the same time
     r = _book(w, _unit(store, "Hygienist Moore", _at(TUESDAY, 9)), "P1")

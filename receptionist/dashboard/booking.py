@@ -115,12 +115,16 @@ def _opening(
     start = utc(unit.start).astimezone(zone)
     end = start + dt.timedelta(minutes=visit.minutes)
     if unit.provider not in visit.providers:
-        raise Refused(f"{unit.provider} does not see {visit.name} visits: choose one of {', '.join(visit.providers)}.")
+        raise Refused(
+            f"{unit.provider} does not see {visit.name} visits: choose one of {', '.join(visit.providers)}."
+        )
     day = start.date()
     closed = location.holidays.name_of(day)
     if closed is not None:
         reason = "" if closed == "closed" else f" ({closed})"
-        raise Refused(f"{location.name} is closed on {written_day(day)}{reason}: no visits can be booked then.")
+        raise Refused(
+            f"{location.name} is closed on {written_day(day)}{reason}: no visits can be booked then."
+        )
     span = location.hours.by_weekday.get(day.weekday())
     if span is None or start.time() < span[0] or end > dt.datetime.combine(day, span[1], zone):
         raise Refused(

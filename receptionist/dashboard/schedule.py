@@ -107,9 +107,7 @@ class Grid:
     days: tuple[Day, ...]
 
     def count(self, state: str) -> int:
-        return sum(
-            1 for d in self.days for row in d.rows for c in row if c is not None and c.state == state
-        )
+        return sum(1 for d in self.days for row in d.rows for c in row if c is not None and c.state == state)
 
 
 def read_range(
@@ -179,7 +177,8 @@ def grid(
         times = sorted(cells)
         rows = tuple(tuple(cells[t].get(p) for p in providers) for t in times)
         day_visits = {
-            p: tuple(v for v in covering.get(p, ()) if v.start.astimezone(zone).date() == day) for p in providers
+            p: tuple(v for v in covering.get(p, ()) if v.start.astimezone(zone).date() == day)
+            for p in providers
         }
         out.append(
             Day(
@@ -194,7 +193,8 @@ def grid(
                     for i, p in enumerate(providers)
                 },
                 held_units={
-                    p: sum(1 for r in rows if (c := r[i]) and c.state == "held") for i, p in enumerate(providers)
+                    p: sum(1 for r in rows if (c := r[i]) and c.state == "held")
+                    for i, p in enumerate(providers)
                 },
             )
         )

@@ -68,7 +68,9 @@ def _detail(patient_id: str, status: int = 200) -> ResponseReturnValue:
         d=d,
         years=years,
         consents=CONSENTS,
-        appointments=schedule.patient_appointments(services.store, services.practice, patient_id, services.now()),
+        appointments=schedule.patient_appointments(
+            services.store, services.practice, patient_id, services.now()
+        ),
         now=services.now(),
         zone=services.practice.main.zone,
     ), status

@@ -73,7 +73,9 @@ def _context() -> dict[str, Any]:
             moving = None
     patient_id = request.args.get("patient", "").strip()[:64] or None
     visits = sum(len(v) for d in grid.days for v in d.visits.values())
-    audited("schedule.view", target=f"{location.id}:{first.isoformat()}:{view}", detail=f"{visits} visits listed")
+    audited(
+        "schedule.view", target=f"{location.id}:{first.isoformat()}:{view}", detail=f"{visits} visits listed"
+    )
     step = dt.timedelta(days=7 if view == "week" else 1)
     return {
         "grid": grid,
@@ -188,7 +190,9 @@ def appointment(appointment_id: int) -> ResponseReturnValue:
     return _appointment_page(appointment_id)
 
 
-def _appointment_page(appointment_id: int, status: int = 200, error: str | None = None) -> ResponseReturnValue:
+def _appointment_page(
+    appointment_id: int, status: int = 200, error: str | None = None
+) -> ResponseReturnValue:
     services = services_of(current_app)
     visit = schedule.visit_by_id(services.store, services.practice, appointment_id)
     if visit is None:
@@ -217,7 +221,11 @@ def move(appointment_id: int) -> ResponseReturnValue:
         return _appointment_page(appointment_id, 400, "Choose the new time on the schedule.")
     try:
         moved = booking.move_visit(
-            services.store, services.practice, appointment_id=appointment_id, unit_id=unit_id, now=services.now()
+            services.store,
+            services.practice,
+            appointment_id=appointment_id,
+            unit_id=unit_id,
+            now=services.now(),
         )
     except booking.Refused as refused:
         return _appointment_page(appointment_id, 409, str(refused))
@@ -233,7 +241,9 @@ def move(appointment_id: int) -> ResponseReturnValue:
 def cancel(appointment_id: int) -> ResponseReturnValue:
     services = services_of(current_app)
     if request.form.get("confirm") != "yes":
-        return _appointment_page(appointment_id, 400, "Tick the box to confirm the patient's visit is cancelled.")
+        return _appointment_page(
+            appointment_id, 400, "Tick the box to confirm the patient's visit is cancelled."
+        )
     try:
         cancelled = booking.cancel_visit(services.store, appointment_id=appointment_id, now=services.now())
     except booking.Refused as refused:
@@ -254,6 +264,4 @@ def _done(appointment_id: int, what: str) -> ResponseReturnValue:
         f"{visit.when(zone)}.",
         "ok",
     )
-    return redirect(
-        url_for("schedule.index", location=visit.location_id, day=visit.start.date().isoformat())
-    )
+    return redirect(url_for("schedule.index", location=visit.location_id, day=visit.start.date().isoformat()))
