@@ -162,11 +162,14 @@ def test_week_view_lists_each_providers_visits_and_a_holiday(sched, store):
     w = sched
     _ai_booking(w, store, "P1", "Hygienist Patel", _at(TUESDAY, 9))
     html = w.client.get(f"/schedule?day={TUESDAY.isoformat()}&view=week").get_data(as_text=True)
-    assert "Mon Nov 30, 2026" in html and "Sun Dec 6, 2026" in html
+    assert "Mon Nov 30, 2026" in html and "Fri Dec 4, 2026" in html
+    assert "Sat Dec 5" not in html and "Sun Dec 6" not in html  # the practice never opens on weekends
     assert (
         "9:00 AM EST" in html and "Pat1 Example" in html and "booked by the AI receptionist on a call" in html
     )
-    assert "16 open" in html  # Dr. Rivera's Monday from 10:00... every provider shows its bookable units
+    patel = re.search(r'<th scope="row">Hygienist Patel</th>(.*?)</tr>', html, re.S).group(1)
+    # bookable half-hours a day: Monday from the clock's 10:00 on, Tuesday less the AI's hour, 8:00 to 17:00
+    assert [int(n) for n in re.findall(r"(\d+) open", patel)] == [14, 16, 18, 18, 18]
     holiday = w.client.get("/schedule?day=2026-11-26&view=week").get_data(as_text=True)
     assert "Closed: Thanksgiving Day" in holiday
     christmas = w.client.get("/schedule?day=2026-12-25").get_data(as_text=True)

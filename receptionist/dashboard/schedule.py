@@ -98,6 +98,7 @@ class Day:
     visits: dict[str, tuple[Visit, ...]] = field(default_factory=dict)  # per provider, in time order
     open_units: dict[str, int] = field(default_factory=dict)  # per provider, bookable units
     held_units: dict[str, int] = field(default_factory=dict)
+    regular: bool = True  # a weekday the location opens on (holidays aside); the week view leaves others out
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def grid(
                     p: sum(1 for r in rows if (c := r[i]) and c.state == "held")
                     for i, p in enumerate(providers)
                 },
+                regular=day.weekday() in location.hours.by_weekday or bool(rows),
             )
         )
     return Grid(location, providers, tuple(out))
