@@ -16,7 +16,7 @@ from receptionist.conversation.store_tools import StoreTools
 from receptionist.integrations.pms import upsert_appointments_batch
 from receptionist.integrations.schemas import PmsAppointment
 from receptionist.scheduling.schedule import ensure_schedule
-from receptionist.store import Appointment, Slot
+from receptionist.store import Appointment, Patient, Slot
 from tests.dashboard_helpers import csrf, sign_in
 from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient
 
@@ -73,8 +73,10 @@ def _book(w, unit: int, pid: str, visit_type: str = "cleaning"):
     )
 
 
-def _ai_booking(w, store, pid: str, provider: str, local: dt.datetime, call_sid: str = "CA" + "1" * 32):
-    """The AI receptionist books through its own tools, bound to a call."""
+def _ai_booking(
+    w, store, pid: str, provider: str, local: dt.datetime, call_sid: str = "CA" + "1" * 32, via: str = "ai"
+):
+    """The AI receptionist books through its own tools, bound to a call (or a text conversation)."""
     location = w.services.practice.main
     tools = StoreTools(
         store,
@@ -85,6 +87,7 @@ def _ai_booking(w, store, pid: str, provider: str, local: dt.datetime, call_sid:
         now=lambda: w.clock[0],
         practice=w.services.practice,
         verified=[pid],
+        via=via,
     )
     return tools.book(_unit(store, provider, local), "cleaning")
 
@@ -174,6 +177,10 @@ def test_week_view_lists_each_providers_visits_and_a_holiday(sched, store):
     assert "Closed: Thanksgiving Day" in holiday
     christmas = w.client.get("/schedule?day=2026-12-25").get_data(as_text=True)
     assert "Closed: Christmas Day" in christmas
+    fragment = w.client.get(f"/schedule/grid?day={TUESDAY.isoformat()}&view=week").get_data(as_text=True)
+    assert "<html" not in fragment and 'id="week-table"' in fragment and "Pat1 Example" in fragment
+    far = w.client.get("/schedule?day=9999-12-31")
+    assert far.status_code == 200 and "within 10 years of today" in far.get_data(as_text=True)
 
 
 def test_week_view_reads_in_a_few_queries(sched, store):
@@ -250,6 +257,23 @@ def test_staff_book_move_and_cancel(sched, store):
         assert s.scalar(select(Slot.appointment_id).where(Slot.id == a.slot_id)) is None
         assert s.get(Slot, _unit(store, "Hygienist Moore", _at(TUESDAY, 11))).appointment_id == moved.id
 
+    # half an hour later with the same hygienist: the visit's own old time does not stand in its way
+    r = w.client.post(
+        f"/schedule/appointments/{moved.id}/move",
+        data={"unit": _unit(store, "Hygienist Moore", _at(TUESDAY, 11)), "csrf_token": csrf(w.client)},
+    )
+    assert r.status_code == 302
+    [later] = _booked(store, "P1")
+    with store.sessions() as s:
+        assert s.get(Slot, _unit(store, "Hygienist Moore", _at(TUESDAY, 10, 30))).appointment_id is None
+        assert s.get(Slot, _unit(store, "Hygienist Moore", _at(TUESDAY, 11, 30))).appointment_id == later.id
+    r = w.client.post(
+        f"/schedule/appointments/{later.id}/move",
+        data={"unit": _unit(store, "Hygienist Moore", _at(TUESDAY, 10, 30)), "csrf_token": csrf(w.client)},
+    )
+    assert r.status_code == 302
+    [moved] = _booked(store, "P1")
+
     patient = w.client.get("/patients/P1").get_data(as_text=True)
     upcoming = patient[patient.index('id="upcoming-appointments"') : patient.index("Past and cancelled")]
     assert "Tue Dec 1, 10:30 AM EST" in upcoming and "Hygienist Moore" in upcoming
@@ -302,7 +326,8 @@ def test_double_booking_is_refused_with_a_message(sched, store):
 
 
 def test_a_holiday_and_a_past_time_are_refused(sched, store):
-    """A day the practice closed after its schedule was made, and a time already past, cannot be booked."""
+    """A day the practice closed after its schedule was made, a deceased patient and a time already past cannot be
+    booked."""
     w = sched
     unit = _unit(store, "Hygienist Patel", _at(TUESDAY, 10))
     practice = w.services.practice
@@ -316,6 +341,10 @@ def test_a_holiday_and_a_past_time_are_refused(sched, store):
     assert r.status_code == 409
     assert "closed on Tue Dec 1, 2026" in r.get_data(as_text=True) and _booked(store, "P1") == []
     w.services.practice = practice
+    with store.session() as s:
+        s.get(Patient, "P2").status = "deceased"
+    r = _book(w, unit, "P2")
+    assert r.status_code == 409 and "recorded as deceased" in r.get_data(as_text=True)
     r = _book(w, _unit(store, "Hygienist Patel", _at(MONDAY_10AM.date(), 9)), "P1")
     assert r.status_code == 409 and "has passed" in r.get_data(as_text=True) and _booked(store, "P1") == []
 
@@ -358,10 +387,15 @@ def test_patient_page_lists_upcoming_and_past_appointments(sched, store):
                 booked_via="online",
             )
         )
+    _ai_booking(
+        w, store, "P1", "Hygienist Patel", _at(dt.date(2026, 12, 10), 8), call_sid="SM" + "3" * 32, via="text"
+    )
     html = w.client.get("/patients/P1").get_data(as_text=True)
     upcoming = html[html.index('id="upcoming-appointments"') : html.index("Past and cancelled")]
     assert upcoming.index("Tue Dec 1, 9:00 AM EST") < upcoming.index("Tue Dec 8, 1:00 PM EST")
     assert 'href="/calls/CA' + "2" * 32 + '"' in upcoming
+    assert "Thu Dec 10, 8:00 AM EST" in upcoming and "the AI receptionist by text" in upcoming
+    assert "/calls/SM" not in upcoming  # a text conversation has no call record to open
     past = html[html.index('id="past-appointments"') :]
     assert "Wed Jun 3, 3:00 PM EDT" in past and "online booking" in past and "exam" in past
     assert "Book a visit on the schedule" in html

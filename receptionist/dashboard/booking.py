@@ -46,6 +46,8 @@ def book_visit(
         patient = s.get(Patient, patient_id)
         if patient is None:
             raise Refused("Choose a patient: no patient has that id.")
+        if patient.status == "deceased":
+            raise Refused("This patient is recorded as deceased: no visit can be booked for them.")
         location, opening = _opening(s, practice, visit, unit_id, now)
         _fits(s, patient, visit, location.local_time(now).date())
         return _book(s, location, opening, patient_id, visit)

@@ -24,6 +24,7 @@ from receptionist.web.extension import services_of
 bp = Blueprint("schedule", __name__, url_prefix="/schedule")
 log = logging.getLogger(__name__)
 VIEWS = ("day", "week")
+MAX_YEARS_AWAY = 10  # a day further from today is a typing slip (and years past 9999 do not exist)
 
 
 def _location() -> Location:
@@ -38,13 +39,18 @@ def _location() -> Location:
 
 
 def _day(location: Location) -> dt.date:
+    today = location.today(services_of(current_app).now())
     text = request.args.get("day", "")
     if text:
         try:
-            return dt.date.fromisoformat(text[:10])
+            day = dt.date.fromisoformat(text[:10])
         except ValueError:
             flash("That is not a date: showing today.", "error")
-    return location.today(services_of(current_app).now())
+            return today
+        if abs((day - today).days) <= MAX_YEARS_AWAY * 366:
+            return day
+        flash(f"Choose a day within {MAX_YEARS_AWAY} years of today: showing today.", "error")
+    return today
 
 
 def _int(name: str) -> int | None:
@@ -81,6 +87,7 @@ def _context() -> dict[str, Any]:
         "grid": grid,
         "location": location,
         "zone": location.zone,
+        "zone_name": dt.datetime.combine(first, dt.time(12), location.zone).tzname(),
         "view": view,
         "day": day,
         "previous": day - step,
