@@ -145,7 +145,7 @@ def test_day_view_shows_booked_open_and_held_with_who_booked(sched, store):
     assert re.search(r"4 booked · \d+ open · 1 held", html)
     assert "9:00 AM" in html and "4:30 PM" in html  # New York's hours, not UTC's (14:00 UTC is 9 AM)
     assert "14:00" not in html and "+00:00" not in html and "UTC" not in html
-    assert "/schedule/book?unit=" in html
+    assert "/schedule/book?unit=" in html and "=None" not in html
     # the PMS's 60-minute visit holds both of its units: the AI is never offered its second half
     with store.sessions() as s:
         taken = s.scalars(
@@ -219,6 +219,12 @@ def test_staff_book_move_and_cancel(sched, store):
     """Staff book a visit (source: staff), move it (the old time comes free), and cancel it (its time comes
     free); the patient's page lists it; every step is in the audit log."""
     w = sched
+    chosen = w.client.get(f"/schedule?day={TUESDAY.isoformat()}&patient=P1").get_data(as_text=True)
+    assert "Booking for patient P1" in chosen and "&amp;patient=P1" in chosen  # from the patient's page
+    prefilled = w.client.get(
+        f"/schedule/book?unit={_unit(store, 'Hygienist Patel', _at(TUESDAY, 10))}&patient=P1"
+    )
+    assert "For <a" in prefilled.get_data(as_text=True) and "Pat1 Example" in prefilled.get_data(as_text=True)
     form = w.client.get(f"/schedule/book?unit={_unit(store, 'Hygienist Patel', _at(TUESDAY, 10))}")
     assert form.status_code == 200 and "Tue Dec 1, 10:00 AM EST" in form.get_data(as_text=True)
     found = w.client.post(
