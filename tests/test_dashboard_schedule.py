@@ -331,9 +331,9 @@ def test_double_booking_is_refused_with_a_message(sched, store):
     assert still.id == mine.id and still.provider == "Hygienist Patel"
 
 
-def test_a_holiday_and_a_past_time_are_refused(sched, store):
-    """A day the practice closed after its schedule was made, a deceased patient and a time already past cannot be
-    booked."""
+def test_a_holiday_closing_time_a_deceased_patient_and_the_past_are_refused(sched, store):
+    """A day the practice closed after its schedule was made, a visit running past closing time, a deceased patient
+    and a time already past cannot be booked."""
     w = sched
     unit = _unit(store, "Hygienist Patel", _at(TUESDAY, 10))
     practice = w.services.practice
@@ -346,6 +346,16 @@ def test_a_holiday_and_a_past_time_are_refused(sched, store):
     r = _book(w, unit, "P1")
     assert r.status_code == 409
     assert "closed on Tue Dec 1, 2026" in r.get_data(as_text=True) and _booked(store, "P1") == []
+    short = dataclasses.replace(
+        practice.main.hours, by_weekday={**practice.main.hours.by_weekday, 1: (dt.time(8), dt.time(10))}
+    )
+    w.services.practice = dataclasses.replace(
+        practice, locations=tuple(dataclasses.replace(loc, hours=short) for loc in practice.locations)
+    )
+    r = _book(w, _unit(store, "Hygienist Patel", _at(TUESDAY, 9, 30)), "P1")  # 60 minutes: past closing
+    text = r.get_data(as_text=True)
+    assert r.status_code == 409 and "A 60-minute cleaning at Tue Dec 1, 9:30 AM EST is outside" in text
+    assert "opening hours" in text and _booked(store, "P1") == []
     w.services.practice = practice
     with store.session() as s:
         s.get(Patient, "P2").status = "deceased"
