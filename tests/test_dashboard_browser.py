@@ -241,6 +241,8 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
         browser.set_window_size(width, height)
         for name, path in (
             ("today", "/"),
+            ("schedule-day", "/schedule"),
+            ("schedule-week", "/schedule?view=week"),
             ("campaigns", "/campaigns"),
             ("results", "/results"),
             ("calls", "/calls"),

@@ -62,11 +62,15 @@ class StoreTools:
         verified: Iterable[str] = (),
         on_opt_out: Callable[[str], None] | None = None,
         on_phones_change: Callable[[], None] | None = None,
+        via: str = "ai",
     ) -> None:
         self.store = store
         self.location = location
         self.practice = practice
         self.call_sid = call_sid
+        self.via = (
+            via  # what bookings record as their source: "ai" on a call ("text" for a text conversation)
+        )
         self.caller_phone = caller_phone
         self._patient_id = patient_id
         self.now = now
@@ -218,7 +222,13 @@ class StoreTools:
             opening = self._opening(session, slot_id, visit)
             try:
                 appointment = book(
-                    session, opening, pid, visit.id, location_id=self.location.id, call_sid=self.call_sid
+                    session,
+                    opening,
+                    pid,
+                    visit.id,
+                    location_id=self.location.id,
+                    via=self.via,
+                    call_sid=self.call_sid,
                 )
             except SlotTaken:
                 raise ToolError("I'm sorry, that time was just taken.") from None
@@ -259,6 +269,7 @@ class StoreTools:
                     old.patient_id,
                     old.kind,
                     location_id=self.location.id,
+                    via=self.via,
                     call_sid=self.call_sid,
                     replacing=old.id,
                 )

@@ -22,8 +22,9 @@ from receptionist.integrations.schemas import PmsAppointment, PmsPatient, PmsVis
 from receptionist.patients.cache import CacheUnavailable
 from receptionist.patients.importer import PatientRecord, VisitRecord, insert_visits, upsert_patients
 from receptionist.phones import InvalidPhone, to_e164
+from receptionist.scheduling.schedule import hold
 from receptionist.store import Patient, VisitLine
-from receptionist.store.schedule import Appointment, Slot
+from receptionist.store.schedule import Appointment
 
 
 def _cents(amount: float) -> int:
@@ -288,23 +289,6 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def _hold_slot(s, row: Appointment) -> None:
-    """The open slot at this appointment's place, provider and time is taken by it (freed when cancelled)."""
-    held = s.scalars(select(Slot).where(Slot.appointment_id == row.id)).all()
-    for slot in held:
-        slot.appointment_id = None
-    row.slot_id = None
-    if row.status != "booked":
-        return
-    slot = s.scalars(
-        select(Slot)
-        .where(
-            Slot.location_id == row.location_id,
-            Slot.start == row.start,
-            Slot.appointment_id.is_(None),
-            *([Slot.provider == row.provider] if row.provider else []),
-        )
-        .limit(1)
-    ).first()
-    if slot is not None:
-        slot.appointment_id = row.id
-        row.slot_id = slot.id
+    """The open units at this appointment's place and provider for its whole length are taken by it (freed when
+    cancelled): the schedule's own `hold`, so a longer visit never leaves its later units on offer."""
+    hold(s, row)

@@ -1,4 +1,5 @@
-"""Patients: search by name or phone; a patient's value, tier, P(alive), visits, contacts, outcomes, consent."""
+"""Patients: search by name or phone; a patient's value, tier, P(alive), appointments, visits, contacts, outcomes,
+consent."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from receptionist.dashboard import formatting, queries
+from receptionist.dashboard import formatting, queries, schedule
 from receptionist.outreach.optout import opt_out
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
@@ -67,6 +68,9 @@ def _detail(patient_id: str, status: int = 200) -> ResponseReturnValue:
         d=d,
         years=years,
         consents=CONSENTS,
+        appointments=schedule.patient_appointments(
+            services.store, services.practice, patient_id, services.now()
+        ),
         now=services.now(),
         zone=services.practice.main.zone,
     ), status
