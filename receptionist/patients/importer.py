@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from receptionist.patients.cache import TierCache
 from receptionist.patients.csvfiles import (
-    BadField,
     CUT_SHORT,
+    BadField,
     BadRow,
     FieldCheck,
     RowError,
