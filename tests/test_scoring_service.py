@@ -118,3 +118,20 @@ def test_household_phone_names_the_most_valuable_patient(store, redis_client, tm
     run_scoring(store, TierCache(redis_client), load_practice(), AS_OF)
     hit = TierCache(redis_client).lookup("+12025550143")
     assert (hit.patient_id, hit.tier) == ("B", "high")
+
+
+def test_a_run_that_never_published_is_not_the_latest(scored, store, redis_client):
+    """A score that stored its run but died before publishing the tier cache (here: Redis went away) leaves
+    the phones on the earlier run; plans and exports stay on that run too."""
+    import redis as redis_lib
+
+    from receptionist.patients.cache import CacheUnavailable
+    from receptionist.patients.export import latest_run_id
+
+    summary, _ = scored
+    dead = TierCache(redis_lib.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+    with pytest.raises(CacheUnavailable):
+        run_scoring(store, dead, load_practice(), AS_OF + dt.timedelta(days=30))
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ScoreRun)) == 2  # the dead run was stored
+    assert latest_run_id(store) == summary.run_id == TierCache(redis_client).current_run()

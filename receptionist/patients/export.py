@@ -31,7 +31,18 @@ class NoScoreRun(LookupError):
 
 
 def latest_run_id(store: Store) -> str | None:
+    """The run calls are routed by: the newest published one. A run stored but never published (a score
+    killed before it published the tier cache) is not "latest", so a plan or an export never uses scores the
+    phones do not; only while no run was ever published is the newest stored run taken."""
     with store.engine.connect() as conn:
+        published = conn.scalar(
+            select(ScoreRun.id)
+            .where(ScoreRun.published_at.is_not(None))
+            .order_by(ScoreRun.published_at.desc(), ScoreRun.created_at.desc())
+            .limit(1)
+        )
+        if published is not None:
+            return str(published)
         return conn.scalar(select(ScoreRun.id).order_by(ScoreRun.created_at.desc()).limit(1))
 
 
