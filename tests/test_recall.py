@@ -76,7 +76,12 @@ def texts_to(w, pid: str) -> list[str]:
 CLEANING = VisitType("cleaning", "cleaning", 60, ("Hygienist Patel",), min_age=14, recall_months=6)
 CHILD = VisitType("child_visit", "child's visit", 30, ("Dr. Rivera",), max_age=13, recall_months=4)
 PERIO = VisitType(
-    "perio", "periodontal maintenance", 60, ("Hygienist Patel",), recall_months=3, recall_lines=("periodontics",)
+    "perio",
+    "periodontal maintenance",
+    60,
+    ("Hygienist Patel",),
+    recall_months=3,
+    recall_lines=("periodontics",),
 )
 RULES = RecallRules()
 
@@ -84,8 +89,18 @@ RULES = RecallRules()
 @pytest.mark.parametrize(
     ("last", "age", "pms", "expected"),
     [
-        ({"preventive": dt.date(2026, 6, 14)}, 40, None, (dt.date(2026, 12, 14), "visits")),  # cleaning: 6 months
-        ({"preventive": dt.date(2026, 6, 14)}, 9, None, (dt.date(2026, 10, 14), "visits")),  # a child: 4 months
+        (
+            {"preventive": dt.date(2026, 6, 14)},
+            40,
+            None,
+            (dt.date(2026, 12, 14), "visits"),
+        ),  # cleaning: 6 months
+        (
+            {"preventive": dt.date(2026, 6, 14)},
+            9,
+            None,
+            (dt.date(2026, 10, 14), "visits"),
+        ),  # a child: 4 months
         ({"preventive": dt.date(2026, 6, 14)}, None, None, (dt.date(2026, 10, 14), "visits")),  # age unknown
         # perio maintenance every 3 months: its own line, the earliest type wins
         (
@@ -95,11 +110,18 @@ RULES = RecallRules()
             (dt.date(2026, 11, 30), "visits"),
         ),
         ({"restorative": dt.date(2026, 6, 14)}, 40, None, None),  # a filling is no recall visit
-        ({"preventive": dt.date(2026, 6, 14)}, 40, dt.date(2027, 2, 1), (dt.date(2027, 2, 1), "pms")),  # PMS wins
+        (
+            {"preventive": dt.date(2026, 6, 14)},
+            40,
+            dt.date(2027, 2, 1),
+            (dt.date(2027, 2, 1), "pms"),
+        ),  # PMS wins
         ({}, 40, dt.date(2027, 2, 1), (dt.date(2027, 2, 1), "pms")),  # a PMS date needs no visit
     ],
 )
-def test_the_due_date_is_the_last_visit_plus_its_types_interval_unless_the_pms_has_one(last, age, pms, expected):
+def test_the_due_date_is_the_last_visit_plus_its_types_interval_unless_the_pms_has_one(
+    last, age, pms, expected
+):
     """Each visit type's own interval over its own service lines, for the patients it fits by age; the
     earliest type wins, and a due date stored from the PMS wins over every computed one."""
     types = recall_types((CLEANING, CHILD, PERIO), RULES)
@@ -132,7 +154,10 @@ def test_the_practice_file_sets_the_recall_and_refuses_what_makes_no_sense():
         "locations": [{"id": "main", "phone": "+12025550100", "providers": ["Dr. A"]}],
     }
     got = _parse(
-        {**base, "recall": {"steps": [{"days": -7, "channels": ["sms"]}, {"days": 21, "channels": ["ai_call"]}]}},
+        {
+            **base,
+            "recall": {"steps": [{"days": -7, "channels": ["sms"]}, {"days": 21, "channels": ["ai_call"]}]},
+        },
         "test",
     )
     assert got.recall.steps == (RecallStep(-7, ("sms",)), RecallStep(21, ("ai_call",)))
@@ -242,15 +267,24 @@ def test_booked_visited_opted_out_responded_and_overdue_patients_are_left_out_an
         )
         s.add(
             VisitLine(
-                line_key="P3-visit", patient_id="P3", day=dt.date(2026, 11, 28), amount_cents=9550,
-                paid_cents=9550, department="d1110",
-            )  # fmt: skip
+                line_key="P3-visit",
+                patient_id="P3",
+                day=dt.date(2026, 11, 28),
+                amount_cents=9550,
+                paid_cents=9550,
+                department="d1110",
+            )
         )
         s.add(
             OutcomeEvent(
-                key="replied:x", kind="replied", tier="mid", channel="sms", month="2026-11",
-                at=MONDAY_10AM - dt.timedelta(hours=1), patient_id="P5",
-            )  # fmt: skip
+                key="replied:x",
+                kind="replied",
+                tier="mid",
+                channel="sms",
+                month="2026-11",
+                at=MONDAY_10AM - dt.timedelta(hours=1),
+                patient_id="P5",
+            )
         )
     made = build_recall_plan(store, load_practice(), MONDAY_10AM)
     assert [(d.patient_id, d.step, d.stage, d.channel) for d in made.due] == [("P1", 1, "before", "sms")]
@@ -298,13 +332,21 @@ def test_a_recall_run_reminds_the_due_patients_through_the_workers_and_the_seque
     with store.sessions() as s:
         campaign = s.get(Campaign, cid)
         assert (campaign.kind, campaign.purpose) == ("recall", "exempt")
-    assert texts_to(w, "P1") == [f"{HEAD} Hi Pat, your check-up is due soon. Call us to schedule. Reply STOP to opt out."]
-    assert texts_to(w, "P2") == [f"{HEAD} Hi Pat, your check-up is due now. Call us to schedule. Reply STOP to opt out."]
-    assert texts_to(w, "P4") == [f"{HEAD} Hi Pat, your check-up is overdue. Call us to schedule. Reply STOP to opt out."]
+    assert texts_to(w, "P1") == [
+        f"{HEAD} Hi Pat, your check-up is due soon. Call us to schedule. Reply STOP to opt out."
+    ]
+    assert texts_to(w, "P2") == [
+        f"{HEAD} Hi Pat, your check-up is due now. Call us to schedule. Reply STOP to opt out."
+    ]
+    assert texts_to(w, "P4") == [
+        f"{HEAD} Hi Pat, your check-up is overdue. Call us to schedule. Reply STOP to opt out."
+    ]
     call = w.twilio.calls[got["P3"].provider_id]
     assert call.time_limit == 60  # the exemption's minute
     voicemail = " ".join(call.transcript)
-    assert voicemail.startswith(f"receptionist: Hello, this is an automated message from {PRACTICE}, at (202) 555-0100.")
+    assert voicemail.startswith(
+        f"receptionist: Hello, this is an automated message from {PRACTICE}, at (202) 555-0100."
+    )
     assert "check-up is due" in voicemail and "love to see you" not in voicemail
     status = w.services.campaigns.status(cid)
     assert (status["kind"], status["purpose"]) == ("recall", "exempt")
@@ -319,9 +361,13 @@ def test_a_recall_run_reminds_the_due_patients_through_the_workers_and_the_seque
     with store.session() as s:
         s.add(
             Appointment(
-                patient_id="P2", location_id="main", provider="Hygienist Patel",
-                start=w.clock[0] + dt.timedelta(days=3), minutes=60, status="booked",
-            )  # fmt: skip
+                patient_id="P2",
+                location_id="main",
+                provider="Hygienist Patel",
+                start=w.clock[0] + dt.timedelta(days=3),
+                minutes=60,
+                status="booked",
+            )
         )
     made, second = start_recall(w)
     assert [(d.patient_id, d.step) for d in made.due] == [("P1", 2)]
@@ -343,9 +389,13 @@ def test_a_reminder_stops_at_send_time_when_the_patient_books_opts_out_or_dies_a
     with store.session() as s:
         s.add(
             Appointment(
-                patient_id="P1", location_id="main", provider="Hygienist Patel",
-                start=MONDAY_10AM + dt.timedelta(days=2), minutes=60, status="booked",
-            )  # fmt: skip
+                patient_id="P1",
+                location_id="main",
+                provider="Hygienist Patel",
+                start=MONDAY_10AM + dt.timedelta(days=2),
+                minutes=60,
+                status="booked",
+            )
         )
         s.get(Patient, "P2").opted_out = True
         s.get(Patient, "P3").status = "deceased"
@@ -367,14 +417,22 @@ def test_the_exemptions_caps_count_every_campaigns_contacts_at_send_time(world, 
     recall_patient(store, "P3", dt.date(2026, 6, 14), **ALL)
     sent = {"P1": [dt.timedelta(hours=2)], "P2": [dt.timedelta(days=d) for d in (2, 4, 6)]}
     with store.session() as s:
-        s.add(Campaign(id="EARLIER", run_id="R1", status="done", created_at=MONDAY_10AM - dt.timedelta(days=7)))
+        s.add(
+            Campaign(id="EARLIER", run_id="R1", status="done", created_at=MONDAY_10AM - dt.timedelta(days=7))
+        )
         for pid, agos in sent.items():
             for i, ago in enumerate(agos):
                 s.add(
                     OutreachAttempt(
-                        id=f"EARLIER:{pid}:{i}", campaign_id="EARLIER", patient_id=pid, tier="mid",
-                        channel="sms", rank=i, status="sent", sent_at=MONDAY_10AM - ago,
-                    )  # fmt: skip
+                        id=f"EARLIER:{pid}:{i}",
+                        campaign_id="EARLIER",
+                        patient_id=pid,
+                        tier="mid",
+                        channel="sms",
+                        rank=i,
+                        status="sent",
+                        sent_at=MONDAY_10AM - ago,
+                    )
                 )
     w = world(max_attempts_per_day=5, max_attempts_per_week=10)
     start_recall(w)
@@ -389,8 +447,9 @@ def test_the_exemptions_caps_count_every_campaigns_contacts_at_send_time(world, 
 def test_recall_is_counted_apart_from_reactivation(world, store):
     """A recall text and a reactivation text of the same month: the statistics show the reactivation row
     per tier and the recall row on its own, and the reactivation plan learns nothing from recall."""
-    add_patient(store, "P1", 90, consent_sms=True, consent_written=True)  # lapsed, no recall due: reactivation
-    recall_patient(store, "P2", dt.date(2026, 6, 14), consent_sms=True)  # due: recall
+    # P1: lapsed, no recall due (reactivation's); P2: due (recall's)
+    add_patient(store, "P1", 90, consent_sms=True, consent_written=True)
+    recall_patient(store, "P2", dt.date(2026, 6, 14), consent_sms=True)
     w = world()
     start_recall(w)
     start(w)  # the reactivation plan leaves P2 out: already being contacted
@@ -447,3 +506,23 @@ def test_recall_plan_and_run_commands(run, store):
     again = run("recall", "run")
     assert again.returncode == 0 and "no recall reminders are due today" in again.stdout
     assert step_of(ids[0]) == 1
+
+
+def test_the_patients_file_carries_the_pms_recall_due_date(store, tmp_path):
+    """The optional `recall_due` column sets the due date; a file without it keeps the known one; a bad date
+    is a bad row, reported with its field."""
+    from receptionist.patients.importer import import_patients
+
+    head = "patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out"
+    first = tmp_path / "first.csv"
+    first.write_text(f"{head},recall_due\nA1,Ana,Rivera,2025550101,,20001,yes,yes,no,2027-01-15\n")
+    assert import_patients(store, first, today=TODAY, progress=False).imported
+    again = tmp_path / "again.csv"
+    again.write_text(f"{head}\nA1,Ana,Rivera,2025550101,,20002,yes,yes,no\n")
+    assert import_patients(store, again, today=TODAY, progress=False).imported
+    with store.sessions() as s:
+        assert s.get(Patient, "A1").recall_due_on == dt.date(2027, 1, 15)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{head},recall_due\nA1,Ana,Rivera,2025550101,,20001,yes,yes,no,15/01/2027\n")
+    report = import_patients(store, bad, today=TODAY, progress=False)
+    assert not report.imported and [e.field for e in report.invalid] == ["recall_due"]

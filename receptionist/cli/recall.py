@@ -9,6 +9,7 @@ come (`outreach/recall.py`).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -57,6 +58,7 @@ def recall_run(ctx: click.Context, as_json: bool) -> None:
     services = services_for(ctx)
     now = services.now()
     made = build_recall_plan(services.store, services.practice, now)
+    body: dict[str, Any]
     if not made.due:
         body = {"campaign_id": None, "reminders": 0, "enqueued": 0, "left_out": made.plan.left_out}
         if as_json:

@@ -83,7 +83,9 @@ def parse_recall(raw: Any, fail: Callable[[str, str], Exception]) -> RecallRules
         if not 1 <= len(steps) <= MAX_STEPS:
             raise fail("recall.steps", f"between 1 and {MAX_STEPS} steps")
         if any(b.days <= a.days for a, b in zip(steps, steps[1:], strict=False)):
-            raise fail("recall.steps", "steps in order of their days, each on a later day than the one before")
+            raise fail(
+                "recall.steps", "steps in order of their days, each on a later day than the one before"
+            )
     if steps[-1].days > overdue:
         raise fail("recall.max_overdue_days", "at least the days of the last step")
     return RecallRules(default_months=months, lines=lines, max_overdue_days=overdue, steps=steps)

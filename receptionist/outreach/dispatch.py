@@ -333,7 +333,11 @@ class Dispatcher:
         if c.campaign_kind == recall.RECALL_KIND and c.campaign_created_at is not None:
             # booked, visited or answered since the reminder was planned: the sequence has done its work
             why = recall.stopped(
-                self.store, c.patient_id, c.campaign_created_at, self.practice.today(c.campaign_created_at), now
+                self.store,
+                c.patient_id,
+                c.campaign_created_at,
+                self.practice.today(c.campaign_created_at),
+                now,
             )
             if why is not None:
                 self.transition(attempt_id, PENDING, status="skipped", reason=why, finished_at=now)

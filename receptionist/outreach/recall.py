@@ -230,7 +230,9 @@ def stage_for(attempt_id: str, rules: RecallRules) -> str:
 
 
 # -- reading the store ---------------------------------------------------------------------------------------
-def stopped(store: Store, patient_id: str, since: dt.datetime, since_day: dt.date, now: dt.datetime) -> str | None:
+def stopped(
+    store: Store, patient_id: str, since: dt.datetime, since_day: dt.date, now: dt.datetime
+) -> str | None:
     """Why a recall reminder should no longer go to this patient (booked ahead, visited on or after
     `since_day`, responded since `since`), or None. The dispatcher asks this at send time."""
     with store.sessions() as s:
@@ -242,7 +244,9 @@ def stopped(store: Store, patient_id: str, since: dt.datetime, since_day: dt.dat
         if any(utc(start) > now for start in starts):
             return LEFT_OUT["booked"]
         visited = s.scalar(
-            select(VisitLine.id).where(VisitLine.patient_id == patient_id, VisitLine.day >= since_day).limit(1)
+            select(VisitLine.id)
+            .where(VisitLine.patient_id == patient_id, VisitLine.day >= since_day)
+            .limit(1)
         )
         if visited is not None:
             return LEFT_OUT["visited"]

@@ -54,7 +54,8 @@ class OutreachAttempt(Base):
     id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<campaign id>:<patient id>"
     campaign_id: Mapped[str] = mapped_column(String(40))
     patient_id: Mapped[str] = mapped_column(String(64))
-    tier: Mapped[str] = mapped_column(String(8))  # high | mid | low; "recall" for a recall contact (its bucket)
+    # high | mid | low; "recall" for a recall reminder (its statistics bucket)
+    tier: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(12))  # staff_call | ai_call | sms | email | general
     # the step's tag: exempt | marketing (PURPOSES); the gates apply its rules
     purpose: Mapped[str] = mapped_column(String(10), default="marketing")
