@@ -246,6 +246,8 @@ def render(report: Report) -> str:
         )
 
     for month in report.months:
+        if not any(r.month == month and r.attempts for r in report.rows):
+            continue  # a month of recall reminders only: they are shown apart, below
         lines.append(f"{month}: contacts made that month, and what came of them")
         lines.append(head)
         lines += [line(r) for r in report.rows if r.month == month and r.attempts]

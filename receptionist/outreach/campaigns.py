@@ -168,9 +168,13 @@ class Campaigns:
             )
 
     def latest(self) -> str | None:
+        """The latest reactivation campaign (what `campaign ...` means without an id; a recall run is named)."""
         with self.store.sessions() as s:
             return s.scalar(
-                select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+                select(Campaign.id)
+                .where(Campaign.kind == "reactivation")
+                .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+                .limit(1)
             )
 
     def resolve(self, campaign_id: str | None) -> str:
