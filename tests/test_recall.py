@@ -9,6 +9,8 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from receptionist.config.practice import OutreachRules, PracticeFileError, _parse, load_practice
@@ -189,6 +191,30 @@ def test_the_practice_file_sets_the_recall_and_refuses_what_makes_no_sense():
 )
 def test_one_step_at_a_time_the_latest_whose_day_has_come(today, done, expected):
     assert next_step(dt.date(2026, 12, 15), today, RULES, done) == expected
+
+
+@given(
+    offsets=st.lists(st.integers(-60, 60), min_size=1, max_size=6, unique=True),
+    runs=st.lists(st.integers(-90, 150), max_size=40),
+    overdue=st.integers(60, 120),
+)
+def test_any_days_of_runs_make_each_step_at_most_once_in_order_and_never_early(offsets, runs, overdue):
+    """Whatever days `recall run` happens on (missed days, several a day): steps come in increasing order,
+    each at most once and one a run, never before its day, and none after the overdue limit."""
+    rules = RecallRules(
+        steps=tuple(RecallStep(d, ("sms",)) for d in sorted(offsets)), max_overdue_days=max(overdue, *offsets)
+    )
+    due = dt.date(2027, 3, 1)
+    made: list[tuple[int, int]] = []
+    for day in sorted(runs):
+        today = due + dt.timedelta(days=day)
+        step = next_step(due, today, rules, max((s for s, _ in made), default=0))
+        if step is not None:
+            made.append((step, day))
+    steps = [s for s, _ in made]
+    assert steps == sorted(set(steps))
+    for step, day in made:
+        assert rules.steps[step - 1].days <= day <= rules.max_overdue_days
 
 
 # -- what a reminder says ------------------------------------------------------------------------------------
