@@ -44,6 +44,10 @@ SCHEMA = [
     """CREATE TABLE commoptout (
         CommOptOutNum BIGINT PRIMARY KEY AUTO_INCREMENT, PatNum BIGINT NOT NULL,
         OptOutSms INT NOT NULL DEFAULT 0, OptOutEmail INT NOT NULL DEFAULT 0)""",
+    """CREATE TABLE recall (
+        RecallNum BIGINT PRIMARY KEY AUTO_INCREMENT, PatNum BIGINT NOT NULL, RecallTypeNum BIGINT NOT NULL,
+        DateDue DATE NOT NULL DEFAULT '0001-01-01', IsDisabled TINYINT NOT NULL DEFAULT 0,
+        DateTStamp TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)""",
 ]
 
 CODES = [(1, "D0120", "periodic oral evaluation"), (2, "D1110", "prophylaxis - adult"),
@@ -203,6 +207,34 @@ def test_incremental_sync_reads_only_the_changed_rows(store, od_url):
     full = sync_opendental(store, url, today=TODAY, full=True)
     assert full.patients["read"] == len(PATIENTS) and full.visits["read"] == len(_procedures()) + 1
     assert full.patients["added"] == full.visits["added"] == full.visits["updated"] == 0
+
+
+def test_recall_due_dates_are_the_earliest_enabled_recall_incrementally(store, od_url):
+    """A patient's recall due date is the earliest DateDue of their enabled recall rows; a later change to
+    the rows is read by the next incremental sync, and a patient whose rows are all disabled has none."""
+    url, engine = od_url
+    stamp = "'2026-11-01 08:00:00'"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO recall (PatNum, RecallTypeNum, DateDue, IsDisabled, DateTStamp) VALUES "
+                f"(1, 1, '2026-12-20', 0, {stamp}), (1, 2, '2026-12-10', 0, {stamp}), "
+                f"(2, 1, '2027-01-05', 0, {stamp}), (2, 2, '2026-11-01', 1, {stamp}), "
+                f"(3, 1, '0001-01-01', 0, {stamp})"
+            )
+        )
+    first = sync_opendental(store, url, today=TODAY)
+    got = _patients(store)
+    assert first.recalls == 3
+    assert got["1"].recall_due_on == dt.date(2026, 12, 10)  # the earlier of its two types
+    assert got["2"].recall_due_on == dt.date(2027, 1, 5)  # the disabled row does not count
+    assert got["3"].recall_due_on is None and got["5"].recall_due_on is None
+    assert sync_opendental(store, url, today=TODAY).recalls == 0  # nothing changed: nothing read
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE recall SET IsDisabled=1, DateTStamp='2026-11-20 09:30:00' WHERE PatNum=1"))
+    assert sync_opendental(store, url, today=TODAY).recalls == 1
+    got = _patients(store)
+    assert got["1"].recall_due_on is None and got["2"].recall_due_on == dt.date(2027, 1, 5)
 
 
 def test_an_unreachable_database_syncs_nothing(store):

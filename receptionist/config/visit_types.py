@@ -10,6 +10,7 @@ patients = "returning"           # "new", "returning" or "any"
 min_age = 14                     # optional age bounds, in whole years
 serves = ["cleaning", "checkup"] # what callers ask for that this type answers (kinds the understanding finds)
 recall_months = 6                # optional: a recall is due this long after the last visit of this type
+recall_lines = ["preventive"]    # optional: the service lines that are a visit of this type (else [recall] lines)
 urgent = false                   # true: the same-day emergency visit
 ```
 
@@ -54,6 +55,7 @@ class VisitType:
     max_age: int | None = None
     serves: tuple[str, ...] = ()
     recall_months: int | None = None
+    recall_lines: tuple[str, ...] = ()  # service lines that are a visit of this type; () means [recall] lines
     urgent: bool = False
 
     def fits(self, *, new_patient: bool, age: int | None) -> bool:
@@ -102,7 +104,7 @@ def parse_visit_types(
             raise fail(where, "expected a table")
         unknown = set(item) - {
             "id", "name", "minutes", "providers", "patients", "min_age", "max_age", "serves", "recall_months",
-            "urgent",
+            "recall_lines", "urgent",
         }  # fmt: skip
         if unknown:
             raise fail(f"{where}.{sorted(unknown)[0]}", "unknown key")
@@ -138,6 +140,7 @@ def parse_visit_types(
                 max_age=_age(item.get("max_age"), f"{where}.max_age", fail),
                 serves=serves,
                 recall_months=_age(item.get("recall_months"), f"{where}.recall_months", fail),
+                recall_lines=tuple(str(x) for x in item.get("recall_lines", [])),
                 urgent=bool(item.get("urgent", False)),
             )
         )

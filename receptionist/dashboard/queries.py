@@ -47,10 +47,14 @@ def latest_run(store: Store) -> ScoreRun | None:
         ).first()
 
 
-def latest_campaign(store: Store) -> Campaign | None:
+def latest_campaign(store: Store, kind: str = "reactivation") -> Campaign | None:
+    """The latest campaign of this kind (reactivation | recall)."""
     with store.sessions() as s:
         return s.scalars(
-            select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+            select(Campaign)
+            .where(Campaign.kind == kind)
+            .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+            .limit(1)
         ).first()
 
 

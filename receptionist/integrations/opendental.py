@@ -10,6 +10,9 @@ What is read (Open Dental's table and column names, `OpenDentBusiness/TableTypes
   service lines come from the codes. A procedure no longer complete (or deleted from the chart as status 6)
   loses its line; a changed one is rewritten.
 - `commoptout`: a patient's opt-out of automated texts (OptOutSms) or emails (OptOutEmail), any flag set.
+- `recall`: PatNum, DateDue, IsDisabled, DateTStamp. A patient's recall due date (`recall_due_on`, which the
+  recall reminders use before any date computed from the visits) is the earliest DateDue of their enabled
+  recall rows (one per recall type); a patient whose rows changed and are all disabled or undated has none.
 
 Invariants (the CSV importer's rules, through its own upsert functions): phones become E.164 (an unusable
 number is left out), a changed zip keeps the old one, an opt-out and a recorded death are never undone, and a
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, select, text, update
+from sqlalchemy import Connection, bindparam, create_engine, delete, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -57,6 +60,14 @@ PROCEDURES = text(
     "WHERE p.DateTStamp > :mark AND p.DateTStamp < :until ORDER BY p.ProcNum"
 )
 OPT_OUTS = text("SELECT PatNum, OptOutSms, OptOutEmail FROM commoptout ORDER BY PatNum")
+RECALLS_CHANGED = text(
+    "SELECT PatNum, MAX(DateTStamp) AS DateTStamp FROM recall WHERE DateTStamp > :mark AND DateTStamp < :until "
+    "GROUP BY PatNum ORDER BY PatNum"
+)
+RECALLS_DUE = text(
+    "SELECT PatNum, MIN(DateDue) AS DateDue FROM recall WHERE PatNum IN :pats AND IsDisabled = 0 "
+    "AND DateDue > '0001-01-01' GROUP BY PatNum"
+).bindparams(bindparam("pats", expanding=True))
 EPOCH = dt.datetime(1900, 1, 1)
 
 
@@ -70,6 +81,7 @@ class SyncReport:
     patients: Counter[str] = field(default_factory=Counter)  # read, added, updated, unchanged
     visits: Counter[str] = field(default_factory=Counter)  # read, added, updated, removed, unchanged, skipped
     opt_outs: int = 0  # patients whose preferences an opt-out changed now
+    recalls: int = 0  # patients whose recall due date was read now
     locations: Counter[str] = field(default_factory=Counter)  # completed lines read, by location id
     marks: dict[str, str] = field(default_factory=dict)
 
@@ -85,6 +97,8 @@ class SyncReport:
             text_ += f", {v['skipped']} completed with no usable date skipped"
         if self.opt_outs:
             text_ += f"; {self.opt_outs} opt-out(s) applied"
+        if self.recalls:
+            text_ += f"; {self.recalls} recall due date(s) read"
         if self.locations:
             text_ += "; by location: " + ", ".join(f"{k} {n}" for k, n in sorted(self.locations.items()))
         return text_
@@ -321,6 +335,25 @@ def _sync_visits(
     return latest
 
 
+def _sync_recalls(
+    od: Connection, conn: Connection, mark: dt.datetime, until: dt.datetime, report: SyncReport
+) -> dt.datetime | None:
+    """The recall due dates of the patients whose recall rows changed (earliest enabled DateDue each)."""
+    changed = od.execute(RECALLS_CHANGED, {"mark": mark, "until": until}).all()
+    for i in range(0, len(changed), CHUNK):
+        pats = [int(r.PatNum) for r in changed[i : i + CHUNK]]
+        known = set(conn.scalars(select(Patient.id).where(Patient.id.in_([str(p) for p in pats]))))
+        due = {str(r.PatNum): _day(r.DateDue) for r in od.execute(RECALLS_DUE, {"pats": pats})}
+        rows = [{"pid": str(p), "due": due.get(str(p))} for p in pats if str(p) in known]
+        if rows:
+            conn.execute(
+                update(Patient).where(Patient.id == bindparam("pid")).values(recall_due_on=bindparam("due")),
+                rows,
+            )
+        report.recalls += len(rows)
+    return max((r.DateTStamp for r in changed), default=None)
+
+
 def _sync_opt_outs(od: Connection, conn: Connection, report: SyncReport) -> None:
     refused: dict[str, dict[str, bool]] = {}
     for batch in _batches(od, OPT_OUTS, EPOCH):
@@ -363,12 +396,14 @@ def sync_opendental(
             # The database's own clock: the rows stamped in this very second may still be being written, so
             # they wait for the next sync (which reads after the mark, this second included).
             until = od.execute(text("SELECT NOW()")).scalar_one()
-            start = {t: EPOCH if full else known.get(t, EPOCH) for t in ("patient", "procedurelog")}
+            tables = ("patient", "procedurelog", "recall")
+            start = {t: EPOCH if full else known.get(t, EPOCH) for t in tables}
             latest = {
                 "patient": _sync_patients(od, conn, start["patient"], until, today, report),
                 "procedurelog": _sync_visits(
                     od, conn, start["procedurelog"], until, today, clinics or {}, report
                 ),
+                "recall": _sync_recalls(od, conn, start["recall"], until, report),
             }
             _sync_opt_outs(od, conn, report)
             for table, mark in latest.items():

@@ -23,6 +23,9 @@ from receptionist.clock import utc
 
 CHANNELS = ("staff_call", "ai_call", "sms", "email", "general")
 TIERS = ("high", "mid", "low")
+# the bucket of recall reminders (healthcare, exempt) in place of a value tier: counted apart from reactivation,
+# never learnt from by the reactivation plan (`learning.py` reads TIERS only)
+RECALL_TIER = "recall"
 RESULTS = (
     "answered",
     "voicemail",

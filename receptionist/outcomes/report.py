@@ -13,7 +13,7 @@ from typing import Any
 
 from receptionist.config.practice import OutreachRules
 from receptionist.outcomes.cost import INCLUDES, cost_of
-from receptionist.outcomes.events import CHANNELS, TIERS
+from receptionist.outcomes.events import CHANNELS, RECALL_TIER, TIERS
 from receptionist.outcomes.log import Counts
 from scoring.outcomes import wilson_interval
 
@@ -83,6 +83,8 @@ class Report:
     totals: tuple[Row, ...]  # per tier and channel over the months shown
     lift: tuple[Lift, ...]
     flags: tuple[str, ...]
+    # recall reminders (healthcare, exempt): per month and channel, then "all"; kept out of the rows above
+    recall: tuple[Row, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,7 @@ class Report:
             "totals": [r.as_json() for r in self.totals],
             "lift": [x.as_json() for x in self.lift],
             "flags": list(self.flags),
+            "recall": [r.as_json() for r in self.recall],
         }
 
 
@@ -147,7 +150,7 @@ def build_report(counts: Counts, rules: OutreachRules, months: Iterable[str] | N
         m, t, ch = b
         return (m != "all", [-ord(x) for x in m], order.get(t, 9), t, chan.get(ch, 9))
 
-    rows, totals = [], []
+    rows, totals, recall = [], [], []
     for b in sorted(sums, key=key):
         m, t, ch = b
         if ch not in CHANNELS:
@@ -155,11 +158,14 @@ def build_report(counts: Counts, rules: OutreachRules, months: Iterable[str] | N
         r = _row(m, t, ch, sums[b], rules)
         if r.attempts == 0 and not sums[b].get("holdout"):
             continue
+        if t == RECALL_TIER:
+            recall.append(r)
+            continue
         (totals if m == "all" else rows).append(r)
     lift = tuple(_lift(t, sums) for t in sorted({t for (_, t, _) in sums if t in order}, key=order.get))
     latest = shown[0] if shown else None
     flags = tuple(_flag(r, latest == r.month) for r in rows if r.month == latest and _below(r))
-    return Report(tuple(shown), tuple(rows), tuple(totals), lift, flags)
+    return Report(tuple(shown), tuple(rows), tuple(totals), lift, flags, tuple(recall))
 
 
 def _lift(tier: str, sums: dict[str, Any]) -> Lift:
@@ -219,7 +225,7 @@ def _money(x: float | None) -> str:
 
 def render(report: Report) -> str:
     """Plain text for `receptionist stats`."""
-    if not report.rows:
+    if not report.rows and not report.recall:
         return "no outcomes yet: run a campaign (`receptionist campaign run`), then look again"
     lines = []
     head = (
@@ -240,6 +246,8 @@ def render(report: Report) -> str:
         )
 
     for month in report.months:
+        if not any(r.month == month and r.attempts for r in report.rows):
+            continue  # a month of recall reminders only: they are shown apart, below
         lines.append(f"{month}: contacts made that month, and what came of them")
         lines.append(head)
         lines += [line(r) for r in report.rows if r.month == month and r.attempts]
@@ -261,4 +269,8 @@ def render(report: Report) -> str:
         )
     for f in report.flags:
         lines.append("! " + f)
+    if report.recall:
+        lines.append("recall reminders (healthcare messages, counted apart from reactivation above)")
+        lines.append(f"  {'month':<7}" + head)
+        lines += [f"  {r.month:<7}" + line(r) for r in report.recall if r.attempts]
     return "\n".join(lines)

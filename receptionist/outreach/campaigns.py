@@ -66,8 +66,9 @@ def in_holdout(campaign_id: str, patient_id: str, share: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def attempt_id(campaign_id: str, patient_id: str) -> str:
-    return f"{campaign_id}:{patient_id}"
+def attempt_id(campaign_id: str, patient_id: str, step: int | None = None) -> str:
+    """The idempotency key: `<campaign>:<patient>`, or `<campaign>:<patient>:<step>` for a sequence's step."""
+    return f"{campaign_id}:{patient_id}" if step is None else f"{campaign_id}:{patient_id}:{step}"
 
 
 class Campaigns:
@@ -98,11 +99,13 @@ class Campaigns:
         self.cache = cache
         self.base_url = base_url
 
-    def start(self, plan: Plan, now: dt.datetime) -> Started:
+    def start(self, plan: Plan, now: dt.datetime, *, kind: str = "reactivation") -> Started:
+        """`kind`: what the campaign is for (store KINDS); a recall campaign holds nobody out (its reminders
+        are healthcare, not an experiment)."""
         if not plan.contacts:
             raise CampaignError("nothing to do: the plan has no patients to contact")
 
-        share = self.practice.outreach.holdout_share
+        share = self.practice.outreach.holdout_share if kind == "reactivation" else 0.0
         campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
         purposes = {pc.purpose for pc in plan.contacts}
         rows: list[dict[str, Any]] = []
@@ -111,7 +114,7 @@ class Campaigns:
             status = "holdout" if held else "queued" if pc.channel in DIRECT else "listed"
             rows.append(
                 {
-                    "id": attempt_id(campaign_id, pc.patient_id),
+                    "id": attempt_id(campaign_id, pc.patient_id, pc.step),
                     "campaign_id": campaign_id,
                     "patient_id": pc.patient_id,
                     "tier": pc.tier,
@@ -137,6 +140,7 @@ class Campaigns:
                     created_at=now,
                     summary=plan.as_json(),
                     purpose="marketing" if "marketing" in purposes else "exempt",
+                    kind=kind,
                 )
             )
             s.flush()
@@ -164,9 +168,13 @@ class Campaigns:
             )
 
     def latest(self) -> str | None:
+        """The latest reactivation campaign (what `campaign ...` means without an id; a recall run is named)."""
         with self.store.sessions() as s:
             return s.scalar(
-                select(Campaign.id).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+                select(Campaign.id)
+                .where(Campaign.kind == "reactivation")
+                .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+                .limit(1)
             )
 
     def resolve(self, campaign_id: str | None) -> str:
@@ -238,6 +246,7 @@ class Campaigns:
                 "campaign_id": cid,
                 "status": c.status,
                 "purpose": c.purpose,  # exempt | marketing: whose rules the gates apply
+                "kind": c.kind,  # reactivation | recall
                 "run_id": c.run_id,
                 "created_at": c.created_at,
             }

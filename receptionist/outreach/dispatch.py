@@ -4,7 +4,8 @@
 1. the attempt row (the idempotency key): anything but queued/deferred means it is done or in hand: return;
    a paused campaign defers it;
    a deceased patient (a death recorded after the plan) ends it as skipped, on every channel, and so does an
-   inactive one (the PMS's inactive, archived, non-patient);
+   inactive one (the PMS's inactive, archived, non-patient); so does a recall reminder whose patient booked,
+   visited or responded since its campaign began (`recall.stopped`);
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
 3. the gates (`gates.may_contact`), on fresh data read under that lock, with the rules of the attempt's
@@ -40,7 +41,7 @@ from receptionist.clock import Clock, utc
 from receptionist.config.practice import OutreachRules, Practice
 from receptionist.jobqueue import Jobs
 from receptionist.outcomes.record import Outcomes
-from receptionist.outreach import optout, states
+from receptionist.outreach import optout, recall, states
 from receptionist.outreach.channels import Mailer
 from receptionist.outreach.gates import (
     EXEMPT_CALL_SECONDS,
@@ -57,6 +58,7 @@ from receptionist.store.outreach import PENDING
 from receptionist.telephony.params import CallParams, MessageParams
 from receptionist.telephony.rest import Refused, TwilioApi
 from receptionist.wording import contacts
+from receptionist.wording import recall as recall_wording
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,8 @@ class Contact:
     inactive: bool = False  # the PMS says inactive, archived or not a patient: never contacted either
     purpose: str = "marketing"  # the step's tag: exempt | marketing
     number_revoked: bool = False  # the number revoked consent by text (the ledger)
+    campaign_kind: str = "reactivation"  # reactivation | recall
+    campaign_created_at: dt.datetime | None = None
 
     @property
     def state_rules(self) -> tuple[states.StateRule, ...]:
@@ -271,6 +275,8 @@ class Dispatcher:
                 inactive=bool(p is not None and p.status == "inactive"),
                 purpose=a.purpose or "marketing",
                 number_revoked=optout.number_revoked(self.store, phone),
+                campaign_kind=campaign.kind if campaign else "reactivation",
+                campaign_created_at=utc(campaign.created_at) if campaign else None,
             )
 
     def contacts_since(
@@ -297,6 +303,9 @@ class Dispatcher:
     def text_for(self, c: Contact) -> str:
         """The text an SMS attempt sends: the recall wording when exempt, the reactivation one otherwise."""
         main = self.practice.main
+        if c.campaign_kind == recall.RECALL_KIND:
+            stage = recall.stage_for(c.attempt_id, self.practice.recall)
+            return recall_wording.recall_sms_text(self.practice.name, c.first_name, main.phone, stage)
         if c.purpose == "exempt":
             return contacts.reminder_sms_text(self.practice.name, c.first_name, main.phone)
         return contacts.sms_text(self.practice.name, c.first_name, main.phone)
@@ -321,6 +330,18 @@ class Dispatcher:
         if c.inactive:  # likewise: made inactive in the PMS after the plan
             self.transition(attempt_id, PENDING, status="skipped", reason=INACTIVE, finished_at=now)
             return f"skipped: {INACTIVE}"
+        if c.campaign_kind == recall.RECALL_KIND and c.campaign_created_at is not None:
+            # booked, visited or answered since the reminder was planned: the sequence has done its work
+            why = recall.stopped(
+                self.store,
+                c.patient_id,
+                c.campaign_created_at,
+                self.practice.today(c.campaign_created_at),
+                now,
+            )
+            if why is not None:
+                self.transition(attempt_id, PENDING, status="skipped", reason=why, finished_at=now)
+                return f"skipped: {why}"
         if trying_to_return(c.booking_attempt_at, now, self.rules.cooldown_days):
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)

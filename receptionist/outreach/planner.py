@@ -82,6 +82,7 @@ class PlannedContact:
     # the law's tag (COMPLIANCE.md): a reactivation contact is marketing (it needs prior express written
     # consent for AI calls and texts, and the stricter state rules apply); recall and reminders are exempt
     purpose: str = "marketing"
+    step: int | None = None  # a sequence's step (recall reminders): part of the attempt's id
 
 
 @dataclass(frozen=True)

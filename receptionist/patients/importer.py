@@ -98,6 +98,8 @@ class PatientRecord:
     # is never undone by an import, like an opt-out.
     status: str | None = None
     deceased_on: dt.date | None = None
+    # optional: when the PMS says the next recall visit is due (`recall_due`); None says nothing (kept)
+    recall_due_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
     birth = check(parse_date, dob, "date_of_birth") if dob else None
     guarantor = check(_guarantor, row, pid) if pid is not None else None
     status = check(_status, row)
+    recall_text = (row.get("recall_due") or "").strip()
+    recall_due = check(parse_date, recall_text, "recall_due") if recall_text else None
     check.done()
     assert pid is not None and phones is not None and email is not None and zip_code is not None
     return PatientRecord(
@@ -153,6 +157,7 @@ def _patient(row: dict[str, str], _line: int, seen: dict[str, int]) -> PatientRe
         opted_out=bool(flags["opted_out"]),
         date_of_birth=birth,
         guarantor_id=guarantor,
+        recall_due_on=recall_due,
         **(status or {}),
     )
 
@@ -323,6 +328,7 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                 Patient.guarantor_id,
                 Patient.status,
                 Patient.deceased_on,
+                Patient.recall_due_on,
             ).where(Patient.id.in_(ids))
         )
     }
@@ -351,6 +357,8 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
             values["date_of_birth"] = r.date_of_birth
         if r.guarantor_id is not None:
             values["guarantor_id"] = r.guarantor_id or None
+        if r.recall_due_on is not None:  # likewise: a file without the column keeps the known due date
+            values["recall_due_on"] = r.recall_due_on
         old = existing.get(r.id)
         if r.status is not None and not (old is not None and old.status == "deceased"):
             values["status"] = r.status
@@ -365,6 +373,7 @@ def upsert_patients(conn, chunk: list[PatientRecord], today: dt.date) -> tuple[i
                     "guarantor_id": None,
                     "status": "active",
                     "deceased_on": None,
+                    "recall_due_on": None,
                     **values,
                     "previous_zip": "",
                     "moved_away": False,

@@ -66,6 +66,8 @@ class Patient(Base):
     # A deceased patient is never contacted, left out of every plan and list, and never greeted as the caller.
     status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
     deceased_on: Mapped[dt.date | None] = mapped_column(Date)
+    # when the PMS says the next recall (hygiene, check-up) is due; None: computed from the visits instead
+    recall_due_on: Mapped[dt.date | None] = mapped_column(Date)
     consent_voice: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_written: Mapped[bool] = mapped_column(Boolean, default=False)

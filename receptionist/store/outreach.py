@@ -1,8 +1,9 @@
 """The durable outreach log: campaigns and every contact attempt, one row each, keyed for idempotency.
 
-An attempt's id is its idempotency key: `<campaign id>:<patient id>`. A patient is in a campaign once, through
-one channel, so a retried, doubled or re-enqueued job finds the same row and its status says whether it
-already went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
+An attempt's id is its idempotency key: `<campaign id>:<patient id>`, and `<campaign id>:<patient id>:<step>`
+for a step of a sequence (a recall reminder). A patient is in a campaign once (once per step), through one
+channel, so a retried, doubled or re-enqueued job finds the same row and its status says whether it already
+went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
 limits and the cool-down, whatever campaign or channel made them.
 """
 
@@ -26,6 +27,7 @@ PENDING = ("queued", "deferred")
 # (recall, appointment reminders) kept to the exemption's limits; "marketing" (reactivation, any offer) needs
 # prior express written consent and the stricter state rules.
 PURPOSES = ("exempt", "marketing")
+KINDS = ("reactivation", "recall")
 
 
 class Campaign(Base):
@@ -42,6 +44,8 @@ class Campaign(Base):
         JSON, default=dict
     )  # the plan's counts and totals, no patient data
     purpose: Mapped[str] = mapped_column(String(10), default="marketing")  # exempt | marketing (PURPOSES)
+    # what the campaign is for (KINDS): reactivation (the plan from a score run) or recall (`outreach/recall.py`)
+    kind: Mapped[str] = mapped_column(String(16), default="reactivation", server_default="reactivation")
 
 
 class OutreachAttempt(Base):
@@ -50,7 +54,8 @@ class OutreachAttempt(Base):
     id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<campaign id>:<patient id>"
     campaign_id: Mapped[str] = mapped_column(String(40))
     patient_id: Mapped[str] = mapped_column(String(64))
-    tier: Mapped[str] = mapped_column(String(4))
+    # high | mid | low; "recall" for a recall reminder (its statistics bucket)
+    tier: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(12))  # staff_call | ai_call | sms | email | general
     # the step's tag: exempt | marketing (PURPOSES); the gates apply its rules
     purpose: Mapped[str] = mapped_column(String(10), default="marketing")

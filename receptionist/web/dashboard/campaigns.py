@@ -33,12 +33,15 @@ def page(status: int = 200) -> ResponseReturnValue:
     services = services_of(current_app)
     campaign = queries.latest_campaign(services.store)
     progress = services.campaigns.status(campaign.id) if campaign else None
+    recall = queries.latest_campaign(services.store, kind="recall")
     return render_template(
         "dashboard/campaigns.html",
         plan=_plan(),
         channels=CHANNELS,
         campaign=campaign,
         progress=progress,
+        recall=recall,
+        recall_progress=services.campaigns.status(recall.id) if recall else None,
         zone=services.practice.main.zone,
     ), status
 
