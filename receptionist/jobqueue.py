@@ -21,6 +21,7 @@ SCORE = "receptionist.jobs.score_job"
 SEND_ATTEMPT = "receptionist.jobs.send_attempt_job"
 RECONCILE = "receptionist.jobs.reconcile_job"
 DELIVER_WEBHOOK = "receptionist.jobs.deliver_webhook_job"
+RECALL = "receptionist.jobs.recall_job"
 
 QUEUES = ("high", "default", "outreach")  # the worker listens in this order
 

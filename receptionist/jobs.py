@@ -52,6 +52,20 @@ def reconcile_job() -> dict[str, Any]:
     return counts
 
 
+def recall_job() -> dict[str, Any]:
+    """Start the day's recall reminders (the worker enqueues it once a practice day at `[recall] run_at`).
+    Safe to run twice: a run makes, per patient, only a step not made yet (`outreach/recall.py`)."""
+    from receptionist.outreach.recall import RECALL_KIND, build_recall_plan
+
+    s = services()
+    now = s.now()
+    made = build_recall_plan(s.store, s.practice, now)
+    if not made.due:
+        return {"campaign_id": None, "reminders": 0}
+    started = s.campaigns.start(made.plan, now, kind=RECALL_KIND)
+    return {"campaign_id": started.campaign_id, "reminders": started.attempts}
+
+
 def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails). A failure is one
     log line (which try, when the next) and an entry the dashboard lists, never a traceback."""

@@ -552,3 +552,26 @@ def test_the_patients_file_carries_the_pms_recall_due_date(store, tmp_path):
     bad.write_text(f"{head},recall_due\nA1,Ana,Rivera,2025550101,,20001,yes,yes,no,15/01/2027\n")
     report = import_patients(store, bad, today=TODAY, progress=False)
     assert not report.imported and [e.field for e in report.invalid] == ["recall_due"]
+
+
+def test_the_worker_starts_the_days_recall_once_at_run_at(services, redis_client):
+    """With `[recall] run_at`, the first worker tick at or after that local time enqueues the day's run, once
+    a day whichever worker comes first; without it, only the command starts recall."""
+    from rq import Queue
+
+    from receptionist import jobqueue
+    from receptionist.runtime.worker import daily_recall_once
+
+    zone = ZoneInfo(services.practice.timezone)
+    assert daily_recall_once(services) is False  # the demo practice leaves run_at unset
+    rules = dataclasses.replace(services.practice.recall, run_at=dt.time(8, 30))
+    services.practice = dataclasses.replace(services.practice, recall=rules)
+    services.now = lambda: dt.datetime(2026, 12, 1, 8, 29, tzinfo=zone)
+    assert daily_recall_once(services) is False
+    services.now = lambda: dt.datetime(2026, 12, 1, 8, 31, tzinfo=zone)
+    assert daily_recall_once(services) is True
+    assert daily_recall_once(services) is False  # once a day
+    queued = Queue("default", connection=services.queue_redis).jobs
+    assert [j.func_name for j in queued] == [jobqueue.RECALL]
+    services.now = lambda: dt.datetime(2026, 12, 2, 9, 0, tzinfo=zone)
+    assert daily_recall_once(services) is True

@@ -6,6 +6,7 @@ of reminders around the due date.
 default_months = 6                  # the hygiene recall when no visit type sets `recall_months` (0: none)
 lines = ["preventive", "check-up"]  # service lines (scoring/service_lines.toml) that are a recall visit
 max_overdue_days = 60               # due longer ago than this: reactivation's patient, not recall's
+run_at = "08:30"                    # the worker starts the day's reminders then (local time); unset: by command
 
 [[recall.steps]]                    # in order; days from the due date, the first lawful channel of `channels`
 days = -14
@@ -24,6 +25,7 @@ the PMS stores wins over both. Every step is a healthcare (exempt) message: text
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,9 @@ class RecallRules:
     default_months: int = 6
     lines: tuple[str, ...] = ("preventive", "check-up")
     max_overdue_days: int = 60
+    run_at: dt.time | None = (
+        None  # the worker starts each day's reminders at this local time; None: by command
+    )
     steps: tuple[RecallStep, ...] = (
         RecallStep(-14, ("sms",)),
         RecallStep(0, ("sms",)),
@@ -62,7 +67,7 @@ def parse_recall(raw: Any, fail: Callable[[str, str], Exception]) -> RecallRules
         return RecallRules()
     if not isinstance(raw, dict):
         raise fail("recall", "a table expected")
-    unknown = set(raw) - {"default_months", "lines", "max_overdue_days", "steps"}
+    unknown = set(raw) - {"default_months", "lines", "max_overdue_days", "steps", "run_at"}
     if unknown:
         raise fail(f"recall.{sorted(unknown)[0]}", "unknown key")
     defaults = RecallRules()
@@ -88,7 +93,15 @@ def parse_recall(raw: Any, fail: Callable[[str, str], Exception]) -> RecallRules
             )
     if steps[-1].days > overdue:
         raise fail("recall.max_overdue_days", "at least the days of the last step")
-    return RecallRules(default_months=months, lines=lines, max_overdue_days=overdue, steps=steps)
+    run_at = None
+    if raw.get("run_at") is not None:
+        try:
+            run_at = dt.time.fromisoformat(str(raw["run_at"]))
+        except ValueError:
+            raise fail("recall.run_at", 'a local time of day, "HH:MM"') from None
+    return RecallRules(
+        default_months=months, lines=lines, max_overdue_days=overdue, run_at=run_at, steps=steps
+    )
 
 
 def _step(item: Any, where: str, fail: Callable[[str, str], Exception]) -> RecallStep:

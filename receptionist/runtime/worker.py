@@ -3,7 +3,8 @@
 Beside the jobs it drains the call journal into SQL every `DRAIN_EVERY_S` seconds (a thread of the worker's
 own process, so the journal is drained even while the queues are busy; the journal's lock keeps several
 workers from draining at once), and every few minutes asks Twilio about inbound calls whose final status
-never came (`voice/reconcile.py`; one worker at a time, by a marker in Redis).
+never came (`voice/reconcile.py`; one worker at a time, by a marker in Redis); once a practice day, at
+`[recall] run_at`, it enqueues the day's recall reminders.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from rq import Queue, Worker
@@ -18,7 +20,7 @@ from rq.job import Job
 from rq.worker.base import BaseWorker
 from sqlalchemy.exc import SQLAlchemyError
 
-from receptionist import jobs
+from receptionist import jobqueue, jobs
 from receptionist.runtime.services import Services
 from receptionist.store import keys
 from receptionist.voice import journal, reconcile
@@ -92,6 +94,26 @@ def reconcile_calls_once(services: Services) -> dict[str, int] | None:
         return None
 
 
+def daily_recall_once(services: Services) -> bool:
+    """Enqueue the day's recall run once the practice's local time has reached `[recall] run_at`; once a
+    day, whichever worker comes first (a marker in Redis). True when it enqueued the run."""
+    run_at = services.practice.recall.run_at
+    if run_at is None:
+        return False
+    local = services.now().astimezone(ZoneInfo(services.practice.timezone))
+    if local.time() < run_at:
+        return False
+    try:
+        day = local.date().isoformat()
+        if not services.queue_redis.set(keys.recall_day_marker(day), "1", nx=True, ex=36 * 3600):
+            return False
+        services.jobs.enqueue(jobqueue.RECALL, queue="default", job_timeout=600)
+    except (redis.RedisError, OSError):
+        log.warning("recall: could not start the day's run; trying again on a later tick")
+        return False
+    return True
+
+
 def beat(services: Services, name: str) -> None:
     """The worker `name` is alive: its drain loop runs (rq's own heartbeat comes only every few minutes)."""
     try:
@@ -106,6 +128,7 @@ def _drain_loop(services: Services, stop: threading.Event, name: str) -> None:
         beat(services, name)
         if drain_once(services) is not None:
             reconcile_calls_once(services)
+        daily_recall_once(services)
 
 
 def warm(services: Services) -> None:

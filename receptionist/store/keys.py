@@ -53,6 +53,11 @@ def outreach_active_calls() -> str:
     return f"{PREFIX}:outreach:calls:active"
 
 
+def recall_day_marker(day: str) -> str:
+    """String with an expiry: the day's recall reminders were started (`runtime/worker.py`)."""
+    return f"{PREFIX}:recall:started:{day}"
+
+
 def call_reconcile_marker() -> str:
     """String with an expiry: a worker asked Twilio about unended inbound calls lately (`voice/reconcile.py`)."""
     return f"{PREFIX}:calls:reconcile:done"
