@@ -146,3 +146,24 @@ def test_demo_refuses_a_store_with_patients(run, tmp_path):
     assert "50 added" in r.stdout
     r = run("demo", "--patients", "50")
     assert r.returncode == 1 and "already holds 50 patients" in r.stderr
+
+
+@pytest.mark.parametrize("command", [["up"], ["stats"], ["call", "--from", "+12025550177"]])
+def test_an_unusable_data_folder_is_one_line(tmp_path, command):
+    """A data folder that cannot be created or written (here a file is in the way; a read-only mount is the
+    same) stops any command with one line naming RECEPTIONIST_HOME, exit status 1, never a traceback."""
+    (tmp_path / "file").write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["RECEPTIONIST_HOME"] = str(tmp_path / "file" / "var")
+    done = subprocess.run(
+        [sys.executable, "-m", "receptionist.cli", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"receptionist: RECEPTIONIST_HOME: the data folder {tmp_path / 'file' / 'var'} cannot be used "
+        "(Not a directory); point RECEPTIONIST_HOME at a folder this account can write"
+    ]

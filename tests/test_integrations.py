@@ -312,3 +312,51 @@ def test_doubtful_data_is_refused_or_warned(services):
     )
     assert nobody.status_code == 201 and nobody.get_json()["patient_id"] is None
     assert [w["field"] for w in nobody.get_json()["warnings"]] == ["patient_id"]
+
+
+def test_a_pms_appointment_on_a_time_the_ai_booked_is_a_409(services, redis_client):
+    """The PMS pushes a visit onto a provider's time the AI receptionist booked first: 409 `slot_taken` naming
+    the entry and who booked it, and nothing of the request is stored; the PMS's own visit moved onto its own
+    time, or onto a free time, is fine."""
+    from receptionist.scheduling.schedule import ensure_schedule
+
+    api = make_api(services, create_app(services=services))
+    ensure_schedule(services.store, services.practice, MONDAY_10AM.date(), weeks=1)
+    with services.store.session() as s:
+        s.add(Patient(id="P-ai", first_name="Al"))
+        s.flush()
+        slot = s.scalars(select(Slot).order_by(Slot.start)).first()
+        booked = Appointment(
+            patient_id="P-ai",
+            location_id=slot.location_id,
+            provider=slot.provider,
+            start=slot.start,
+            minutes=60,
+            kind="cleaning",
+            status="booked",
+            booked_via="ai",
+        )
+        s.add(booked)
+        at, where, who = utc(slot.start), slot.location_id, slot.provider
+    clash = {
+        "id": "PMS-9",
+        "patient_id": "X9",
+        "start": (at + dt.timedelta(minutes=30)).isoformat(),
+        "minutes": 30,
+        "location_id": where,
+        "provider": who,
+    }
+    free = {**clash, "id": "PMS-8", "start": (at + dt.timedelta(hours=2)).isoformat()}
+    refused = api.send("PUT", "/api/v1/appointments", {"appointments": [free, clash]})
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "slot_taken" and "appointments[1]" in error["message"]
+    assert "the AI receptionist" in error["message"]
+    with services.store.sessions() as s:
+        assert s.scalar(select(Appointment).where(Appointment.external_id.in_(["PMS-8", "PMS-9"]))) is None
+        assert s.get(Patient, "X9") is None
+    assert api.send("PUT", "/api/v1/appointments", {"appointments": [free]}).get_json()["added"] == 1
+    later = {**free, "start": (at + dt.timedelta(hours=2, minutes=30)).isoformat()}  # its own time moved
+    assert api.send("PUT", "/api/v1/appointments", {"appointments": [later]}).get_json()["updated"] == 1
+    other = {**clash, "provider": "Dr. Elsewhere", "id": "PMS-7"}  # another provider: no clash
+    assert api.send("PUT", "/api/v1/appointments", {"appointments": [other]}).status_code == 200

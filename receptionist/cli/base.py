@@ -7,7 +7,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from receptionist.config.settings import Settings, load_settings
+from receptionist.config.settings import DataFolderError, Settings, load_settings
 
 if TYPE_CHECKING:
     from receptionist.runtime.services import Services
@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except DataFolderError as exc:  # wherever the data folder is first used: one line, never a traceback
+        click.echo(f"receptionist: {exc}", err=True)
+        sys.exit(1)
 
 
 @click.group()

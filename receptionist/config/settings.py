@@ -17,6 +17,10 @@ DEFAULT_PORT = 8000
 SERVER_URL_FILE = "server_url"  # the running `receptionist up` writes its base URL here
 
 
+class DataFolderError(RuntimeError):
+    """The data folder cannot be created or written (read-only, not a folder, no permission)."""
+
+
 class Settings(BaseSettings):
     """The contract's configuration variables; names are the environment variables, lower-cased."""
 
@@ -78,8 +82,17 @@ class Settings(BaseSettings):
         another local user, not even for a moment."""
         home = self.receptionist_home.expanduser().resolve()
         private_files()
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tighten(home)
+        try:
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tighten(home)
+            probe = home / f".write-check-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise DataFolderError(
+                f"RECEPTIONIST_HOME: the data folder {home} cannot be used ({exc.strerror or exc}); "
+                "point RECEPTIONIST_HOME at a folder this account can write"
+            ) from None
         return home
 
     @property

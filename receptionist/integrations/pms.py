@@ -218,8 +218,15 @@ def _ensure_patients(conn, pids: list[str]) -> int:
 
 
 def upsert_appointments_batch(
-    services: IntegrationContext, appointments: list[PmsAppointment], *, booked_via: str = "pms"
+    services: IntegrationContext,
+    appointments: list[PmsAppointment],
+    *,
+    booked_via: str = "pms",
+    refuse_taken: bool = False,
 ) -> dict[str, Any]:
+    """`refuse_taken` (the API): a visit the receptionist, staff or online booking already put at that time
+    and provider refuses the whole request with a 409 naming the entry (nothing stored), so the practice
+    system hears of the double booking; a bulk file import (FHIR) stores what the PMS says."""
     _unique([a.id for a in appointments], "appointments")
     locations = {loc.id for loc in services.practice.locations}
     for i, a in enumerate(appointments):
@@ -247,6 +254,18 @@ def upsert_appointments_batch(
         "patients_created": 0,
     }
     with services.store.session() as s:
+        for i, a in enumerate(appointments):
+            taken = (
+                _taken_by_another(s, a, a.location_id or services.practice.main.id) if refuse_taken else None
+            )
+            if taken is not None:
+                who = VIA_WORDS.get(taken.booked_via, taken.booked_via)
+                raise ApiError(
+                    409,
+                    "slot_taken",
+                    f"appointments[{i}]: {a.provider} already has a visit at that time, booked by {who}; "
+                    "nothing in this request was stored",
+                )
         counts["patients_created"] = _ensure_patients(s.connection(), [a.patient_id for a in appointments])
         rows = {
             r.external_id: r
@@ -280,6 +299,39 @@ def upsert_appointments_batch(
             _hold_slot(s, row)
     counts["warnings"] = doubts
     return counts
+
+
+VIA_WORDS = {
+    "ai": "the AI receptionist",
+    "text": "the AI receptionist by text",
+    "staff": "staff",
+    "online": "online booking",
+    "pms": "the practice system",
+}
+
+
+def _taken_by_another(s: Any, a: PmsAppointment, location_id: str) -> Appointment | None:
+    """A booked visit of someone else's making at this provider that overlaps the pushed one: the AI, staff
+    or online booking took the time first (a 409, so the practice system hears of the double booking)."""
+    if a.status != "booked" or not a.provider:
+        return None
+    start = utc(a.start)
+    end = start + dt.timedelta(minutes=a.minutes or 30)
+    for other in s.scalars(
+        select(Appointment).where(
+            Appointment.location_id == location_id,
+            Appointment.provider == a.provider,
+            Appointment.status == "booked",
+            Appointment.start < end,
+            Appointment.start >= start - dt.timedelta(hours=8),
+        )
+    ):
+        if other.external_id == a.id:
+            continue
+        other_end = utc(other.start) + dt.timedelta(minutes=other.minutes or 30)
+        if other_end > start:
+            return other
+    return None
 
 
 def _same(old: Any, new: Any) -> bool:

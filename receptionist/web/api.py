@@ -273,7 +273,9 @@ def appointments() -> Response:
     from receptionist.integrations.pms import upsert_appointments_batch
 
     return jsonify(
-        upsert_appointments_batch(services_of(current_app), _parse(AppointmentsBatch).appointments)
+        upsert_appointments_batch(
+            services_of(current_app), _parse(AppointmentsBatch).appointments, refuse_taken=True
+        )
     )
 
 

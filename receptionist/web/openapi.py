@@ -46,7 +46,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "malformed JSON, or JSON nested too deeply (`too_deep`)",
         401: "missing or bad API key or signature",
         403: "the key lacks the scope this route (or a look-up by phone or email) needs",
-        409: "a signed request replayed",
+        409: "a signed request replayed; for appointments, also the time already taken at that provider by the AI receptionist, staff or online booking (`slot_taken`: nothing stored)",
         413: "body over the route's size limit",
         415: "not application/json",
         422: "a field is missing, unknown or invalid",
