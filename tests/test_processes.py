@@ -9,10 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import redis
 from rq import Queue
 
 from receptionist.runtime.embedded_redis import EmbeddedRedis
@@ -86,6 +88,22 @@ def test_procfile_web_process_answers_healthz(tmp_path, database_url, redis_url,
         assert body["store"]["state"] == "ok" and body["cache"]["state"] == "ok"
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_up_on_embedded_defaults(tmp_path):
     """`receptionist up` on a fresh data folder: embedded Redis and SQLite, demo scored, /healthz, clean stop."""
     port = free_port()
@@ -148,6 +166,24 @@ def test_up_on_embedded_defaults(tmp_path):
         assert (
             outcome["route"] in ("ai", "closed") and "Monday to Friday" in outcome["turns"][1]["receptionist"]
         )
+        # a killed worker is started again, and the web server keeps answering meanwhile
+        from rq import Worker
+
+        queue_redis = redis.Redis.from_url(redis_url)
+        first = {w.pid for w in Worker.all(connection=queue_redis)}
+        assert len(first) == 1
+        killed = first.pop()
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)
+            assert _status(f"http://127.0.0.1:{port}/healthz") in (200, 503)  # answering, honest
+            if any(w.pid != killed and _alive(w.pid) for w in Worker.all(connection=queue_redis)):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("no worker came back:\n" + "".join(lines))
+        assert "the job worker stopped (exit status -9); starting it again" in "".join(lines)
         # the dashboard URL it prints opens the sign-in page (served by gunicorn, assets and all)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:  # loopback
             assert "/login?next=" in page.url and "Sign in" in page.read().decode()

@@ -82,39 +82,42 @@ def run_up(settings: Settings, *, port: int | None, demo: bool, fail: type[click
     env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port), "RECEPTIONIST_HOME": str(settings.home)}
     if not settings.public_base_url:
         env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-    procs = []
+    children: list[_Child] = []
     local_twilio = None
     if not settings.twilio_account_sid and not settings.twilio_api_base_url:
         # Local mode: campaigns' calls and texts go to a local stand-in of Twilio that plays the patients.
         twilio_port = _free_port()
         local_twilio = f"http://127.0.0.1:{twilio_port}"
         env["TWILIO_API_BASE_URL"] = local_twilio
-        procs.append(
-            subprocess.Popen(
+        children.append(
+            _Child(
+                "the local Twilio stand-in",
                 [sys.executable, "-m", "receptionist.simulation.localtwilio", "--port", str(twilio_port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
+                env,
+                quiet=True,
             )
         )
-    procs += [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:receptionist.runtime.webserver",  # gevent workers: slow clients hold no thread
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--access-logfile",
-                "-",
-                "receptionist.web:create_app()",
-            ],
-            env=env,
-        ),
-        subprocess.Popen([sys.executable, "-m", "receptionist.cli", "worker"], env=env),
+    web_child = _Child(
+        "the web server",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:receptionist.runtime.webserver",  # gevent workers: slow clients hold no thread
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+            "receptionist.web:create_app()",
+        ],
+        env,
+    )
+    children += [
+        web_child,
+        _Child("the job worker", [sys.executable, "-m", "receptionist.cli", "worker"], env),
     ]
-    web = procs[-2]
+    web = web_child.proc
     stopping = False
 
     def stop(*_args: object) -> None:
@@ -146,23 +149,73 @@ Place a simulated call (in another terminal, from this folder):
     .venv/bin/receptionist call --url {base} --from +13125550123 --say "what are your hours" --say "bye"
 {_outreach_lines(local_twilio)}
 Press Ctrl-C to stop.""")
-        while not stopping and all(p.poll() is None for p in procs):
+        while not stopping:
+            for child in children:
+                if not child.alive() and not child.restart():
+                    stopping = True  # it keeps dying: stop everything rather than run without it
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         server_url.unlink(missing_ok=True)
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        for child in children:
+            child.signal(signal.SIGTERM)
+        for child in children:
+            child.wait_or_kill(15)
         if started_redis:
             embedded.stop()
         click.echo("stopped")
+
+
+RESTARTS = 5  # a process that died this often within RESTART_WINDOW_S is not started again
+RESTART_WINDOW_S = 120.0
+
+
+class _Child:
+    """One process `up` runs and watches: started in a process group of its own, so that stopping it stops
+    what it started too (the worker's scheduler, gunicorn's workers); started again when it dies, so a killed
+    worker never takes the web server down with it."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], *, quiet: bool = False) -> None:
+        self.name, self.argv, self.env, self.quiet = name, argv, env, quiet
+        self.deaths: list[float] = []
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[Any]:
+        return subprocess.Popen(
+            self.argv,
+            env=self.env,
+            stdout=subprocess.DEVNULL if self.quiet else None,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def restart(self) -> bool:
+        """Start it again (what it left behind in its group is stopped first); False once it died too often."""
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < RESTART_WINDOW_S] + [now]
+        self.signal(signal.SIGKILL)  # an orphan of the dead one (the worker's scheduler) would hold its locks
+        if len(self.deaths) > RESTARTS:
+            click.echo(f"{self.name} stopped {len(self.deaths)} times in a row; stopping", err=True)
+            return False
+        click.echo(f"{self.name} stopped (exit status {self.proc.returncode}); starting it again", err=True)
+        self.proc = self._start()
+        return True
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
+
+    def wait_or_kill(self, timeout: float) -> None:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait(timeout=5)
 
 
 def _first_user_line(has_users: bool) -> str:

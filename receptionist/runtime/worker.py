@@ -27,6 +27,7 @@ from receptionist.voice import journal, reconcile
 
 QUEUES = ("high", "default", "outreach")
 DRAIN_EVERY_S = 2.0
+MAINTENANCE_S = 30
 ALIVE_SECONDS = 10  # a worker whose drain loop has not beaten for this long counts as dead in /healthz
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,10 @@ def run_worker(services: Services, *, burst: bool = False) -> bool:
     jobs.bind(services)
     warm(services)
     stop = threading.Event()
-    worker = QuietWorker(queues(services), connection=services.queue_redis)
+    # maintenance (which also starts the scheduler again when it died, with Redis, say) every 30 s, not 10 min
+    worker = QuietWorker(
+        queues(services), connection=services.queue_redis, maintenance_interval=MAINTENANCE_S
+    )
     drainer = threading.Thread(
         target=_drain_loop, args=(services, stop, worker.name), name="journal-drain", daemon=True
     )
