@@ -5,7 +5,7 @@ generated into the data folder, never extended by a request), Flask-Login for wh
 CSRF check on every form. Who is signed in is decided on the server at every request: the cookie names a
 session row (`accounts.session_user`), which sign-out, the account's removal or a password change delete, and
 which ends `DASHBOARD_SESSION_HOURS` after sign-in or `DASHBOARD_IDLE_MINUTES` after the last request.
-Roles: the front desk sees Today, Patients, Calls and Try it; a manager also Campaigns, Results and the audit
+Roles: the front desk sees Today, Inbox, Patients, Calls and Try it; a manager also Campaigns, Results and the audit
 log. The Twilio, health and API routes are exempt from the CSRF check and need no sign-in.
 """
 
@@ -103,11 +103,11 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
 
     login.user_loader(load)
 
-    from receptionist.web.dashboard import audit, auth, calls, campaigns, patients, results, today, tryit
+    from receptionist.web.dashboard import audit, auth, calls, campaigns, inbox, patients, results, today, tryit
 
-    for module in (auth, today, patients, calls, campaigns, results, tryit, audit):
+    for module in (auth, today, inbox, patients, calls, campaigns, results, tryit, audit):
         app.register_blueprint(module.bp)
-    families = {"auth", "today", "patients", "calls", "campaigns", "results", "tryit", "audit"}
+    families = {"auth", "today", "inbox", "patients", "calls", "campaigns", "results", "tryit", "audit"}
 
     @app.errorhandler(403)
     def forbidden(_error: Exception) -> ResponseReturnValue:
