@@ -66,18 +66,253 @@ def texting_world(world, store):
     return w
 
 
-def test_smoke(texting_world, store):
-    """x"""
-    w = texting_world
+def _sms_invited(store, w, pid: str) -> None:
+    """The reactivation campaign texts the patient (texts only: no consent to AI calls)."""
+    with store.session() as s:
+        s.get(Patient, pid).consent_voice = False
     start(w)
     work(w)
-    print({k: (a.channel, a.status) for k, a in attempts(store).items()})
+    assert attempts(store)[pid].channel == "sms" and attempts(store)[pid].status == "sent"
+
+
+def _thread(store, pid: str | None = None, phone: str | None = None) -> TextThread:
+    with store.sessions() as s:
+        q = select(TextThread)
+        q = q.where(TextThread.patient_id == pid) if pid else q.where(TextThread.phone == phone)
+        return s.scalars(q).one()
+
+
+def test_a_patient_books_by_replying_to_a_reactivation_text(texting_world, store):
+    """ "yes can I come Tuesday?" to the reactivation text offers Tuesday's times, numbered, with the practice
+    named first and no provider or visit kind; "1" books the first of them; both sides are on the thread."""
+    w = texting_world
+    _sms_invited(store, w, "P1")
     t = Texter(w, phone_of("P1"))
-    print(t("yes can I come Tuesday?"))
-    print(t("1"))
-    print(t("what are your hours"))
-    print(t("can I talk to a person"))
-    print(t("when is my appointment"))
-    print(t("March 4, 1980"))
-    print(t("asdf qwer zxcv"))
-    assert False
+    offered = _joined(t("yes can I come Tuesday?"))
+    assert offered.startswith(w.services.practice.name + ":")
+    assert "1) tomorrow at" in offered and "2) " in offered and "Reply with the number" in offered
+    assert "Dr." not in offered and "Hygienist" not in offered and "cleaning" not in offered
+    booked = _joined(t("1"))
+    assert "You're booked tomorrow at" in booked
+    with store.sessions() as s:
+        appt = s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one()
+        assert appt.status == "booked" and appt.start.date() == dt.date(2026, 12, 1)
+        assert (appt.call_sid or "").startswith("SM")
+    thread = _thread(store, "P1")
+    assert thread.inbox_state == ""  # the assistant handled it: nothing for the team
+    with store.sessions() as s:
+        bodies = [(m.author, m.body) for m in s.scalars(select(TextMessage).order_by(TextMessage.id))]
+    assert bodies[0] == ("patient", "yes can I come Tuesday?") and ("patient", "1") in bodies
+    assert any(a == "ai" and "You're booked" in b for a, b in bodies)
+
+
+def test_the_10am_picks_an_offered_time_by_its_clock(texting_world, store):
+    """A texter names an offered time ("the 8:30 one") instead of its number."""
+    t = Texter(texting_world, phone_of("P1"))
+    assert "1) " in _joined(t("I'd like to book a cleaning on Tuesday"))
+    assert "You're booked tomorrow at 8:30 AM" in _joined(t("the 8:30 one please"))
+
+
+def test_appointment_details_wait_for_the_date_of_birth(texting_world, store):
+    """Asking about a booked visit by text asks for the date of birth first; a wrong one reveals nothing; the
+    right one reads the visit out; a later cancel by text works on the verified record."""
+    w = texting_world
+    t = Texter(w, phone_of("P1"))
+    t("book me a cleaning Tuesday")
+    t("1")
+    asked = _joined(t("when is my appointment?"))
+    assert "date of birth" in asked and "8:00" not in asked
+    wrong = _joined(t("January 1, 1990"))
+    assert "doesn't match" in wrong and "8:00" not in wrong
+    right = _joined(t("March 4, 1980"))
+    assert "tomorrow at 8:00 AM" in right
+    confirm = _joined(t("please cancel it"))
+    assert "Cancel" in confirm and "YES" in confirm
+    assert "cancelled" in _joined(t("yes"))
+    with store.sessions() as s:
+        assert s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one().status == "cancelled"
+
+
+def test_faq_by_text(texting_world, store):
+    """The hours and the insurance questions are answered from the practice file, each message one segment."""
+    t = Texter(texting_world, phone_of("P2"))
+    assert "Monday to Friday" in _joined(t("what are your hours?"))
+    assert "Delta Dental" in _joined(t("do you take my insurance?"))
+    assert _thread(store, "P2").inbox_state == ""
+
+
+def test_asking_for_a_person_hands_the_thread_to_the_inbox_and_staff_reply(texting_world, store):
+    """ "can I talk to a person" puts the thread in the inbox (not a callback on Today); more texts merge into
+    the same thread; a signed-in staff member sees it, takes it, and replies through the Twilio stand-in."""
+    w = texting_world
+    t = Texter(w, phone_of("P2"))
+    said = _joined(t("can I talk to a real person please"))
+    assert "passed your text to our team" in said
+    t("I need to talk about my bill")
+    thread = _thread(store, "P2")
+    assert thread.inbox_state == "new" and thread.handovers >= 1
+    with store.sessions() as s:
+        assert not s.scalars(select(Callback)).all()
+    client = sign_in(w.app.test_client(), store)
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "Pat2 Example" in page and "Page 1 of 1" in page and f"/inbox/{thread.id}" in page
+    html = client.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert "can I talk to a real person please" in html and "passed your text to our team" in html
+    r = client.post(
+        f"/inbox/{thread.id}/state", data={"state": "in_progress", "take": "1", "csrf_token": csrf(client)}
+    )
+    assert r.status_code == 302
+    r = client.post(
+        f"/inbox/{thread.id}/reply",
+        data={"body": "Hi, this is Alice at the front desk. I can help with your bill.", "csrf_token": csrf(client)},
+    )
+    assert r.status_code == 302
+    sent = [m for m in w.twilio.messages.values() if m.to == phone_of("P2")]
+    assert len(sent) == 1 and "Alice at the front desk" in sent[0].body
+    thread = _thread(store, "P2")
+    assert thread.owner == "alice" and thread.inbox_state == "in_progress"
+    with store.sessions() as s:
+        staff = s.scalars(select(TextMessage).where(TextMessage.author == "staff")).one()
+        assert staff.staff_user == "alice" and staff.provider_id == sent[0].sid
+    r = client.post(f"/inbox/{thread.id}/state", data={"state": "done", "csrf_token": csrf(client)})
+    assert _thread(store, "P2").inbox_state == "done"
+    assert "Nothing here" in client.get("/inbox").get_data(as_text=True)
+    from receptionist.store import AuditEvent
+
+    with store.sessions() as s:
+        actions = {e.action for e in s.scalars(select(AuditEvent))}
+    assert {"inbox.list", "inbox.view"} <= actions
+
+
+def test_a_staff_reply_needs_a_signed_in_user_and_csrf(texting_world, store):
+    """Signed out: sent to sign in; signed in without the CSRF token: refused; nothing goes out either way."""
+    w = texting_world
+    Texter(w, phone_of("P2"))("can I talk to a person")
+    thread = _thread(store, "P2")
+    anon = w.app.test_client()
+    assert anon.post(f"/inbox/{thread.id}/reply", data={"body": "hello"}).status_code in (302, 400, 401)
+    client = sign_in(w.app.test_client(), store)
+    assert client.post(f"/inbox/{thread.id}/reply", data={"body": "hello"}).status_code == 400
+    assert not w.twilio.messages
+
+
+def test_a_staff_reply_to_an_opted_out_number_is_refused(texting_world, store):
+    """After STOP (first, with its one confirmation) a staff reply is refused and nothing reaches Twilio."""
+    w = texting_world
+    t = Texter(w, phone_of("P2"))
+    t("can I talk to a person")
+    (confirmation,) = t("STOP")
+    assert "opted out of all our calls, texts and emails" in confirmation
+    thread = _thread(store, "P2")
+    client = sign_in(w.app.test_client(), store)
+    client.post(f"/inbox/{thread.id}/reply", data={"body": "Hello?", "csrf_token": csrf(client)})
+    page = client.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert "opted out of texts" in page
+    assert not w.twilio.messages
+    # later texts from the number get no conversation, only how to reach the practice
+    (paused,) = t("can I book a cleaning?")
+    assert "opted out of our texts" in paused and "(202) 555-0100" in paused
+    with store.sessions() as s:
+        assert len(s.scalars(select(ConsentConfirmation)).all()) == 1
+
+
+def test_stop_comes_first_even_in_the_middle_of_a_booking(texting_world, store):
+    """With times on offer, "stop texting me" opts out at once (never read as a choice) with one confirmation."""
+    w = texting_world
+    t = Texter(w, phone_of("P1"))
+    assert "1) " in _joined(t("can I book a cleaning Tuesday?"))
+    (confirmation,) = t("stop texting me")
+    assert "opted out" in confirmation
+    assert t("STOP") == []
+    with store.sessions() as s:
+        assert s.get(Patient, "P1").opted_out
+        assert not s.scalars(select(Appointment)).all()
+
+
+def test_help_still_answers_with_the_help_text(texting_world):
+    """HELP keeps its fixed answer: the number and how to opt out."""
+    (reply,) = Texter(texting_world, phone_of("P1"))("HELP")
+    assert "(202) 555-0100" in reply and "STOP" in reply
+
+
+def test_an_unknown_sender_asking_to_book_is_told_how_to_reach_the_practice(texting_world, store):
+    """A number not on file may ask the FAQ, but a booking needs a record: it is told so, with the number, no
+    patient is created, and the thread (per number) goes to the inbox."""
+    t = Texter(texting_world, "+12025559876")
+    assert "Monday to Friday" in _joined(t("what are your hours"))
+    said = _joined(t("I want to book a cleaning"))
+    assert "can't find a record for this number" in said and "(202) 555-0100" in said
+    with store.sessions() as s:
+        assert s.scalar(select(Patient).where(Patient.id.like("N%"))) is None
+    thread = _thread(store, phone="+12025559876")
+    assert thread.patient_id is None and thread.inbox_state == "new"
+
+
+def test_garbage_says_so_and_how_else_to_reach_the_practice(texting_world):
+    """A text the assistant cannot act on says it did not understand, and gives the number and the opt-out."""
+    said = _joined(Texter(texting_world, phone_of("P1"))("zxqv blorp wibble"))
+    assert "didn't get that" in said and "(202) 555-0100" in said and "STOP" in said
+
+
+def test_the_inbox_pages_and_puts_urgent_first(texting_world, store):
+    """Thirty handed-over threads page by 25 (nothing capped), and an urgent one is first on page one."""
+    w = texting_world
+    now = MONDAY_10AM
+    with store.session() as s:
+        for i in range(30):
+            s.add(TextThread(phone=f"+1202555{9000 + i}", practice_phone=PRACTICE_NUMBER, inbox_state="new",
+                             priority="urgent" if i == 3 else "normal", reason=f"reason {i}", handovers=1,
+                             language="en", created_at=now, last_message_at=now + dt.timedelta(minutes=i)))  # fmt: skip
+    client = sign_in(w.app.test_client(), store)
+    first = client.get("/inbox").get_data(as_text=True)
+    assert "Page 1 of 2" in first and first.count('href="/inbox/') == 25
+    assert first.index("reason 3") < first.index("reason 29")
+    second = client.get("/inbox?page=2").get_data(as_text=True)
+    assert "Page 2 of 2" in second and second.count('href="/inbox/') == 5
+
+
+@pytest.mark.parametrize(
+    "hours_ago, opted_out, consent, local_hour, allowed",
+    [
+        (1, False, False, 23, True),  # a reply within 24 h: no hours, no consent gate
+        (1, True, True, 12, False),  # an opt-out always binds
+        (30, False, True, 12, True),  # later: a new text, inside the hours, with consent
+        (30, False, True, 22, False),  # ... outside the hours
+        (30, False, False, 12, False),  # ... without consent to texts
+    ],
+)
+def test_the_staff_reply_rule(hours_ago, opted_out, consent, local_hour, allowed):
+    """The staff reply rule (texting/replies.py) as a table."""
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    now = dt.datetime(2026, 12, 1, local_hour, tzinfo=ny)
+    problem = reply_problem(
+        now=now,
+        last_inbound_at=now - dt.timedelta(hours=hours_ago),
+        opted_out=opted_out,
+        revoked=False,
+        known=True,
+        consent_sms=consent,
+        zones=(ny,),
+        calling_hours=(dt.time(8), dt.time(21)),
+    )
+    assert (problem is None) == allowed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Short.",
+        "One sentence. " * 30,
+        "A" * 400,
+        "Sí, mañana a las diez está bien. " * 6,
+        "It’s fine — thanks.",
+    ],
+)
+def test_every_message_fits_one_segment(text):
+    """Split texts keep every character of words and sentences and fit a segment (70 when not GSM)."""
+    parts = sms.split(text)
+    assert parts and all(len(p) <= sms.limit_for(p) for p in parts)
+    assert all(sms.is_gsm(p) or len(p) <= 70 for p in parts)
+    assert " ".join(parts).replace(" ", "") == sms.plain(text).replace(" ", "")

@@ -112,7 +112,7 @@ def thread(store: Store, thread_id: int, page: int = 0, size: int = MESSAGES_PAG
             .limit(size)
         ).all()
         out = _row(t, first, last, total)
-        out["items"] = [
+        out["texts"] = [
             {
                 "direction": m.direction,
                 "author": m.author,
