@@ -29,7 +29,9 @@ class Texter:
         self.w = w
         self.frm = frm
         self.n = 0
-        self.sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
+        self.sim = CallSimulator(
+            FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token"
+        )
 
     def __call__(self, body: str) -> list[str]:
         self.n += 1
@@ -130,7 +132,9 @@ def test_appointment_details_wait_for_the_date_of_birth(texting_world, store):
     assert "Cancel" in confirm and "YES" in confirm
     assert "cancelled" in _joined(t("yes"))
     with store.sessions() as s:
-        assert s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one().status == "cancelled"
+        assert (
+            s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one().status == "cancelled"
+        )
 
 
 def test_faq_by_text(texting_world, store):
@@ -164,7 +168,10 @@ def test_asking_for_a_person_hands_the_thread_to_the_inbox_and_staff_reply(texti
     assert r.status_code == 302
     r = client.post(
         f"/inbox/{thread.id}/reply",
-        data={"body": "Hi, this is Alice at the front desk. I can help with your bill.", "csrf_token": csrf(client)},
+        data={
+            "body": "Hi, this is Alice at the front desk. I can help with your bill.",
+            "csrf_token": csrf(client),
+        },
     )
     assert r.status_code == 302
     sent = [m for m in w.twilio.messages.values() if m.to == phone_of("P2")]

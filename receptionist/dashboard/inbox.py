@@ -127,7 +127,9 @@ def thread(store: Store, thread_id: int, page: int = 0, size: int = MESSAGES_PAG
     return out
 
 
-def set_state(store: Store, thread_id: int, state: str, *, owner: str | None = None, take: bool = False) -> bool:
+def set_state(
+    store: Store, thread_id: int, state: str, *, owner: str | None = None, take: bool = False
+) -> bool:
     """Move a thread to `state` (new, in progress, done); `take` makes `owner` its owner."""
     if state not in THREAD_STATES:
         return False
@@ -143,4 +145,6 @@ def set_state(store: Store, thread_id: int, state: str, *, owner: str | None = N
 
 def new_count(store: Store) -> int:
     with store.sessions() as s:
-        return s.scalar(select(func.count()).select_from(TextThread).where(TextThread.inbox_state == "new")) or 0
+        return (
+            s.scalar(select(func.count()).select_from(TextThread).where(TextThread.inbox_state == "new")) or 0
+        )

@@ -245,7 +245,11 @@ class Services:
             opt_out(self.store, [patient_id], how="text", now=self.now())
 
         return Texting(
-            practice=self.practice, store=self.store, redis_client=self.redis, now=self.clock, on_opt_out=opted_out
+            practice=self.practice,
+            store=self.store,
+            redis_client=self.redis,
+            now=self.clock,
+            on_opt_out=opted_out,
         )
 
     @cached_property

@@ -64,6 +64,8 @@ class TextMessage(Base):
     body: Mapped[str] = mapped_column(Text)  # as written
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     provider_id: Mapped[str | None] = mapped_column(String(64))  # Twilio's MessageSid
-    status: Mapped[str | None] = mapped_column(String(20))  # a staff reply: sent | refused | failed | delivered
+    status: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # a staff reply: sent | refused | failed | delivered
 
     __table_args__ = (Index("ix_text_messages_thread", "thread_id", "at"),)

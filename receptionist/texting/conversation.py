@@ -145,7 +145,11 @@ class Texting:
                 state = None  # the conversation is over: the next text starts a new one
         with self.store.session() as s:
             thread = self.threads.thread_for(
-                s, patient_id=patient_id, phone=text.sender, practice_phone=practice_phone, location_id=location.id
+                s,
+                patient_id=patient_id,
+                phone=text.sender,
+                practice_phone=practice_phone,
+                location_id=location.id,
             )
             self.threads.add(s, thread, "in", "patient", text.body, provider_id=text.message_sid or None)
             for body in replies:
@@ -159,7 +163,9 @@ class Texting:
             thread_id = thread.id
         if not paused:
             self.threads.save_state(practice_phone, text.sender, state)
-        log.info("text thread %s: %d reply message(s), %d hand-over(s)", thread_id, len(replies), len(handovers))
+        log.info(
+            "text thread %s: %d reply message(s), %d hand-over(s)", thread_id, len(replies), len(handovers)
+        )
         return replies
 
     def _turn(
@@ -208,7 +214,9 @@ class Texting:
             after.stage, after.expecting = "anything_else", "yes_no"
             reply = Reply(say, after.to_json(), "listen")
         if patient_id is None and after.stage in NEEDS_RECORD:
-            handovers.append(("a number not on file asked for something that needs a patient record", "normal"))
+            handovers.append(
+                ("a number not on file asked for something that needs a patient record", "normal")
+            )
             after.stage, after.task, after.expecting = "menu", None, None
             reply = Reply(L.write("no_record", phone=phone), after.to_json(), "listen")
         elif after.misses > before.misses:
@@ -291,4 +299,3 @@ class Texting:
             language=language,
             channel="text",
         )
-

@@ -151,7 +151,9 @@ class StaffReplies:
                         thread.inbox_state = "in_progress"
                     thread.owner = thread.owner or staff_user
             if status != "sent":
-                return Sent(False, "Not sent: Twilio did not take the text. Try again, or call the patient.", sent)
+                return Sent(
+                    False, "Not sent: Twilio did not take the text. Try again, or call the patient.", sent
+                )
             sent += 1
         return Sent(True, "Reply sent." if sent == 1 else f"Reply sent as {sent} texts.", sent)
 

@@ -235,14 +235,10 @@ class Turn:
                 )
             self.st.message_about = "message"
             self.st.stage, self.st.expecting = "message", "message"
-            return Reply(
-                say("other_language_urgent_message", practice=practice), self.st.to_json(), "listen"
-            )
+            return Reply(say("other_language_urgent_message", practice=practice), self.st.to_json(), "listen")
         if staffed:
             self.tools.note({"action": "transfer_reason", "reason": f"speaks {code}"})
-            return Reply(
-                say("other_language_transfer", practice=practice), self.st.to_json(), "transfer"
-            )
+            return Reply(say("other_language_transfer", practice=practice), self.st.to_json(), "transfer")
         self.st.message_about = "message"
         self.st.stage, self.st.expecting = "message", "message"
         return Reply(say("other_language_message", practice=practice), self.st.to_json(), "listen")

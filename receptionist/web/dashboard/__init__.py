@@ -103,7 +103,17 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
 
     login.user_loader(load)
 
-    from receptionist.web.dashboard import audit, auth, calls, campaigns, inbox, patients, results, today, tryit
+    from receptionist.web.dashboard import (
+        audit,
+        auth,
+        calls,
+        campaigns,
+        inbox,
+        patients,
+        results,
+        today,
+        tryit,
+    )
 
     for module in (auth, today, inbox, patients, calls, campaigns, results, tryit, audit):
         app.register_blueprint(module.bp)
