@@ -323,3 +323,117 @@ def test_every_message_fits_one_segment(text):
     assert parts and all(len(p) <= sms.limit_for(p) for p in parts)
     assert all(sms.is_gsm(p) or len(p) <= 70 for p in parts)
     assert " ".join(parts).replace(" ", "") == sms.plain(text).replace(" ", "")
+
+
+def test_one_thread_per_patient_across_their_numbers(texting_world, store):
+    """A patient texting from a second number on file lands in the same thread (merged per patient)."""
+    from receptionist.store import PatientPhone
+
+    with store.session() as s:
+        s.add(PatientPhone(patient_id="P2", phone="+12025550777", position=1))
+    Texter(texting_world, phone_of("P2"))("what are your hours?")
+    Texter(texting_world, "+12025550777")("can I talk to a person")
+    with store.sessions() as s:
+        threads = s.scalars(select(TextThread)).all()
+        assert len(threads) == 1 and threads[0].patient_id == "P2" and threads[0].inbox_state == "new"
+        assert {m.phone for m in s.scalars(select(TextMessage))} == {phone_of("P2"), "+12025550777"}
+
+
+def test_the_conversation_survives_a_redis_loss_and_ends_after_its_expiry(texting_world, store, redis_client):
+    """Times on offer are still on offer after Redis lost its copy (the store's is read); four hours later a
+    new conversation starts: "1" is no longer a choice, and nothing is booked."""
+    w = texting_world
+    t = Texter(w, phone_of("P1"))
+    assert "1) " in _joined(t("can I book a cleaning on Tuesday?"))
+    redis_client.flushdb()
+    assert "You're booked" in _joined(t("2"))
+    t("can I book another cleaning on Wednesday?")
+    w.clock[0] = MONDAY_10AM + dt.timedelta(hours=5)
+    redis_client.flushdb()
+    again = _joined(t("1"))
+    assert "You're booked" not in again and again.startswith(w.services.practice.name)
+    with store.sessions() as s:
+        assert len(s.scalars(select(Appointment).where(Appointment.status == "booked")).all()) == 1
+
+
+def test_a_spanish_text_is_answered_in_spanish_and_handed_to_the_team(texting_world, store):
+    """A text in Spanish gets a Spanish written line (fitting its segments) and reaches the inbox."""
+    replies = Texter(texting_world, phone_of("P2"))("Hola, quiero hacer una cita para mi hijo por favor")
+    said = _joined(replies)
+    assert "Gracias por escribir" in said and all(len(r) <= sms.limit_for(r) for r in replies)
+    thread = _thread(store, "P2")
+    assert thread.inbox_state == "new" and thread.language == "es"
+
+
+def test_a_staff_reply_delivery_status_is_recorded(texting_world, store):
+    """The stand-in's delivery callback to /sms/status (no attempt) settles the staff reply's status."""
+    w = texting_world
+    Texter(w, phone_of("P2"))("can I talk to a person")
+    thread = _thread(store, "P2")
+    sent = w.services.staff_texts.send(thread.id, "alice", "Hi! Alice here. How can I help?")
+    assert sent.ok and sent.parts == 1
+    w.twilio.wait_idle()
+    with store.sessions() as s:
+        staff = s.scalars(select(TextMessage).where(TextMessage.author == "staff")).one()
+    assert staff.status in ("sent", "delivered") and staff.provider_id
+
+
+def _filled(key: str) -> str:
+    from receptionist.wording.lines import lines
+
+    values = {
+        "practice": "Brightsmile Family Dental and Orthodontics",
+        "hours": "Monday to Friday, 8 AM to 5 PM",
+        "options": "1) Tue Dec 15 at 10:30 AM, 2) Tue Dec 15 at 11:30 AM, 3) Wed Dec 16 at 10:30 AM",
+        "when": "Wed Dec 16 at 10:30 AM",
+        "on_when": "on Wed Dec 16 at 10:30 AM",
+        "provider": "Hygienist Patel",
+        "what": "your cleaning",
+        "name": "Alexandra",
+        "visit": "cleaning",
+        "phone": "(202) 555-0100",
+        "on_call": "(202) 555-0199",
+        "grace": "15",
+        "minutes": "20",
+        "relation": "daughter",
+        "holiday": "Thanksgiving",
+        "yes": "texts",
+        "no": "calls",
+        "count": "two",
+        "list": "a cleaning on Tue Dec 15 and an exam on Wed Dec 16",
+        "address": "1600 Connecticut Avenue NW",
+        "question": "What day would suit you?",
+        "opens": "8 AM",
+        "closes": "5 PM",
+        "names": "Emma or Liam",
+        "visit_for": "a cleaning",
+    }
+    return lines("en").write(key, **values)
+
+
+def _text_keys() -> list[str]:
+    from receptionist.wording.lines import lines
+
+    return sorted(k[len("text.") :] for k in lines("en").table if k.startswith("text."))
+
+
+@pytest.mark.parametrize("key", _text_keys())
+def test_every_written_line_fits_a_text(key):
+    """Every written line, filled with long values, fits one segment and says no "press" or spoken numbers."""
+    line = _filled(key)
+    assert len(line) <= 160 and sms.is_gsm(line), line
+    assert "press" not in line.lower() and "9 1 1" not in line
+
+
+def test_tuesday_works_picks_the_offered_tuesday(texting_world, store):
+    """With today's times on offer, "Tuesday works" lists Tuesday's (a new search, not a pick) and "2" books
+    the second of them."""
+    t = Texter(texting_world, phone_of("P1"))
+    offered = _joined(t("I'd like a cleaning, when is your earliest?"))
+    assert "1) today at" in offered
+    tuesday = _joined(t("Tuesday works"))
+    assert "1) tomorrow at" in tuesday and "today" not in tuesday  # tomorrow is Tuesday December 1st
+    assert "You're booked tomorrow at" in _joined(t("2"))
+    with store.sessions() as s:
+        appt = s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one()
+        assert appt.start.date() == dt.date(2026, 12, 1)

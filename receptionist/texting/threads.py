@@ -4,8 +4,8 @@ A thread is per patient (all their numbers and every practice number they text l
 for a sender not on file. Its messages are kept as written, both ways (`TextMessage`); nothing of them is
 logged. The conversation state (the offline engine's dialogue state, the records whose date of birth was
 confirmed, the first name) lives in Redis under a digest of the practice number and the sender for
-`STATE_TTL` after the last text, with a durable copy on the thread row read only while that copy is as fresh
-(Redis restarted or unreachable). After it a text starts a new conversation, and the date of birth is asked
+`STATE_TTL` after the last text, with a durable copy on the thread row, read when Redis has none or cannot be
+read (a restart that lost it), and only while that copy is as fresh. After it a text starts a new conversation, and the date of birth is asked
 again before any visit detail.
 """
 
@@ -79,18 +79,17 @@ class Threads:
             raw = self.redis.get(key)
             if raw is not None:
                 return TextState.from_json(json.loads(raw))
-            return None
         except (redis.RedisError, OSError, ValueError):
             log.warning("text conversation state not readable from Redis; using the store's copy")
+        # Redis has none (expired, or lost in a restart) or cannot be read: the store's copy, while as fresh
         with self.store.sessions() as s:
             thread = self._by_number(s, sender)
-            fresh = (
-                thread is not None
-                and thread.state is not None
-                and (at := _aware(thread.state_at)) is not None
-                and self.now() - at < STATE_TTL
-            )
-            return TextState.from_json(thread.state) if fresh and thread is not None else None
+            if thread is None or thread.state is None or thread.practice_phone != practice_phone:
+                return None
+            at = _aware(thread.state_at)
+            if at is None or self.now() - at >= STATE_TTL:
+                return None
+            return TextState.from_json(thread.state)
 
     def save_state(self, practice_phone: str, sender: str, state: TextState | None) -> None:
         key = keys.text_thread_state(digest(practice_phone, sender))
