@@ -437,3 +437,51 @@ def test_tuesday_works_picks_the_offered_tuesday(texting_world, store):
     with store.sessions() as s:
         appt = s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one()
         assert appt.start.date() == dt.date(2026, 12, 1)
+
+
+def test_after_hours_a_person_is_promised_for_opening_time_and_the_thread_waits(texting_world, store):
+    """At 22:00 "can I talk to someone" says the team replies when the practice opens, and the thread (not
+    Today's callbacks) holds the request."""
+    w = texting_world
+    w.clock[0] = MONDAY_10AM + dt.timedelta(hours=12)
+    said = _joined(Texter(w, phone_of("P2"))("can I talk to someone at the office"))
+    assert "closed now" in said and "reply when we open" in said
+    assert _thread(store, "P2").inbox_state == "new"
+    with store.sessions() as s:
+        assert not s.scalars(select(Callback)).all()
+
+
+def test_a_medical_emergency_by_text_says_call_911_and_alerts_today_and_the_inbox(texting_world, store):
+    """Chest pain by text: "call 911" (written, not "9 1 1"), an urgent callback on Today and an urgent thread."""
+    w = texting_world
+    said = _joined(Texter(w, phone_of("P2"))("I have crushing chest pain and can't breathe"))
+    assert "call 911" in said
+    thread = _thread(store, "P2")
+    assert thread.inbox_state == "new" and thread.priority == "urgent"
+    with store.sessions() as s:
+        assert [c.priority for c in s.scalars(select(Callback))] == ["urgent"]
+
+
+def test_no_phone_number_or_text_reaches_the_logs(texting_world, store, caplog):
+    """A whole conversation, a hand-over and a staff reply log ids only: no number, no words of the texts."""
+    import logging
+
+    w = texting_world
+    caplog.set_level(logging.DEBUG)
+    t = Texter(w, phone_of("P1"))
+    t("can I book a cleaning on Tuesday?")
+    t("1")
+    t("can I talk to a person about my crown")
+    w.services.staff_texts.send(_thread(store, "P1").id, "alice", "Hi, Alice here about your crown.")
+    w.twilio.wait_idle()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (phone_of("P1"), phone_of("P1")[2:], "555-0001", "crown", "Tuesday"):
+        assert secret not in logged
+
+
+def test_the_front_desk_sees_the_inbox_in_the_navigation(texting_world, store):
+    """Front-desk staff (not only managers) have the Inbox in the navigation and may open it."""
+    client = sign_in(texting_world.app.test_client(), store, "bob", role="front_desk")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/inbox"' in home
+    assert client.get("/inbox").status_code == 200
