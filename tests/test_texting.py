@@ -485,3 +485,18 @@ def test_the_front_desk_sees_the_inbox_in_the_navigation(texting_world, store):
     home = client.get("/").get_data(as_text=True)
     assert 'href="/inbox"' in home
     assert client.get("/inbox").status_code == 200
+
+
+def test_the_twilio_stand_in_plays_a_patient_who_books_by_text(texting_world, store):
+    """Local mode: the stand-in's patient answers the reactivation text ("yes can I come Tuesday?", then "1")
+    through the signed Messaging webhook, and is booked."""
+    from receptionist.simulation.localtwilio import Callee
+
+    w = texting_world
+    w.twilio.callees[phone_of("P1")] = Callee("human", texts=("yes can I come Tuesday?", "1"))
+    _sms_invited(store, w, "P1")
+    (first, second) = w.twilio.conversations[phone_of("P1")]
+    assert first[0] == "yes can I come Tuesday?" and "1) tomorrow at" in " ".join(first[1])
+    assert "You're booked tomorrow at" in " ".join(second[1])
+    with store.sessions() as s:
+        assert s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one().status == "booked"
