@@ -160,6 +160,9 @@ def test_asking_for_a_person_hands_the_thread_to_the_inbox_and_staff_reply(texti
     client = sign_in(w.app.test_client(), store)
     page = client.get("/inbox").get_data(as_text=True)
     assert "Pat2 Example" in page and "Page 1 of 1" in page and f"/inbox/{thread.id}" in page
+    assert '>Inbox <span class="count">1</span>' in page  # the navigation counts new threads
+    patient = client.get("/patients/P2").get_data(as_text=True)
+    assert f'href="/inbox/{thread.id}">Text conversation' in patient
     html = client.get(f"/inbox/{thread.id}").get_data(as_text=True)
     assert "can I talk to a real person please" in html and "passed your text to our team" in html
     r = client.post(

@@ -148,3 +148,15 @@ def new_count(store: Store) -> int:
         return (
             s.scalar(select(func.count()).select_from(TextThread).where(TextThread.inbox_state == "new")) or 0
         )
+
+
+def thread_of(store: Store, patient_id: str) -> dict[str, Any] | None:
+    """The patient's text thread, for a link from their page (None when they never texted)."""
+    with store.sessions() as s:
+        t = s.scalars(
+            select(TextThread).where(TextThread.patient_id == patient_id).order_by(TextThread.id)
+        ).first()
+        if t is None:
+            return None
+        count = s.scalar(select(func.count()).where(TextMessage.thread_id == t.id)) or 0
+        return _row(t, None, None, count)

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden
 
 from receptionist.dashboard import accounts, formatting
+from receptionist.dashboard import inbox as inbox_queries
 from receptionist.web.dashboard.staff import StaffMember
 from receptionist.web.extension import services_of
 
@@ -150,4 +151,10 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        return {"fmt": formatting, "practice": services_of(app).practice}
+        services = services_of(app)
+        # the Inbox link's count of new threads, read only by a page that shows the navigation
+        return {
+            "fmt": formatting,
+            "practice": services.practice,
+            "inbox_new": lambda: inbox_queries.new_count(services.store),
+        }
