@@ -163,13 +163,14 @@ def test_a_revoked_number_is_never_contacted_even_for_a_patient_linked_later(wor
 
 
 def test_a_reply_the_product_cannot_act_on_says_how_to_reach_the_practice_and_opt_out(world, store):
-    """ "yes, can I come Tuesday?" is answered: this number can't act on texts, call the practice, how to
-    opt out; it is no revocation."""
+    """A text the product cannot act on (two-way texting reads replies now: words it cannot understand) is
+    answered with that, the practice's number and how to opt out; it is no revocation."""
     add_patient(store, "P1", 90, **ALL)
     w = world()
-    (reply,) = _messages(_text(w, phone_of("P1"), "yes, can I come Tuesday?"))
-    assert "can't answer texts" in reply and "(202) 555-0100" in reply
-    assert "STOP" in reply and "phone" in reply and len(reply) <= 160
+    replies = _messages(_text(w, phone_of("P1"), "zxqv blorp wibble"))
+    reply = " ".join(replies)
+    assert "didn't get that" in reply and "(202) 555-0100" in reply
+    assert "STOP" in reply and "call us" in reply and all(len(r) <= 160 for r in replies)
     (help_reply,) = _messages(_text(w, phone_of("P1"), "HELP", sid="SM2"))
     assert "(202) 555-0100" in help_reply and "STOP" in help_reply
     with store.sessions() as s:

@@ -227,7 +227,7 @@ def test_stop_reply_opts_out_everywhere(world, store):
     sim = CallSimulator(FlaskTransport(w.app), base_url="http://testserver", auth_token="test-auth-token")
     # the first revocation gets the one confirmation; later ones, however worded, get no second text
     for body, reply in (
-        ("stop by tomorrow?", "can't answer texts"),
+        ("stop by tomorrow?", "Brightsmile Dental: "),  # two-way texting: a conversation, no opt-out
         ("Stop", "opted out of all our calls, texts and emails"),
         ("STOP ALL", None),
         ("unsubscribe", None),

@@ -43,6 +43,8 @@ class CallContext:
     practice: Practice | None = None
     location: Location | None = None
     language: str = "en"  # the caller's language, when known
+    # how the conversation reaches the patient: "call" (spoken lines) or "text" (written, SMS-sized lines)
+    channel: Literal["call", "text"] = "call"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from receptionist.outreach.limits import Limits
     from receptionist.telephony.params import CallParams
     from receptionist.telephony.rest import TwilioApi
+    from receptionist.texting.conversation import Texting
+    from receptionist.texting.replies import StaffReplies
     from receptionist.voice.callflow import CallFlow
     from receptionist.voice.outbound import OutboundVoice
     from receptionist.voice.statuses import StatusBacklog
@@ -230,6 +232,37 @@ class Services:
             callflow=self.callflow,
             twilio=self.twilio,
             outcomes=self.outcomes,
+            base_url=self.settings.base_url,
+        )
+
+    @cached_property
+    def texting(self) -> Texting:
+        """Two-way texting: a text to a practice number answered as a conversation (`receptionist/texting`)."""
+        from receptionist.outreach.optout import opt_out
+        from receptionist.texting.conversation import Texting
+
+        def opted_out(patient_id: str) -> None:
+            opt_out(self.store, [patient_id], how="text", now=self.now())
+
+        return Texting(
+            practice=self.practice,
+            store=self.store,
+            redis_client=self.redis,
+            now=self.clock,
+            on_opt_out=opted_out,
+        )
+
+    @cached_property
+    def staff_texts(self) -> StaffReplies:
+        """Staff replies from the inbox, through Twilio within the gates (`texting/replies.py`)."""
+        from receptionist.texting.replies import StaffReplies
+
+        return StaffReplies(
+            practice=self.practice,
+            store=self.store,
+            threads=self.texting.threads,
+            twilio=lambda: self.twilio,
+            now=self.clock,
             base_url=self.settings.base_url,
         )
 

@@ -45,6 +45,9 @@ class Callee:
     answer: Literal["human", "machine", "no-answer", "busy", "fail"] = "human"
     says: tuple[str | None, ...] = ()  # what a person says, one entry per speech Gather
     digits: tuple[str | None, ...] = ("1",)  # keys a person presses at a keys-only Gather (a staff member: 1)
+    # what a person texts back to the first text they get (two-way texting), one text after another, each
+    # once the practice's answer to the one before has come back
+    texts: tuple[str, ...] = ()
 
 
 def default_callee(number: str) -> Callee:
@@ -139,6 +142,8 @@ class LocalTwilio:
         self.clock = clock  # stamps date_created, which reconciling asks about
         self.auth_token = auth_token
         self.callees: dict[str, Callee] = dict(callees or {})
+        # two-way texting: what each number texted back and the practice's answers, in order
+        self.conversations: dict[str, list[tuple[str, list[str]]]] = {}
         self.play = play  # False: accept and record only (load tests); nothing calls back
         self.transport = transport or HttpTransport()
         self.calls: dict[str, CallRecord] = {}
@@ -293,6 +298,41 @@ class LocalTwilio:
                         "SequenceNumber": str(seq),
                     },
                 )
+        callee = self.callees.get(message.to)
+        if (
+            callee is not None
+            and callee.texts
+            and message.status_callback
+            and message.to not in self.conversations
+        ):
+            self._text_back(message, callee.texts)
+
+    def _text_back(self, message: MessageRecord, texts: tuple[str, ...]) -> None:
+        """The person texts back, as Twilio delivers a text to the practice number's Messaging URL."""
+        import urllib.parse
+        import xml.etree.ElementTree as ET
+
+        parts = urllib.parse.urlsplit(message.status_callback or "")
+        url = f"{parts.scheme}://{parts.netloc}/sms/inbound"
+        sim = self._simulator(url)
+        said = self.conversations.setdefault(message.to, [])
+        for n, body in enumerate(texts):
+            params = {
+                "MessageSid": f"SM{uuid.uuid4().hex}",
+                "AccountSid": self.account_sid,
+                "From": message.to,
+                "To": message.from_,
+                "Body": body,
+                "NumMedia": "0",
+                "ApiVersion": "2010-04-01",
+            }
+            try:
+                _status, xml = self.transport.post(url, params, {"X-Twilio-Signature": sim.sign(url, params)})
+                answers = [m.text or "" for m in ET.fromstring(xml).iter("Message")]
+            except (OSError, ET.ParseError):
+                log.warning("local Twilio: reply %d could not be delivered", n)
+                return
+            said.append((body, answers))
 
     def _expect(self) -> bool:
         """Count a call or message about to be played (before the API answers, so `wait_idle` sees it)."""

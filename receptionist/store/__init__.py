@@ -14,6 +14,7 @@ from receptionist.store.outreach import (
 )
 from receptionist.store.schedule import Appointment, Slot
 from receptionist.store.staff import AuditEvent, StaffSession, StaffUser
+from receptionist.store.texting import TextMessage, TextThread
 
 __all__ = [
     "Store",
@@ -43,4 +44,6 @@ __all__ = [
     "UnsubscribeLink",
     "ConsentEvent",
     "ConsentConfirmation",
+    "TextThread",
+    "TextMessage",
 ]

@@ -152,3 +152,9 @@ def webhook_failures() -> str:
 def worker_alive(name: str) -> str:
     """String with a short expiry, renewed by a live worker's drain loop: it is alive (for `/healthz`)."""
     return f"{PREFIX}:worker:alive:{name}"
+
+
+def text_thread_state(digest: str) -> str:
+    """String (JSON) with an expiry: a text conversation's state between messages, keyed by a digest of the
+    practice number and the sender (no phone number in a key name)."""
+    return f"{PREFIX}:text:{digest}"

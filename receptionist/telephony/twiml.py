@@ -182,6 +182,17 @@ def dial(number: str, *, caller_id: str, action: str) -> str:
     return str(response)
 
 
+def sms_replies(texts: list[str]) -> str:
+    """A Messaging webhook's answer: several reply texts, in order (each one segment: `texting.sms`)."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    response = MessagingResponse()
+    for text in texts:
+        if text:
+            response.message(clean(text))
+    return str(response)
+
+
 def sms_reply(text: str | None) -> str:
     """A Messaging webhook's answer: one reply text, or none."""
     from twilio.twiml.messaging_response import MessagingResponse

@@ -16,6 +16,7 @@ from receptionist.outreach import optout
 from receptionist.outreach.dispatch import check_unsubscribe_token
 from receptionist.phones import normalise_or_none
 from receptionist.telephony import twiml
+from receptionist.texting.conversation import IncomingText
 from receptionist.voice.outbound import OutboundVoice
 from receptionist.web.extension import services_of
 from receptionist.web.twilio_auth import call_params, message_params, twilio_signed
@@ -88,7 +89,12 @@ def bridge_result() -> Response:
 @bp.post("/sms/status")
 @twilio_signed
 def sms_status() -> tuple[str, int]:
-    services_of(current_app).outreach.settle_message(_attempt(), message_params())
+    services = services_of(current_app)
+    params = message_params()
+    if _attempt():
+        services.outreach.settle_message(_attempt(), params)
+    else:  # a staff reply from the inbox (sent with no attempt)
+        services.texting.threads.settle(params.message_sid, params.status)
     return "", 204
 
 
@@ -98,7 +104,9 @@ def sms_inbound() -> Response:
     """A text to a practice number. A revocation in any reasonable words ("STOP", "please don't text me
     anymore", "ya no me manden mensajes": `revocation.revokes`) opts the sender out of every channel at once
     and gets the one confirmation text, if it has not had it; HELP gets the help text; anything else is
-    answered with how to reach the practice and how to opt out (this number cannot act on replies)."""
+    answered by the two-way texting conversation (`texting.conversation.Texting.answer`: the same understanding
+    and policies as a call, SMS-sized replies, hand-overs to the staff inbox); should it fail, with how to
+    reach the practice and how to opt out."""
     services = services_of(current_app)
     text = message_params()
     sender = normalise_or_none(text.from_)
@@ -118,7 +126,14 @@ def sms_inbound() -> Response:
         services.outcomes.replied(patients)
     if body.strip().lower() in ("help", "info"):
         return _xml(twiml.sms_reply(contacts.help_text(name, phone)))
-    return _xml(twiml.sms_reply(contacts.cannot_read_replies(name, phone)))
+    if sender is None:
+        return _xml(twiml.sms_reply(contacts.cannot_read_replies(name, phone)))
+    incoming = IncomingText(text.message_sid, sender, normalise_or_none(text.to), body)
+    try:
+        return _xml(twiml.sms_replies(services.texting.answer(incoming, patients)))
+    except Exception:  # the texter always hears how to reach the practice
+        log.exception("text %s: the texting conversation failed", text.message_sid)
+        return _xml(twiml.sms_reply(contacts.cannot_read_replies(name, phone)))
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>

@@ -130,6 +130,19 @@ def cannot_read_replies(practice: str, phone: str) -> str:
     )
 
 
+def texts_paused(practice: str, phone: str) -> str:
+    """The answer to a text from a number that opted out: no conversation by text, how to reach the practice."""
+    name = _plain(practice)[:60] or "Your practice"
+    return _fit(
+        (
+            f"{name}: you're opted out of our texts, so we can't answer here. Please call us at "
+            f"{spoken_phone(phone)}.",
+            f"{name}: you're opted out of our texts. Call {spoken_phone(phone)}.",
+        ),
+        "",
+    )
+
+
 def exempt_call_opening(practice: str, phone: str) -> str:
     """The first words of an exempt (healthcare) AI call: an automated call, the practice and its number."""
     return f"Hello, this is an automated call from {practice}, at {spoken_phone(phone)}."

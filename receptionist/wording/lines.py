@@ -4,7 +4,8 @@ sentence the offline engine says, by key, with `{placeholders}`; Spanish is one 
     lines("en").say("booked", what="a cleaning", when="Tuesday December 15th at 10 AM")
 
 A key missing in a language falls back to English (a test keeps every language complete and every
-placeholder the same as English's). Values are plain sentences for text-to-speech.
+placeholder the same as English's). Values are plain sentences for text-to-speech; the `[text]` table holds
+a line's written form for text messages (`write`: no "press 1", no spoken numbers, SMS-sized).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class Lines:
                 raise KeyError(f"no line {key!r}")
             return self.fallback.say(key, **values)
         return template.format(**values) if values else template
+
+    def write(self, key: str, **values: Any) -> str:
+        """The written form of a line, for a text message: `text.<key>` in this language, else the spoken
+        line in this language, else the fallback language's written form."""
+        for name in (f"text.{key}", key):
+            template = self.table.get(name)
+            if template is not None:
+                return template.format(**values) if values else template
+        if self.fallback is None:
+            raise KeyError(f"no line {key!r}")
+        return self.fallback.write(key, **values)
 
     def has(self, key: str) -> bool:
         return key in self.table or (self.fallback is not None and self.fallback.has(key))

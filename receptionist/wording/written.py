@@ -24,3 +24,22 @@ def written_time(value: dt.datetime, zone: dt.tzinfo, *, year: bool = False) -> 
 def written_day(value: dt.date) -> str:
     """ "Tue Dec 8, 2026"."""
     return f"{_DAYS[value.weekday()]} {_MONTHS[value.month - 1]} {value.day}, {value.year}"
+
+
+def written_when(start: dt.datetime, now: dt.datetime) -> str:
+    """A visit's time in a text message, in `now`'s zone: "today at 9:00 AM", "tomorrow at 2:30 PM",
+    "Tue Dec 15 at 9:00 AM" (short, and read, not heard)."""
+    local = start.astimezone(now.tzinfo) if now.tzinfo is not None else start
+    hour = local.hour % 12 or 12
+    clock = f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    days = (local.date() - now.date()).days
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"{_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day} at {clock}"
+
+
+def numbered(items: list[str], first: int = 1) -> str:
+    """Choices a texter answers with a number: "1) Tue Dec 15 at 9:00 AM, 2) ..."."""
+    return ", ".join(f"{n}) {item}" for n, item in enumerate(items, first))

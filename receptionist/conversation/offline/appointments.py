@@ -251,7 +251,7 @@ def offer_move(turn: Turn, *, more: bool = False) -> Reply:
         st.task = None
         return turn.done(turn.line("no_openings", visit=spoken.kind_phrase(_visit_name(turn, kind))))
     st.offers = [turn._offer(s) for s in found[:3]]
-    st.pick = 0 if more and not relaxed else None  # which of them the caller has heard (see Turn.on_offer)
+    st.pick = 0 if more and not relaxed or turn.texting else None  # what the caller has heard (Turn.on_offer)
     st.shown.extend(o.unit_id for o in st.offers)
     st.stage, st.expecting = "confirm_move", "offer_choice"
     if relaxed:

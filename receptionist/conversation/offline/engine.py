@@ -47,6 +47,7 @@ from receptionist.conversation.types import (
 )
 from receptionist.wording import calls, contacts, spoken
 from receptionist.wording.lines import lines
+from receptionist.wording.written import numbered, written_when
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,13 @@ class Turn:
         self.h: Heard | None = None
 
     # -- wording ------------------------------------------------------------------------------------------
+    @property
+    def texting(self) -> bool:
+        """A text conversation: lines are written (`Lines.write`), times short, offers numbered."""
+        return self.ctx.channel == "text"
+
     def line(self, key: str, **values: Any) -> str:
-        return self.L.say(key, **values)
+        return self.L.write(key, **values) if self.texting else self.L.say(key, **values)
 
     def reply(self, text: str, action: Action = "listen") -> Reply:
         say = " ".join([*self.said, text]).strip()
@@ -202,6 +208,7 @@ class Turn:
         self.st.language = code
         self.tools.note({"action": "language", "language": code})
         other = lines(code)
+        say = other.write if self.texting else other.say
         practice = spoken.clean(self.ctx.facts.practice_name)
         staffed = self.ctx.is_open and self.location is not None and bool(self.location.staff_numbers)
         if tri.level == "emergency_911":
@@ -211,7 +218,7 @@ class Turn:
                 self.tools.flag_emergency(f"caller described a medical emergency (speaks {code})")
             except Exception:
                 log.exception("call %s: could not flag an emergency", self.ctx.call_sid)
-            return Reply(other.say("other_language_emergency"), self.st.to_json(), "hangup")
+            return Reply(say("other_language_emergency"), self.st.to_json(), "hangup")
         if tri.level == "urgent_dental":
             self.tools.note({"action": "triage", "level": "urgent_dental", "problem": tri.problem})
             self.tools.queue_callback(
@@ -222,23 +229,19 @@ class Turn:
                     {"action": "transfer_reason", "reason": f"urgent dental problem, speaks {code}"}
                 )
                 return Reply(
-                    other.say("other_language_urgent_transfer", practice=practice),
+                    say("other_language_urgent_transfer", practice=practice),
                     self.st.to_json(),
                     "transfer",
                 )
             self.st.message_about = "message"
             self.st.stage, self.st.expecting = "message", "message"
-            return Reply(
-                other.say("other_language_urgent_message", practice=practice), self.st.to_json(), "listen"
-            )
+            return Reply(say("other_language_urgent_message", practice=practice), self.st.to_json(), "listen")
         if staffed:
             self.tools.note({"action": "transfer_reason", "reason": f"speaks {code}"})
-            return Reply(
-                other.say("other_language_transfer", practice=practice), self.st.to_json(), "transfer"
-            )
+            return Reply(say("other_language_transfer", practice=practice), self.st.to_json(), "transfer")
         self.st.message_about = "message"
         self.st.stage, self.st.expecting = "message", "message"
-        return Reply(other.say("other_language_message", practice=practice), self.st.to_json(), "listen")
+        return Reply(say("other_language_message", practice=practice), self.st.to_json(), "listen")
 
     def emergency(self) -> Reply:
         say = self.line("emergency_911")
@@ -755,6 +758,8 @@ class Turn:
             return self.done(self.line("no_openings", visit=spoken.kind_phrase(visit.name)))
         st.offers = [self._offer(s) for s in found[:3]]
         st.pick = 0 if more and not relaxed else None  # which of them the caller has heard (see on_offer)
+        if self.texting:
+            st.pick = 0  # a text lists every offer, numbered: the texter has read them all
         st.shown.extend(o.unit_id for o in st.offers)
         st.stage, st.expecting = "offer", "offer_choice"
         if frame.visit_type != visit.id:
@@ -815,10 +820,20 @@ class Turn:
 
     def _when(self, slot: SlotView | Offer | AppointmentView) -> dict[str, str]:
         start = slot.when if isinstance(slot, Offer) else slot.start
-        return when_words(start, slot.provider, self.ctx.now)
+        words = when_words(start, slot.provider, self.ctx.now, written=self.texting)
+        if self.texting and self.st.offers:
+            words["options"] = self._numbered()  # a text's offer lines list every time on offer
+        return words
 
     def _options(self, slots: list[SlotView]) -> str:
+        if self.texting:
+            return self._numbered()
         return spoken.spoken_list([spoken.slot_phrase(s.start, s.provider, self.ctx.now) for s in slots])
+
+    def _numbered(self) -> str:
+        """The offers on the table as a text lists them, numbered as a reply picks them (`on_keys`): the day
+        and time only (a provider is more than a text may carry before the identity check)."""
+        return numbered([written_when(o.when, self.ctx.now) for o in self.st.offers])
 
     def on_ask_when(self, h: Heard) -> Reply | None:
         if self._when_given(h) or h.entities.soonest or h.has("soonest"):
@@ -927,6 +942,8 @@ class Turn:
         return self.offer(more=True)
 
     def _options_of(self, offers: list[Offer]) -> str:
+        if self.texting:
+            return self._numbered()
         return spoken.spoken_list([spoken.slot_phrase(o.when, o.provider, self.ctx.now) for o in offers])
 
     def accept(self, offer: Offer) -> Reply:

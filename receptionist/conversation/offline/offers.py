@@ -9,12 +9,15 @@ from typing import Any
 from receptionist.conversation.offline.state import Offer
 from receptionist.conversation.types import AppointmentView
 from receptionist.wording import spoken
+from receptionist.wording.written import written_when
 
 
-def when_words(start: dt.datetime, provider: str, now: dt.datetime) -> dict[str, str]:
-    """{when}: "Tuesday December 15th at 9 AM" or "tomorrow at 9 AM"; {on_when}: the same after "on" where
-    English wants it; {provider}: the provider's name as said."""
-    when = spoken.spoken_when(start, now)
+def when_words(
+    start: dt.datetime, provider: str, now: dt.datetime, *, written: bool = False
+) -> dict[str, str]:
+    """{when}: "Tuesday December 15th at 9 AM" or "tomorrow at 9 AM" ("Tue Dec 15 at 9:00 AM" `written`, for
+    a text); {on_when}: the same after "on" where English wants it; {provider}: the provider's name as said."""
+    when = written_when(start, now) if written else spoken.spoken_when(start, now)
     on_when = when if when.startswith(("today", "tomorrow")) else f"on {when}"
     return {"when": when, "on_when": on_when, "provider": spoken.clean(provider)}
 

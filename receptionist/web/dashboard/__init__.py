@@ -5,7 +5,7 @@ generated into the data folder, never extended by a request), Flask-Login for wh
 CSRF check on every form. Who is signed in is decided on the server at every request: the cookie names a
 session row (`accounts.session_user`), which sign-out, the account's removal or a password change delete, and
 which ends `DASHBOARD_SESSION_HOURS` after sign-in or `DASHBOARD_IDLE_MINUTES` after the last request.
-Roles: the front desk sees Today, Schedule (and books there), Patients, Calls and Try it; a manager also Campaigns, Results and the audit
+Roles: the front desk sees Today, Inbox, Schedule (and books there), Patients, Calls and Try it; a manager also Campaigns, Results and the audit
 log. The Twilio, health and API routes are exempt from the CSRF check and need no sign-in.
 """
 
@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden
 
 from receptionist.dashboard import accounts, formatting
+from receptionist.dashboard import inbox as inbox_queries
 from receptionist.web.dashboard.staff import StaffMember
 from receptionist.web.extension import services_of
 
@@ -108,6 +109,7 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
         auth,
         calls,
         campaigns,
+        inbox,
         patients,
         results,
         schedule,
@@ -115,9 +117,20 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
         tryit,
     )
 
-    for module in (auth, today, schedule, patients, calls, campaigns, results, tryit, audit):
+    for module in (auth, today, inbox, schedule, patients, calls, campaigns, results, tryit, audit):
         app.register_blueprint(module.bp)
-    families = {"auth", "today", "schedule", "patients", "calls", "campaigns", "results", "tryit", "audit"}
+    families = {
+        "auth",
+        "today",
+        "inbox",
+        "schedule",
+        "patients",
+        "calls",
+        "campaigns",
+        "results",
+        "tryit",
+        "audit",
+    }
 
     @app.errorhandler(403)
     def forbidden(_error: Exception) -> ResponseReturnValue:
@@ -150,4 +163,10 @@ def init_dashboard(app: Flask, exempt: list[Any]) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        return {"fmt": formatting, "practice": services_of(app).practice}
+        services = services_of(app)
+        # the Inbox link's count of new threads, read only by a page that shows the navigation
+        return {
+            "fmt": formatting,
+            "practice": services.practice,
+            "inbox_new": lambda: inbox_queries.new_count(services.store),
+        }

@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from receptionist.dashboard import formatting, queries, schedule
+from receptionist.dashboard import formatting, inbox, queries, schedule
 from receptionist.outreach.optout import opt_out
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
@@ -66,6 +66,7 @@ def _detail(patient_id: str, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "dashboard/patient.html",
         d=d,
+        text_thread=inbox.thread_of(services.store, patient_id),
         years=years,
         consents=CONSENTS,
         appointments=schedule.patient_appointments(
