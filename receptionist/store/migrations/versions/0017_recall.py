@@ -2,7 +2,7 @@
 the "recall" statistics bucket in an attempt's tier
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-07 01:30:00.000000
 
 Every existing campaign is a reactivation campaign; no patient has a PMS recall due date yet.
