@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 from flask import Blueprint, abort, current_app, render_template
@@ -10,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from receptionist.dashboard import queries
 from receptionist.voice import journal
+from receptionist.web.dashboard import live
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
@@ -28,14 +30,32 @@ def _drain() -> None:
         log.warning("calls page: the call journal could not be drained (Redis unavailable)")
 
 
-@bp.get("")
-@login_required
-def index() -> ResponseReturnValue:
+def _listed() -> tuple[dict[str, Any], str]:
     services = services_of(current_app)
     _drain()
     calls = queries.recent_calls(services.store)
-    audited("calls.list", detail=f"{len(calls['live']) + len(calls['recent'])} calls listed")
-    return render_template("dashboard/calls.html", calls=calls, zone=services.practice.main.zone)
+    return {"calls": calls, "zone": services.practice.main.zone}, (
+        f"{len(calls['live']) + len(calls['recent'])} calls listed"
+    )
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    context, detail = _listed()
+    audited("calls.list", detail=detail)
+    html, tag = live.render_part("dashboard/_calls_live.html", **context)
+    return render_template("dashboard/calls.html", live_html=html, live_tag=tag, live_every=live.EVERY_S)
+
+
+@bp.get("/live")
+@login_required
+def live_part() -> ResponseReturnValue:
+    """Live and recent calls again, for the page's live refresh (304 when nothing changed)."""
+    context, detail = _listed()
+    return live.part_response(
+        "dashboard/_calls_live.html", lambda: audited("calls.refresh", detail=detail), **context
+    )
 
 
 @bp.get("/<sid>")

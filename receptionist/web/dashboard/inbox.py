@@ -3,11 +3,14 @@ staff reply (signed-in staff; every view is audited). Replies go through `textin
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from receptionist.dashboard import inbox
+from receptionist.web.dashboard import live
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
@@ -22,21 +25,39 @@ def _int(name: str, default: int) -> int:
         return default
 
 
-@bp.get("")
-@login_required
-def index() -> ResponseReturnValue:
+def _listed() -> tuple[dict[str, Any], str]:
     services = services_of(current_app)
     state = request.args.get("state", "open")
     state = state if state in inbox.FILTERS else "open"
     page = inbox.threads(services.store, state, _int("page", 1))
-    audited("inbox.list", detail=f"{len(page.items)} threads listed, page {page.page}")
+    context = {
+        "page": page,
+        "state": state,
+        "filters": inbox.FILTERS,
+        "labels": inbox.STATE_LABELS,
+        "zone": services.practice.main.zone,
+    }
+    return context, f"{len(page.items)} threads listed, page {page.page}"
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    context, detail = _listed()
+    audited("inbox.list", detail=detail)
+    html, tag = live.render_part("dashboard/_inbox_live.html", **context)
     return render_template(
-        "dashboard/inbox.html",
-        page=page,
-        state=state,
-        filters=inbox.FILTERS,
-        labels=inbox.STATE_LABELS,
-        zone=services.practice.main.zone,
+        "dashboard/inbox.html", live_html=html, live_tag=tag, live_every=live.EVERY_S, **context
+    )
+
+
+@bp.get("/live")
+@login_required
+def live_part() -> ResponseReturnValue:
+    """The threads again, for the page's live refresh (304 when nothing changed)."""
+    context, detail = _listed()
+    return live.part_response(
+        "dashboard/_inbox_live.html", lambda: audited("inbox.refresh", detail=detail), **context
     )
 
 

@@ -4,6 +4,7 @@ who tried to book through the practice's own systems (outreach holds back for th
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -11,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError
 from receptionist.phones import InvalidPhone, to_e164
+from receptionist.web.dashboard import live
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
 from receptionist.web.extension import services_of
@@ -20,29 +22,46 @@ log = logging.getLogger(__name__)
 MAX_CLOSED = 5000  # one group's requests at most (every urgent one is listed, so a flood can be large)
 
 
-def page(status: int = 200) -> ResponseReturnValue:
+def _part() -> tuple[dict[str, Any], str]:
+    """What Today's live part shows, and its audit line."""
     services = services_of(current_app)
     now = services.now()
     campaign = queries.latest_campaign(services.store)
     call_list = queries.call_list(services.store, campaign.id) if campaign else []
     callbacks = queries.open_callbacks(services.store)
     returning = queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days)
-    audited(
-        "today.view",
-        detail=f"{len(call_list)} to call, {callbacks.total} callbacks, {len(returning)} trying to return",
-    )
+    context = {
+        "now": now,
+        "campaign": campaign,
+        "call_list": call_list,
+        "callbacks": callbacks,
+        "returning": returning,
+        "outcomes": STAFF_OUTCOMES,
+        "staff_numbers": services.practice.main.staff_numbers,
+        "zone": services.practice.main.zone,
+        "zones": {location.id: location.zone for location in services.practice.locations},
+    }
+    detail = f"{len(call_list)} to call, {callbacks.total} callbacks, {len(returning)} trying to return"
+    return context, detail
+
+
+def page(status: int = 200) -> ResponseReturnValue:
+    context, detail = _part()
+    audited("today.view", detail=detail)
+    html, tag = live.render_part("dashboard/_today_live.html", **context)
     return render_template(
-        "dashboard/today.html",
-        now=now,
-        campaign=campaign,
-        call_list=call_list,
-        callbacks=callbacks,
-        returning=returning,
-        outcomes=STAFF_OUTCOMES,
-        staff_numbers=services.practice.main.staff_numbers,
-        zone=services.practice.main.zone,
-        zones={location.id: location.zone for location in services.practice.locations},
+        "dashboard/today.html", live_html=html, live_tag=tag, live_every=live.EVERY_S
     ), status
+
+
+@bp.get("/today/live")
+@login_required
+def live_part() -> ResponseReturnValue:
+    """Today's lists again, for the page's live refresh (304 when nothing changed)."""
+    context, detail = _part()
+    return live.part_response(
+        "dashboard/_today_live.html", lambda: audited("today.refresh", detail=detail), **context
+    )
 
 
 @bp.get("/")
