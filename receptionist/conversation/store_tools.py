@@ -62,6 +62,7 @@ class StoreTools:
         verified: Iterable[str] = (),
         on_opt_out: Callable[[str], None] | None = None,
         on_phones_change: Callable[[], None] | None = None,
+        on_slot_opened: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.location = location
@@ -74,6 +75,8 @@ class StoreTools:
         self.on_opt_out = on_opt_out
         # told before and after a new patient's phone is committed (the tier cache stops treating misses as final)
         self.on_phones_change = on_phones_change
+        # told of an appointment whose time a cancel or a move freed (after the commit): the ASAP list
+        self.on_slot_opened = on_slot_opened
         self.events: list[dict[str, Any]] = []
         self._caller: CallerView | None = None
 
@@ -267,7 +270,9 @@ class StoreTools:
             except Overlaps:
                 raise ToolError("There's already another visit booked at that time.") from None
             view = self._view(new)
+            freed = old.id
         self._event("rescheduled", view)
+        self._opened(freed)
         return view
 
     def cancel(self, appointment_id: int) -> AppointmentView:
@@ -277,7 +282,15 @@ class StoreTools:
             appointment.status = "cancelled"
             view = self._view(appointment)
         self._event("cancelled", view)
+        self._opened(appointment.id)
         return view
+
+    def _opened(self, appointment_id: int) -> None:
+        if self.on_slot_opened is not None:
+            try:
+                self.on_slot_opened(appointment_id)
+            except Exception:  # the caller's change is made; offering the time is a bonus
+                log.exception("appointment %s: freed time not offered", appointment_id)
 
     # -- identity -----------------------------------------------------------------------------------------
     def verify_identity(self, date_of_birth: dt.date, *, for_patient: str | None = None) -> bool:
