@@ -59,7 +59,7 @@ from receptionist.store import (
     Store,
 )
 from receptionist.store.asap import OFFER_PREFIX
-from receptionist.wording.contacts import _plain, spoken_phone
+from receptionist.wording.contacts import SMS_LIMIT, _plain, spoken_phone
 from receptionist.wording.lines import lines
 
 log = logging.getLogger(__name__)
@@ -168,8 +168,14 @@ def when_text(start: dt.datetime, language: str) -> str:
 
 def offer_text(practice: str, phone: str, start: dt.datetime, language: str = "en") -> str:
     """The offer: the practice's name and number first, the time, how to take it and how to opt out."""
-    head = f"{_plain(practice)[:60] or 'Your practice'} {spoken_phone(phone)}:"
-    return lines(language).say("asap.offer", head=head, when=when_text(start, language))
+    say, when = lines(language), when_text(start, language)
+    name = _plain(practice)[:60] or "Your practice"
+    for key in ("asap.offer", "asap.offer_short"):
+        text = say.say(key, head=f"{name} {spoken_phone(phone)}:", when=when)
+        if len(text) <= SMS_LIMIT:
+            return text
+    over = len(text) - SMS_LIMIT  # a very long name: cut to fit (the exemption keeps it first)
+    return say.say(key, head=f"{name[: len(name) - over].rstrip()} {spoken_phone(phone)}:", when=when)
 
 
 # -- the component --------------------------------------------------------------------------------------------
