@@ -399,3 +399,68 @@ def test_the_practice_file_sets_the_batches(world, store):
     _cancel_on_a_call(w, made["appointment"])
     work(w)
     assert set(_texts(w)) == {phone_of("P7"), phone_of("P1")}
+
+
+# -- on a call ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("script", "listed"),
+    [
+        (["I'd like to book a cleaning", "do you have anything earlier", "ok then the first one"], True),
+        (["I'd like to book a cleaning", "is there a waiting list if something opens", "ok book it"], True),
+        (["I'd like to book a cleaning", "yes please"], False),
+    ],
+)
+def test_a_caller_who_wanted_earlier_is_put_on_the_list(script, listed):
+    """The offline engine: a caller who asked for an earlier time and booked one no earlier is put on the
+    ASAP list for that visit (and told so); one who took the first time is not."""
+    from tests.offline_helpers import Call
+
+    call = Call()
+    for said in script:
+        call.say(said)
+    asked = call.tools.called("asap_request")
+    booked = call.tools.called("book")
+    assert len(booked) == 1
+    assert bool(asked) is listed
+    said = " ".join(call.heard)
+    assert ("if an earlier time opens up, we'll text you" in said) is listed
+    if listed:
+        assert asked[0]["kind"] == "cleaning" and asked[0]["appointment_id"] is not None
+
+
+def test_the_call_tool_records_the_request_against_the_booked_visit(world, store):
+    """`StoreTools.asap_request`: one open request (asking twice updates it) until the booked visit's time,
+    and whether a text can reach the patient."""
+    w = world(play=False)
+    made = _setup(w, store, requester=False)
+    tools = StoreTools(
+        store,
+        w.services.practice.main,
+        call_sid="CA" + "2" * 32,
+        caller_phone=phone_of("P0"),
+        patient_id="P0",
+        now=w.services.now,
+        practice=w.services.practice,
+    )
+    assert tools.asap_request("cleaning", made["appointment"]) is True
+    assert tools.asap_request("cleaning", made["appointment"]) is True
+    with store.sessions() as s:
+        (row,) = s.scalars(select(AsapRequest)).all()
+        appt = s.get(Appointment, made["appointment"])
+    assert (row.patient_id, row.visit_type, row.via, row.appointment_id) == (
+        "P0",
+        "cleaning",
+        "call",
+        appt.id,
+    )
+    assert row.until.replace(tzinfo=dt.UTC) == appt.start.replace(tzinfo=dt.UTC)
+    no_texts = StoreTools(
+        store,
+        w.services.practice.main,
+        call_sid="CA" + "3" * 32,
+        caller_phone=phone_of("P9"),
+        patient_id="P9",
+        now=w.services.now,
+        practice=w.services.practice,
+    )
+    assert no_texts.asap_request("exam") is False

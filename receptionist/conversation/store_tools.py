@@ -38,7 +38,16 @@ from receptionist.scheduling.schedule import (
     overlapping,
     release,
 )
-from receptionist.store import Appointment, Callback, Message, Patient, PatientPhone, Store, VisitLine
+from receptionist.store import (
+    Appointment,
+    AsapRequest,
+    Callback,
+    Message,
+    Patient,
+    PatientPhone,
+    Store,
+    VisitLine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -529,6 +538,33 @@ class StoreTools:
                 self.on_opt_out(pid)
         self.events.append({"action": "opted_out"})
         log.info("call %s: caller opted out of outreach", self.call_sid)
+
+    def asap_request(
+        self, kind: str, appointment_id: int | None = None, *, for_patient: str | None = None
+    ) -> bool:
+        pid = self._allowed(for_patient)
+        visit_type = kind if self._practice().visit_type(kind) else ""
+        with self.store.session() as session:
+            appt = session.get(Appointment, appointment_id) if appointment_id is not None else None
+            if appt is not None and (appt.patient_id != pid or appt.status != "booked"):
+                appt = None
+            row = session.scalar(
+                select(AsapRequest).where(
+                    AsapRequest.patient_id == pid,
+                    AsapRequest.status == "open",
+                    AsapRequest.visit_type == visit_type,
+                )
+            )
+            if row is None:
+                row = AsapRequest(patient_id=pid, visit_type=visit_type, status="open", via="call")
+                session.add(row)
+            row.location_id = self.location.id
+            row.appointment_id = appt.id if appt is not None else None
+            row.until = appt.start if appt is not None else None
+            patient = session.get(Patient, pid)
+            textable = bool(patient and patient.consent_sms and not patient.opted_out)
+        self.events.append({"action": "asap_request", "result": "listed"})
+        return textable
 
     def flag_emergency(self, summary: str) -> None:
         queue_callback(
