@@ -464,3 +464,18 @@ def test_the_call_tool_records_the_request_against_the_booked_visit(world, store
         practice=w.services.practice,
     )
     assert no_texts.asap_request("exam") is False
+
+
+def test_the_today_page_shows_the_asap_list(world, store):
+    """Staff see the open requests and the offer in flight, with its texts, on Today."""
+    from tests.dashboard_helpers import sign_in
+
+    w = world(play=False)
+    made = _setup(w, store)
+    _cancel_on_a_call(w, made["appointment"])
+    work(w)
+    client = sign_in(w.app.test_client(), store)
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="asap-offers"' in html and _offer(store).id in html
+    assert "3 sent, 0 waiting, of 7" in html and "Tuesday December 1st at 10 AM" in html
+    assert 'id="asap-requests"' in html and "/patients/P7" in html
