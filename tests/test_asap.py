@@ -21,7 +21,7 @@ from receptionist.outreach.asap import Candidate, likelihood, offer_text, rank, 
 from receptionist.outreach.gates import exempt_text_problem
 from receptionist.scheduling.schedule import Wanted, book, ensure_schedule, find_openings
 from receptionist.simulation.simulator import CallSimulator, FlaskTransport
-from receptionist.store import Appointment, AsapOffer, AsapRequest, PatientScore, Slot
+from receptionist.store import Appointment, AsapOffer, AsapRequest, Patient, PatientScore, Slot
 from receptionist.wording.contacts import SMS_LIMIT
 from tests.api_helpers import make_api
 from tests.outreach_helpers import ALL, MONDAY_10AM, add_patient, attempts, phone_of, work
@@ -192,7 +192,7 @@ def test_a_cancellation_texts_the_ranked_patients_in_batches(world, store):
     texts = _texts(w)
     assert set(texts) == {phone_of(p) for p in ("P7", "P1", "P2")}
     body = texts[phone_of("P1")]
-    assert "Reply YES" in body and "Tue 12/1 at 10:00 AM" in body and len(body) <= SMS_LIMIT
+    assert "Reply 1 to take it" in body and "Tue 12/1 at 10:00 AM" in body and len(body) <= SMS_LIMIT
     assert exempt_text_problem(body, w.services.practice.name, w.services.practice.main.phone) is None
     sent = attempts(store)
     assert {p: a.rank for p, a in sent.items()} == {"P7": 1, "P1": 2, "P2": 3}
@@ -255,11 +255,11 @@ def test_first_yes_books_and_later_yeses_hear_it_is_taken(world, store):
     assert _booked_at(store, offer.unit_id) == ["P1"]
     assert _offer(store).status == "booked" and _offer(store).patient_id == "P1"
     taken = _reply(w, "P7", "1", sid="SM2")
-    assert "just been taken" in taken and "We'll text you if another time opens" in taken
+    assert "just been taken. We'll text you if another time opens." in taken
     with store.sessions() as s:
         assert s.scalars(select(AsapRequest.status)).all() == ["open"]
     other = _reply(w, "P2", "I'll take it", sid="SM3")
-    assert "just been taken" in other and "(202) 555-0100 to book" in other
+    assert "just been taken. Call (202) 555-0100 to book." in other
     assert _booked_at(store, offer.unit_id) == ["P1"]
     # the next batch finds the offer closed: nobody else is texted
     assert w.services.asap.send_batch(offer.id) == "closed"
@@ -479,3 +479,21 @@ def test_the_today_page_shows_the_asap_list(world, store):
     assert 'id="asap-offers"' in html and _offer(store).id in html
     assert "3 sent, 0 waiting, of 7" in html and "Tuesday December 1st at 10 AM" in html
     assert 'id="asap-requests"' in html and "/patients/P7" in html
+
+
+def test_a_spanish_speaking_patient_is_offered_and_booked_in_spanish(world, store):
+    """A patient whose language is Spanish gets the offer in Spanish and books with "sí"; "no" from another
+    patient is answered, and books nothing."""
+    w = world(play=False)
+    made = _setup(w, store)
+    with store.session() as s:
+        s.get(Patient, "P1").contact_preferences = {"language": "es"}
+    _cancel_on_a_call(w, made["appointment"])
+    work(w)
+    body = _texts(w)[phone_of("P1")]
+    assert "Se abrio una cita mas temprano: mar 1/12 a las 10:00" in body and len(body) <= SMS_LIMIT
+    assert exempt_text_problem(body, w.services.practice.name, w.services.practice.main.phone) is None
+    assert _reply(w, "P2", "no thanks") == f"{w.services.practice.name}: no problem."
+    assert _booked_at(store, _offer(store).unit_id) == []
+    assert "su cita es el mar 1/12 a las 10:00" in _reply(w, "P1", "Sí", sid="SM2")
+    assert _booked_at(store, _offer(store).unit_id) == ["P1"]

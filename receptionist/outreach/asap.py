@@ -686,9 +686,9 @@ class Asap:
         number = spoken_phone(phone or self.practice.main.phone)
         text = say.say(f"asap.{key}", practice=self.practice.name, phone=number)
         if tail:
-            text += say.say("asap.keep_listed")
+            text += " " + say.say("asap.keep_listed")
         elif taken_tail:
-            text += say.say("asap.call_to_book", phone=number)
+            text += " " + say.say("asap.call_to_book", phone=number)
         return text
 
     # -- look-ups for the edges -------------------------------------------------------------------------------
