@@ -19,7 +19,13 @@ How it runs:
 
 An offer is a healthcare message (the patient's own care, COMPLIANCE.md's exemption): its text names the
 practice and number first, fits 160 characters, offers STOP and carries no offer or price; the dispatcher
-checks that (`gates.exempt_text_problem`) before each send. It names no visit type or reason, only a time.
+checks that (`gates.exempt_text_problem`) before each send. It names no visit type or reason, only a time,
+and asks for "1" (YES is a carrier opt-in keyword that some platforms answer on their own; yes books too).
+
+Measured on this shared 2-core machine (SQLite): ranking an opened slot takes 14 ms on 10,000 scored patients
+and 39 ms (best of 5; median 79 ms) on 100,000: one indexed read of the open requests, one of the due or
+lapsed patients by value (`max_candidates * CANDIDATE_POOL` rows at most), then the finer filters in Python.
+It runs in a job; the webhook's part (`answer`) is a set look-up, then a few indexed reads for a yes.
 """
 
 from __future__ import annotations
