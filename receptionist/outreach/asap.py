@@ -430,8 +430,8 @@ class Asap:
         out = []
         for pid in pool:
             p = patients.get(pid)
-            phone = phones.get(pid)
-            if p is None or phone is None or phone in revoked or pid in busy:
+            number = phones.get(pid)
+            if p is None or number is None or number in revoked or pid in busy:
                 continue
             if (p.contact_preferences or {}).get("text") is False:
                 continue
