@@ -178,7 +178,7 @@ class AsapRules:
     """The practice file's `[asap]` table: how an opened slot is offered to the ASAP list (`outreach/asap.py`):
     `batch_size` texts at a time, `batch_minutes` apart, to at most `max_candidates` patients; an offer stands
     `expire_hours` at most and closes `lead_minutes` before the slot starts; patients with no visit for
-    `due_after_days` count as due."""
+    `due_after_days` count as due (for a type without `recall_months`)."""
 
     batch_size: int = 3
     batch_minutes: int = 5

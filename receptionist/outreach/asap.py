@@ -352,13 +352,16 @@ class Asap:
         exclude: Sequence[str] = (),
     ) -> list[Candidate]:
         """Who may be offered this time: patients who asked for an earlier one that fits it (type, location,
-        their since/until), and patients of the latest score run who are due or lapsed and fit the visit
-        type; only those a text may reach at all (a phone, consent to texts, not opted out, active, no revoked
-        number, texts not refused) and who have no visit at that time or a booked one coming (unless they
-        asked to come earlier)."""
+        their since/until), and patients of the latest score run who are due (no visit for the type's
+        `recall_months`, else `due_after_days`) or lapsed and fit the visit type; only those a text may
+        reach at all (a phone, consent to texts, not opted out, active, no revoked number, texts not
+        refused) and who have no visit at that time or a booked one coming (unless they asked to come
+        earlier)."""
         today = self.practice.today(now)
         notice = start - now
-        due_before = today - dt.timedelta(days=self.rules.due_after_days)
+        # due: no visit for the type's recall interval (a hygiene visit's 6 months), else `due_after_days`
+        due_days = round(visit.recall_months * 30.44) if visit.recall_months else self.rules.due_after_days
+        due_before = today - dt.timedelta(days=due_days)
         with self.store.sessions() as s:
             run_id = s.scalar(select(ScoreRun.id).order_by(ScoreRun.created_at.desc()).limit(1))
             requests = s.execute(
