@@ -497,3 +497,33 @@ def test_a_spanish_speaking_patient_is_offered_and_booked_in_spanish(world, stor
     assert _booked_at(store, _offer(store).unit_id) == []
     assert "su cita es el mar 1/12 a las 10:00" in _reply(w, "P1", "Sí", sid="SM2")
     assert _booked_at(store, _offer(store).unit_id) == ["P1"]
+
+
+def test_only_requests_that_fit_the_time_and_type_are_offered(world, store):
+    """A request for another visit type, or only for times before the opened one, is not a candidate; a
+    patient who is not lapsed but past the type's recall interval is (due); one seen lately is not."""
+    w = world(play=False)
+    made = _setup(w, store, requester=False)
+    asap = w.services.asap
+    start = made["opening"].start
+    asap.request("P7", visit_type="exam", via="api")
+    asap.request("P6", visit_type="cleaning", until=start - dt.timedelta(hours=1), via="api")
+    add_patient(store, "P10", 10, **ALL)
+    add_patient(store, "P11", 10, **ALL)
+    with store.session() as s:
+        s.execute(
+            update(PatientScore)
+            .where(PatientScore.patient_id.in_(["P10", "P11"]))
+            .values(lapsed=False, expected_value_12m=5000.0)
+        )
+        s.execute(
+            update(PatientScore)
+            .where(PatientScore.patient_id == "P11")
+            .values(last_visit=MONDAY_10AM.date() - dt.timedelta(days=30))
+        )
+    practice = w.services.practice
+    found = asap.candidates(practice.main, practice.visit_type("cleaning"), start, MONDAY_10AM)
+    by_id = {c.patient_id: c for c in found}
+    assert by_id["P7"].request_id is None and by_id["P6"].request_id is None  # listed as lapsed, not as asked
+    assert "P10" in by_id and by_id["P10"].p_accept > by_id["P1"].p_accept  # due beats lapsed
+    assert "P11" not in by_id
