@@ -428,6 +428,24 @@ def test_a_caller_who_wanted_earlier_is_put_on_the_list(script, listed):
         assert asked[0]["kind"] == "cleaning" and asked[0]["appointment_id"] is not None
 
 
+def test_after_booking_a_caller_can_ask_for_the_waiting_list():
+    """ "Put me on the waiting list" right after a booking lists that visit; "no thanks" does not."""
+    from tests.offline_helpers import Call
+
+    call = Call()
+    call.say("I'd like to book a cleaning")
+    call.say("yes")
+    reply = call.say("can you put me on the waiting list in case something earlier opens")
+    (asked,) = call.tools.called("asap_request")
+    assert asked["appointment_id"] is not None and asked["kind"] == ""
+    assert "If an earlier time opens up, we'll text you." in reply.say
+    other = Call()
+    other.say("I'd like to book a cleaning")
+    other.say("yes")
+    assert other.say("no thanks, that's all").action == "hangup"
+    assert other.tools.called("asap_request") == []
+
+
 def test_the_call_tool_records_the_request_against_the_booked_visit(world, store):
     """`StoreTools.asap_request`: one open request (asking twice updates it) until the booked visit's time,
     and whether a text can reach the patient."""

@@ -543,11 +543,17 @@ class StoreTools:
         self, kind: str, appointment_id: int | None = None, *, for_patient: str | None = None
     ) -> bool:
         pid = self._allowed(for_patient)
-        visit_type = kind if self._practice().visit_type(kind) else ""
+        practice = self._practice()
         with self.store.session() as session:
             appt = session.get(Appointment, appointment_id) if appointment_id is not None else None
-            if appt is not None and (appt.patient_id != pid or appt.status != "booked"):
+            if appt is not None and (
+                appt.patient_id not in (pid, *self._family_ids()) or appt.status != "booked"
+            ):
                 appt = None
+            if appt is not None:
+                pid = appt.patient_id  # the visit's own patient (a family member's booking)
+            chosen = kind or (appt.kind if appt is not None else "")
+            visit_type = chosen if practice.visit_type(chosen) else ""
             row = session.scalar(
                 select(AsapRequest).where(
                     AsapRequest.patient_id == pid,
@@ -565,6 +571,9 @@ class StoreTools:
             textable = bool(patient and patient.consent_sms and not patient.opted_out)
         self.events.append({"action": "asap_request", "result": "listed"})
         return textable
+
+    def _family_ids(self) -> tuple[str, ...]:
+        return tuple(m.patient_id for m in self.caller().family)
 
     def flag_emergency(self, summary: str) -> None:
         queue_callback(

@@ -391,6 +391,13 @@ class Turn:
             except ToolError:
                 return None
             return self.done(self.line("unbooked"))
+        if st.just_booked and asks_earlier(h.text, h.language, "waitlist"):
+            booked, st.just_booked = st.just_booked, None  # "put me on the waiting list": for that visit
+            try:
+                listed = self.tools.asap_request("", booked)
+            except ToolError:
+                return None
+            return self.done(self.line("asap_listed_only" if listed else "asap_no_texts"))
         st.just_booked = None
         tasks = self._tasks(h)
         if (h.has("no") or h.has("goodbye") or h.has("thanks")) and not tasks and not self._faq(h):
@@ -1149,16 +1156,16 @@ def steering(text: str) -> bool:
     return bool(guardrails.INJECTION.search(plain) or guardrails.OTHER_RECORDS.search(plain))
 
 
-@functools.lru_cache(maxsize=4)
-def _earlier_phrases(language: str) -> tuple[tuple[str, ...], ...]:
+@functools.lru_cache(maxsize=8)
+def _earlier_phrases(language: str, key: str) -> tuple[tuple[str, ...], ...]:
     text = data_file(language, "asap.toml") or data_file("en", "asap.toml") or ""
     lex = lexicon(language)
-    return tuple(tuple(tokens(p, lex).words) for p in tomllib.loads(text).get("earlier", []))
+    return tuple(tuple(tokens(p, lex).words) for p in tomllib.loads(text).get(key, []))
 
 
-def asks_earlier(text: str, language: str) -> bool:
-    """Whether the caller wants a time earlier than the one on offer ("anything sooner?", "put me on the
-    waiting list"): the phrases of `languages/<code>/asap.toml`, as consecutive words."""
+def asks_earlier(text: str, language: str, key: str = "earlier") -> bool:
+    """Whether the caller wants a time earlier than the one on offer ("anything sooner?"; `key` "waitlist":
+    "put me on the waiting list"): the phrases of `languages/<code>/asap.toml`, as consecutive words."""
     words = tuple(tokens(text, lexicon(language)).words)
-    phrases = [p for p in _earlier_phrases(language) if p]
+    phrases = [p for p in _earlier_phrases(language, key) if p]
     return any(words[i : i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))
