@@ -22,6 +22,9 @@ SEND_ATTEMPT = "receptionist.jobs.send_attempt_job"
 RECONCILE = "receptionist.jobs.reconcile_job"
 DELIVER_WEBHOOK = "receptionist.jobs.deliver_webhook_job"
 RECALL = "receptionist.jobs.recall_job"
+ASAP_OPENED = "receptionist.jobs.asap_opened_job"
+ASAP_BATCH = "receptionist.jobs.asap_batch_job"
+ASAP_EXPIRE = "receptionist.jobs.asap_expire_job"
 
 QUEUES = ("high", "default", "outreach")  # the worker listens in this order
 

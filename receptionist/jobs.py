@@ -66,6 +66,21 @@ def recall_job() -> dict[str, Any]:
     return {"campaign_id": started.campaign_id, "reminders": started.attempts}
 
 
+def asap_opened_job(appointment_id: int, why: str = "cancelled") -> str | None:
+    """A cancelled or moved appointment's time, offered to the ASAP list (the offer's id, or None)."""
+    return services().asap.opened(appointment_id, why)
+
+
+def asap_batch_job(offer_id: str) -> str:
+    """The next batch of an ASAP offer's texts (and the one after, a few minutes later)."""
+    return services().asap.send_batch(offer_id)
+
+
+def asap_expire_job(offer_id: str) -> str:
+    """An ASAP offer's time is up: closed, its waiting texts dropped."""
+    return services().asap.expire(offer_id)
+
+
 def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails). A failure is one
     log line (which try, when the next) and an entry the dashboard lists, never a traceback."""

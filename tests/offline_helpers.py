@@ -478,6 +478,12 @@ class FakeTools:
     def flag_emergency(self, summary: str) -> None:
         self._record("flag_emergency", summary=summary)
 
+    def asap_request(
+        self, kind: str, appointment_id: int | None = None, *, for_patient: str | None = None
+    ) -> bool:
+        self._record("asap_request", kind=kind, appointment_id=appointment_id, for_patient=for_patient)
+        return self._patient_id is not None
+
     def note(self, event: dict[str, Any]) -> None:
         self._record("note", event=dict(event))
         self.events.append(dict(event))

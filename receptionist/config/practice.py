@@ -175,6 +175,21 @@ class OpenDentalLink:
 
 
 @dataclass(frozen=True)
+class AsapRules:
+    """The practice file's `[asap]` table: how an opened slot is offered to the ASAP list (`outreach/asap.py`):
+    `batch_size` texts at a time, `batch_minutes` apart, to at most `max_candidates` patients; an offer stands
+    `expire_hours` at most and closes `lead_minutes` before the slot starts; patients with no visit for
+    `due_after_days` count as due (for a type without `recall_months`)."""
+
+    batch_size: int = 3
+    batch_minutes: int = 5
+    max_candidates: int = 12
+    expire_hours: float = 4.0
+    lead_minutes: int = 60
+    due_after_days: int = 180
+
+
+@dataclass(frozen=True)
 class Practice:
     name: str
     timezone: str
@@ -188,6 +203,7 @@ class Practice:
     front_desk: FrontDesk = field(default_factory=FrontDesk)
     opendental: OpenDentalLink | None = None
     recall: RecallRules = field(default_factory=RecallRules)
+    asap: AsapRules = field(default_factory=AsapRules)
 
     def visit_type(self, type_id: str) -> VisitType | None:
         return next((v for v in self.visit_types if v.id == type_id), None)
@@ -289,7 +305,24 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
         front_desk=parse_front_desk(data, fail),
         opendental=_opendental(data.get("opendental"), {loc.id for loc in locations}, fail),
         recall=parse_recall(data.get("recall"), fail),
+        asap=_asap(data.get("asap", {}), fail),
     )
+
+
+def _asap(raw: dict[str, Any], fail) -> AsapRules:
+    defaults = AsapRules()
+    try:
+        rules = AsapRules(
+            **{
+                name: type(getattr(defaults, name))(raw.get(name, getattr(defaults, name)))
+                for name in AsapRules.__dataclass_fields__
+            }
+        )
+    except (TypeError, ValueError) as exc:
+        raise fail("asap", f"numbers expected ({exc})") from None
+    if rules.batch_size < 1 or rules.batch_minutes < 1 or rules.expire_hours <= 0:
+        raise fail("asap", "batch_size, batch_minutes and expire_hours must be positive")
+    return rules
 
 
 def _opendental(raw: Any, location_ids: set[str], fail) -> OpenDentalLink | None:

@@ -38,7 +38,16 @@ from receptionist.scheduling.schedule import (
     overlapping,
     release,
 )
-from receptionist.store import Appointment, Callback, Message, Patient, PatientPhone, Store, VisitLine
+from receptionist.store import (
+    Appointment,
+    AsapRequest,
+    Callback,
+    Message,
+    Patient,
+    PatientPhone,
+    Store,
+    VisitLine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +72,7 @@ class StoreTools:
         on_opt_out: Callable[[str], None] | None = None,
         on_phones_change: Callable[[], None] | None = None,
         via: str = "ai",
+        on_slot_opened: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.location = location
@@ -78,6 +88,8 @@ class StoreTools:
         self.on_opt_out = on_opt_out
         # told before and after a new patient's phone is committed (the tier cache stops treating misses as final)
         self.on_phones_change = on_phones_change
+        # told of an appointment whose time a cancel or a move freed (after the commit): the ASAP list
+        self.on_slot_opened = on_slot_opened
         self.events: list[dict[str, Any]] = []
         self._caller: CallerView | None = None
 
@@ -278,7 +290,9 @@ class StoreTools:
             except Overlaps:
                 raise ToolError("There's already another visit booked at that time.") from None
             view = self._view(new)
+            freed = old.id
         self._event("rescheduled", view)
+        self._opened(freed)
         return view
 
     def cancel(self, appointment_id: int) -> AppointmentView:
@@ -288,7 +302,15 @@ class StoreTools:
             appointment.status = "cancelled"
             view = self._view(appointment)
         self._event("cancelled", view)
+        self._opened(appointment.id)
         return view
+
+    def _opened(self, appointment_id: int) -> None:
+        if self.on_slot_opened is not None:
+            try:
+                self.on_slot_opened(appointment_id)
+            except Exception:  # the caller's change is made; offering the time is a bonus
+                log.exception("appointment %s: freed time not offered", appointment_id)
 
     # -- identity -----------------------------------------------------------------------------------------
     def verify_identity(self, date_of_birth: dt.date, *, for_patient: str | None = None) -> bool:
@@ -527,6 +549,42 @@ class StoreTools:
                 self.on_opt_out(pid)
         self.events.append({"action": "opted_out"})
         log.info("call %s: caller opted out of outreach", self.call_sid)
+
+    def asap_request(
+        self, kind: str, appointment_id: int | None = None, *, for_patient: str | None = None
+    ) -> bool:
+        pid = self._allowed(for_patient)
+        practice = self._practice()
+        with self.store.session() as session:
+            appt = session.get(Appointment, appointment_id) if appointment_id is not None else None
+            if appt is not None and (
+                appt.patient_id not in (pid, *self._family_ids()) or appt.status != "booked"
+            ):
+                appt = None
+            if appt is not None:
+                pid = appt.patient_id  # the visit's own patient (a family member's booking)
+            chosen = kind or (appt.kind if appt is not None else "")
+            visit_type = chosen if practice.visit_type(chosen) else ""
+            row = session.scalar(
+                select(AsapRequest).where(
+                    AsapRequest.patient_id == pid,
+                    AsapRequest.status == "open",
+                    AsapRequest.visit_type == visit_type,
+                )
+            )
+            if row is None:
+                row = AsapRequest(patient_id=pid, visit_type=visit_type, status="open", via="call")
+                session.add(row)
+            row.location_id = self.location.id
+            row.appointment_id = appt.id if appt is not None else None
+            row.until = appt.start if appt is not None else None
+            patient = session.get(Patient, pid)
+            textable = bool(patient and patient.consent_sms and not patient.opted_out)
+        self.events.append({"action": "asap_request", "result": "listed"})
+        return textable
+
+    def _family_ids(self) -> tuple[str, ...]:
+        return tuple(m.patient_id for m in self.caller().family)
 
     def flag_emergency(self, summary: str) -> None:
         queue_callback(

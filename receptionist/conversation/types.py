@@ -202,6 +202,12 @@ class Tools(Protocol):
 
     def flag_emergency(self, summary: str) -> None: ...
 
+    def asap_request(
+        self, kind: str, appointment_id: int | None = None, *, for_patient: str | None = None
+    ) -> bool:
+        """Put the patient on the ASAP list for an earlier visit of this type (before `appointment_id`'s time,
+        which the earlier one replaces); True when they can be texted an offer."""
+
     def note(self, event: dict[str, Any]) -> None:
         """An event for the call record (what triage decided, the language heard, an identity result)."""
 

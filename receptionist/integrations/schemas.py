@@ -180,10 +180,40 @@ class AppointmentsBatch(Strict):
     appointments: Annotated[list[PmsAppointment], Field(min_length=1, max_length=BATCH)]
 
 
+class AsapRequestIn(Strict):
+    """A patient asks for an earlier time: they are texted when one opens that fits."""
+
+    patient_id: Id
+    visit_type: Annotated[str, Field(max_length=40)] = Field(
+        default="", description="a visit type id of the practice file; empty: any that fits the patient"
+    )
+    location_id: Annotated[str, Field(max_length=40)] = Field(default="", description="empty: any location")
+    since: Instant | None = Field(default=None, description="no visit before this")
+    until: Instant | None = Field(default=None, description="only visits before this")
+    appointment_id: Id | None = Field(
+        default=None,
+        description="the PMS id of the later visit the patient has: taking an earlier time moves it "
+        "(until defaults to its start)",
+    )
+
+
+class Opening(Strict):
+    """A time that opened in the schedule (the PMS's own cancellation, a provider's free hour)."""
+
+    location_id: Annotated[str, Field(min_length=1, max_length=40)]
+    provider: Name
+    start: Instant = Field(description="ISO 8601 with a UTC offset; a 30-minute unit's start")
+    visit_type: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="the visit type id to offer it as"
+    )
+
+
 REQUESTS: dict[str, type[Strict]] = {
     "BookingEvent": BookingEvent,
     "IntakeUpdate": IntakeUpdate,
     "PatientsBatch": PatientsBatch,
     "VisitsBatch": VisitsBatch,
     "AppointmentsBatch": AppointmentsBatch,
+    "AsapRequestIn": AsapRequestIn,
+    "Opening": Opening,
 }

@@ -31,7 +31,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
@@ -203,9 +203,21 @@ def check_unsubscribe_token(
     return None, False
 
 
+class AttemptSource(Protocol):
+    """Another module whose attempts this dispatcher sends (the ASAP list's offers, `Dispatcher.sources`):
+    whether their campaign still runs, and the text they send."""
+
+    def campaign_status(self, campaign_id: str) -> str: ...
+
+    def text(self, c: Contact) -> str: ...
+
+
 class Dispatcher:
     """Sends reactivation attempts within the gates, settles them from Twilio's callbacks, reconciles the ones
     a dead worker left."""
+
+    # campaign-id prefix -> the module whose attempts those are (wired by the services)
+    sources: dict[str, AttemptSource]
 
     def __init__(
         self,
@@ -231,6 +243,10 @@ class Dispatcher:
         self.outcomes = outcomes
         self.base_url = base_url
         self.legacy_unsubscribe_secret = legacy_unsubscribe_secret
+        self.sources = {}
+
+    def source(self, campaign_id: str) -> AttemptSource | None:
+        return next((v for k, v in self.sources.items() if campaign_id.startswith(k)), None)
 
     @property
     def rules(self) -> OutreachRules:
@@ -246,6 +262,7 @@ class Dispatcher:
             if a is None:
                 return None
             campaign = s.get(Campaign, a.campaign_id)
+            source = self.source(a.campaign_id) if campaign is None else None
             p = s.get(Patient, a.patient_id)
             phone = s.scalar(
                 select(PatientPhone.phone)
@@ -260,7 +277,11 @@ class Dispatcher:
                 channel=a.channel,
                 tier=a.tier,
                 status=a.status,
-                campaign_status=campaign.status if campaign else "done",
+                campaign_status=campaign.status
+                if campaign
+                else source.campaign_status(a.campaign_id)
+                if source
+                else "done",
                 first_name=(p.first_name if p else "") or "",
                 phone=phone,
                 email=(p.email if p else "") or "",
@@ -303,6 +324,9 @@ class Dispatcher:
     def text_for(self, c: Contact) -> str:
         """The text an SMS attempt sends: the recall wording when exempt, the reactivation one otherwise."""
         main = self.practice.main
+        source = self.source(c.campaign_id)
+        if source is not None:
+            return source.text(c)
         if c.campaign_kind == recall.RECALL_KIND:
             stage = recall.stage_for(c.attempt_id, self.practice.recall)
             return recall_wording.recall_sms_text(self.practice.name, c.first_name, main.phone, stage)

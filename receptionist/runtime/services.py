@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from receptionist.conversation.types import Engine
     from receptionist.integrations.sealing import Sealer
     from receptionist.outcomes.record import Outcomes
+    from receptionist.outreach.asap import Asap
     from receptionist.outreach.campaigns import Campaigns
     from receptionist.outreach.channels import Mailer
     from receptionist.outreach.dispatch import Dispatcher
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from receptionist.voice.callflow import CallFlow
     from receptionist.voice.outbound import OutboundVoice
     from receptionist.voice.statuses import StatusBacklog
+
+log = logging.getLogger(__name__)
 
 # The phone path must never wait on a sick Redis: it falls back to the store instead.
 FAST_TIMEOUT = 0.25
@@ -144,7 +148,7 @@ class Services:
     def outreach(self) -> Dispatcher:
         from receptionist.outreach.dispatch import Dispatcher
 
-        return Dispatcher(
+        dispatcher = Dispatcher(
             store=self.store,
             practice=self.practice,
             now=self.clock,
@@ -156,6 +160,27 @@ class Services:
             base_url=self.settings.base_url,
             legacy_unsubscribe_secret=self.settings.auth_token,
         )
+        from receptionist.store.asap import OFFER_PREFIX
+
+        dispatcher.sources[OFFER_PREFIX] = self.asap  # the ASAP list's offers are texts it sends
+        return dispatcher
+
+    @cached_property
+    def asap(self) -> Asap:
+        """The ASAP list: opened slots offered by text, the first yes books."""
+        from receptionist.outreach.asap import Asap
+
+        return Asap(store=self.store, practice=self.practice, now=self.clock, jobs=self.jobs)
+
+    def slot_opened(self, appointment_id: int, why: str = "cancelled") -> None:
+        """An appointment was cancelled or moved: its time goes to the ASAP list, in a job (the caller, a
+        webhook, never waits on it, and never fails for it)."""
+        from receptionist import jobqueue
+
+        try:
+            self.jobs.enqueue(jobqueue.ASAP_OPENED, appointment_id, why, queue="outreach")
+        except (redis.RedisError, OSError):
+            log.warning("appointment %s: its time could not be offered to the ASAP list", appointment_id)
 
     @cached_property
     def campaigns(self) -> Campaigns:
@@ -207,6 +232,7 @@ class Services:
             outcomes=self.outcomes,
             now=self.clock,
             base_url=self.settings.base_url,
+            slot_opened=self.slot_opened,
         )
 
     @cached_property

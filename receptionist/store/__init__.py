@@ -1,5 +1,6 @@
 """Durable store (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL through `DATABASE_URL`."""
 
+from receptionist.store.asap import AsapOffer, AsapRequest
 from receptionist.store.calls import Call, Callback, CallEvent, CallTurn, Message
 from receptionist.store.db import Store, store_now
 from receptionist.store.integrations import ApiKey, IntegrationEvent
@@ -46,4 +47,6 @@ __all__ = [
     "ConsentConfirmation",
     "TextThread",
     "TextMessage",
+    "AsapRequest",
+    "AsapOffer",
 ]

@@ -93,7 +93,9 @@ class CallFlow:
         outcomes: Outcomes,
         now: Clock,
         base_url: str,
+        slot_opened: Callable[[int], None] | None = None,
     ) -> None:
+        self.slot_opened = slot_opened  # a cancelled or moved visit's time: to the ASAP list
         self.practice = practice
         self.store = store
         self.redis = redis
@@ -723,6 +725,7 @@ class CallFlow:
             verified=state.verified,
             on_phones_change=self._phones_changed,
             on_opt_out=self._opted_out,
+            on_slot_opened=self.slot_opened,
         )
 
     def _opted_out(self, patient_id: str) -> None:

@@ -25,8 +25,10 @@ from receptionist.integrations import apikeys, signing
 from receptionist.integrations.errors import ApiError
 from receptionist.integrations.schemas import (
     AppointmentsBatch,
+    AsapRequestIn,
     BookingEvent,
     IntakeUpdate,
+    Opening,
     PatientsBatch,
     Strict,
     VisitsBatch,
@@ -49,6 +51,8 @@ SIZE_LIMITS = {
     "api.patients": 16 * KB * KB,
     "api.visits": 16 * KB * KB,
     "api.appointments": 16 * KB * KB,
+    "api.asap_request": 16 * KB,
+    "api.opening": 16 * KB,
     "api.fhir": 16 * KB * KB,  # parsed and validated it takes about five times that in memory
 }
 RATE_PER_MINUTE = 1200
@@ -60,6 +64,8 @@ ROUTE_SCOPES = {
     "api.visits": "pms",
     "api.appointments": "pms",
     "api.fhir": "fhir",
+    "api.asap_request": "booking",
+    "api.opening": "booking",
 }
 # JSON nested deeper than this is refused before validation (no model here nests more than a few levels)
 MAX_JSON_DEPTH = 64
@@ -272,11 +278,49 @@ def visits() -> Response:
 def appointments() -> Response:
     from receptionist.integrations.pms import upsert_appointments_batch
 
-    return jsonify(
-        upsert_appointments_batch(
-            services_of(current_app), _parse(AppointmentsBatch).appointments, refuse_taken=True
+    services = services_of(current_app)
+    batch = _parse(AppointmentsBatch).appointments
+    freed = services.asap.booked_by_external([a.id for a in batch if a.status == "cancelled"])
+    counts = upsert_appointments_batch(services, batch, refuse_taken=True)
+    for appointment_id in freed:  # cancelled now: their times go to the ASAP list
+        services.slot_opened(appointment_id)
+    return jsonify(counts)
+
+
+@bp.post("/asap-requests")
+def asap_request() -> tuple[Response, int]:
+    req: AsapRequestIn = _parse(AsapRequestIn)
+    asap = services_of(current_app).asap
+    try:
+        appointment = asap.by_external(req.appointment_id) if req.appointment_id else None
+        if req.appointment_id and appointment is None:
+            raise ValueError(f"appointment_id: no appointment {req.appointment_id!r}")
+        request_id = asap.request(
+            req.patient_id,
+            visit_type=req.visit_type,
+            location_id=req.location_id,
+            since=req.since,
+            until=req.until,
+            appointment_id=appointment,
+            via="api",
         )
-    )
+    except ValueError as exc:
+        raise ApiError(422, "invalid_field", str(exc)) from None
+    return jsonify({"id": request_id}), 201
+
+
+@bp.post("/openings")
+def opening() -> tuple[Response, int]:
+    req: Opening = _parse(Opening)
+    asap = services_of(current_app).asap
+    try:
+        unit = asap.unit_at(req.location_id, req.provider, req.start)
+        if unit is None:
+            raise ValueError("start: the schedule has no unit of that provider at that time")
+        offer = asap.open_slot(req.location_id, unit, req.visit_type, why="api")
+    except ValueError as exc:
+        raise ApiError(422, "invalid_field", str(exc)) from None
+    return jsonify({"offer_id": offer}), 201
 
 
 @bp.post("/fhir")

@@ -184,6 +184,27 @@ def build() -> dict[str, Any]:
                     op="putAppointments",
                 )
             },
+            "/api/v1/asap-requests": {
+                "post": _write(
+                    "AsapRequestIn",
+                    "Put a patient on the ASAP list",
+                    "The patient is texted (within every outreach gate) when a time opens that fits the visit "
+                    "type, location and since/until; the first yes books it. Asking again updates the request.",
+                    {"201": "the request's `id`"},
+                    op="postAsapRequest",
+                )
+            },
+            "/api/v1/openings": {
+                "post": _write(
+                    "Opening",
+                    "A time opened in the schedule: offer it to the ASAP list",
+                    "The free run of units for the visit type that starts then is texted to the best-ranked "
+                    "patients in small batches a few minutes apart. Cancelled appointments sent to "
+                    "PUT /appointments are offered the same way.",
+                    {"201": "`offer_id`: the offer, or null when nothing is free then or nobody fits"},
+                    op="postOpening",
+                )
+            },
             "/api/v1/fhir": {"post": fhir},
             "/api/v1/openapi.json": {
                 "get": {

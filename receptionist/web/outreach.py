@@ -103,10 +103,11 @@ def sms_status() -> tuple[str, int]:
 def sms_inbound() -> Response:
     """A text to a practice number. A revocation in any reasonable words ("STOP", "please don't text me
     anymore", "ya no me manden mensajes": `revocation.revokes`) opts the sender out of every channel at once
-    and gets the one confirmation text, if it has not had it; HELP gets the help text; anything else is
-    answered by the two-way texting conversation (`texting.conversation.Texting.answer`: the same understanding
-    and policies as a call, SMS-sized replies, hand-overs to the staff inbox); should it fail, with how to
-    reach the practice and how to opt out."""
+    and gets the one confirmation text, if it has not had it; an answer to an ASAP offer ("yes", "1") hears
+    what came of it (`outreach.asap`); HELP gets the help text; anything else is answered by the two-way
+    texting conversation (`texting.conversation.Texting.answer`: the same understanding and policies as a
+    call, SMS-sized replies, hand-overs to the staff inbox); should it fail, with how to reach the practice
+    and how to opt out."""
     services = services_of(current_app)
     text = message_params()
     sender = normalise_or_none(text.from_)
@@ -124,6 +125,9 @@ def sms_inbound() -> Response:
         return _xml(twiml.sms_reply(None))  # confirmed once already: at most one confirmation text
     if patients:
         services.outcomes.replied(patients)
+    asap_reply = services.asap.answer(sender, body)  # "yes" to an ASAP offer: booked, or taken
+    if asap_reply is not None:
+        return _xml(twiml.sms_reply(asap_reply))
     if body.strip().lower() in ("help", "info"):
         return _xml(twiml.sms_reply(contacts.help_text(name, phone)))
     if sender is None:

@@ -13,13 +13,15 @@ Cost: one `understand` (about half a millisecond), at most one schedule search a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import tomllib
 from typing import Any
 
 from receptionist.conversation import guardrails
 from receptionist.conversation.nlu import Heard, understand
 from receptionist.conversation.nlu.dob import parse_dob
-from receptionist.conversation.nlu.lexicon import lexicon
+from receptionist.conversation.nlu.lexicon import data_file, lexicon
 from receptionist.conversation.nlu.text import tokens
 from receptionist.conversation.offline import answers, appointments, contact, messages
 from receptionist.conversation.offline import frame as frames
@@ -392,6 +394,13 @@ class Turn:
             except ToolError:
                 return None
             return self.done(self.line("unbooked"))
+        if st.just_booked and asks_earlier(h.text, h.language, "waitlist"):
+            booked, st.just_booked = st.just_booked, None  # "put me on the waiting list": for that visit
+            try:
+                listed = self.tools.asap_request("", booked)
+            except ToolError:
+                return None
+            return self.done(self.line("asap_listed_only" if listed else "asap_no_texts"))
         st.just_booked = None
         tasks = self._tasks(h)
         if (h.has("no") or h.has("goodbye") or h.has("thanks")) and not tasks and not self._faq(h):
@@ -857,6 +866,8 @@ class Turn:
     def on_offer(self, h: Heard) -> Reply | None:
         st = self.st
         e = h.entities
+        if st.offers and st.wanted_before is None and asks_earlier(h.text, h.language):
+            st.wanted_before = st.offers[0].start  # booking no earlier than this puts them on the ASAP list
         chosen = None
         if e.offer_ref is not None:
             # "the second one" counts in the list the caller heard last (the alternatives, once read)
@@ -969,11 +980,24 @@ class Turn:
         when = self._when(booked)
         if frame.urgent:
             return self.done(self.line("urgent_booked", **when))
+        listed = self._asap_list(booked, visit.id, frame.for_patient)
         if frame.for_patient and frame.for_patient != self.tools.patient_id and frame.for_name:
             return self.done(
-                self.line("booked_for", name=spoken.clean(frame.for_name), what=visit.name, **when)
+                self.line("booked_for", name=spoken.clean(frame.for_name), what=visit.name, **when) + listed
             )
-        return self.done(self.line("booked", what=what, **when))
+        return self.done(self.line("booked", what=what, **when) + listed)
+
+    def _asap_list(self, booked: AppointmentView, visit_type: str, for_patient: str | None) -> str:
+        """The caller asked for an earlier time and took one no earlier: on the ASAP list, and told so when a
+        text can reach them ("" otherwise)."""
+        wanted, self.st.wanted_before = self.st.wanted_before, None
+        if wanted is None or booked.start < dt.datetime.fromisoformat(wanted):
+            return ""
+        try:
+            textable = self.tools.asap_request(visit_type, booked.id, for_patient=for_patient)
+        except ToolError:
+            return ""
+        return " " + self.line("asap_listed") if textable else ""
 
     def back_out(self) -> Reply:
         st = self.st
@@ -1147,3 +1171,18 @@ def steering(text: str) -> bool:
     """An attempt to steer the assistant or reach other patients' records (the guardrails' patterns)."""
     plain = guardrails.plain(text)
     return bool(guardrails.INJECTION.search(plain) or guardrails.OTHER_RECORDS.search(plain))
+
+
+@functools.lru_cache(maxsize=8)
+def _earlier_phrases(language: str, key: str) -> tuple[tuple[str, ...], ...]:
+    text = data_file(language, "asap.toml") or data_file("en", "asap.toml") or ""
+    lex = lexicon(language)
+    return tuple(tuple(tokens(p, lex).words) for p in tomllib.loads(text).get(key, []))
+
+
+def asks_earlier(text: str, language: str, key: str = "earlier") -> bool:
+    """Whether the caller wants a time earlier than the one on offer ("anything sooner?"; `key` "waitlist":
+    "put me on the waiting list"): the phrases of `languages/<code>/asap.toml`, as consecutive words."""
+    words = tuple(tokens(text, lexicon(language)).words)
+    phrases = [p for p in _earlier_phrases(language, key) if p]
+    return any(words[i : i + len(p)] == p for p in phrases for i in range(len(words) - len(p) + 1))

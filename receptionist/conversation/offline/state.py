@@ -114,6 +114,9 @@ class DialogueState:
     hint_kind: str | None = None
     relative: list[str] = field(default_factory=list)  # same_day, same_time, later, earlier, week_later
     opted_out: bool = False
+    # the time on offer when the caller asked for an earlier one (ISO): booking no earlier puts them on the
+    # ASAP list
+    wanted_before: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

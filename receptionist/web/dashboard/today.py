@@ -1,8 +1,10 @@
 """Today: the staff call list (with "call now" and the outcome form), the callbacks queue, and the patients
-who tried to book through the practice's own systems (outreach holds back for them)."""
+who tried to book through the practice's own systems (outreach holds back for them), and the ASAP list (who
+asked for an earlier time, and the opened times being offered by text)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -30,18 +32,24 @@ def _part() -> tuple[dict[str, Any], str]:
     call_list = queries.call_list(services.store, campaign.id) if campaign else []
     callbacks = queries.open_callbacks(services.store)
     returning = queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days)
+    asap = services.asap.overview()
     context = {
         "now": now,
         "campaign": campaign,
         "call_list": call_list,
         "callbacks": callbacks,
         "returning": returning,
+        "asap": asap,
+        "instant": dt.datetime.fromisoformat,
         "outcomes": STAFF_OUTCOMES,
         "staff_numbers": services.practice.main.staff_numbers,
         "zone": services.practice.main.zone,
         "zones": {location.id: location.zone for location in services.practice.locations},
     }
-    detail = f"{len(call_list)} to call, {callbacks.total} callbacks, {len(returning)} trying to return"
+    detail = (
+        f"{len(call_list)} to call, {callbacks.total} callbacks, {len(returning)} trying to return, "
+        f"{len(asap['requests'])} on the ASAP list"
+    )
     return context, detail
 
 
