@@ -263,8 +263,8 @@ def test_first_yes_books_and_later_yeses_hear_it_is_taken(world, store):
     assert _booked_at(store, offer.unit_id) == ["P1"]
     # the next batch finds the offer closed: nobody else is texted
     assert w.services.asap.send_batch(offer.id) == "closed"
-    # a text that is not an answer goes on to the usual reply
-    assert "can't answer texts" in _reply(w, "P3", "what are your hours", sid="SM4")
+    # a text that is not an answer to the offer goes on to the texting conversation
+    assert "Our hours are Monday to Friday" in _reply(w, "P3", "what are your hours", sid="SM4")
 
 
 def test_an_expired_offer_books_nothing(world, store):

@@ -100,6 +100,7 @@ def test_a_patient_books_by_replying_to_a_reactivation_text(texting_world, store
         appt = s.scalars(select(Appointment).where(Appointment.patient_id == "P1")).one()
         assert appt.status == "booked" and appt.start.date() == dt.date(2026, 12, 1)
         assert (appt.call_sid or "").startswith("SM")
+        assert appt.booked_via == "text"  # the schedule says the AI booked it by text
     thread = _thread(store, "P1")
     assert thread.inbox_state == ""  # the assistant handled it: nothing for the team
     with store.sessions() as s:

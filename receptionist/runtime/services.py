@@ -276,6 +276,7 @@ class Services:
             redis_client=self.redis,
             now=self.clock,
             on_opt_out=opted_out,
+            on_slot_opened=self.slot_opened,
         )
 
     @cached_property

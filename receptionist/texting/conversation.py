@@ -115,10 +115,12 @@ class Texting:
         redis_client: redis.Redis,
         now: Callable[[], dt.datetime],
         on_opt_out: Callable[[str], None] | None = None,
+        on_slot_opened: Callable[[int], None] | None = None,
     ) -> None:
         self.practice = practice
         self.store = store
         self.now = now
+        self.on_slot_opened = on_slot_opened  # a visit cancelled or moved by text: its time to the ASAP list
         self.threads = Threads(store, redis_client, now)
         self.engine = OfflineEngine(raise_errors=True)
         self.on_opt_out = on_opt_out
@@ -182,6 +184,8 @@ class Texting:
             practice=self.practice,
             verified=state.verified,
             on_opt_out=self.on_opt_out,
+            via="text",
+            on_slot_opened=self.on_slot_opened,
         )
         ctx = self._context(text, location, patient_id, state, before.language)
         L = lines(before.language)
