@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from receptionist.config.practice import Location
 from receptionist.dashboard import booking, queries, schedule
+from receptionist.web.dashboard import live
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.patients import MAX_SEARCH_CHARS, MAX_SEARCH_WORDS
 from receptionist.web.dashboard.staff import login_required
@@ -60,8 +61,9 @@ def _int(name: str) -> int | None:
         return None
 
 
-def _context() -> dict[str, Any]:
-    """What the page and its grid fragment show, from the query string; one audit entry."""
+def _context(audit: bool = True) -> dict[str, Any]:
+    """What the page and its grid fragment show, from the query string; one audit entry (`audit`), else the
+    audit is the caller's (a live refresh audits only a grid that changed)."""
     services = services_of(current_app)
     location = _location()
     day = _day(location)
@@ -79,9 +81,9 @@ def _context() -> dict[str, Any]:
             moving = None
     patient_id = request.args.get("patient", "").strip()[:64] or None
     visits = sum(len(v) for d in grid.days for v in d.visits.values())
-    audited(
-        "schedule.view", target=f"{location.id}:{first.isoformat()}:{view}", detail=f"{visits} visits listed"
-    )
+    target, detail = f"{location.id}:{first.isoformat()}:{view}", f"{visits} visits listed"
+    if audit:
+        audited("schedule.view", target=target, detail=detail)
     step = dt.timedelta(days=7 if view == "week" else 1)
     return {
         "grid": grid,
@@ -97,6 +99,8 @@ def _context() -> dict[str, Any]:
         "move_providers": _providers_of(moving.kind) if moving else (),
         "patient_id": patient_id,
         "counts": {s: grid.count(s) for s in ("booked", "open", "held")},
+        "audit_target": target,
+        "audit_detail": detail,
     }
 
 
@@ -108,13 +112,28 @@ def _providers_of(type_id: str) -> tuple[str, ...]:
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("dashboard/schedule.html", **_context())
+    context = _context()
+    html, tag = live.render_part("dashboard/_schedule_grid.html", **context)
+    return render_template(
+        "dashboard/schedule.html",
+        live_html=html,
+        live_tag=tag,
+        live_every=live.EVERY_S,
+        live_url=url_for("schedule.grid", **request.args),
+        **context,
+    )
 
 
 @bp.get("/grid")
 @login_required
 def grid() -> ResponseReturnValue:
-    return render_template("dashboard/_schedule_grid.html", **_context())
+    """The grid alone: a page's live refresh (304 when nothing changed, audited when it did)."""
+    context = _context(audit=False)
+    return live.part_response(
+        "dashboard/_schedule_grid.html",
+        lambda: audited("schedule.view", target=context["audit_target"], detail=context["audit_detail"]),
+        **context,
+    )
 
 
 @bp.get("/book")
