@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from receptionist.clock import local_day
 from receptionist.config.calendar import Holidays, parse_holidays
 from receptionist.config.front_desk import FrontDesk, parse_front_desk
+from receptionist.config.sequences import Sequences, parse_sequences
 from receptionist.config.visit_types import VisitType, parse_visit_types
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.wording.spoken import spoken_time
@@ -186,6 +187,7 @@ class Practice:
     holidays: Holidays = field(default_factory=Holidays)
     front_desk: FrontDesk = field(default_factory=FrontDesk)
     opendental: OpenDentalLink | None = None
+    sequences: Sequences = field(default_factory=Sequences)  # reactivation steps per tier (sequences.py)
 
     def visit_type(self, type_id: str) -> VisitType | None:
         return next((v for v in self.visit_types if v.id == type_id), None)
@@ -286,6 +288,7 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
         holidays=holidays,
         front_desk=parse_front_desk(data, fail),
         opendental=_opendental(data.get("opendental"), {loc.id for loc in locations}, fail),
+        sequences=parse_sequences(data.get("outreach", {}), fail),
     )
 
 

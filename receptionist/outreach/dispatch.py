@@ -5,6 +5,8 @@
    a paused campaign defers it;
    a deceased patient (a death recorded after the plan) ends it as skipped, on every channel, and so does an
    inactive one (the PMS's inactive, archived, non-patient);
+   a step of a reactivation sequence whose patient responded, booked, tried to book online, visited or opted
+   out since the campaign started ends as skipped, "sequence stopped: <why>" (`stops.py`);
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
 3. the gates (`gates.may_contact`), on fresh data read under that lock, with the rules of the attempt's
@@ -52,11 +54,13 @@ from receptionist.outreach.gates import (
     rules_for,
 )
 from receptionist.outreach.limits import Limits
+from receptionist.outreach.sequences import STOPPED_PREFIX, offer_consent
+from receptionist.outreach.stops import stop_reason_for
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, UnsubscribeLink, keys
 from receptionist.store.outreach import PENDING
 from receptionist.telephony.params import CallParams, MessageParams
 from receptionist.telephony.rest import Refused, TwilioApi
-from receptionist.wording import contacts
+from receptionist.wording import contacts, offers
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,9 @@ class Contact:
     inactive: bool = False  # the PMS says inactive, archived or not a patient: never contacted either
     purpose: str = "marketing"  # the step's tag: exempt | marketing
     number_revoked: bool = False  # the number revoked consent by text (the ledger)
+    step: int = 0  # its reactivation sequence's step (`sequences.py`), 0 for a one-contact attempt
+    sequence: str = ""  # the sequence's name; empty: the plan's one contact
+    offer: str = ""  # the step's offer id: marketing, written consent on any channel
 
     @property
     def state_rules(self) -> tuple[states.StateRule, ...]:
@@ -122,6 +129,9 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
         written=c.consent_written,
         state_rules=c.state_rules,
     )
+    if not lawful:
+        return False, why
+    lawful, why = offer_consent(c.offer, c.consent_written)
     if not lawful:
         return False, why
     if channel == "email":
@@ -271,6 +281,9 @@ class Dispatcher:
                 inactive=bool(p is not None and p.status == "inactive"),
                 purpose=a.purpose or "marketing",
                 number_revoked=optout.number_revoked(self.store, phone),
+                step=int(a.step or 0),
+                sequence=a.sequence or "",
+                offer=a.offer or "",
             )
 
     def contacts_since(
@@ -299,6 +312,9 @@ class Dispatcher:
         main = self.practice.main
         if c.purpose == "exempt":
             return contacts.reminder_sms_text(self.practice.name, c.first_name, main.phone)
+        if c.offer in self.practice.sequences.offers:
+            offer = self.practice.sequences.offers[c.offer]
+            return offers.offer_sms_text(self.practice.name, c.first_name, main.phone, offer)
         return contacts.sms_text(self.practice.name, c.first_name, main.phone)
 
     # -- the job ---------------------------------------------------------------------------------------------
@@ -325,6 +341,11 @@ class Dispatcher:
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
             return f"skipped: {TRYING_TO_RETURN}"
+        if c.sequence and (stop := self._sequence_stop(c, now)):
+            # a response, booking, visit... since the campaign started: the sequence ends before this step
+            reason = (STOPPED_PREFIX + stop)[:200]
+            self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
+            return f"skipped: {reason}"
         limits = self.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
             return self._defer(
@@ -423,6 +444,13 @@ class Dispatcher:
             if not keep_lock:
                 limits.unlock_patient(c.patient_id, attempt_id)
 
+    def _sequence_stop(self, c: Contact, now: dt.datetime) -> str | None:
+        with self.store.sessions() as s:
+            started = s.scalar(select(Campaign.created_at).where(Campaign.id == c.campaign_id))
+        if started is None:
+            return None
+        return stop_reason_for(self.store, c.patient_id, utc(started), now, ZoneInfo(self.practice.timezone))
+
     def _deliver(self, c: Contact) -> str:
         practice = self.practice
         main = practice.main
@@ -449,12 +477,16 @@ class Dispatcher:
         assert mailer is not None and c.email
         token = new_unsubscribe_link(self.store, c.patient_id, c.attempt_id, self.now())
         link = self._url(f"/unsubscribe/{token}")
+        text = contacts.email_text(
+            practice.name, c.first_name or None, main.phone, main.hours.describe(), link
+        )
+        if c.offer in practice.sequences.offers and c.purpose == "marketing":
+            hello, _, rest = text.partition("\n\n")
+            text = f"{hello}\n\n{offers.offer_email_paragraph(practice.sequences.offers[c.offer])}\n\n{rest}"
         return mailer.send(
             to=c.email,
             subject=contacts.email_subject(practice.name),
-            text=contacts.email_text(
-                practice.name, c.first_name or None, main.phone, main.hours.describe(), link
-            ),
+            text=text,
             unsubscribe_url=link,
         )
 
