@@ -197,6 +197,7 @@ def simulate_days(
             day_start = _start_of_day(first_day + dt.timedelta(days=d), zone)
             clock[0] = max(clock[0], day_start)
             sent_today: list[str] = []
+            booked_by_staff: list[str] = []
             for hour in (0, 5):  # a morning round and an afternoon one (deferrals for the caps come due)
                 clock[0] = max(clock[0], day_start + dt.timedelta(hours=hour))
                 sequencer.advance()
@@ -204,9 +205,11 @@ def simulate_days(
                     clock[0] += dt.timedelta(seconds=1)
                     if dispatcher.send(aid) == "sent":
                         sent_today.append(aid)
-                sent_today += _staff_round(campaigns, store, cid, rng, clock)
+                made, booked = _staff_round(campaigns, store, cid, rng, clock)
+                sent_today += made
+                booked_by_staff += booked
             responded = _patients_answer(store, dispatcher, outcomes, sent_today, rng, clock, zone)
-            stopped = sorted(set(responded))  # a response stops the patient's sequence at once
+            stopped = sorted(set(responded + booked_by_staff))  # a response stops the sequence at once
             went = Counter(_channel_of(store, aid) for aid in sent_today)
             totals.update(went)
             stopped_total += len(stopped)
@@ -241,25 +244,28 @@ def _channel_of(store: Store, attempt_id: str) -> str:
 
 def _staff_round(
     campaigns: Campaigns, store: Store, cid: str, rng: np.random.Generator, clock: list[dt.datetime]
-) -> list[str]:
-    """Staff make some of the listed staff calls and record what came of them."""
+) -> tuple[list[str], list[str]]:
+    """Staff make some of the listed staff calls and record what came of them: (attempts, patients who
+    booked)."""
     with store.sessions() as s:
         listed = s.execute(
-            select(OutreachAttempt.id, OutreachAttempt.tier).where(
+            select(OutreachAttempt.id, OutreachAttempt.tier, OutreachAttempt.patient_id).where(
                 OutreachAttempt.campaign_id == cid,
                 OutreachAttempt.channel == "staff_call",
                 OutreachAttempt.status == "listed",
             )
         ).all()
-    made = []
-    for aid, tier in listed:
+    made, booked_pids = [], []
+    for aid, tier, pid in listed:
         if rng.random() >= STAFF_WORK_SHARE:
             continue
         clock[0] += dt.timedelta(minutes=5)
         booked = rng.random() < TRUE_RESPONSE.get(tier, {}).get("staff_call", 0.0)
         campaigns.record_outcome(aid, "booked" if booked else "reached")
         made.append(aid)
-    return made
+        if booked:
+            booked_pids.append(pid)
+    return made, booked_pids
 
 
 def _patients_answer(
