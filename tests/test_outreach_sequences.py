@@ -62,7 +62,10 @@ def test_default_sequences_follow_the_seed():
         ({"sequences": [{"name": "a", "tier": "top", "steps": [{"channel": "sms"}]}]}, "tier"),
         ({"sequences": [{"name": "a", "tier": "high", "steps": [{"channel": "fax"}]}]}, "channel"),
         ({"sequences": [{"name": "a", "tier": "high", "steps": [{"channel": "sms", "days": -1}]}]}, "days"),
-        ({"sequences": [{"name": "a", "tier": "high", "steps": [{"channel": "sms", "offer": "x"}]}]}, "offer"),
+        (
+            {"sequences": [{"name": "a", "tier": "high", "steps": [{"channel": "sms", "offer": "x"}]}]},
+            "offer",
+        ),
         ({"sequences": [{"name": "a", "tier": "high", "steps": []}]}, "steps"),
     ],
 )
@@ -145,8 +148,23 @@ def test_offer_needs_written_consent():
         assert lawful(channel, unwritten, "marketing")
         assert not lawful(channel, unwritten, "marketing", offer="whitening")
     contact = Contact(
-        "C:P1:3", "C", "P1", "email", "high", "queued", "running", "Pat", "+12025550101", "p@example.org",
-        "20001", True, True, False, False, {}, offer="whitening",
+        "C:P1:3",
+        "C",
+        "P1",
+        "email",
+        "high",
+        "queued",
+        "running",
+        "Pat",
+        "+12025550101",
+        "p@example.org",
+        "20001",
+        True,
+        True,
+        False,
+        False,
+        {},
+        offer="whitening",
     )
     ok, why = channel_consent("email", contact, email_on=True)
     assert not ok and "written consent" in why
@@ -177,7 +195,9 @@ def test_learning_chooses_among_sequences_with_evidence():
 # -- the whole path: campaign, dispatcher, sequencer -------------------------------------------------------------
 def rows(store, pid: str) -> dict[int, OutreachAttempt]:
     with store.sessions() as s:
-        return {a.step: a for a in s.scalars(select(OutreachAttempt).where(OutreachAttempt.patient_id == pid))}
+        return {
+            a.step: a for a in s.scalars(select(OutreachAttempt).where(OutreachAttempt.patient_id == pid))
+        }
 
 
 def end_call(w, aid: str) -> None:
@@ -384,7 +404,9 @@ def test_idempotent_step_keys_under_doubled_jobs(world, store, redis_client):
     second = w.services.sequences.advance()
     assert first["created"] == 1 and second["created"] == 0 and second["due"] == 0
     with store.sessions() as s:
-        n = s.scalar(select(func.count()).select_from(OutreachAttempt).where(OutreachAttempt.id == f"{cid}:P1:2"))
+        n = s.scalar(
+            select(func.count()).select_from(OutreachAttempt).where(OutreachAttempt.id == f"{cid}:P1:2")
+        )
     assert n == 1
     # the worker claims the text and dies before it goes out: reconcile puts it back, same key, once
     text = f"{cid}:P1:2"
@@ -402,7 +424,13 @@ def test_old_rows_without_a_step_are_step_zero(store):
     with store.session() as s:
         s.add(
             OutreachAttempt(
-                id="OLD:P9", campaign_id="OLD", patient_id="P9", tier="mid", channel="sms", rank=1, status="sent"
+                id="OLD:P9",
+                campaign_id="OLD",
+                patient_id="P9",
+                tier="mid",
+                channel="sms",
+                rank=1,
+                status="sent",
             )
         )
     with store.sessions() as s:
@@ -445,7 +473,9 @@ def test_stats_by_step_and_sequence(world, store):
     w.services.outcomes.log.record(
         [
             Event(f"responded:{text}", "responded", "high", "sms", "2026-12", w.clock[0], 0, "P1", text, cid),
-            Event(f"reactivated:{text}", "reactivated", "high", "sms", "2026-12", w.clock[0], 0, "P1", text, cid),
+            Event(
+                f"reactivated:{text}", "reactivated", "high", "sms", "2026-12", w.clock[0], 0, "P1", text, cid
+            ),
         ]
     )
     report = step_report(store)
@@ -462,7 +492,9 @@ def test_stats_by_step_and_sequence(world, store):
 def test_simulate_days_stops_each_patient_at_the_first_response(world, store):
     """`campaign simulate --days`: a line per day of what went out; nobody gets a step after their response."""
     for i in range(12):
-        add_patient(store, f"P{i + 1}", 100 - i, tier=("high", "mid")[i % 2], email=f"p{i}@example.org", **ALL)
+        add_patient(
+            store, f"P{i + 1}", 100 - i, tier=("high", "mid")[i % 2], email=f"p{i}@example.org", **ALL
+        )
     w = world(play=False, staff_call_list_size=3)
     from receptionist.simulation.sequence_days import simulate_days
 
@@ -472,7 +504,9 @@ def test_simulate_days_stops_each_patient_at_the_first_response(world, store):
     assert sum(ran["sent"].values()) > 12  # more than one step a patient went out
     with store.sessions() as s:
         sent = s.execute(
-            select(OutreachAttempt.patient_id, OutreachAttempt.sent_at).where(OutreachAttempt.sent_at.is_not(None))
+            select(OutreachAttempt.patient_id, OutreachAttempt.sent_at).where(
+                OutreachAttempt.sent_at.is_not(None)
+            )
         ).all()
         from receptionist.store import OutcomeEvent
 
