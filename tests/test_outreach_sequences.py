@@ -521,3 +521,56 @@ def test_simulate_days_stops_each_patient_at_the_first_response(world, store):
         if pid in first_response:
             assert at <= first_response[pid], pid
     assert ran["stopped"] == len(first_response)
+
+
+def test_advance_job_runs_by_name_and_reschedules(world, store, redis_client):
+    """The periodic job writes the due steps and schedules itself again while a sequence is in progress; the
+    name jobs are enqueued by is the job's."""
+    from receptionist import jobs
+    from receptionist.store import keys
+
+    high_patient(store)
+    w = world(play=False)
+    start(w)
+    aid = rows(store, "P1")[1].id
+    w.services.outreach.send(aid)
+    end_call(w, aid)
+    at_day(w, 8)
+    jobs.bind(w.services)
+    redis_client.delete(keys.sequences_advance_marker())
+    assert jobqueue.ADVANCE_SEQUENCES == f"{jobs.__name__}.{jobs.advance_sequences_job.__name__}"
+    counts = jobs.advance_sequences_job()
+    assert counts["created"] == 1 and counts["in_progress"] == 1
+    assert redis_client.exists(keys.sequences_advance_marker())
+
+
+def test_status_cli_and_campaigns_page_show_the_steps(world, store, run):
+    """`campaign status --json` lists each patient's step, next step and when it is due; the text output and
+    the dashboard's Campaigns page say the same in words; Results shows the step tables."""
+    import json
+
+    from receptionist.web import create_app
+    from tests.dashboard_helpers import sign_in
+
+    high_patient(store)
+    assert run("campaign", "run").returncode == 0
+    done = run("campaign", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    (p,) = json.loads(done.stdout)["sequences"]["patients"]
+    assert (p["patient_id"], p["step"], p["channel"], p["next_step"], p["next_channel"]) == (
+        "P1",
+        0,
+        "staff_call",
+        1,
+        "ai_call",
+    )
+    assert p["due_local"].endswith(("EST", "EDT"))
+    text = run("campaign", "status").stdout
+    assert "P1 [high, high-touch] step 1 of 4 (staff call, listed); next: step 2 (ai call)" in text
+    w = world(play=False)
+    client = sign_in(create_app(services=w.services).test_client(), store)
+    html = client.get("/campaigns").get_data(as_text=True)
+    assert 'id="sequences"' in html and "high-touch" in html and p["due_local"] in html
+    w.services.campaigns.record_outcome(f"{json.loads(done.stdout)['campaign_id']}:P1:0", "reached")
+    results = client.get("/results").get_data(as_text=True)
+    assert 'id="table-steps"' in results and 'id="table-sequences"' in results

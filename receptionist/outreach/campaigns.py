@@ -218,6 +218,7 @@ class Campaigns:
                 s.get(OutreachAttempt, aid).status = "queued"
         self._enqueue(list(paused))
         schedule_reconcile(self.jobs)
+        schedule_advance(self.jobs)  # the sequences' periodic job ends while no campaign runs
         return cid, len(paused)
 
     def status(self, campaign_id: str | None) -> dict[str, Any]:

@@ -363,11 +363,6 @@ class Sequencer:
                     .values(status="skipped", reason=UNWORKED, finished_at=now)
                 )
 
-    def in_progress(self) -> bool:
-        """Whether any running campaign has a sequence with a step still to come or still in hand."""
-        _, planned = self._plan()
-        return any(n is not None or r.last.status in _ACTIVE for r, n in planned)
-
     # -- where each patient stands ----------------------------------------------------------------------------
     def progress(self, campaign_id: str) -> dict[str, Any]:
         """Per patient of a sequence campaign: the current step, the next one and when it is due (in the
