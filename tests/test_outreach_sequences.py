@@ -574,3 +574,15 @@ def test_status_cli_and_campaigns_page_show_the_steps(world, store, run):
     w.services.campaigns.record_outcome(f"{json.loads(done.stdout)['campaign_id']}:P1:0", "reached")
     results = client.get("/results").get_data(as_text=True)
     assert 'id="table-steps"' in results and 'id="table-sequences"' in results
+
+
+def test_entry_step_with_an_offer_needs_written_consent():
+    """A high-tier patient the plan gives an email enters the demo's sequence at its offer step only with
+    written consent; without it they keep the plan's one (offer-free) email, as before sequences."""
+    from receptionist.config.practice import load_practice
+
+    p = load_practice()
+    contacts = [PlannedContact(pid, "high", "email", 100.0, 0.0, "", ()) for pid in ("P1", "P2")]
+    (s1, step1), (s2, _) = choose(contacts, p, None, 1, {"P1": True, "P2": False})
+    assert s1 is not None and s1.name == "high-touch" and step1 == 3 and s1.steps[3].offer == "whitening"
+    assert s2 is None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from typing import Any
@@ -91,14 +92,25 @@ def choose(
     practice: Practice,
     beliefs: SequenceBeliefs | None,
     seed: int,
+    written: Mapping[str, bool] | None = None,
 ) -> list[tuple[Sequence | None, int]]:
-    """Per planned contact: its sequence and the step it enters at, or (None, 0) for the plan's one contact."""
+    """Per planned contact: its sequence and the step it enters at, or (None, 0) for the plan's one contact.
+
+    A sequence whose entry step carries an offer fits only a patient with written consent (`written`, by
+    patient; everyone when None): the others keep the plan's one contact, as without sequences."""
     seqs = practice.sequences
     rules = practice.outreach
     rng = np.random.default_rng(seed)
     out: list[tuple[Sequence | None, int]] = []
     for pc in contacts:
-        fits = [s for s in seqs.for_tier(pc.tier) if s.entry(pc.channel) is not None and len(s.steps) > 1]
+        may_offer = written is None or written.get(pc.patient_id, False)
+        fits = [
+            s
+            for s in seqs.for_tier(pc.tier)
+            if (entry := s.entry(pc.channel)) is not None
+            and len(s.steps) > 1
+            and (may_offer or not s.steps[entry].offer)
+        ]
         if not fits:
             out.append((None, 0))
             continue
@@ -129,7 +141,9 @@ def choose_for_plan(
     seqs = practice.sequences
     several = any(len(seqs.for_tier(t)) > 1 for t in ("high", "mid", "low"))
     beliefs = load_sequence_beliefs(store, practice.outreach, plans_of(practice)) if several else None
-    return choose(contacts, practice, beliefs, seed_for(f"sequences:{run_id}"))
+    with store.engine.connect() as conn:
+        written = {pid: bool(w) for pid, w in conn.execute(select(Patient.id, Patient.consent_written))}
+    return choose(contacts, practice, beliefs, seed_for(f"sequences:{run_id}"), written)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from receptionist.wording.written import written_day
 
 STAFF_WORK_SHARE = 0.6  # of the listed staff calls, the share staff make on a given day
 SHOWN = 8  # patient ids printed per line at most
+ROUND = dt.timedelta(hours=2)  # how long a round's worker follows deferrals that come due within it
 
 
 class DayContext(Protocol):
@@ -201,14 +202,11 @@ def simulate_days(
             for hour in (0, 5):  # a morning round and an afternoon one (deferrals for the caps come due)
                 clock[0] = max(clock[0], day_start + dt.timedelta(hours=hour))
                 sequencer.advance()
-                for aid in jobs.take_due(clock[0]):
-                    clock[0] += dt.timedelta(seconds=1)
-                    if dispatcher.send(aid) == "sent":
-                        sent_today.append(aid)
+                sent_today += _work_round(jobs, dispatcher, store, clock, clock[0] + ROUND)
                 made, booked = _staff_round(campaigns, store, cid, rng, clock)
                 sent_today += made
                 booked_by_staff += booked
-            responded = _patients_answer(store, dispatcher, outcomes, sent_today, rng, clock, zone)
+            responded = _patients_answer(store, outcomes, sent_today, rng, clock, zone)
             stopped = sorted(set(responded + booked_by_staff))  # a response stops the sequence at once
             went = Counter(_channel_of(store, aid) for aid in sent_today)
             totals.update(went)
@@ -230,6 +228,37 @@ def simulate_days(
         }
     finally:
         twilio.stop()
+
+
+def _work_round(
+    jobs: InlineJobs, dispatcher: Dispatcher, store: Store, clock: list[dt.datetime], until: dt.datetime
+) -> list[str]:
+    """The worker for one round: every send job due, in order, the clock moving on to deferrals (a busy call
+    line, pacing) that fall within the round; each call ends a minute after it went out."""
+    sent: list[str] = []
+    while True:
+        due = jobs.take_due(clock[0])
+        if not due:
+            if jobs.due and jobs.due[0][0] <= until:
+                clock[0] = jobs.due[0][0]
+                continue
+            return sent
+        for aid in due:
+            clock[0] += dt.timedelta(seconds=1)
+            if dispatcher.send(aid) != "sent":
+                continue
+            sent.append(aid)
+            with store.sessions() as s:
+                a = s.get(OutreachAttempt, aid)
+                channel, sid = (a.channel, a.provider_id) if a is not None else ("", None)
+            if channel == "ai_call" and sid:
+                clock[0] += dt.timedelta(minutes=1)
+                dispatcher.settle_call(
+                    aid,
+                    CallParams(
+                        call_sid=sid, direction="outbound-api", call_status="completed", call_duration=60
+                    ),
+                )
 
 
 def _ids(pids: Sequence[str]) -> str:
@@ -270,31 +299,20 @@ def _staff_round(
 
 def _patients_answer(
     store: Store,
-    dispatcher: Dispatcher,
     outcomes: Outcomes,
     sent: list[str],
     rng: np.random.Generator,
     clock: list[dt.datetime],
     zone: ZoneInfo,
 ) -> list[str]:
-    """The simulated patients: each call ends (its final status), and each contact gets a booking with the
-    true rate of its tier and channel. Returns the patients who responded."""
+    """The simulated patients: each contact gets a booking with the true rate of its tier and channel.
+    Returns the patients who responded."""
     responded = []
     events: list[Event] = []
     with store.sessions() as s:
         rows = s.scalars(select(OutreachAttempt).where(OutreachAttempt.id.in_(sent))).all()
     for a in rows:
         clock[0] += dt.timedelta(seconds=30)
-        if a.channel == "ai_call" and a.provider_id:
-            dispatcher.settle_call(
-                a.id,
-                CallParams(
-                    call_sid=a.provider_id,
-                    direction="outbound-api",
-                    call_status="completed",
-                    call_duration=60,
-                ),
-            )
         if a.channel == "staff_call":
             continue  # staff recorded the outcome themselves
         if rng.random() < TRUE_RESPONSE.get(a.tier, {}).get(a.channel, 0.0):
