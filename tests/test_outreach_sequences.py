@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from receptionist import jobqueue
@@ -586,3 +588,46 @@ def test_entry_step_with_an_offer_needs_written_consent():
     (s1, step1), (s2, _) = choose(contacts, p, None, 1, {"P1": True, "P2": False})
     assert s1 is not None and s1.name == "high-touch" and step1 == 3 and s1.steps[3].offer == "whitening"
     assert s2 is None
+
+
+_channels = st.sampled_from(("staff_call", "ai_call", "sms", "email"))
+_steps = st.lists(
+    st.builds(Step, _channels, st.integers(0, 10), st.sampled_from(("", "whitening"))), min_size=2, max_size=5
+)
+_reach = st.builds(
+    Reach,
+    st.booleans(),
+    st.sampled_from(("", "p@example.org")),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.fixed_dictionaries(
+        {}, optional={"call": st.just(False), "text": st.just(False), "email": st.just(False)}
+    ),
+    st.booleans(),
+)
+
+
+@given(
+    steps=_steps,
+    reach=_reach,
+    at=st.integers(0, 3),
+    status=st.sampled_from(("listed", "queued", "sent", "skipped", "failed", "deferred")),
+    hours=st.integers(0, 500),
+)
+def test_next_step_is_always_later_lawful_and_not_early(steps, reach, at, status, hours):
+    """Whatever the steps, consents and state: the next step is a later one, lawful for the patient (an offer
+    only with written consent), and never due before the step before it went out plus its days."""
+    seq = Sequence("s", "high", tuple(steps))
+    at = min(at, len(steps) - 1)
+    went = T0 + dt.timedelta(hours=hours)
+    last = Last(at, steps[at].channel, status, went if status == "sent" else None, went, T0)
+    n = next_step(seq, last, reach, "marketing", T0)
+    if n is None:
+        return
+    step = steps[n.step]
+    assert n.step > at and n.channel == step.channel
+    assert lawful(step.channel, reach, "marketing", step.offer)
+    assert not step.offer or reach.consent_written
+    if status == "sent":
+        assert n.due >= went + dt.timedelta(days=step.days)

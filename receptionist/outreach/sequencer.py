@@ -385,7 +385,7 @@ class Sequencer:
         if not started:
             return {"patients": [], "by_step": {}}
         now = utc(self.now())
-        since = {r.patient_id: started[r.campaign_id] for r, n in planned if n is not None}
+        since = {r.patient_id: started[r.campaign_id] for r, _ in planned}
         stops = stop_reasons(self.store, since, now, self.zone) if since else {}
         zone = self.practice.main.zone  # due times in the location's zone, in words
         patients = []
