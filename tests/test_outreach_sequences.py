@@ -631,3 +631,16 @@ def test_next_step_is_always_later_lawful_and_not_early(steps, reach, at, status
     assert not step.offer or reach.consent_written
     if status == "sent":
         assert n.due >= went + dt.timedelta(days=step.days)
+
+
+def test_offer_wording():
+    """A step's offer is written in its text (practice first, the number, STOP) and in its email."""
+    from receptionist.wording.offers import offer_email_text, offer_sms_text
+
+    text = offer_sms_text("Demo Dental", "Pat", "+12025550100", "a free whitening kit")
+    assert text.startswith("Demo Dental: Hi Pat,") and "a free whitening kit" in text
+    assert "(202) 555-0100" in text and text.endswith("Reply STOP to opt out.") and len(text) <= 160
+    mail = offer_email_text("Demo Dental", "Pat", "+12025550100", "Mon-Fri", "https://x/u/t", "a free kit.")
+    assert (
+        mail.startswith("Hi Pat,\n\nFor your next visit we have a free kit.\n\n") and "https://x/u/t" in mail
+    )

@@ -477,12 +477,9 @@ class Dispatcher:
         assert mailer is not None and c.email
         token = new_unsubscribe_link(self.store, c.patient_id, c.attempt_id, self.now())
         link = self._url(f"/unsubscribe/{token}")
-        text = contacts.email_text(
-            practice.name, c.first_name or None, main.phone, main.hours.describe(), link
-        )
-        if c.offer in practice.sequences.offers and c.purpose == "marketing":
-            hello, _, rest = text.partition("\n\n")
-            text = f"{hello}\n\n{offers.offer_email_paragraph(practice.sequences.offers[c.offer])}\n\n{rest}"
+        args = (practice.name, c.first_name or None, main.phone, main.hours.describe(), link)
+        offer = practice.sequences.offers.get(c.offer) if c.purpose == "marketing" else None
+        text = offers.offer_email_text(*args, offer) if offer else contacts.email_text(*args)
         return mailer.send(
             to=c.email,
             subject=contacts.email_subject(practice.name),

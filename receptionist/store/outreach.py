@@ -1,8 +1,9 @@
 """The durable outreach log: campaigns and every contact attempt, one row each, keyed for idempotency.
 
-An attempt's id is its idempotency key: `<campaign id>:<patient id>:<step>` (rows from before sequences:
-`<campaign id>:<patient id>`, step 0). A patient is at one step of a campaign once, through one channel, so a retried, doubled or re-enqueued job finds the same row and its status says whether it
-already went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
+An attempt's id is its idempotency key: `<campaign id>:<patient id>:<step>` (rows from before sequences, and
+patients with the plan's one contact: `<campaign id>:<patient id>`, step 0). A patient is at one step of a
+campaign once, through one channel, so a retried, doubled or re-enqueued job finds the same row and its status
+says whether it already went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
 limits and the cool-down, whatever campaign or channel made them.
 """
 

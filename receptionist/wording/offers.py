@@ -6,7 +6,7 @@ an exempt (healthcare) message.
 
 from __future__ import annotations
 
-from receptionist.wording.contacts import SMS_LIMIT, _plain, spoken_phone
+from receptionist.wording.contacts import SMS_LIMIT, _plain, email_text, spoken_phone
 
 
 def offer_sms_text(practice: str, first_name: str | None, phone: str, offer: str) -> str:
@@ -26,6 +26,9 @@ def offer_sms_text(practice: str, first_name: str | None, phone: str, offer: str
     return options[1] + tail
 
 
-def offer_email_paragraph(offer: str) -> str:
-    """The paragraph an email step with an offer adds after its greeting."""
-    return f"For your next visit we have {offer.strip().rstrip('.')}."
+def offer_email_text(
+    practice: str, first_name: str | None, phone: str, hours: str, unsubscribe_url: str, offer: str
+) -> str:
+    """The reactivation email with the offer's paragraph after its greeting."""
+    hello, _, rest = email_text(practice, first_name, phone, hours, unsubscribe_url).partition("\n\n")
+    return f"{hello}\n\nFor your next visit we have {offer.strip().rstrip('.')}.\n\n{rest}"
