@@ -245,7 +245,14 @@ def test_steps_advance_on_the_right_days(world, store):
     assert r[2].channel == "sms" and r[2].status == "queued" and r[2].sequence == "high-touch"
     assert w.services.outreach.send(r[2].id) == "sent"
     at_day(w, 30)
-    assert seq.advance() == {"due": 0, "created": 0, "enqueued": 0, "stopped": 0, "in_progress": 0}
+    assert seq.advance() == {
+        "due": 0,
+        "created": 0,
+        "enqueued": 0,
+        "stopped": 0,
+        "in_progress": 0,
+        "requeued": 0,
+    }
     assert sorted(rows(store, "P1")) == [0, 1, 2]  # email off: no step 3
     assert len(w.twilio.calls) == 1 and len(w.twilio.messages) == 1
 
@@ -644,3 +651,22 @@ def test_offer_wording():
     assert (
         mail.startswith("Hi Pat,\n\nFor your next visit we have a free kit.\n\n") and "https://x/u/t" in mail
     )
+
+
+def test_a_step_whose_job_was_lost_is_enqueued_again(world, store, redis_client):
+    """A worker killed between writing a step and enqueueing it: an hour later the advance job enqueues it
+    again, once, and it goes out once."""
+    high_patient(store)
+    w = world(play=False)
+    cid = start(w).campaign_id
+    aid = f"{cid}:P1:1"
+    w.services.outreach.send(aid)
+    end_call(w, aid)
+    at_day(w, 8)
+    w.services.sequences.advance()
+    redis_client.delete("rq:queue:outreach")  # the job is gone, the row stays queued
+    at_day(w, 8, hours=2)
+    assert w.services.sequences.advance()["requeued"] == 1
+    assert w.services.sequences.advance()["requeued"] == 0  # not again within the hour
+    work(w)
+    assert rows(store, "P1")[2].status == "sent" and len(w.twilio.messages) == 1

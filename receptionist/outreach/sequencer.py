@@ -9,7 +9,9 @@ a simulated day). For every running campaign it reads each patient's latest step
 - otherwise writes the step's row (id `<campaign>:<patient>:<step>`, INSERT ... ON CONFLICT DO NOTHING, so two
   advance jobs at once write it once) and enqueues its send job by name, only for the rows it inserted; a
   doubled job finds the row already past queued and does nothing (`dispatch.send`);
-- a staff call nobody made leaves the staff list (skipped, "not called within the sequence's days").
+- a staff call nobody made leaves the staff list (skipped, "not called within the sequence's days");
+- a step row still queued an hour after it was due lost its job (a worker killed between the insert and the
+  enqueue): it is enqueued again.
 The send itself goes through the dispatcher and every gate, like any attempt; a killed worker's claim is
 reconciled as for any attempt.
 
@@ -57,6 +59,9 @@ from scoring.outcomes import thompson_choices
 
 log = logging.getLogger(__name__)
 ADVANCE_EVERY = dt.timedelta(minutes=15)
+# a step row still queued this long after it was due has lost its job (a worker killed between the insert and
+# the enqueue, a flushed queue): it is enqueued again (a doubled job is harmless: the row is the key)
+REQUEUE_AFTER = dt.timedelta(hours=1)
 _ACTIVE = ("listed", "queued", "deferred", "sending")
 
 
@@ -296,6 +301,7 @@ class Sequencer:
         due = [(r, n) for r, n in planned if n is not None and n.due <= now]
         counts = {"due": len(due), "created": 0, "enqueued": 0, "stopped": 0, "in_progress": 0}
         counts["in_progress"] = sum(1 for r, n in planned if n is not None or r.last.status in _ACTIVE)
+        counts["requeued"] = self._requeue_lost(list(started), now)
         if not due:
             return counts
         since = {r.patient_id: started[r.campaign_id] for r, _ in due}
@@ -335,17 +341,41 @@ class Sequencer:
         counts["stopped"] = sum(1 for row in new if row["status"] == "skipped")
         self._retire_unworked(due, now)
         queued = [row["id"] for row in new if row["status"] == "queued"]
-        for i in range(0, len(queued), 1000):
-            self.jobs.enqueue_many(
-                jobqueue.SEND_ATTEMPT,
-                [(aid,) for aid in queued[i : i + 1000]],
-                queue="outreach",
-                **job_options(bulk=True),
-            )
+        self._enqueue(queued)
         counts["enqueued"] = len(queued)
         if new:
             log.info("sequences advanced: %s", counts)
         return counts
+
+    def _enqueue(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 1000):
+            self.jobs.enqueue_many(
+                jobqueue.SEND_ATTEMPT,
+                [(aid,) for aid in ids[i : i + 1000]],
+                queue="outreach",
+                **job_options(bulk=True),
+            )
+
+    def _requeue_lost(self, campaign_ids: list[str], now: dt.datetime) -> int:
+        """Step rows queued long ago and never taken: enqueued again, at most once per `REQUEUE_AFTER`."""
+        if not campaign_ids:
+            return 0
+        A = OutreachAttempt
+        stale = (
+            A.campaign_id.in_(campaign_ids),
+            A.sequence.is_not(None),
+            A.step > 0,
+            A.status == "queued",
+            A.not_before < now - REQUEUE_AFTER,
+        )
+        with self.store.session() as s:
+            ids = list(s.scalars(select(A.id).where(*stale)))
+            for i in range(0, len(ids), 500):
+                s.execute(
+                    update(A).where(A.id.in_(ids[i : i + 500]), A.status == "queued").values(not_before=now)
+                )
+        self._enqueue(ids)
+        return len(ids)
 
     def _insert(self, rows: list[dict[str, Any]]) -> list[str]:
         dialect = postgresql if self.store.dialect == "postgresql" else sqlite
