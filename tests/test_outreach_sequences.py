@@ -562,7 +562,8 @@ def test_status_cli_and_campaigns_page_show_the_steps(world, store, run):
     from tests.dashboard_helpers import sign_in
 
     high_patient(store)
-    assert run("campaign", "run").returncode == 0
+    w = world(play=False, staff_call_list_size=1)  # no hold-out: P1 is in the campaign
+    cid = start(w).campaign_id
     done = run("campaign", "status", "--json")
     assert done.returncode == 0, done.stderr
     (p,) = json.loads(done.stdout)["sequences"]["patients"]
@@ -573,14 +574,13 @@ def test_status_cli_and_campaigns_page_show_the_steps(world, store, run):
         1,
         "ai_call",
     )
-    assert p["due_local"].endswith(("EST", "EDT"))
+    assert p["due"] == (MONDAY_10AM + 3 * DAY).isoformat() and p["due_local"].endswith(("EST", "EDT"))
     text = run("campaign", "status").stdout
     assert "P1 [high, high-touch] step 1 of 4 (staff call, listed); next: step 2 (ai call)" in text
-    w = world(play=False)
     client = sign_in(create_app(services=w.services).test_client(), store)
     html = client.get("/campaigns").get_data(as_text=True)
-    assert 'id="sequences"' in html and "high-touch" in html and p["due_local"] in html
-    w.services.campaigns.record_outcome(f"{json.loads(done.stdout)['campaign_id']}:P1:0", "reached")
+    assert 'id="sequences"' in html and "high-touch" in html and "Thu Dec 3, 10:00 AM EST" in html
+    w.services.campaigns.record_outcome(f"{cid}:P1:0", "reached")
     results = client.get("/results").get_data(as_text=True)
     assert 'id="table-steps"' in results and 'id="table-sequences"' in results
 

@@ -23,6 +23,7 @@ from scoring.outcomes import wilson_interval
 
 SINGLE = "single step"
 _KINDS = (*COST_KINDS, "responded", "reactivated")
+CHUNK = 900  # attempt ids per query (well under SQLite's bound on parameters)
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,18 @@ def read(store: Store) -> tuple[list[AttemptFacts], dict[str, dict[str, tuple[in
                 ).where(OutreachAttempt.status != "holdout")
             )
         ]
+        # driven by the attempts (the index on the events' attempt id), not by the whole event log: the
+        # Results page reads this, and a practice's log holds millions of events from calls and visits
         events: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-        for aid, kind, cents in conn.execute(
-            select(OutcomeEvent.attempt_id, OutcomeEvent.kind, OutcomeEvent.amount_cents).where(
-                OutcomeEvent.kind.in_(_KINDS), OutcomeEvent.attempt_id.is_not(None)
-            )
-        ):
-            n, c = events[aid].get(kind, (0, 0))
-            events[aid][kind] = (n + 1, c + int(cents or 0))
+        ids = [a.attempt_id for a in attempts]
+        for i in range(0, len(ids), CHUNK):
+            for aid, kind, cents in conn.execute(
+                select(OutcomeEvent.attempt_id, OutcomeEvent.kind, OutcomeEvent.amount_cents).where(
+                    OutcomeEvent.attempt_id.in_(ids[i : i + CHUNK]), OutcomeEvent.kind.in_(_KINDS)
+                )
+            ):
+                n, c = events[aid].get(kind, (0, 0))
+                events[aid][kind] = (n + 1, c + int(cents or 0))
     return attempts, dict(events)
 
 
