@@ -670,3 +670,43 @@ def test_a_step_whose_job_was_lost_is_enqueued_again(world, store, redis_client)
     assert w.services.sequences.advance()["requeued"] == 0  # not again within the hour
     work(w)
     assert rows(store, "P1")[2].status == "sent" and len(w.twilio.messages) == 1
+
+
+def test_migration_0015_keeps_old_rows_as_step_zero(tmp_path):
+    """Upgrading a store at 0014 with an attempt in it: the row reads as step 0 of no sequence, and downgrading
+    drops the columns again."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from receptionist.store.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = create_engine(url)
+
+    def to(revision: str, down: bool = False) -> None:
+        with engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    to("0014")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outreach_attempts (id, campaign_id, patient_id, tier, channel, purpose, rank, "
+                "reactivation_score, expected_value, status, reason, tries, cost) "
+                "VALUES ('OLD:P1', 'OLD', 'P1', 'mid', 'sms', 'marketing', 1, 0, 0, 'sent', '', 1, 0)"
+            )
+        )
+    to("0015")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT step, sequence, offer FROM outreach_attempts")).one() == (
+            0,
+            None,
+            None,
+        )
+    to("0014", down=True)
+    with engine.connect() as conn:
+        cols = {r[1] for r in conn.execute(text("PRAGMA table_info(outreach_attempts)"))}
+    assert "step" not in cols and "id" in cols
+    engine.dispose()
