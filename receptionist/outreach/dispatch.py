@@ -341,7 +341,8 @@ class Dispatcher:
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
             return f"skipped: {TRYING_TO_RETURN}"
-        if c.sequence and (stop := self._sequence_stop(c, now)):
+        zone = ZoneInfo(self.practice.timezone)
+        if c.sequence and (stop := stop_reason_for(self.store, c.campaign_id, c.patient_id, now, zone)):
             # a response, booking, visit... since the campaign started: the sequence ends before this step
             reason = (STOPPED_PREFIX + stop)[:200]
             self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
@@ -443,13 +444,6 @@ class Dispatcher:
         finally:
             if not keep_lock:
                 limits.unlock_patient(c.patient_id, attempt_id)
-
-    def _sequence_stop(self, c: Contact, now: dt.datetime) -> str | None:
-        with self.store.sessions() as s:
-            started = s.scalar(select(Campaign.created_at).where(Campaign.id == c.campaign_id))
-        if started is None:
-            return None
-        return stop_reason_for(self.store, c.patient_id, utc(started), now, ZoneInfo(self.practice.timezone))
 
     def _deliver(self, c: Contact) -> str:
         practice = self.practice

@@ -2,7 +2,8 @@
 
 Read in bulk for the sequencer (a few set-building queries, not one per patient: 100,000 patients in a
 fraction of a second) and for one patient at send time (`dispatch.py`, so a step already queued never goes
-out after a response). Responses are the outcome log's events for the patient since their campaign started
+out after a response), there by indexes only: the patient's attempts in the campaign and their events, the
+patient's appointments and visits, never a scan of the event log. Responses are the outcome log's events for the patient since their campaign started
 (`STOP_KINDS`); the rest are the patient's own row, the calendar and the visits.
 """
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from receptionist.clock import utc
 from receptionist.outreach.sequences import StopFacts, stop_reason
-from receptionist.store import OutcomeEvent, Patient, Store, VisitLine
+from receptionist.store import Campaign, OutcomeEvent, OutreachAttempt, Patient, Store, VisitLine
 from receptionist.store.schedule import Appointment
 
 # outcome events that end a sequence: the patient answered it one way or another
@@ -92,10 +93,16 @@ def stop_reasons(
 
 
 def stop_reason_for(
-    store: Store, patient_id: str, since: dt.datetime, now: dt.datetime, zone: ZoneInfo
+    store: Store, campaign_id: str, patient_id: str, now: dt.datetime, zone: ZoneInfo
 ) -> str | None:
-    """Why one patient's sequence stops now (or None): the same facts, read for that patient only."""
+    """Why one patient's sequence in a campaign stops now (or None): the same facts, read for that patient
+    only, each by an index (the responses through the patient's attempts in the campaign: every response
+    event carries the contact it answers)."""
     with store.sessions() as s:
+        started = s.scalar(select(Campaign.created_at).where(Campaign.id == campaign_id))
+        if started is None:
+            return None
+        since = utc(started)
         row = s.execute(
             select(Patient.opted_out, Patient.status, Patient.booking_attempt_at).where(
                 Patient.id == patient_id
@@ -106,9 +113,12 @@ def stop_reason_for(
                 Appointment.patient_id == patient_id, Appointment.status == "booked"
             )
         ).all()
+        mine = select(OutreachAttempt.id).where(
+            OutreachAttempt.campaign_id == campaign_id, OutreachAttempt.patient_id == patient_id
+        )
         evs = s.execute(
             select(OutcomeEvent.at, OutcomeEvent.kind).where(
-                OutcomeEvent.patient_id == patient_id,
+                OutcomeEvent.attempt_id.in_(mine),
                 OutcomeEvent.kind.in_(STOP_KINDS),
                 OutcomeEvent.at >= since,
             )
@@ -124,4 +134,4 @@ def stop_reason_for(
     booked = {patient_id} if any(utc(st) > now for st in starts) else set()
     events = {patient_id: [(utc(at), kind) for at, kind in evs]}
     visits = {patient_id: day} if day is not None else {}
-    return stop_reason(_facts(patient_id, utc(since), patients, booked, events, visits, zone))
+    return stop_reason(_facts(patient_id, since, patients, booked, events, visits, zone))
