@@ -512,6 +512,42 @@ def bench_outreach(quick: bool) -> None:
     )
 
 
+def bench_sequences(quick: bool) -> None:
+    patients, slots, rate = (5_000, 150, 100.0) if quick else (100_000, 2_500, 100.0)
+    print(
+        f"\n== sequences: a day of a {patients:,}-patient practice's reactivation sequences against today's "
+        f"single-step plan, in process (one dispatcher, every gate, the local Twilio stand-in) at {rate:g} sends/s"
+    )
+    out = json.loads(
+        subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "sequences.py"), str(patients), str(slots), str(rate)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    rate = out["configured_rate"]
+    for label, d in (
+        ("single step, day 0", out["single"]["day0"]),
+        ("sequences, day 0", out["sequences"]["day0"]),
+        ("sequences, day 7", out["sequences"]["day7"]),
+    ):
+        print(
+            f"  {label:<19} planning {d['plan_s']:.2f} s, dispatch {d['sent']:,} sends in {d['dispatch_s']:.1f} s: "
+            f"{d['sends_per_s']:.1f} sends/s against {rate:g} configured ({d['sends_per_s'] / rate:.2f})"
+        )
+    day7 = out["sequences"]["day7"]
+    print(
+        f"  day 7: {day7['created']:,} follow-up steps written, {day7['stopped']:,} sequences stopped "
+        f"({out['sequences']['responded_before_day7']:,} patients responded after day 0)"
+    )
+    print(
+        f"  ratio, sequences to single step: day 0 {out['ratio_day0']:.2f}x the time for the same sends; "
+        f"day 7 {out['ratio_per_send_day7']:.2f}x the time per send (including the advance and its stop checks)"
+    )
+
+
 def _fresh_home_run(script: str, *args: object) -> dict:
     """Run `benchmarks/SCRIPT ARGS... HOME` in a fresh data folder on embedded defaults; its printed JSON."""
     with tempfile.TemporaryDirectory(prefix="rcp-bench-") as tmp:
@@ -604,6 +640,7 @@ BENCHMARKS = {
     "nlu": bench_nlu,
     "robustness": bench_robustness,
     "outreach": bench_outreach,
+    "sequences": bench_sequences,
     "stats": bench_stats,
     "integrations": bench_integrations,
     "dashboard": bench_dashboard,

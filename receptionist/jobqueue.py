@@ -20,6 +20,7 @@ from rq.job import Job
 SCORE = "receptionist.jobs.score_job"
 SEND_ATTEMPT = "receptionist.jobs.send_attempt_job"
 RECONCILE = "receptionist.jobs.reconcile_job"
+ADVANCE_SEQUENCES = "receptionist.jobs.advance_sequences_job"
 DELIVER_WEBHOOK = "receptionist.jobs.deliver_webhook_job"
 RECALL = "receptionist.jobs.recall_job"
 ASAP_OPENED = "receptionist.jobs.asap_opened_job"

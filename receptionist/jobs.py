@@ -81,6 +81,17 @@ def asap_expire_job(offer_id: str) -> str:
     return services().asap.expire(offer_id)
 
 
+def advance_sequences_job() -> dict[str, Any]:
+    """Write and enqueue the sequence steps that are due, then look again later while any is in progress."""
+    from receptionist.outreach.sequencer import schedule_advance
+
+    s = services()
+    counts = s.sequences.advance()
+    if counts["in_progress"]:
+        schedule_advance(s.jobs)
+    return counts
+
+
 def deliver_webhook_job(key_id: str, body: dict[str, Any]) -> str:
     """One outcome to one integration's webhook (retried with back-off by RQ when it fails). A failure is one
     log line (which try, when the next) and an entry the dashboard lists, never a traceback."""

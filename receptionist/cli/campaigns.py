@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -113,6 +114,7 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
         body = _campaigns(ctx).status(campaign_id)
     except CampaignError as exc:
         raise UserError(str(exc)) from None
+    body["sequences"] = services_for(ctx).sequences.progress(body["campaign_id"])
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
@@ -131,6 +133,31 @@ def campaign_status(ctx: click.Context, campaign_id: str | None, as_json: bool) 
         click.echo(f"  {channel:<11}" + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
     if body["results"]:
         click.echo("  results: " + ", ".join(f"{k} {v}" for k, v in sorted(body["results"].items())))
+    _echo_sequences(body["sequences"])
+
+
+SHOWN_PATIENTS = 20
+
+
+def _echo_sequences(seqs: dict[str, Any]) -> None:
+    """Where each patient of a sequence stands: the step, the next one and when it is due (local, in words)."""
+    patients = seqs["patients"]
+    if not patients:
+        return
+    click.echo(
+        "  sequences, patients by current step: " + ", ".join(f"{k} {v}" for k, v in seqs["by_step"].items())
+    )
+    for p in patients[:SHOWN_PATIENTS]:
+        now = f"step {p['step'] + 1} of {p['steps']} ({p['channel'].replace('_', ' ')}, {p['status']})"
+        if p["stopped"]:
+            then = f"stopped: {p['stopped']}"
+        elif p["next_step"] is not None:
+            then = f"next: step {p['next_step'] + 1} ({p['next_channel'].replace('_', ' ')}) {p['due_local']}"
+        else:
+            then = "no step after this one"
+        click.echo(f"    {p['patient_id']} [{p['tier']}, {p['sequence']}] {now}; {then}")
+    if len(patients) > SHOWN_PATIENTS:
+        click.echo(f"    ... and {len(patients) - SHOWN_PATIENTS} more (all of them with --json)")
 
 
 @campaign.command(name="pause")
@@ -209,16 +236,37 @@ def campaign_call_now(ctx: click.Context, attempt_id: str, staff_number: str) ->
     "--seed", default=7, show_default=True, type=int, help="Seed of the simulated patients' answers."
 )
 @click.option("--force", is_flag=True, help="Simulate on a practice file other than the demo practice.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 90),
+    default=None,
+    help="Run a sequence campaign day by day for this many simulated days instead (the local Twilio "
+    "stand-in and simulated patients answer; each day prints what went out and who stopped).",
+)
 @click.pass_context
-def campaign_simulate(ctx: click.Context, seed: int, force: bool) -> None:
+def campaign_simulate(ctx: click.Context, seed: int, force: bool, days: int | None) -> None:
     """Write a simulated campaign month (planned 35 days ago; nothing is sent) into the store, with outcomes
-    drawn from known true rates and the returns as visits, for trying `stats` and the learning on the demo."""
+    drawn from known true rates and the returns as visits, for trying `stats` and the learning on the demo;
+    or, with --days, run a sequence campaign over simulated days through the gates and the stand-in."""
+    from receptionist.outreach.campaigns import CampaignError
     from receptionist.patients.export import NoScoreRun
     from receptionist.simulation.campaign import simulate_month
+    from receptionist.simulation.sequence_days import simulate_days
 
     services = services_for(ctx)
     if services.practice.source != "demo practice" and not force:
         raise UserError("campaign simulate writes simulated visits: use it on the demo practice (or --force)")
+    if days is not None:
+        try:
+            ran = simulate_days(services, days=days, seed=seed, echo=click.echo)
+        except (NoScoreRun, CampaignError) as exc:
+            raise UserError(str(exc)) from None
+        sent = ", ".join(f"{n} {ch.replace('_', ' ')}" for ch, n in sorted(ran["sent"].items())) or "nothing"
+        click.echo(
+            f"{ran['days']} days: sent {sent}; {ran['stopped']} sequences stopped at a response; "
+            f"next: receptionist campaign status {ran['campaign_id']}, receptionist stats"
+        )
+        return
     try:
         done = simulate_month(services, seed=seed)
     except NoScoreRun as exc:

@@ -27,6 +27,7 @@ def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.
         return
     from receptionist.outcomes.log import store_counts
     from receptionist.outcomes.report import build_report, render
+    from receptionist.outcomes.steps import render_steps, step_report
 
     for m in months:
         try:
@@ -36,10 +37,13 @@ def stats(ctx: click.Context, as_json: bool, months: tuple[str, ...], as_of: dt.
     services = services_for(ctx)
     services.outcomes.attribute(as_of.date() if as_of else None)
     report = build_report(store_counts(services.store), services.practice.outreach, months or None)
+    by_step = step_report(services.store)  # response by step and tier, cost per reactivation by sequence
     if as_json:
-        click.echo(json.dumps(report.as_json(), indent=2))
+        click.echo(json.dumps({**report.as_json(), **by_step}, indent=2))
     else:
         click.echo(render(report))
+        for line in render_steps(by_step):
+            click.echo(line)
 
 
 @stats.command(name="rebuild")

@@ -15,6 +15,7 @@ from receptionist.clock import local_day
 from receptionist.config.calendar import Holidays, parse_holidays
 from receptionist.config.front_desk import FrontDesk, parse_front_desk
 from receptionist.config.recall import RecallRules, parse_recall
+from receptionist.config.sequences import Sequences, parse_sequences
 from receptionist.config.visit_types import VisitType, parse_visit_types
 from receptionist.phones import InvalidPhone, to_e164
 from receptionist.wording.spoken import spoken_time
@@ -204,6 +205,7 @@ class Practice:
     opendental: OpenDentalLink | None = None
     recall: RecallRules = field(default_factory=RecallRules)
     asap: AsapRules = field(default_factory=AsapRules)
+    sequences: Sequences = field(default_factory=Sequences)  # reactivation steps per tier (sequences.py)
 
     def visit_type(self, type_id: str) -> VisitType | None:
         return next((v for v in self.visit_types if v.id == type_id), None)
@@ -306,6 +308,7 @@ def _parse(data: dict[str, Any], source: str) -> Practice:
         opendental=_opendental(data.get("opendental"), {loc.id for loc in locations}, fail),
         recall=parse_recall(data.get("recall"), fail),
         asap=_asap(data.get("asap", {}), fail),
+        sequences=parse_sequences(data.get("outreach", {}), fail),
     )
 
 

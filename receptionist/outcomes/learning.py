@@ -17,6 +17,7 @@ import numpy as np
 from receptionist.config.practice import OutreachRules
 from receptionist.outcomes.events import CHANNELS, TIERS
 from receptionist.outcomes.log import Counts, store_counts
+from receptionist.outcomes.steps import sequence_counts
 from receptionist.store import Store
 from scoring.outcomes import Beta, probability_best
 
@@ -143,3 +144,56 @@ def mix_reasons(
             )
         out[t] = {"learning": beliefs.learning(t), "reason": why, "channels": channels}
     return out
+
+
+# -- sequences (issue 16): the same learning, one level up ----------------------------------------------------
+# A tier with several sequences in the practice file chooses among them by Thompson sampling once the log
+# holds `LEARN_AFTER` patients who went through them; until then every patient gets the tier's first (default)
+# sequence. A sequence's prior: the chance that at least one of its direct steps gets a response, from the
+# steps' channel priors taken as independent touches; its data: patients who responded at any of its steps
+# out of the patients it reached.
+
+
+@dataclass(frozen=True)
+class SequenceBeliefs:
+    by_tier: dict[str, dict[str, ChannelBelief]]  # tier -> sequence name -> belief (`channel`: the name)
+
+    def learning(self, tier: str) -> bool:
+        by = self.by_tier.get(tier, {})
+        return len(by) > 1 and sum(b.attempts for b in by.values()) >= LEARN_AFTER
+
+    def posteriors(self, tier: str) -> dict[str, Beta]:
+        return {name: b.posterior for name, b in self.by_tier.get(tier, {}).items()}
+
+
+def sequence_prior(rules: OutreachRules, tier: str, channels: tuple[str, ...]) -> float:
+    """P(a response at one of the steps at least), the steps' expected-response midpoints as independent."""
+    miss = 1.0
+    for ch in channels:
+        low, high = rules.expected_response.get(tier, {}).get(ch, (0.01, 0.05))
+        miss *= 1.0 - (low + high) / 2.0
+    return 1.0 - miss
+
+
+def sequence_beliefs_from(
+    reached: dict[tuple[str, str], int],
+    responded: dict[tuple[str, str], int],
+    rules: OutreachRules,
+    plans: dict[str, tuple[str, tuple[str, ...]]],
+) -> SequenceBeliefs:
+    """`plans`: sequence name -> (tier, its channels); counts keyed by (tier, sequence name)."""
+    by_tier: dict[str, dict[str, ChannelBelief]] = {}
+    for name, (tier, channels) in plans.items():
+        prior = Beta.prior(sequence_prior(rules, tier, channels), rules.prior_strength)
+        n, k = reached.get((tier, name), 0), responded.get((tier, name), 0)
+        by_tier.setdefault(tier, {})[name] = ChannelBelief(
+            tier, name, n, k, prior, prior.update(min(k, n), n)
+        )
+    return SequenceBeliefs(by_tier)
+
+
+def load_sequence_beliefs(
+    store: Store, rules: OutreachRules, plans: dict[str, tuple[str, tuple[str, ...]]]
+) -> SequenceBeliefs:
+    reached, responded = sequence_counts(store)
+    return sequence_beliefs_from(reached, responded, rules, plans)

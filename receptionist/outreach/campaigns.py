@@ -36,6 +36,8 @@ from receptionist.outreach.dispatch import (
 from receptionist.outreach.gates import WEEK, may_contact
 from receptionist.outreach.limits import Limits
 from receptionist.outreach.planner import Plan
+from receptionist.outreach.sequencer import choose_for_plan, schedule_advance, step_attempt_id
+from receptionist.outreach.sequences import step_purpose
 from receptionist.patients.cache import TierCache
 from receptionist.store import Callback, Campaign, OutreachAttempt, Patient, PatientPhone, Store
 from receptionist.telephony.rest import TwilioApi
@@ -108,18 +110,31 @@ class Campaigns:
         share = self.practice.outreach.holdout_share if kind == "reactivation" else 0.0
         campaign_id = now.strftime("C%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
         purposes = {pc.purpose for pc in plan.contacts}
+        # each patient's sequence and the step they enter at (sequencer.py); (None, 0): the plan's one contact
+        steps = (
+            choose_for_plan(self.store, self.practice, plan.contacts, plan.run_id)
+            if kind == "reactivation"
+            else [(None, 0)] * len(plan.contacts)  # recall has its own steps (`recall.py`)
+        )
         rows: list[dict[str, Any]] = []
-        for rank, pc in enumerate(plan.contacts, start=1):
+        for rank, (pc, (seq, step)) in enumerate(zip(plan.contacts, steps, strict=True), start=1):
             held = in_holdout(campaign_id, pc.patient_id, share)
             status = "holdout" if held else "queued" if pc.channel in DIRECT else "listed"
+            seq = None if held else seq
+            offer = seq.steps[step].offer if seq is not None else ""
             rows.append(
                 {
-                    "id": attempt_id(campaign_id, pc.patient_id, pc.step),
+                    "id": attempt_id(campaign_id, pc.patient_id, pc.step)
+                    if seq is None
+                    else step_attempt_id(campaign_id, pc.patient_id, step),
+                    "step": step if seq is not None else (pc.step or 0),
+                    "sequence": seq.name if seq is not None else None,
+                    "offer": offer or None,
                     "campaign_id": campaign_id,
                     "patient_id": pc.patient_id,
                     "tier": pc.tier,
                     "channel": pc.channel,
-                    "purpose": pc.purpose,
+                    "purpose": step_purpose(offer, pc.purpose),
                     "rank": rank,
                     "reactivation_score": pc.reactivation_score,
                     "expected_value": pc.expected_value,
@@ -150,6 +165,8 @@ class Campaigns:
         queued = [r["id"] for r in rows if r["status"] == "queued"]
         self._enqueue(queued)
         schedule_reconcile(self.jobs)
+        if any(r["sequence"] for r in rows):
+            schedule_advance(self.jobs)
         return Started(
             campaign_id,
             len(rows),
@@ -213,6 +230,7 @@ class Campaigns:
                 s.get(OutreachAttempt, aid).status = "queued"
         self._enqueue(list(paused))
         schedule_reconcile(self.jobs)
+        schedule_advance(self.jobs)  # the sequences' periodic job ends while no campaign runs
         return cid, len(paused)
 
     def status(self, campaign_id: str | None) -> dict[str, Any]:

@@ -6,6 +6,8 @@
    a deceased patient (a death recorded after the plan) ends it as skipped, on every channel, and so does an
    inactive one (the PMS's inactive, archived, non-patient); so does a recall reminder whose patient booked,
    visited or responded since its campaign began (`recall.stopped`);
+   a step of a reactivation sequence whose patient responded, booked, tried to book online, visited or opted
+   out since the campaign started ends as skipped, "sequence stopped: <why>" (`stops.py`);
 2. the patient's lock (Redis, any channel, with an expiry): held by another attempt -> try again later, so a
    patient never has two contacts in progress;
 3. the gates (`gates.may_contact`), on fresh data read under that lock, with the rules of the attempt's
@@ -53,11 +55,13 @@ from receptionist.outreach.gates import (
     rules_for,
 )
 from receptionist.outreach.limits import Limits
+from receptionist.outreach.sequences import STOPPED_PREFIX, offer_consent
+from receptionist.outreach.stops import stop_reason_for
 from receptionist.store import Campaign, OutreachAttempt, Patient, PatientPhone, Store, UnsubscribeLink, keys
 from receptionist.store.outreach import PENDING
 from receptionist.telephony.params import CallParams, MessageParams
 from receptionist.telephony.rest import Refused, TwilioApi
-from receptionist.wording import contacts
+from receptionist.wording import contacts, offers
 from receptionist.wording import recall as recall_wording
 
 log = logging.getLogger(__name__)
@@ -100,6 +104,9 @@ class Contact:
     number_revoked: bool = False  # the number revoked consent by text (the ledger)
     campaign_kind: str = "reactivation"  # reactivation | recall
     campaign_created_at: dt.datetime | None = None
+    step: int = 0  # its reactivation sequence's step (`sequences.py`), 0 for a one-contact attempt
+    sequence: str = ""  # the sequence's name; empty: the plan's one contact
+    offer: str = ""  # the step's offer id: marketing, written consent on any channel
 
     @property
     def state_rules(self) -> tuple[states.StateRule, ...]:
@@ -126,6 +133,9 @@ def channel_consent(channel: str, c: Contact, email_on: bool) -> tuple[bool, str
         written=c.consent_written,
         state_rules=c.state_rules,
     )
+    if not lawful:
+        return False, why
+    lawful, why = offer_consent(c.offer, c.consent_written)
     if not lawful:
         return False, why
     if channel == "email":
@@ -298,6 +308,9 @@ class Dispatcher:
                 number_revoked=optout.number_revoked(self.store, phone),
                 campaign_kind=campaign.kind if campaign else "reactivation",
                 campaign_created_at=utc(campaign.created_at) if campaign else None,
+                step=int(a.step or 0),
+                sequence=a.sequence or "",
+                offer=a.offer or "",
             )
 
     def contacts_since(
@@ -332,6 +345,9 @@ class Dispatcher:
             return recall_wording.recall_sms_text(self.practice.name, c.first_name, main.phone, stage)
         if c.purpose == "exempt":
             return contacts.reminder_sms_text(self.practice.name, c.first_name, main.phone)
+        if c.offer in self.practice.sequences.offers:
+            offer = self.practice.sequences.offers[c.offer]
+            return offers.offer_sms_text(self.practice.name, c.first_name, main.phone, offer)
         return contacts.sms_text(self.practice.name, c.first_name, main.phone)
 
     # -- the job ---------------------------------------------------------------------------------------------
@@ -370,6 +386,12 @@ class Dispatcher:
             # booking online right now (or lately): a reactivation contact would only get in the way
             self.transition(attempt_id, PENDING, status="skipped", reason=TRYING_TO_RETURN, finished_at=now)
             return f"skipped: {TRYING_TO_RETURN}"
+        zone = ZoneInfo(self.practice.timezone)
+        if c.sequence and (stop := stop_reason_for(self.store, c.campaign_id, c.patient_id, now, zone)):
+            # a response, booking, visit... since the campaign started: the sequence ends before this step
+            reason = (STOPPED_PREFIX + stop)[:200]
+            self.transition(attempt_id, PENDING, status="skipped", reason=reason, finished_at=now)
+            return f"skipped: {reason}"
         limits = self.limits
         if not limits.lock_patient(c.patient_id, attempt_id, LOCK_SECONDS[c.channel]):
             return self._defer(
@@ -494,12 +516,13 @@ class Dispatcher:
         assert mailer is not None and c.email
         token = new_unsubscribe_link(self.store, c.patient_id, c.attempt_id, self.now())
         link = self._url(f"/unsubscribe/{token}")
+        args = (practice.name, c.first_name or None, main.phone, main.hours.describe(), link)
+        offer = practice.sequences.offers.get(c.offer) if c.purpose == "marketing" else None
+        text = offers.offer_email_text(*args, offer) if offer else contacts.email_text(*args)
         return mailer.send(
             to=c.email,
             subject=contacts.email_subject(practice.name),
-            text=contacts.email_text(
-                practice.name, c.first_name or None, main.phone, main.hours.describe(), link
-            ),
+            text=text,
             unsubscribe_url=link,
         )
 

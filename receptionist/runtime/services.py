@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from receptionist.outreach.channels import Mailer
     from receptionist.outreach.dispatch import Dispatcher
     from receptionist.outreach.limits import Limits
+    from receptionist.outreach.sequencer import Sequencer
     from receptionist.telephony.params import CallParams
     from receptionist.telephony.rest import TwilioApi
     from receptionist.texting.conversation import Texting
@@ -197,6 +198,19 @@ class Services:
             twilio=self.twilio,
             cache=self.cache,
             base_url=self.settings.base_url,
+        )
+
+    @cached_property
+    def sequences(self) -> Sequencer:
+        """Reactivation sequences: the next step of each patient once the one before it settles."""
+        from receptionist.outreach.sequencer import Sequencer
+
+        return Sequencer(
+            store=self.store,
+            practice=self.practice,
+            now=self.clock,
+            jobs=self.jobs,
+            email_on=self.mailer is not None,
         )
 
     @cached_property

@@ -68,6 +68,11 @@ def outreach_reconcile_marker() -> str:
     return f"{PREFIX}:outreach:reconcile:scheduled"
 
 
+def sequences_advance_marker() -> str:
+    """String with a short expiry: an advance-sequences job is already scheduled."""
+    return f"{PREFIX}:outreach:sequences:scheduled"
+
+
 def journal() -> str:
     """List (JSON entries): call-record writes the webhooks made, oldest first, waiting to be drained into SQL."""
     return f"{PREFIX}:journal"

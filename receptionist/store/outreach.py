@@ -1,7 +1,8 @@
 """The durable outreach log: campaigns and every contact attempt, one row each, keyed for idempotency.
 
-An attempt's id is its idempotency key: `<campaign id>:<patient id>`, and `<campaign id>:<patient id>:<step>`
-for a step of a sequence (a recall reminder). A patient is in a campaign once (once per step), through one
+An attempt's id is its idempotency key: `<campaign id>:<patient id>:<step>` for a step of a sequence (a
+reactivation sequence's step, a recall reminder; rows from before sequences, and patients with the plan's one
+contact: `<campaign id>:<patient id>`, step 0). A patient is at one step of a campaign once, through one
 channel, so a retried, doubled or re-enqueued job finds the same row and its status says whether it already
 went out. Attempts with `sent_at` set are the contacts that count towards the daily and weekly
 limits and the cool-down, whatever campaign or channel made them.
@@ -81,9 +82,15 @@ class OutreachAttempt(Base):
     # what the staff member recorded after a staff call: reached | booked | call_back | not_interested | wrong_number
     staff_outcome: Mapped[str | None] = mapped_column(String(16))
     staff_outcome_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # a reactivation sequence's step (outreach/sequences.py): the id is then "<campaign>:<patient>:<step>";
+    # rows from before sequences are step 0 of no sequence. `offer`: the step's offer id (marketing)
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sequence: Mapped[str | None] = mapped_column(String(40))
+    offer: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         Index("ix_outreach_attempts_campaign", "campaign_id", "status"),
+        Index("ix_outreach_attempts_sequence", "campaign_id", "sequence"),
         Index("ix_outreach_attempts_patient_sent", "patient_id", "sent_at"),
         Index("ix_outreach_attempts_provider", "provider_id"),
     )

@@ -12,11 +12,13 @@ from receptionist.dashboard import queries
 from receptionist.outreach.campaigns import CampaignError
 from receptionist.outreach.planner import CHANNELS, Plan, build_plan
 from receptionist.patients.export import NoScoreRun
+from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required, manager_required
 from receptionist.web.extension import services_of
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 log = logging.getLogger(__name__)
+SHOWN_PATIENTS = 100  # the sequences table's rows (`campaign status --json` has them all)
 
 
 def _plan() -> Plan | None:
@@ -34,6 +36,10 @@ def page(status: int = 200) -> ResponseReturnValue:
     campaign = queries.latest_campaign(services.store)
     progress = services.campaigns.status(campaign.id) if campaign else None
     recall = queries.latest_campaign(services.store, kind="recall")
+    # each patient's step, the next one and when it is due (patient ids: an audited view)
+    sequences = services.sequences.progress(campaign.id) if campaign else None
+    if campaign and sequences and sequences["patients"]:
+        audited("campaigns.sequences", target=campaign.id, detail=f"{len(sequences['patients'])} patients")
     return render_template(
         "dashboard/campaigns.html",
         plan=_plan(),
@@ -42,6 +48,8 @@ def page(status: int = 200) -> ResponseReturnValue:
         progress=progress,
         recall=recall,
         recall_progress=services.campaigns.status(recall.id) if recall else None,
+        sequences=sequences,
+        shown_patients=SHOWN_PATIENTS,
         zone=services.practice.main.zone,
     ), status
 

@@ -15,8 +15,10 @@ from flask.typing import ResponseReturnValue
 from receptionist.dashboard import queries
 from receptionist.dashboard.formatting import to_csv
 from receptionist.dashboard.results import Table, build_tables
+from receptionist.dashboard.sequences import step_tables
 from receptionist.outcomes.log import live_counts, store_counts
 from receptionist.outcomes.report import Report, build_report
+from receptionist.outcomes.steps import step_report
 from receptionist.store import ScoreRun
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required, manager_required
@@ -37,7 +39,8 @@ def _tables() -> tuple[list[Table], Report, ScoreRun | None, str]:
     report = build_report(counts, services.practice.outreach)
     run = queries.latest_run(services.store)
     mix = queries.cached_tier_mix(services.store, services.redis, run.id) if run else []
-    return build_tables(report, mix), report, run, source
+    # the sequences' tables: by step and tier, by sequence (from the outcome log)
+    return build_tables(report, mix) + step_tables(step_report(services.store)), report, run, source
 
 
 @bp.get("")

@@ -119,7 +119,7 @@ def index() -> ResponseReturnValue:
         live_html=html,
         live_tag=tag,
         live_every=live.EVERY_S,
-        live_url=url_for("schedule.grid", **request.args),
+        live_url=url_for("schedule.grid", **request.args.to_dict()),
         **context,
     )
 
