@@ -119,7 +119,8 @@ def index() -> ResponseReturnValue:
         live_html=html,
         live_tag=tag,
         live_every=live.EVERY_S,
-        live_url=url_for("schedule.grid", **request.args.to_dict()),
+        live_url=url_for("schedule.grid")
+        + (f"?{request.query_string.decode()}" if request.query_string else ""),
         **context,
     )
 
