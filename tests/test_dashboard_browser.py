@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`), against a real HTTP
 server on the demo practice: sign in, open every page, record a call outcome, talk to the receptionist in Try
-it. Every page is checked for console errors and for requests to any other host; a screenshot of each page is
-saved under tests/output/screenshots/ for review."""
+it, and a front desk's day with the live parts updating while staff watch. Every page is checked for console
+errors and for requests to any other host; a screenshot of each page (every page also at 1366x768 and
+1024x768) is saved under tests/output/screenshots/ for review."""
 
 from __future__ import annotations
 
@@ -230,6 +231,7 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
     p.open("/calls")
     assert len(p.all("#recent-calls a[href^='/calls/CA']")) == 1
     link = p.css("#recent-calls a[href^='/calls/CA']")
+    link_href = link.get_attribute("href")
     p.check("09-calls")
     link.click()
     p.wait(lambda d: d.find_elements("css selector", "#transcript"))
@@ -243,9 +245,15 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
             ("today", "/"),
             ("schedule-day", "/schedule"),
             ("schedule-week", "/schedule?view=week"),
+            ("inbox", "/inbox"),
+            ("patients", "/patients"),
+            ("patient", urllib.parse.urlsplit(patient).path),
             ("campaigns", "/campaigns"),
             ("results", "/results"),
             ("calls", "/calls"),
+            ("call", urllib.parse.urlsplit(link_href).path),
+            ("try-it", "/try"),
+            ("audit", "/audit"),
         ):
             p.open(path)
             p.wait(lambda d: d.execute_script("return document.readyState") == "complete")
@@ -266,3 +274,162 @@ def test_dashboard_in_a_real_browser(server, browser, demo):
     p.css(".signout button").click()
     p.wait(lambda d: "/login" in d.current_url)
     assert "You are signed out." in browser.page_source
+
+
+def _simulator(demo):
+    from receptionist.simulation.simulator import CallSimulator, FlaskTransport
+
+    base = demo.services.settings.base_url
+    return CallSimulator(
+        FlaskTransport(demo.app, base_url=base),
+        base_url=base,
+        auth_token=demo.services.settings.auth_token,
+        account_sid=demo.services.settings.account_sid,
+    )
+
+
+def _text_in(demo, sim, frm: str, body: str) -> None:
+    """A patient's text to the practice number, posted as Twilio posts it."""
+    base = demo.services.settings.base_url
+    params = {
+        "MessageSid": "SM" + "7" * 32,
+        "From": frm,
+        "To": demo.services.practice.main.phone,
+        "Body": body,
+        "AccountSid": demo.services.settings.account_sid,
+    }
+    url = base + "/sms/inbound"
+    status, _ = sim.transport.post(url, params, {"X-Twilio-Signature": sim.sign(url, params)})
+    assert status == 200
+
+
+def _live_swap(p, selector: str, expect: str) -> None:
+    """Wait until the live part `selector` was swapped in (no reload: the page's marker survives) and shows
+    `expect`."""
+    p.wait(
+        lambda d: d.execute_script(
+            "const el = document.querySelector(arguments[0]);"
+            "return window.__noReload === 1 && el && el.hasAttribute('data-live-updated')"
+            " && el.textContent.includes(arguments[1]);",
+            selector,
+            expect,
+        )
+    )
+
+
+def test_a_front_desks_day_in_a_real_browser(server, browser, demo):
+    """A front desk's day, in Chromium: sign in; the day's schedule; an AI booking appears on it live; a
+    message from a call and a handed-over text appear in the inbox live; staff reply and close them; book and
+    move a visit from the schedule; a campaign's progress with its next step; Results with one cost figure."""
+    from selenium.webdriver.support.ui import Select
+    from sqlalchemy import select
+
+    from receptionist.runtime.up import example_phone
+    from receptionist.store.schedule import Appointment
+
+    store = demo.services.store
+    caller = example_phone(store, "low")
+    texter = example_phone(store, "mid")
+    assert caller and texter and caller != texter
+    p = Page(browser, server)
+    p.open("/")
+    p.css("#username").send_keys("frontdesk")
+    p.css("#password").send_keys(PASSWORD)
+    p.css("#sign-in").click()
+    p.wait(lambda d: d.find_elements("css selector", "#today-live"))
+
+    # 1-2. the day's schedule (the demo's Monday), by week so a booking on any day of it shows
+    day = MONDAY_10AM.date().isoformat()
+    p.open(f"/schedule?view=week&day={day}")
+    p.wait(lambda d: d.find_elements("css selector", "#week-table"))
+    p.check("20-day-schedule")
+    browser.execute_script("window.__noReload = 1;")
+    sim = _simulator(demo)
+    # 3. an AI booking appears live
+    booked = sim.call(
+        from_=caller,
+        to=demo.services.practice.main.phone,
+        says=["I'd like to book a cleaning", "the first one", "yes", "no thanks"],
+    )
+    assert booked.outcome["appointment"]["action"] == "booked", booked.turns
+    with store.sessions() as s:
+        visit = s.scalars(select(Appointment).where(Appointment.call_sid == booked.call_sid)).one()
+    _live_swap(p, "#schedule-grid", "booked by the AI receptionist")
+    assert p.all(f"#schedule-grid a[href='/schedule/appointments/{visit.id}']")
+    p.check("21-schedule-ai-booking-live")
+
+    # 4. a message from a call and a handed-over text appear in the inbox, live
+    p.open("/inbox")
+    p.wait(lambda d: d.find_elements("css selector", "#inbox-live"))
+    browser.execute_script("window.__noReload = 1;")
+    message = sim.call(
+        from_=caller,
+        to=demo.services.practice.main.phone,
+        says=["I'd like to leave a message", "please ask Dr Chen to call me about my crown", "no that's all"],
+    )
+    assert message.outcome["message_taken"] is True
+    _live_swap(p, "#inbox-live", "about my crown")
+    _text_in(demo, sim, texter, "can I talk to a real person please")
+    p.wait(lambda d: d.find_elements("css selector", "#inbox-threads a[href^='/inbox/']"))  # swapped in
+    assert browser.execute_script("return window.__noReload") == 1
+    p.check("22-inbox-live")
+
+    # 5. reply to the text and close it; close the call's message
+    p.css("#inbox-threads a[href^='/inbox/']").click()
+    p.wait(lambda d: d.find_elements("css selector", "#reply-body"))
+    p.css("#reply-body").send_keys("Hi, this is the front desk. How can we help?")
+    p.css("#thread-reply button[type='submit']").click()
+    p.wait(lambda d: "this is the front desk" in d.find_element("id", "thread-messages").text)
+    Select(p.css("select[name='state']")).select_by_value("done")
+    p.css("select[name='state']").find_element("xpath", "./ancestor::form//button").click()
+    p.wait(lambda d: "Marked done." in d.page_source)
+    assert demo.twilio.messages, "the staff reply went out through Twilio"
+    p.check("23-inbox-thread-replied")
+    p.open("/inbox")
+    p.css("#callbacks form button").click()
+    p.wait(lambda d: "Marked done:" in d.page_source)
+    assert "about my crown" not in p.css("#inbox-live").text
+    p.check("24-inbox-closed")
+
+    # 6. book and move a visit from the schedule
+    p.open(f"/schedule?day={day}")
+    p.css("#schedule-table a.book-link").click()
+    p.wait(lambda d: d.find_elements("css selector", "#patient-search"))
+    p.css("#patient-search input[name='q']").send_keys(caller)
+    p.css("#patient-search button").click()
+    p.wait(lambda d: d.find_elements("css selector", "#results"))
+    p.css("#results a").click()
+    p.wait(lambda d: d.find_element("css selector", "#book-form button").is_enabled())
+    Select(p.css("#book-form select[name='visit_type']")).select_by_value("exam")  # a dentist's time
+    p.css("#book-form button").click()
+    p.wait(lambda d: "Booked:" in d.page_source or d.find_elements("css selector", "#refused"))
+    assert not p.all("#refused"), p.css("#refused").text
+    with store.sessions() as s:
+        mine = s.scalars(select(Appointment).where(Appointment.booked_via == "staff")).one()
+        first_start = mine.start
+    assert p.all(f"#schedule-table a[href='/schedule/appointments/{mine.id}']")
+    p.check("25-staff-booked")
+    p.open(f"/schedule/appointments/{mine.id}")
+    p.css("#move-link").click()
+    p.wait(lambda d: d.find_elements("css selector", "#moving"))
+    p.all("#schedule-table button")[-1].click()  # "Move here" on the day's last open time
+    p.wait(lambda d: "Moved:" in d.page_source or d.find_elements("css selector", "#refused"))
+    assert not p.all("#refused"), p.css("#refused").text
+    with store.sessions() as s:  # the visit moved: the old time given back, the new one booked by staff
+        assert s.get(Appointment, mine.id).status != "booked"
+        now_at = s.scalars(
+            select(Appointment).where(Appointment.booked_via == "staff", Appointment.status == "booked")
+        ).one()
+        assert now_at.start != first_start and now_at.patient_id == mine.patient_id
+    p.check("26-staff-moved")
+
+    # 7. a campaign's progress with its next step and when it is due; 8. Results with one cost figure
+    p.open("/campaigns")
+    state = p.css("#campaign-state").text
+    assert "spent (per-attempt charges plus call minutes)" in state
+    assert p.all("#sequences tbody tr"), "each patient's step, the next step and when it is due"
+    p.check("27-campaign-progress")
+    p.open("/results")
+    note = p.css("#section-money .muted.small").text
+    assert "per-attempt charges plus call minutes (the figure the Campaigns page shows)" in note
+    p.check("28-results-one-cost")

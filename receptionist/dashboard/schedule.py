@@ -165,11 +165,11 @@ def grid(
         if visit is None:
             visit = next((v for v in covering.get(provider, ()) if v.start <= local < v.end), None)
         if visit is not None:
-            cell = Cell(sid, local, "booked", visit, first=visit.start == local, past=local < now)
+            cell = Cell(sid, local, "booked", visit, first=visit.start == local, past=local <= now)
         elif taken is not None:
-            cell = Cell(sid, local, "held", past=local < now)
+            cell = Cell(sid, local, "held", past=local <= now)
         else:
-            cell = Cell(sid, local, "open", past=local < now)
+            cell = Cell(sid, local, "open", past=local <= now)
         per_day.setdefault(local.date(), {}).setdefault(local, {})[provider] = cell
     out = []
     for offset in range(days):

@@ -1,4 +1,5 @@
-"""Inbox: the text threads the AI handed over, and one thread with its messages, its owner, its state and the
+"""Inbox: the text threads the AI handed over and what calls left for the team (messages, failed transfers,
+callbacks: the same groups as Today's, closed from either page), and one thread with its messages, its owner, its state and the
 staff reply (signed-in staff; every view is audited). Replies go through `texting.replies.StaffReplies`."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from receptionist.dashboard import inbox
+from receptionist.dashboard import inbox, queries
 from receptionist.web.dashboard import live
 from receptionist.web.dashboard.audit import audited
 from receptionist.web.dashboard.staff import login_required
@@ -30,14 +31,19 @@ def _listed() -> tuple[dict[str, Any], str]:
     state = request.args.get("state", "open")
     state = state if state in inbox.FILTERS else "open"
     page = inbox.threads(services.store, state, _int("page", 1))
+    # what calls left for the team (messages, failed transfers, urgent and other callbacks), merged per patient
+    callbacks = queries.open_callbacks(services.store)
     context = {
         "page": page,
         "state": state,
         "filters": inbox.FILTERS,
         "labels": inbox.STATE_LABELS,
         "zone": services.practice.main.zone,
+        "callbacks": callbacks,
+        "now": services.now(),
+        "zones": {location.id: location.zone for location in services.practice.locations},
     }
-    return context, f"{len(page.items)} threads listed, page {page.page}"
+    return context, f"{len(page.items)} threads listed, page {page.page}; {callbacks.total} callbacks"
 
 
 @bp.get("")

@@ -146,4 +146,4 @@ def callbacks_done() -> ResponseReturnValue:
         return page(404)
     audited("today.callbacks_done", detail=f"{closed} callback requests closed")
     flash(f"Marked done: {formatting.requests(closed)}.", "ok")
-    return redirect(url_for("today.index"))
+    return redirect(url_for("inbox.index" if request.form.get("back") == "inbox" else "today.index"))
