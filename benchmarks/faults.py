@@ -47,12 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 import redis as redis_lib  # noqa: E402
-from sqlalchemy import MetaData, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
 from receptionist.config.settings import Settings  # noqa: E402
 from receptionist.runtime.embedded_redis import _free_port  # noqa: E402
 from receptionist.runtime.services import Services, build_services  # noqa: E402
-from receptionist.runtime.worker import drain_once  # noqa: E402
+from receptionist.runtime.worker import DRAIN_EVERY_S, drain_once  # noqa: E402
 from receptionist.simulation.simulator import CallSimulator, FlaskTransport, PausedCall, SimulatedCall  # noqa: E402
 from receptionist.store import Call, Store, keys  # noqa: E402
 from receptionist.store.schedule import Appointment  # noqa: E402
@@ -118,9 +118,17 @@ class RedisServer:
 
 class CallerClock(threading.local):
     """Each caller calls on a weekday of their own (so no two callers want the same slot: a race for one slot is
-    the schedule's business, not a fault's); the app runs in the caller's thread, through the test client."""
+    the schedule's business, not a fault's). The app runs in the caller's thread, through the test client; a
+    slow engine's turn runs in a thread of the call flow's, named after the call ("turn-" and the CallSid's
+    last 8 characters), which reads its caller's day from `turn_days`."""
 
-    now = MONDAY_10AM
+    now: dt.datetime | None = None
+    turn_days: dict[str, dt.datetime] = {}  # a class attribute: shared by every thread, on purpose
+
+    def read(self) -> dt.datetime:
+        if self.now is not None:
+            return self.now
+        return self.turn_days.get(threading.current_thread().name, MONDAY_10AM)
 
 
 CLOCK = CallerClock()
@@ -143,7 +151,10 @@ def load_practice_with_callers(store: Store, services: Services, folder: Path, c
     from receptionist.scheduling.schedule import ensure_schedule
 
     rows = ["patient_id,first_name,last_name,phone,email,zip,consent_voice,consent_sms,opted_out"]
-    rows += ["H1,Margaret,Ellison,(202) 555-0143,,20036,yes,yes,no", "H2,Olga,Quinn,202 555 0188,,20009,yes,yes,no"]
+    rows += [
+        "H1,Margaret,Ellison,(202) 555-0143,,20036,yes,yes,no",
+        "H2,Olga,Quinn,202 555 0188,,20009,yes,yes,no",
+    ]
     rows += [f"C{n},Pat,Caller{n},{caller_phone(n)},,20009,yes,yes,no" for n in range(callers)]
     visits = ["patient_id,date,amount,department"]
     for year in range(2019, 2026):
@@ -160,18 +171,28 @@ def load_practice_with_callers(store: Store, services: Services, folder: Path, c
     ensure_schedule(store, services.practice, today, weeks=callers // 5 + 3)
 
 
-def store_url(folder: Path) -> str:
+@contextmanager
+def store_url(folder: Path) -> Iterator[str]:
+    """SQLite in `folder`; with DATABASE_URL set, a PostgreSQL database of the benchmark's own on that server,
+    created for the run and dropped after it (the one DATABASE_URL names is left alone)."""
     url = os.environ.get("DATABASE_URL")
     if not url:
-        return f"sqlite:///{folder / 'bench.sqlite3'}"
-    store = Store(Settings(database_url=url).store_url)
-    meta = MetaData()
-    meta.reflect(store.engine)
-    with store.engine.begin() as conn:  # start from an empty schema, as the test suite does
-        meta.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    store.dispose()
-    return store.url
+        yield f"sqlite:///{folder / 'bench.sqlite3'}"
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    server = make_url(Settings(database_url=url).store_url)
+    name = f"receptionist_faults_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @dataclass
@@ -181,6 +202,7 @@ class World:
     settings: Settings
     services: Services
     next_caller: int = 0
+    calls_of_last_run: list[str] = field(default_factory=list)
 
     def callers(self, n: int) -> list[str]:
         phones = [caller_phone(self.next_caller + i) for i in range(n)]
@@ -191,9 +213,12 @@ class World:
         """Services of their own on the same store and Redis (a separate app, as another server is)."""
         changed = self.settings.model_copy(update=settings)
         services = Services(
-            settings=changed, practice=self.services.practice, store=self.services.store, redis_url=self.redis.url
+            settings=changed,
+            practice=self.services.practice,
+            store=self.services.store,
+            redis_url=self.redis.url,
         )
-        services.now = lambda: CLOCK.now
+        services.now = CLOCK.read
         return services
 
 
@@ -235,11 +260,13 @@ class Result:
     name: str
     calls: int
     booked: int = 0
+    to_staff: int = 0  # calls the AI put through to the front desk (its fallback when it cannot book)
     dropped: int = 0
     lost: int = 0
     turns_s: list[float] = field(default_factory=list)
     wall_s: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    note: str = ""
 
     @property
     def p99_ms(self) -> float:
@@ -251,7 +278,7 @@ def run_calls(world: World, name: str, n: int, fault: Fault) -> Result:
     """`n` whole calls in lockstep with `fault`; then the final drain; then what was dropped and lost."""
     started = time.perf_counter()
     services = fault.services or world.services
-    services.now = lambda: CLOCK.now
+    services.now = CLOCK.read
     app = create_app(services=services)
     first = world.next_caller
     phones = world.callers(n)
@@ -266,6 +293,7 @@ def run_calls(world: World, name: str, n: int, fault: Fault) -> Result:
         CLOCK.now = caller_day(first + i)
         if turn == 0:
             calls[i], paused[i] = sims[i].start(from_=phones[i], to=MAIN)
+            CLOCK.turn_days["turn-" + calls[i].call_sid[-8:]] = CLOCK.now
         elif paused[i] is not None:
             calls[i], paused[i] = sims[i].resume(paused[i], LINES[turn - 1])
         else:
@@ -284,25 +312,29 @@ def run_calls(world: World, name: str, n: int, fault: Fault) -> Result:
         if paused[i] is not None:  # still on the line after the last line: the caller hangs up
             CLOCK.now = caller_day(first + i)
             calls[i], paused[i] = sims[i].resume(paused[i], None)
-    CLOCK.now = MONDAY_10AM
+    CLOCK.now = None
+    world.calls_of_last_run = [c.call_sid for c in calls if c]
     if fault.after:
         fault.after()
-    settle(world.services, [c.call_sid for c in calls if c])
+    settle(world.services, set(world.calls_of_last_run))
     judge(world.services, result, phones, [c for c in calls if c])
     result.wall_s = time.perf_counter() - started
     return result
 
 
-def settle(services: Services, sids: list[str], timeout: float = SETTLE_S) -> None:
+def open_calls(services: Services, sids: set[str]) -> bool:
+    """Some of these calls have no outcome (or no row) yet."""
+    with services.store.sessions() as s:
+        done = set(s.scalars(select(Call.sid).where(Call.sid.in_(sids), Call.outcome.is_not(None))))
+    return done != sids
+
+
+def settle(services: Services, sids: set[str], timeout: float = SETTLE_S) -> None:
     """Drain until every call has its outcome, or `timeout` passes (a lock left by a dead holder, say)."""
     deadline = time.monotonic() + timeout
     while True:
         drain_once(services)
-        with services.store.sessions() as s:
-            open_calls = s.scalar(
-                select(Call.sid).where(Call.sid.in_(sids), Call.outcome.is_(None)).limit(1)
-            )
-        if open_calls is None or time.monotonic() > deadline:
+        if not open_calls(services, sids) or time.monotonic() > deadline:
             return
         time.sleep(0.5)
 
@@ -325,6 +357,8 @@ def judge(services: Services, result: Result, phones: list[str], calls: list[Sim
             if why:
                 result.dropped += 1
                 result.reasons.append(f"{call.call_sid[-6:]}: {why}")
+            if call.dialed:
+                result.to_staff += 1
             patient = f"C{int(phone[-4:])}"
             if patient not in booked_patients:
                 continue
@@ -353,7 +387,9 @@ def redis_blip(world: World, n: int, quick: bool) -> Result:
         world.redis.stop()
         threading.Timer(outage_s, lambda: (world.redis.start(), back.set())).start()
 
-    return run_calls(world, f"Redis blip ({outage_s:g} s)", n, Fault(before={2: blip, 4: lambda: back.wait(30)}))
+    return run_calls(
+        world, f"Redis blip ({outage_s:g} s)", n, Fault(before={2: blip, 4: lambda: back.wait(30)})
+    )
 
 
 def sql_outage(world: World, n: int, quick: bool) -> Result:
@@ -363,7 +399,9 @@ def sql_outage(world: World, n: int, quick: bool) -> Result:
     dead_client = FlaskTransport(dead_app, base_url=BASE_URL)
     lock = threading.Lock()
 
-    def to_dead(_: TimedTransport, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+    def to_dead(
+        _: TimedTransport, url: str, params: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, str]:
         with lock:  # one client, shared
             return dead_client.post(url, params, headers)
 
@@ -470,61 +508,67 @@ def simultaneous_callbacks(world: World, n: int, quick: bool) -> Result:
 
 
 def worker_kill(world: World, n: int, quick: bool) -> Result:
-    """A real worker process draining the journal, SIGKILLed while the calls end, and started again."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PRACTICE_FILE",)}
+    """A real worker process draining the journal, SIGKILLed while it holds the journal's lock as the calls end,
+    and started again; the restarted worker drains what is left (the benchmark's own drain comes after)."""
+    env = {k: v for k, v in os.environ.items() if k != "PRACTICE_FILE"}
     env.update(
         RECEPTIONIST_HOME=str(world.folder / "worker-home"),
         DATABASE_URL=world.services.store.url,
         REDIS_URL=world.redis.url,
     )
     workers: list[subprocess.Popen[bytes]] = []
+    redis = world.services.redis
 
     def start() -> None:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "receptionist.cli", "worker"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        for key in redis.keys(keys.worker_alive("*")):
+            redis.delete(key)
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "receptionist.cli", "worker"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its work horses and scheduler die with it
+            )
         )
-        workers.append(proc)
         deadline = time.monotonic() + 60
-        while not world.services.redis.keys(keys.worker_alive("*")) and time.monotonic() < deadline:
+        while not redis.keys(keys.worker_alive("*")):
+            if time.monotonic() > deadline or workers[-1].poll() is not None:
+                raise RuntimeError("the worker did not start")
             time.sleep(0.1)
 
+    killed, holding = threading.Event(), []
+
     def kill_mid_drain() -> None:
-        time.sleep(0.3)  # the calls are ending: the worker's drain loop has their facts to write
+        deadline = time.monotonic() + 2 * DRAIN_EVERY_S + 1
+        while not redis.exists(keys.journal_lock()) and time.monotonic() < deadline:
+            time.sleep(0.005)  # the calls are ending: the worker's next drain has their facts to write
+        holding.append(bool(redis.exists(keys.journal_lock())))
         os.killpg(workers[-1].pid, signal.SIGKILL)
         workers[-1].wait()
-        for key in world.services.redis.keys(keys.worker_alive("*")):
-            world.services.redis.delete(key)
+        killed.set()
         start()
 
-    def kill_during_last_turn() -> None:
-        threading.Thread(target=kill_mid_drain, daemon=True).start()
-
-    def wait_for_worker() -> None:
-        settle_by_worker(world, deadline_s=SETTLE_S)
+    def worker_settles() -> None:
+        killed.wait(60)
+        sids = set(world.calls_of_last_run)
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline and open_calls(world.services, sids):
+            time.sleep(0.2)
 
     start()
+    kill = threading.Thread(target=kill_mid_drain, daemon=True)
     try:
-        fault = Fault(before={4: kill_during_last_turn}, after=wait_for_worker)
-        return run_calls(world, "worker killed mid-drain, restarted", n, fault)
+        fault = Fault(before={4: kill.start}, after=worker_settles)
+        result = run_calls(world, "worker killed mid-drain, restarted", n, fault)
+        result.note = f"killed while holding the journal's lock: {'yes' if holding == [True] else 'no'}"
+        return result
     finally:
         for proc in workers:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
-
-
-def settle_by_worker(world: World, deadline_s: float) -> None:
-    """Wait for the restarted worker to be up (the kill thread starts it) before the final drain."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if world.services.redis.keys(keys.worker_alive("*")):
-            return
-        time.sleep(0.2)
 
 
 RUNNERS: dict[str, Callable[[World, int, bool], Result | None]] = {
@@ -542,25 +586,35 @@ RUNNERS: dict[str, Callable[[World, int, bool], Result | None]] = {
 def world_in(folder: Path, callers: int) -> Iterator[World]:
     server = RedisServer(folder)
     server.start()
+    try:
+        with store_url(folder) as url, world_on(folder, server, url, callers) as world:
+            yield world
+    finally:
+        server.stop()
+
+
+@contextmanager
+def world_on(folder: Path, server: RedisServer, url: str, callers: int) -> Iterator[World]:
     settings = Settings(
         receptionist_home=folder / "home",
-        database_url=store_url(folder),
+        database_url=url,
         redis_url=server.url,
         twilio_auth_token=TOKEN,
         public_base_url=BASE_URL,
     )
     services = build_services(settings, migrate=True)
-    services.now = lambda: CLOCK.now
+    services.now = CLOCK.read
     try:
         load_practice_with_callers(services.store, services, folder, callers)
         yield World(folder, server, settings, services)
     finally:
         services.close()
-        server.stop()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer callers, shorter faults (CI)")
     parser.add_argument("--only", choices=SCENARIOS, action="append")
     parser.add_argument("--callers", type=int, help="callers per scenario (default 4 quick, 8 full)")
@@ -583,11 +637,13 @@ def main() -> int:
             r.name: {
                 "calls": r.calls,
                 "booked": r.booked,
+                "to_staff": r.to_staff,
                 "dropped": r.dropped,
                 "lost": r.lost,
                 "p99_ms": round(r.p99_ms, 1),
                 "p99_ratio": round(r.p99_ms / base.p99_ms, 2) if base.p99_ms else None,
                 "wall_s": round(r.wall_s, 1),
+                "note": r.note,
             }
             for r in [base, *results]
         },
@@ -609,8 +665,10 @@ def print_table(base: Result, results: list[Result], dialect: str, n: int) -> No
             f"  {r.name:40s} {r.calls:5d} {r.booked:6d} {r.dropped:7d} {r.lost:5d} {r.p99_ms:8.1f} "
             f"{ratio:5.2f}x {r.wall_s:7.1f}"
         )
-        for why in r.reasons[:5]:
-            print(f"      {why}")
+        staff = f"{r.to_staff} of {r.calls} calls put through to the front desk" if r.to_staff else ""
+        for why in [r.note, staff, *r.reasons[:5]]:
+            if why:
+                print(f"      {why}")
     print("  goal: 0 calls dropped and 0 outcomes lost in every scenario; ratio = p99 / the baseline's p99")
 
 
