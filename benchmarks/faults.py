@@ -538,7 +538,7 @@ def worker_kill(world: World, n: int, quick: bool) -> Result:
                 raise RuntimeError("the worker did not start")
             time.sleep(0.1)
 
-    killed, holding = threading.Event(), []
+    killed, holding, settled = threading.Event(), [], []
 
     def kill_mid_drain() -> None:
         deadline = time.monotonic() + 2 * DRAIN_EVERY_S + 1
@@ -553,16 +553,21 @@ def worker_kill(world: World, n: int, quick: bool) -> Result:
     def worker_settles() -> None:
         killed.wait(60)
         sids = set(world.calls_of_last_run)
-        deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline and open_calls(world.services, sids):
+        started = time.monotonic()
+        while time.monotonic() < started + SETTLE_S and open_calls(world.services, sids):
             time.sleep(0.2)
+        left = open_calls(world.services, sids)
+        settled.append("not within" if left else f"{time.monotonic() - started:.1f} s after the kill, within")
 
     start()
     kill = threading.Thread(target=kill_mid_drain, daemon=True)
     try:
         fault = Fault(before={4: kill.start}, after=worker_settles)
         result = run_calls(world, "worker killed mid-drain, restarted", n, fault)
-        result.note = f"killed while holding the journal's lock: {'yes' if holding == [True] else 'no'}"
+        result.note = (
+            f"killed while holding the journal's lock: {'yes' if holding == [True] else 'no'}; the restarted "
+            f"worker settled every call {settled[0] if settled else 'not within'} {SETTLE_S} s"
+        )
         return result
     finally:
         for proc in workers:
