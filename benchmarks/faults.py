@@ -626,9 +626,9 @@ def main() -> int:
     args = parser.parse_args()
     n = args.callers or (4 if args.quick else 8)
     names = args.only or SCENARIOS
-    callers = 1 + n * (len(names) + 1)
+    callers = n * (len(names) + 2)
     with tempfile.TemporaryDirectory(prefix="rcp-faults-") as tmp, world_in(Path(tmp), callers) as w:
-        run_calls(w, "warm-up (not counted)", 1, Fault())  # models loaded, statements compiled
+        run_calls(w, "warm-up (not counted)", n, Fault())  # models loaded, connections opened
         base = baseline(w, n, args.quick)
         results = [r for name in names if (r := RUNNERS[name](w, n, args.quick)) is not None]
         dialect = w.services.store.dialect
