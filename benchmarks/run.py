@@ -633,6 +633,34 @@ def bench_dashboard(quick: bool) -> None:
         )
 
 
+def bench_faults(quick: bool) -> None:
+    print(
+        "\n== calls under faults (issue 19): whole calls booking a cleaning, each fault injected mid-call, "
+        "against the same calls with no fault in the same run"
+    )
+    proc = subprocess.run(
+        [PY, str(ROOT / "benchmarks" / "faults.py"), *(["--quick"] if quick else [])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("{"):
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit("stage failed: faults")
+    out = json.loads(lines[-1])
+    for line in lines[1:-1]:  # faults.py's own table, after its heading
+        print(line)
+    worst = max(r["p99_ratio"] or 0.0 for r in out["scenarios"].values())
+    verdict = "yes" if out["ok"] else "NO"
+    print(
+        f"  store {out['store']}, {out['callers']} callers per scenario; baseline p99 {out['baseline_p99_ms']:.1f} ms, "
+        f"worst ratio {worst:.2f}x; 0 dropped and 0 lost everywhere: {verdict}"
+    )
+    if not out["ok"]:
+        raise SystemExit("faults: calls dropped or outcomes lost (see the table above)")
+
+
 BENCHMARKS = {
     "scoring": bench_scoring,
     "inbound": bench_inbound,
@@ -644,6 +672,7 @@ BENCHMARKS = {
     "stats": bench_stats,
     "integrations": bench_integrations,
     "dashboard": bench_dashboard,
+    "faults": bench_faults,
 }
 
 
