@@ -138,3 +138,39 @@ def test_simulator_start_and_resume_is_the_same_call(services, store):
     assert call2.call_sid == call.call_sid and call2.turns[-1]["caller"] == "what are your hours"
     call3, paused3 = sim.resume(paused2, None)
     assert paused3 is None and call3.ended_by == "caller" and call3.outcome["call_sid"] == call.call_sid
+
+
+def test_when_places_the_call_at_another_time_of_day(tryit):
+    """ "When" tries the other times of the practice's day: the same high-value caller is put through to
+    staff on a weekday morning, but after hours and on a Saturday the AI takes the call (a closed practice
+    transfers nobody), and the call keeps its time for its later turns."""
+    html = tryit.client.get("/try").get_data(as_text=True)
+    assert 'id="when"' in html and "after hours" in html
+    morning = tryit.post("/try/start", {"caller": "high", "when": "morning"}).get_json()
+    assert morning["route"] == "staff" and morning["transfer"] == "accepted"
+    for when in ("evening", "weekend"):
+        body = tryit.post("/try/start", {"caller": "high", "when": when}).get_json()
+        assert body["transfer"] is None and not any(e.startswith("[dial") for e in body["events"]), when
+        if not body["ended"]:
+            later = tryit.post("/try/say", {"call_sid": body["call_sid"], "text": "what are your hours"})
+            assert "Monday to Friday" in " ".join(t["receptionist"] for t in later.get_json()["turns"])
+    assert (
+        "Choose when" in tryit.post("/try/start", {"caller": "low", "when": "midnight"}).get_json()["error"]
+    )
+
+
+def test_moment_is_the_next_such_time_of_the_location():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from receptionist.web.dashboard.tryit import moment
+
+    ny = ZoneInfo("America/New_York")
+    friday_noon = dt.datetime(2026, 12, 4, 12, 0, tzinfo=ny)
+    assert moment("now", friday_noon, ny) is None
+    assert moment("morning", friday_noon, ny) == dt.datetime(2026, 12, 7, 10, 0, tzinfo=ny)  # Monday
+    assert moment("evening", friday_noon, ny) == dt.datetime(2026, 12, 4, 19, 30, tzinfo=ny)
+    assert moment("weekend", friday_noon, ny) == dt.datetime(2026, 12, 5, 11, 0, tzinfo=ny)
+    saturday = dt.datetime(2026, 12, 5, 9, 0, tzinfo=ny)
+    assert moment("weekend", saturday, ny) == dt.datetime(2026, 12, 5, 11, 0, tzinfo=ny)  # later today
+    assert moment("weekend", saturday.replace(hour=12), ny) == dt.datetime(2026, 12, 12, 11, 0, tzinfo=ny)

@@ -90,7 +90,7 @@
     conversation.textContent = "";
     heard = [];
     status.textContent = "Calling...";
-    post("/try/start", {caller: document.getElementById("caller").value}).then(function (result) {
+    post("/try/start", {caller: document.getElementById("caller").value, when: document.getElementById("when").value}).then(function (result) {
       if (result.ok) { callSid = result.data.call_sid; }
       handle(result);
     }).catch(function () { fail("The server did not answer."); });
