@@ -25,6 +25,18 @@ class PracticeFacts:
     phone: str  # the location's main number, E.164
     timezone: str
 
+    @classmethod
+    def of(cls, practice: Practice, location: Location) -> PracticeFacts:
+        """The facts of one location of the practice (a call's or a text's)."""
+        return cls(
+            practice_name=practice.name,
+            location_name=location.name,
+            address=location.address,
+            hours_text=location.hours.describe(),
+            phone=location.phone,
+            timezone=location.timezone,
+        )
+
 
 @dataclass(frozen=True)
 class CallContext:

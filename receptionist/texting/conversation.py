@@ -95,17 +95,6 @@ class TextTools(StoreTools):
         return None  # a number not on file never unlocks a record by text
 
 
-def facts_for(practice: Practice, location: Location) -> PracticeFacts:
-    return PracticeFacts(
-        practice_name=practice.name,
-        location_name=location.name,
-        address=location.address,
-        hours_text=location.hours.describe(),
-        phone=location.phone,
-        timezone=location.timezone,
-    )
-
-
 class Texting:
     def __init__(
         self,
@@ -291,7 +280,7 @@ class Texting:
             state.first_name = first
         return CallContext(
             call_sid=text.message_sid or "SMtext",
-            facts=facts_for(self.practice, location),
+            facts=PracticeFacts.of(self.practice, location),
             now=location.local_time(now),
             is_open=location.is_open(now),
             caller_phone=text.sender,

@@ -64,17 +64,6 @@ class Urls:
         return self.base + path
 
 
-def facts_for(practice: Practice, location: Location) -> PracticeFacts:
-    return PracticeFacts(
-        practice_name=practice.name,
-        location_name=location.name,
-        address=location.address,
-        hours_text=location.hours.describe(),
-        phone=location.phone,
-        timezone=location.timezone,
-    )
-
-
 class CallFlow:
     # An engine that can be slow (the LLM one has `fallback_turn`) gets `hold_after_s` before the caller hears
     # the holding line; the wait route then gives it up to `wait_s` more before the fallback answers. Both
@@ -700,7 +689,7 @@ class CallFlow:
             state.first_name = first
         return CallContext(
             call_sid=sid,
-            facts=facts_for(self.practice, location),
+            facts=PracticeFacts.of(self.practice, location),
             now=location.local_time(now),
             is_open=location.is_open(now),
             caller_phone=state.caller,
