@@ -120,6 +120,31 @@ class Page:
 
         return self.d.find_element(By.CSS_SELECTOR, selector)
 
+    def click(self, selector: str) -> None:
+        """Click the element, found again if a live part swapped it out meanwhile (the page refreshes its
+        lists every few seconds)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for _ in range(5):
+            try:
+                self.css(selector).click()
+                return
+            except StaleElementReferenceException:
+                continue
+        self.css(selector).click()
+
+    def click_last(self, selector: str) -> None:
+        """Click the last of these elements, found again if a live part swapped them out meanwhile."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for _ in range(5):
+            try:
+                self.all(selector)[-1].click()
+                return
+            except StaleElementReferenceException:
+                continue
+        self.all(selector)[-1].click()
+
     def all(self, selector: str) -> list:
         from selenium.webdriver.common.by import By
 
@@ -375,7 +400,7 @@ def test_a_front_desks_day_in_a_real_browser(server, browser, demo):
     p.check("22-inbox-live")
 
     # 5. reply to the text and close it; close the call's message
-    p.css("#inbox-threads a[href^='/inbox/']").click()
+    p.click("#inbox-threads a[href^='/inbox/']")
     p.wait(lambda d: d.find_elements("css selector", "#reply-body"))
     p.css("#reply-body").send_keys("Hi, this is the front desk. How can we help?")
     p.css("#thread-reply button[type='submit']").click()
@@ -386,14 +411,17 @@ def test_a_front_desks_day_in_a_real_browser(server, browser, demo):
     assert demo.twilio.messages, "the staff reply went out through Twilio"
     p.check("23-inbox-thread-replied")
     p.open("/inbox")
-    p.css("#callbacks form button").click()
+    p.click("#callbacks .take-form button")
+    p.wait(lambda d: "in progress with you" in d.page_source)
+    assert "In progress · frontdesk" in p.css("#callbacks").text
+    p.click("#callbacks .done-form button")
     p.wait(lambda d: "Marked done:" in d.page_source)
     assert "about my crown" not in p.css("#inbox-live").text
     p.check("24-inbox-closed")
 
     # 6. book and move a visit from the schedule
     p.open(f"/schedule?day={day}")
-    p.css("#schedule-table a.book-link").click()
+    p.click("#schedule-table a.book-link")
     p.wait(lambda d: d.find_elements("css selector", "#patient-search"))
     p.css("#patient-search input[name='q']").send_keys(caller)
     p.css("#patient-search button").click()
@@ -412,7 +440,7 @@ def test_a_front_desks_day_in_a_real_browser(server, browser, demo):
     p.open(f"/schedule/appointments/{mine.id}")
     p.css("#move-link").click()
     p.wait(lambda d: d.find_elements("css selector", "#moving"))
-    p.all("#schedule-table button")[-1].click()  # "Move here" on the day's last open time
+    p.click_last("#schedule-table button")  # "Move here" on the day's last open time
     p.wait(lambda d: "Moved:" in d.page_source or d.find_elements("css selector", "#refused"))
     assert not p.all("#refused"), p.css("#refused").text
     with store.sessions() as s:  # the visit moved: the old time given back, the new one booked by staff

@@ -244,6 +244,35 @@ def test_done_closes_the_whole_group_and_nothing_else(staff_world, store):
     assert again.status_code == 404 and "already done" in again.get_data(as_text=True)
 
 
+def test_take_it_puts_a_group_in_progress_with_its_owner_on_today_and_in_the_inbox(staff_world, store):
+    """ "Take it" beside a patient's requests makes them the signed-in staff member's, in progress: both Today
+    and the Inbox show the owner and no second Take it; Done still closes them; from the Inbox it returns
+    to the Inbox."""
+    ids = _callback_world(staff_world, store)
+    w = staff_world
+    inbox = w.client.get("/inbox").get_data(as_text=True)
+    group = _group(inbox, "patient:P1")
+    assert "New" in group and "Take it" in group
+    posted = sorted(ids[k] for k in ("refill", "earlier", "urgent"))
+    r = w.client.post(
+        "/today/callbacks/take", data={"id": posted, "back": "inbox", "csrf_token": csrf(w.client)}
+    )
+    assert r.status_code == 302 and r.headers["Location"].endswith("/inbox")
+    with store.sessions() as s:
+        owners = {cb.id: cb.owner for cb in s.scalars(select(Callback))}
+    assert all(owners[i] for i in posted) and owners[ids["p2"]] is None
+    for page in ("/", "/inbox"):
+        group = _group(w.client.get(page).get_data(as_text=True), "patient:P1")
+        assert f"In progress · {owners[posted[0]]}" in group and "Take it" not in group
+    done = w.client.post(
+        "/today/callbacks/done", data={"id": posted, "back": "inbox", "csrf_token": csrf(w.client)}
+    )
+    assert done.headers["Location"].endswith("/inbox")
+    refused = w.client.post("/today/callbacks/take", data={"id": posted, "csrf_token": csrf(w.client)})
+    assert refused.status_code == 302
+    assert "already done" in w.client.get("/").get_data(as_text=True)
+
+
 def test_grouping_is_per_patient_then_per_number_and_loses_nothing():
     """Pure: a patient's requests merge whatever number they came from; a number's requests merge when no
     patient is known; a request with neither stands alone; every request lands in exactly one group."""

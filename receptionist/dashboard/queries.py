@@ -169,6 +169,11 @@ class CallbackGroup:
         return [r["id"] for r in self.requests]
 
     @property
+    def owner(self) -> str | None:
+        """Who took it (any of its requests): the group is then in progress, else new."""
+        return next((r["owner"] for r in self.requests if r.get("owner")), None)
+
+    @property
     def first_at(self) -> dt.datetime | None:
         return min((r["created_at"] for r in self.requests if r["created_at"] is not None), default=None)
 
@@ -266,6 +271,7 @@ def _request(cb: Callback, p: Patient | None) -> dict[str, Any]:
         "created_at": utc(cb.created_at),
         "call_sid": cb.call_sid,
         "location_id": cb.location_id,
+        "owner": cb.owner,
     }
 
 
@@ -315,6 +321,18 @@ def close_callbacks(store: Store, callback_ids: list[int], now: dt.datetime) -> 
             cb.status, cb.done_at = "done", now
             closed += 1
     return closed
+
+
+def take_callbacks(store: Store, callback_ids: list[int], owner: str) -> int:
+    """A staff member takes these open requests (a group's "Take it"): they are in progress, theirs. Returns
+    how many were taken (those done or gone are left alone)."""
+    ids = sorted(set(callback_ids))
+    taken = 0
+    with store.session() as s:
+        for cb in s.scalars(select(Callback).where(Callback.id.in_(ids), Callback.status == "open")):
+            cb.owner = owner
+            taken += 1
+    return taken
 
 
 def trying_to_return(store: Store, now: dt.datetime, cooldown_days: int) -> list[dict[str, Any]]:

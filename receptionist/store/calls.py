@@ -89,6 +89,8 @@ class Callback(Base):
     kind: Mapped[str] = mapped_column(String(12), default="callback", server_default="callback")
     priority: Mapped[str] = mapped_column(String(8), default="normal")  # urgent | high | normal
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | done
+    # who on staff took it: an open callback with an owner is in progress, without one it is new
+    owner: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from receptionist.dashboard import formatting, queries
 from receptionist.outreach.campaigns import STAFF_OUTCOMES, CampaignError
@@ -129,6 +130,25 @@ def callback_done(callback_id: int) -> ResponseReturnValue:
         return page(404)
     flash("Callback marked done.", "ok")
     return redirect(url_for("today.index"))
+
+
+@bp.post("/today/callbacks/take")
+@login_required
+def callbacks_take() -> ResponseReturnValue:
+    """A group's "Take it": its requests are in progress, the signed-in staff member's."""
+    services = services_of(current_app)
+    raw = request.form.getlist("id")
+    back = "inbox.index" if request.form.get("back") == "inbox" else "today.index"
+    if not raw or not all(value.isdigit() for value in raw) or len(raw) > MAX_CLOSED:
+        flash("Nothing taken: choose Take it beside a patient's requests.", "error")
+        return redirect(url_for(back))
+    taken = queries.take_callbacks(services.store, [int(v) for v in raw], current_user.username)
+    if not taken:
+        flash("Those requests are already done or no longer exist.", "error")
+    else:
+        audited("today.callbacks_take", detail=f"{taken} callback requests taken")
+        flash(f"Taken: {formatting.requests(taken)}, in progress with you.", "ok")
+    return redirect(url_for(back))
 
 
 @bp.post("/today/callbacks/done")

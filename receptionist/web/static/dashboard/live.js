@@ -1,6 +1,7 @@
 // Live parts: every element with data-live="URL" asks that URL again every data-live-every seconds and
 // swaps the answer in (no page reload). The ETag it was rendered with goes back as If-None-Match, so an
-// unchanged part is a 304 with no body. Skipped while the page is hidden or a field inside it is in use;
+// unchanged part is a 304 with no body. Skipped while the page is hidden, a field inside it is in use or
+// the pointer is on one of its links or buttons;
 // a sign-in page in the answer (the session ended) reloads the page, which then asks to sign in.
 (function () {
   "use strict";
@@ -12,6 +13,7 @@
       if (busy || document.hidden) return;
       const active = document.activeElement;
       if (active && el.contains(active) && active.matches("input, select, textarea")) return;
+      if (el.querySelector("a:hover, button:hover, select:hover")) return; // about to click: leave it be
       busy = true;
       try {
         const headers = { "X-Requested-With": "live" };
