@@ -397,6 +397,43 @@ def test_a_flood_of_callbacks_never_hides_an_urgent_one(app, store):
     assert "550 waiting, 250 urgent" in html
 
 
+def test_callbacks_past_a_page_are_paged_through_with_the_urgent_ones_on_every_page(app, store):
+    """Nothing is silently capped: 450 high-priority requests and 3 urgent ones are 3 pages of 200; each page
+    lists every urgent request and the next 200 of the others, oldest first, and every request is on a page."""
+    import re
+
+    base = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    with store.session() as s:
+        for i in range(450):
+            s.add(
+                Callback(
+                    phone=f"+1312555{i:04d}",
+                    reason=f"request {i}",
+                    priority="high",
+                    created_at=base + dt.timedelta(seconds=i),
+                )
+            )
+        for i in range(3):
+            s.add(
+                Callback(
+                    phone="+13125550100", reason=f"real emergency {i}", priority="urgent", created_at=base
+                )
+            )
+    client = sign_in(app.test_client(), store)
+    seen: set[int] = set()
+    for page, (first, last) in enumerate(((0, 199), (200, 399), (400, 449)), start=1):
+        for path in (f"/?cb_page={page}", f"/inbox?cb_page={page}"):
+            html = client.get(path).get_data(as_text=True)
+            assert all(f"real emergency {i}<" in html for i in range(3)), path
+            shown = {int(n) for n in re.findall(r"request (\d+)<", html)}
+            assert shown == set(range(first, last + 1)), path
+            assert f"page {page} of 3" in html and "453 waiting, 3 urgent" in html
+        seen |= shown
+    assert seen == set(range(450))
+    assert "later requests" in client.get("/?cb_page=1").get_data(as_text=True)
+    assert "page 3 of 3" in client.get("/?cb_page=99").get_data(as_text=True)  # past the end: the last page
+
+
 # -- unsubscribe links ----------------------------------------------------------------------------------------
 def test_unsubscribe_tokens_are_opaque_expire_and_survive_a_new_twilio_token(services, store):
     """The link carries no patient id and no HMAC of the Twilio token: rotating that token keeps it working;

@@ -184,13 +184,15 @@ class CallbackGroup:
 @dataclass(frozen=True)
 class Callbacks:
     """The open callbacks a page shows, with the counts of all of them: every urgent one is listed, however
-    many there are (a flood of calls cannot push a real emergency off the page); the others up to the cap.
+    many there are (a flood of calls cannot push a real emergency off the page); the others a page at a time.
     `items` are the requests one by one; `groups` the same requests merged per patient (else per number)."""
 
     items: list[dict[str, Any]]
     total: int
     urgent: int
     groups: list[CallbackGroup] = field(default_factory=list)
+    page: int = 1  # of the others (not urgent), oldest first; every urgent one is on every page
+    pages: int = 1
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.items)
@@ -275,10 +277,10 @@ def _request(cb: Callback, p: Patient | None) -> dict[str, Any]:
     }
 
 
-def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
+def open_callbacks(store: Store, cap: int = LIST_CAP, page: int = 1) -> Callbacks:
     """Callbacks the AI queued and failed transfers left, most urgent first, then oldest first: every urgent
-    one, then up to `cap` of the others; and how many are open, and urgent, in all. Also merged per patient
-    (`Callbacks.groups`)."""
+    one (on every page), then the `page`-th `cap` of the others; and how many are open, and urgent, in all.
+    Also merged per patient (`Callbacks.groups`)."""
     rank = case((Callback.priority == "urgent", 0), (Callback.priority == "high", 1), else_=2)
     is_open = Callback.status == "open"
     with store.sessions() as s:
@@ -296,13 +298,16 @@ def open_callbacks(store: Store, cap: int = LIST_CAP) -> Callbacks:
                 base.where(is_open, Callback.priority == "urgent").order_by(Callback.created_at, Callback.id)
             ).all()
         )
+        pages = max(1, -(-(total - urgent) // cap))
+        page = min(max(1, page), pages)
         rows += s.execute(
             base.where(is_open, Callback.priority != "urgent")
             .order_by(rank, Callback.created_at, Callback.id)
+            .offset((page - 1) * cap)
             .limit(cap)
         ).all()
     items = [_request(cb, p) for cb, p in rows]
-    return Callbacks(items, total, urgent, group_callbacks(items))
+    return Callbacks(items, total, urgent, group_callbacks(items), page=page, pages=pages)
 
 
 def close_callback(store: Store, callback_id: int, now: dt.datetime) -> bool:

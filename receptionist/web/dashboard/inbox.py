@@ -32,7 +32,7 @@ def _listed() -> tuple[dict[str, Any], str]:
     state = state if state in inbox.FILTERS else "open"
     page = inbox.threads(services.store, state, _int("page", 1))
     # what calls left for the team (messages, failed transfers, urgent and other callbacks), merged per patient
-    callbacks = queries.open_callbacks(services.store)
+    callbacks = queries.open_callbacks(services.store, page=request.args.get("cb_page", 1, type=int))
     context = {
         "page": page,
         "state": state,

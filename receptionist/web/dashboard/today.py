@@ -31,7 +31,7 @@ def _part() -> tuple[dict[str, Any], str]:
     now = services.now()
     campaign = queries.latest_campaign(services.store)
     call_list = queries.call_list(services.store, campaign.id) if campaign else []
-    callbacks = queries.open_callbacks(services.store)
+    callbacks = queries.open_callbacks(services.store, page=request.args.get("cb_page", 1, type=int))
     returning = queries.trying_to_return(services.store, now, services.practice.outreach.cooldown_days)
     asap = services.asap.overview()
     context = {
