@@ -471,6 +471,40 @@ def test_calls_page_and_transcript(staff_world):
     assert w.app.test_client().get(f"/calls/{call.call_sid}").status_code == 302  # transcript: staff only
 
 
+def test_live_parts_are_304_when_unchanged_and_sent_and_audited_when_changed(staff_world, store):
+    """Calls' live part: the page carries its part's ETag; asking again with it is a 304 with no body and no
+    audit entry; after a new call the part comes back with the call, a new ETag and one `calls.refresh`
+    entry. Today, the Inbox and the schedule answer their live URLs the same way."""
+    import re
+
+    from receptionist.store.staff import AuditEvent
+
+    w = staff_world
+
+    def refreshes() -> int:
+        with store.sessions() as s:
+            return len(s.scalars(select(AuditEvent).where(AuditEvent.action.like("%.refresh"))).all())
+
+    html = w.client.get("/calls").get_data(as_text=True)
+    tag = re.search(r'data-live-etag="([^"]+)"', html).group(1).replace("&#34;", '"')
+    assert 'data-live="/calls/live"' in html and "live.js" in html
+    same = w.client.get("/calls/live", headers={"If-None-Match": tag})
+    assert same.status_code == 304 and same.data == b"" and refreshes() == 0
+    call = _place_call(w, ["what are your hours", "bye"])
+    changed = w.client.get("/calls/live", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and f"/calls/{call.call_sid}" in changed.get_data(as_text=True)
+    assert changed.headers["ETag"] != tag and "<html" not in changed.get_data(as_text=True)
+    assert refreshes() == 1
+    assert w.client.get("/calls/live", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+    for page, live in (("/", "/today/live"), ("/inbox", "/inbox/live"), ("/schedule", "/schedule/grid")):
+        html = w.client.get(page).get_data(as_text=True)
+        tag = re.search(r'data-live-etag="([^"]+)"', html).group(1).replace("&#34;", '"')
+        url = re.search(r'data-live="([^"]+)"', html).group(1).replace("&amp;", "&")
+        assert url.startswith(live), (page, url)
+        assert w.client.get(url, headers={"If-None-Match": tag}).status_code == 304, page
+    assert w.app.test_client().get("/calls/live").status_code == 302  # staff only
+
+
 def test_campaigns_page_start_pause_resume(world, store):
     """Campaigns shows the plan (tier x channel) and starts, pauses and resumes a campaign."""
     add_patient(store, "P1", 90, tier="high", **ALL)
