@@ -171,8 +171,9 @@ def test_week_view_lists_each_providers_visits_and_a_holiday(sched, store):
         "9:00 AM EST" in html and "Pat1 Example" in html and "booked by the AI receptionist on a call" in html
     )
     patel = re.search(r'<th scope="row">Hygienist Patel</th>(.*?)</tr>', html, re.S).group(1)
-    # bookable half-hours a day: Monday from the clock's 10:00 on, Tuesday less the AI's hour, 8:00 to 17:00
-    assert [int(n) for n in re.findall(r"(\d+) open", patel)] == [14, 16, 18, 18, 18]
+    # bookable half-hours a day: Monday after the clock's 10:00 (the half-hour starting now has passed, as
+    # booking says), Tuesday less the AI's hour, then 8:00 to 17:00
+    assert [int(n) for n in re.findall(r"(\d+) open", patel)] == [13, 16, 18, 18, 18]
     holiday = w.client.get("/schedule?day=2026-11-26&view=week").get_data(as_text=True)
     assert "Closed: Thanksgiving Day" in holiday
     christmas = w.client.get("/schedule?day=2026-12-25").get_data(as_text=True)
